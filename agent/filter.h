@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The IP filter's entries, as user space writes them into the datapath's
+ * tries (gw_filter_v4/v6: static allow/deny; gw_ban_v4/v6: time-limited
+ * denies). Works on map fds, so gwd and gwctl (through the pins, with gwd
+ * down) share it. Every function returns 0 or a negative errno.
+ */
+#ifndef GW_FILTER_H
+#define GW_FILTER_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "gw/abi.h"
+#include "addr.h"
+
+struct gw_filter_maps {
+	int v4, v6;		/* gw_filter_v4, gw_filter_v6 */
+	int ban_v4, ban_v6;	/* gw_ban_v4, gw_ban_v6 */
+};
+
+/* Adds a static entry (GW_RULE_ALLOW or GW_RULE_DENY). On the same prefix,
+ * allow wins: a deny over an existing allow leaves the allow and returns
+ * -EEXIST; an allow over a deny replaces it. */
+int gw_filter_add(const struct gw_filter_maps *m, const struct gw_cidr *c, int action, int origin);
+
+/* Removes a static entry if it holds `action`; -ENOENT otherwise. */
+int gw_filter_del(const struct gw_filter_maps *m, const struct gw_cidr *c, int action);
+
+/* Adds or extends a time-limited deny that ends ttl_ns from now
+ * (CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns). */
+int gw_ban_add(const struct gw_filter_maps *m, const struct gw_cidr *c, __u64 ttl_ns, int origin);
+int gw_ban_del(const struct gw_filter_maps *m, const struct gw_cidr *c);
+
+/* Deletes ban entries whose deadline has passed (the datapath already
+ * ignores them); returns how many it removed, or a negative errno. */
+int gw_ban_gc(const struct gw_filter_maps *m);
+
+struct gw_filter_entry {
+	struct gw_cidr cidr;
+	struct gw_rule rule;
+	int is_ban;		/* from gw_ban_* rather than gw_filter_* */
+};
+
+/* Calls fn for every entry of the four tries (v4 before v6, static before
+ * bans); stops and returns fn's value when it is not 0. */
+int gw_filter_foreach(const struct gw_filter_maps *m,
+		      int (*fn)(const struct gw_filter_entry *e, void *arg), void *arg);
+
+/* CLOCK_MONOTONIC now, in ns. */
+__u64 gw_now_ns(void);
+
+#endif /* GW_FILTER_H */

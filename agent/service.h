@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * L4 services in the datapath's maps: services, backends and their Maglev
+ * tables. State lives in the maps (gw_services, gw_backends, gw_maglev), so
+ * a new process (gwctl, a restarted gwd) picks up where the last one left.
+ * Every function returns 0 or a negative errno.
+ */
+#ifndef GW_SERVICE_H
+#define GW_SERVICE_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "gw/abi.h"
+#include "addr.h"
+
+struct gw_lb_maps {
+	int services;		/* gw_services */
+	int maglev;		/* gw_maglev (array of maps) */
+	int backends;		/* gw_backends */
+	int ct;			/* gw_ct */
+	int nat;		/* gw_nat */
+};
+
+struct gw_backend_spec {
+	struct gw_endpoint ep;	/* nat: new destination; ipip: port unused */
+	__u32 weight;		/* >= 1 */
+	int drain;		/* keep established flows, take no new ones */
+};
+
+struct gw_service_spec {
+	struct gw_endpoint vip;
+	__u8 proto;		/* IPPROTO_TCP | IPPROTO_UDP */
+	__u8 fwd;		/* GW_FWD_NAT | GW_FWD_IPIP */
+	__u32 ring_size;	/* prime; 0: GW_MAGLEV_SIZE */
+	const struct gw_backend_spec *backends;
+	size_t n_backends;
+};
+
+/* Creates the service or brings it to `spec`: backends added, updated,
+ * drained or removed, and the Maglev table rebuilt and swapped in at once.
+ * *svc_id (optional) gets the service's id. */
+int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spec, __u32 *svc_id);
+
+/* Removes a service, its table and its backends. */
+int gw_service_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto);
+
+/* Adds a backend to a service, or changes its weight / drain state;
+ * removes one. The table is rebuilt and swapped. */
+int gw_backend_set(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto,
+		   const struct gw_backend_spec *b);
+int gw_backend_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto,
+		   const struct gw_endpoint *backend);
+
+#endif /* GW_SERVICE_H */

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * One pipeline, two hooks. Every feature header works on a struct gw_pkt and
+ * a compile-time constant `hook`; the few operations that differ between XDP
+ * and TC (packet pointers, growing the head, redirecting) live here, so the
+ * entry programs instantiate the same code for xdp_md and __sk_buff and the
+ * compiler drops the branches of the other hook.
+ */
+#ifndef GW_BPF_CTX_H
+#define GW_BPF_CTX_H
+
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include "gw/abi.h"
+
+enum gw_hook {
+	GW_HOOK_XDP = 0,
+	GW_HOOK_TC = 1,
+};
+
+/* What the parser learned, and where the headers are. Offsets are from the
+ * start of the packet (the Ethernet header). */
+struct gw_pkt {
+	void *ctx;		/* struct xdp_md * or struct __sk_buff * */
+	void *data;
+	void *data_end;
+	__u32 ifindex;		/* ingress interface */
+	__u32 len;		/* bytes on the wire, for the byte counters */
+	__u16 l3_off;
+	__u16 l4_off;		/* 0 when there is no L4 header (fragments) */
+	__u16 l3_len;		/* IPv4 tot_len / IPv6 payload + 40: IP packet */
+	__u8 vlan_depth;	/* 0, 1 or 2 tags */
+	__u8 tcp_flags;		/* TCP flags byte (tcphdr byte 13), else 0 */
+	__u8 frag;		/* GW_FRAG_* */
+	__u8 icmp_type;		/* ICMP/ICMPv6 type when proto is ICMP */
+	__u8 ttl;		/* IPv4 TTL / IPv6 hop limit */
+	__u8 pad;
+	struct gw_flow flow;	/* addresses, ports (0 without L4), proto */
+};
+
+#define GW_FRAG_NONE 0
+#define GW_FRAG_FIRST 1		/* offset 0 with more fragments: has L4 */
+#define GW_FRAG_LATER 2		/* offset > 0: no L4 header */
+
+/* Where a forwarded packet leaves. */
+struct gw_fwd {
+	__u32 ifindex;		/* egress; == pkt->ifindex means send back */
+};
+
+static __always_inline void gw_pkt_reload(struct gw_pkt *p, const enum gw_hook hook)
+{
+	if (hook == GW_HOOK_XDP) {
+		struct xdp_md *x = p->ctx;
+
+		p->data = (void *)(long)x->data;
+		p->data_end = (void *)(long)x->data_end;
+	} else {
+		struct __sk_buff *s = p->ctx;
+
+		p->data = (void *)(long)s->data;
+		p->data_end = (void *)(long)s->data_end;
+	}
+}
+
+static __always_inline void gw_pkt_init(struct gw_pkt *p, void *ctx, const enum gw_hook hook)
+{
+	__builtin_memset(p, 0, sizeof(*p));
+	p->ctx = ctx;
+	gw_pkt_reload(p, hook);
+	if (hook == GW_HOOK_XDP) {
+		struct xdp_md *x = ctx;
+
+		p->ifindex = x->ingress_ifindex;
+		p->len = (__u32)(p->data_end - p->data);
+	} else {
+		struct __sk_buff *s = ctx;
+
+		p->ifindex = s->ingress_ifindex ? s->ingress_ifindex : s->ifindex;
+		p->len = s->len;
+		/* The headers gw reads must be in the linear part. */
+		if (p->data + 128 > p->data_end && s->len > (__u32)(p->data_end - p->data)) {
+			bpf_skb_pull_data(s, s->len < 128 ? s->len : 128);
+			gw_pkt_reload(p, hook);
+		}
+	}
+}
+
+/* Grows (delta > 0) or shrinks the packet at its head; pointers are
+ * reloaded. Returns 0 or a negative error. For TC the new room is inserted
+ * after the MAC header (encapsulation), for XDP before the packet: the
+ * caller moves the Ethernet header in the XDP case. */
+static __always_inline int gw_pkt_adjust_head(struct gw_pkt *p, int delta, __u64 tc_flags,
+					      const enum gw_hook hook)
+{
+	int err;
+
+	if (hook == GW_HOOK_XDP)
+		err = bpf_xdp_adjust_head(p->ctx, -delta);
+	else
+		err = bpf_skb_adjust_room(p->ctx, delta, BPF_ADJ_ROOM_MAC, tc_flags);
+	gw_pkt_reload(p, hook);
+	return err;
+}
+
+#endif /* GW_BPF_CTX_H */

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map of the gw datapath. Types come from include/gw/abi.h; sizes from
+ * include/gw/limits.h (the agent resizes the load-time sized ones). All are
+ * pinned by name under the agent's pin root so gwctl and a restarted gwd
+ * find them, and carry BTF so `bpftool map dump` prints them readably.
+ */
+#ifndef GW_BPF_MAPS_H
+#define GW_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "gw/abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_config);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct gw_lpm_v4_key);
+	__type(value, struct gw_rule);
+	__uint(max_entries, GW_FILTER_V4_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_filter_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct gw_lpm_v6_key);
+	__type(value, struct gw_rule);
+	__uint(max_entries, GW_FILTER_V6_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_filter_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct gw_lpm_v4_key);
+	__type(value, struct gw_rule);
+	__uint(max_entries, GW_BAN_V4_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_ban_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct gw_lpm_v6_key);
+	__type(value, struct gw_rule);
+	__uint(max_entries, GW_BAN_V6_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_ban_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __be32);
+	__type(value, struct gw_rl_state);
+	__uint(max_entries, GW_RL_V4_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_rl_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct gw_rl_v6_key);
+	__type(value, struct gw_rl_state);
+	__uint(max_entries, GW_RL_V6_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_rl_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct gw_svc_key);
+	__type(value, struct gw_svc);
+	__uint(max_entries, GW_SVC_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_services SEC(".maps");
+
+/* One Maglev table per service, swapped whole by the agent (an update of
+ * the outer slot is atomic: a packet sees the old table or the new one). */
+struct gw_maglev_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);	/* backend id */
+	__uint(max_entries, GW_MAGLEV_SIZE);
+	__uint(map_flags, BPF_F_INNER_MAP);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__type(key, __u32);
+	__uint(max_entries, GW_SVC_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct gw_maglev_ring);
+} gw_maglev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_backend);
+	__uint(max_entries, GW_BACKEND_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct gw_flow);
+	__type(value, struct gw_ct);
+	__uint(max_entries, GW_CT_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct gw_flow);
+	__type(value, struct gw_nat);
+	__uint(max_entries, GW_NAT_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_nat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);	/* ifindex */
+	__type(value, struct gw_ifaddr);
+	__uint(max_entries, GW_IFADDR_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_ifaddr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_counter);
+	__uint(max_entries, GW_R_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_counter);
+	__uint(max_entries, GW_SVC_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_svc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_counter);
+	__uint(max_entries, GW_BACKEND_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_backend_stats SEC(".maps");
+
+#endif /* GW_BPF_MAPS_H */

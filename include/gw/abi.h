@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * gw's BPF <-> user-space ABI: every map key and value, the configuration
+ * record, counters and the reasons they are kept by. This header is the only
+ * place these types exist; the datapath (bpf/) and the agent, the CLI and the
+ * tests all include it.
+ *
+ * Rules: fixed-width types, network order where the wire is (__be*), explicit
+ * padding, no pointers, no bool; every struct's size is asserted below.
+ * Addresses are always 16 bytes: an IPv4 address lives in addr[0] and
+ * addr[1..3] are zero.
+ */
+#ifndef GW_ABI_H
+#define GW_ABI_H
+
+#include <linux/types.h>
+#include "limits.h"
+
+#define GW_FAMILY_V4 4
+#define GW_FAMILY_V6 6
+
+/* ------------------------------------------------------------------ */
+/* Configuration: gw_config, an array of one element (key 0).           */
+
+/* Generic cell rate algorithm parameters of one token bucket: one packet
+ * costs interval_ns; a source may run ahead of its rate by tolerance_ns,
+ * i.e. (burst - 1) * interval_ns. interval_ns == 0 turns the bucket off. */
+struct gw_gcra {
+	__u64 interval_ns;
+	__u64 tolerance_ns;
+};
+
+#define GW_CFG_F_DEFAULT_DENY (1u << 0)	/* filter.default: deny */
+
+struct gw_config {
+	__u32 flags;		/* GW_CFG_F_* */
+	__u32 generation;	/* config generation the agent last applied */
+	__u8 rl_v6_prefix;	/* IPv6 sources share a bucket per prefix (64) */
+	__u8 pad0;
+	__u16 nat_port_min;	/* host order; source ports of `nat` services */
+	__u16 nat_port_max;
+	__u16 pad1;
+	struct gw_gcra rl_pkt;	/* all packets, per source */
+	struct gw_gcra rl_syn;	/* TCP SYN (SYN without ACK), per source */
+};
+
+/* ------------------------------------------------------------------ */
+/* IP filter: LPM tries gw_filter_v4/v6 (static allow and deny lists) and */
+/* gw_ban_v4/v6 (time-limited denies). Longest prefix wins across both; */
+/* allow wins a tie.                                                    */
+
+struct gw_lpm_v4_key {
+	__u32 prefixlen;
+	__be32 addr;
+};
+
+struct gw_lpm_v6_key {
+	__u32 prefixlen;
+	__be32 addr[4];
+};
+
+#define GW_RULE_ALLOW 1
+#define GW_RULE_DENY 2
+
+#define GW_ORIGIN_CONFIG 0	/* from gateway.yaml */
+#define GW_ORIGIN_CLI 1		/* gwctl, replaced by the file on reload */
+#define GW_ORIGIN_BAN 2		/* automatic, from repeated auth failures */
+
+struct gw_rule {
+	__u8 action;		/* GW_RULE_ALLOW | GW_RULE_DENY */
+	__u8 prefixlen;		/* the key's, so two tries' matches compare */
+	__u8 origin;		/* GW_ORIGIN_* */
+	__u8 pad0;
+	__u32 pad1;
+	__u64 expires_ns;	/* bpf_ktime_get_ns() deadline; 0 = never */
+};
+
+/* ------------------------------------------------------------------ */
+/* Per-source rate limiting: LRU hashes gw_rl_v4 (key __be32 source) and */
+/* gw_rl_v6 (key struct gw_rl_v6_key, masked to rl_v6_prefix).          */
+
+struct gw_rl_v6_key {
+	__be32 addr[4];
+};
+
+/* Theoretical arrival times (bpf_ktime_get_ns) of the two buckets,
+ * advanced with compare-and-swap: exact, no lock. */
+struct gw_rl_state {
+	__u64 tat_pkt;
+	__u64 tat_syn;
+};
+
+/* ------------------------------------------------------------------ */
+/* L4 services: gw_services (hash, key gw_svc_key) -> gw_svc;           */
+/* gw_maglev (array of maps, index svc id) -> array of backend ids;     */
+/* gw_backends (array, index backend id; id 0 means none).              */
+
+#define GW_FWD_NAT 1
+#define GW_FWD_IPIP 2
+
+struct gw_svc_key {
+	__be32 addr[4];		/* the VIP */
+	__be16 port;
+	__u8 proto;		/* IPPROTO_TCP | IPPROTO_UDP */
+	__u8 family;		/* GW_FAMILY_* */
+};
+
+struct gw_svc {
+	__u32 id;		/* index of gw_maglev, gw_svc_stats */
+	__u32 ring_size;	/* entries of this service's Maglev table (prime) */
+	__u8 fwd;		/* GW_FWD_* */
+	__u8 pad0;
+	__u16 pad1;
+	__u32 pad2;
+};
+
+/* A slot with GW_BE_F_VALID clear is free: flows tracked to it pick a new
+ * backend. A draining (or unhealthy) backend is VALID but absent from the
+ * Maglev table: it keeps its established flows and takes no new ones. */
+#define GW_BE_F_VALID (1u << 0)
+#define GW_BE_F_DRAIN (1u << 1)
+
+struct gw_backend {
+	__be32 addr[4];
+	__be16 port;		/* nat: new destination port; ipip: unused */
+	__u8 family;		/* GW_FAMILY_* */
+	__u8 flags;		/* GW_BE_F_* */
+	__u32 svc_id;
+	__u32 weight;		/* Maglev weight; kept so the agent can rebuild */
+	__u32 pad;
+};
+
+/* ------------------------------------------------------------------ */
+/* Connection tracking: gw_ct (LRU hash, key: the client's 5-tuple as it */
+/* reaches the VIP) and, for `nat`, gw_nat (LRU hash, key: the backend's */
+/* reply 5-tuple) back to the client.                                   */
+
+struct gw_flow {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;		/* ICMP echo: the identifier; else 0 */
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+struct gw_ct {
+	__u32 backend_id;
+	__u32 svc_id;
+	__u64 last_seen_ns;	/* refreshed at most once a second */
+	__be32 nat_addr[4];	/* nat: source address toward the backend */
+	__be16 nat_port;	/* nat: source port toward the backend */
+	__u16 pad0;
+	__u32 pad1;
+};
+
+struct gw_nat {
+	__be32 client_addr[4];
+	__be32 vip_addr[4];
+	__be16 client_port;
+	__be16 vip_port;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/* Addresses of the gateway's interfaces (gw_ifaddr, hash, key ifindex):
+ * the source of translated and encapsulated packets leaving there. */
+struct gw_ifaddr {
+	__be32 v4;
+	__be32 v6[4];
+	__u32 flags;		/* GW_IFADDR_F_* */
+};
+
+#define GW_IFADDR_F_V4 (1u << 0)
+#define GW_IFADDR_F_V6 (1u << 1)
+
+/* ------------------------------------------------------------------ */
+/* Counters: gw_stats (per-CPU array, index reason), gw_svc_stats (index */
+/* svc id) and gw_backend_stats (index backend id).                     */
+
+struct gw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+#define GW_ACT_NONE 0
+#define GW_ACT_PASS 1		/* to the kernel's stack */
+#define GW_ACT_DROP 2
+#define GW_ACT_FORWARD 3	/* XDP_TX / redirect after rewriting */
+
+/*
+ * Every verdict of the datapath, with the action it implies and the label
+ * `gw_xdp_packets_total{reason}` uses. docs/datapath.md explains each one.
+ * Keep them grouped: NONE, then PASS, then FORWARD, then DROP reasons; the
+ * datapath derives the action from where a reason falls (GW_R_FIRST_*).
+ */
+#define GW_REASONS(X)                                                           \
+	X(NONE, NONE, "none")                       /* no verdict yet */           \
+	X(PASS_LOCAL, PASS, "local")                /* not a service: to stack */  \
+	X(PASS_NON_IP, PASS, "non_ip")              /* ARP, LLDP, ... */           \
+	X(PASS_FRAGMENT, PASS, "fragment")          /* IP fragment: stack */       \
+	X(PASS_VLAN, PASS, "vlan")                  /* tagged frame: not steered */\
+	X(PASS_NO_NEIGH, PASS, "no_neigh")          /* stack resolves neighbour */ \
+	X(PASS_FIB, PASS, "fib_pass")               /* FIB declined: stack */      \
+	X(PASS_TTL, PASS, "ttl")                    /* TTL/hop limit expiring */   \
+	X(FWD_NAT, FORWARD, "nat")                  /* client -> backend, NAT */   \
+	X(FWD_NAT_REPLY, FORWARD, "nat_reply")      /* backend -> client, NAT */   \
+	X(FWD_IPIP, FORWARD, "ipip")                /* encapsulated, DSR */        \
+	X(FWD_ICMP_ERROR, FORWARD, "icmp_error")    /* ICMP error of a flow */     \
+	X(DROP_FILTER, DROP, "filter")              /* denied prefix / default */  \
+	X(DROP_BAN, DROP, "ban")                    /* time-limited deny */        \
+	X(DROP_RATELIMIT, DROP, "ratelimit")        /* source over its rate */     \
+	X(DROP_SYN_RATELIMIT, DROP, "syn_ratelimit")/* SYNs over their rate */     \
+	X(DROP_MALFORMED_L2, DROP, "malformed_l2")  /* truncated Ethernet/VLAN */  \
+	X(DROP_VLAN_DEPTH, DROP, "vlan_depth")      /* more than two tags */       \
+	X(DROP_MALFORMED_IPV4, DROP, "malformed_ipv4")                             \
+	X(DROP_MALFORMED_IPV6, DROP, "malformed_ipv6")                             \
+	X(DROP_IPV6_EXT, DROP, "ipv6_ext")          /* chain too long or bad */    \
+	X(DROP_MALFORMED_L4, DROP, "malformed_l4")  /* truncated TCP/UDP/ICMP */   \
+	X(DROP_NO_BACKEND, DROP, "no_backend")      /* service has none */         \
+	X(DROP_NAT_PORTS, DROP, "nat_ports")        /* no free source port */      \
+	X(DROP_NO_SRC_ADDR, DROP, "no_src_addr")    /* egress has no address */    \
+	X(DROP_UNROUTABLE, DROP, "unroutable")      /* FIB: blackhole etc. */      \
+	X(DROP_MTU, DROP, "mtu")                    /* too big after encap */      \
+	X(DROP_ENCAP, DROP, "encap")                /* headroom/adjust failed */
+
+#define GW_REASON_ENUM(name, act, label) GW_R_##name,
+enum gw_reason { GW_REASONS(GW_REASON_ENUM) GW_R_MAX };
+#undef GW_REASON_ENUM
+
+#define GW_R_FIRST_FORWARD GW_R_FWD_NAT
+#define GW_R_FIRST_DROP GW_R_DROP_FILTER
+
+/* ------------------------------------------------------------------ */
+/* Sizes: the ABI must not change by accident.                          */
+
+#define GW_ASSERT_SIZE(type, size) \
+	_Static_assert(sizeof(struct type) == (size), #type " is part of the ABI")
+
+GW_ASSERT_SIZE(gw_gcra, 16);
+GW_ASSERT_SIZE(gw_config, 48);
+GW_ASSERT_SIZE(gw_lpm_v4_key, 8);
+GW_ASSERT_SIZE(gw_lpm_v6_key, 20);
+GW_ASSERT_SIZE(gw_rule, 16);
+GW_ASSERT_SIZE(gw_rl_v6_key, 16);
+GW_ASSERT_SIZE(gw_rl_state, 16);
+GW_ASSERT_SIZE(gw_svc_key, 20);
+GW_ASSERT_SIZE(gw_svc, 16);
+GW_ASSERT_SIZE(gw_backend, 32);
+GW_ASSERT_SIZE(gw_flow, 40);
+GW_ASSERT_SIZE(gw_ct, 40);
+GW_ASSERT_SIZE(gw_nat, 48);
+GW_ASSERT_SIZE(gw_ifaddr, 24);
+GW_ASSERT_SIZE(gw_counter, 16);
+
+#endif /* GW_ABI_H */

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Runs gw's test suites and prints one closing line "N passed, N failed,
+# N skipped". Usage: tests/run.sh [unit|bpf|integ|all] [NAME-FILTER]
+#   unit   C unit tests (cmocka), plain and under ASan+UBSan
+#   bpf    BPF programs through bpf_prog_test_run_opts (cmocka)
+#   integ  real traffic between network namespaces (tests/integ/test_*.sh)
+# Exit status: 0 when nothing failed.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build}
+suite=${1:-all}
+filter=${2:-}
+passed=0 failed=0 skipped=0
+failures=()
+logdir=$(mktemp -d /tmp/gw-test-logs.XXXXXX)
+
+if [ "$(id -u)" != 0 ]; then
+	echo "tests/run.sh: the BPF and netns suites need root" >&2
+fi
+# bpffs is not mounted at boot on these machines.
+if ! mount | grep -q ' /sys/fs/bpf type bpf'; then
+	mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+fi
+
+# Runs one cmocka binary with TAP output and counts its cases.
+run_cmocka() {
+	local bin=$1 name log out rc
+	name=${bin#"$BUILD"/tests/}
+	log="$logdir/${name//\//_}.log"
+	CMOCKA_MESSAGE_OUTPUT=TAP timeout 600 "$bin" >"$log" 2>&1
+	rc=$?
+	local ok nok skip
+	ok=$(grep -cE '^ok [0-9]+ - ' "$log")
+	skip=$(grep -cE '^ok [0-9]+ # SKIP' "$log")
+	nok=$(grep -cE '^not ok [0-9]+' "$log")
+	passed=$((passed + ok))
+	skipped=$((skipped + skip))
+	failed=$((failed + nok))
+	if [ "$rc" != 0 ] && [ "$nok" = 0 ]; then
+		# Crashed or failed in setup before reporting a case.
+		failed=$((failed + 1))
+		nok=1
+	fi
+	if [ "$nok" != 0 ]; then
+		failures+=("$name")
+		echo "FAIL $name (log: $log)"
+		sed 's/^/    /' "$log" | tail -40
+	else
+		echo "ok   $name ($ok passed${skip:+, $skip skipped})"
+	fi
+}
+
+# Runs one integration script: exit 0 pass, 77 skip (reason on stdout).
+run_script() {
+	local script=$1 name log rc
+	name=integ/$(basename "$script" .sh)
+	log="$logdir/${name//\//_}.log"
+	timeout 300 bash "$script" >"$log" 2>&1
+	rc=$?
+	case $rc in
+	0) passed=$((passed + 1)); echo "ok   $name" ;;
+	77) skipped=$((skipped + 1)); echo "skip $name: $(tail -1 "$log")" ;;
+	*) failed=$((failed + 1)); failures+=("$name")
+	   echo "FAIL $name (exit $rc, log: $log)"; sed 's/^/    /' "$log" | tail -60 ;;
+	esac
+}
+
+want() { [ "$suite" = all ] || [ "$suite" = "$1" ]; }
+match() { [ -z "$filter" ] || [[ $1 == *"$filter"* ]]; }
+
+if want unit; then
+	for bin in "$BUILD"/tests/unit/test_* "$BUILD"/tests/unit-san/test_*; do
+		[ -x "$bin" ] && match "$bin" && run_cmocka "$bin"
+	done
+fi
+if want bpf; then
+	for bin in "$BUILD"/tests/bpf/test_*; do
+		[ -x "$bin" ] && match "$bin" && run_cmocka "$bin"
+	done
+fi
+if want integ; then
+	for script in tests/integ/test_*.sh; do
+		[ -f "$script" ] && match "$script" && run_script "$script"
+	done
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
