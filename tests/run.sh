@@ -48,7 +48,11 @@ run_cmocka() {
 		echo "FAIL $name (log: $log)"
 		sed 's/^/    /' "$log" | tail -40
 	else
-		echo "ok   $name ($ok passed${skip:+, $skip skipped})"
+		if [ "$skip" != 0 ]; then
+			echo "ok   $name ($ok passed, $skip skipped)"
+		else
+			echo "ok   $name ($ok passed)"
+		fi
 	fi
 }
 

@@ -1,0 +1,1247 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * gateway.yaml parser. The schema is declarative: a keyword table per YAML
+ * mapping (name, type, where it goes, range, enum values, nested table), one
+ * generic walker over libyaml's document tree, then the checks that span
+ * several keys (names, references, families). Every problem is collected
+ * with its position; parsing goes on after an error so one run shows all.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "gw/abi.h"
+#include "config.h"
+
+/* ------------------------------------------------------------------ */
+/* Schema                                                               */
+
+enum kw_type {
+	K_STR,
+	K_BOOL,
+	K_U32,
+	K_DURATION,
+	K_RATE,
+	K_CIDR,
+	K_IP,
+	K_ENDPOINT,
+	K_ENUM,
+	K_TABLE,
+	K_LIST,
+	K_STRMAP,
+};
+
+#define KW_REQUIRED (1u << 0)
+
+struct kw_enum {
+	const char *name;
+	int value;
+};
+
+struct kw_table;
+
+struct kw {
+	const char *name;
+	enum kw_type type;
+	size_t off;			/* of the field in the table's struct */
+	unsigned int flags;
+	__u64 min, max;			/* K_U32, K_DURATION (0, 0: any) */
+	const struct kw_enum *enums;	/* K_ENUM */
+	const struct kw_table *sub;	/* K_TABLE, K_LIST of tables */
+	enum kw_type elem;		/* K_LIST */
+	size_t elem_size;		/* K_LIST */
+	size_t count_off;		/* K_LIST, K_STRMAP */
+};
+
+struct kw_table {
+	const char *what;		/* for messages */
+	size_t size;
+	const struct kw *kws;
+	const char *shorthand;		/* a scalar stands for this key */
+	void (*defaults)(void *obj);
+};
+
+#define KW_END { NULL, K_STR, 0, 0, 0, 0, NULL, NULL, K_STR, 0, 0 }
+
+#define F(type, field) offsetof(type, field)
+#define STR(t, f, name, fl) { name, K_STR, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0 }
+#define BOOL(t, f, name) { name, K_BOOL, F(t, f), 0, 0, 0, NULL, NULL, K_STR, 0, 0 }
+#define U32(t, f, name, fl, lo, hi) { name, K_U32, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0 }
+#define DUR(t, f, name, fl, lo, hi) { name, K_DURATION, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0 }
+#define RATE(t, f, name, fl) { name, K_RATE, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0 }
+#define IP(t, f, name, fl) { name, K_IP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0 }
+#define EP(t, f, name, fl) { name, K_ENDPOINT, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0 }
+#define ENUM(t, f, name, fl, e) { name, K_ENUM, F(t, f), fl, 0, 0, e, NULL, K_STR, 0, 0 }
+#define TABLE(t, f, name, fl, sub) { name, K_TABLE, F(t, f), fl, 0, 0, NULL, sub, K_STR, 0, 0 }
+#define LIST(t, f, name, fl, etype, esize, sub)                                              \
+	{ name, K_LIST, F(t, f), fl, 0, 0, NULL, sub, etype, esize, F(t, n_##f) }
+#define STRMAP(t, f, name, fl) { name, K_STRMAP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, F(t, n_##f) }
+
+#define NS_MS 1000000ull
+#define NS_S 1000000000ull
+#define NS_DAY (86400ull * NS_S)
+
+static const struct kw_enum xdp_modes[] = {
+	{ "auto", GW_XDP_MODE_AUTO }, { "native", GW_XDP_MODE_NATIVE },
+	{ "generic", GW_XDP_MODE_GENERIC }, { NULL, 0 },
+};
+static const struct kw_enum allow_deny[] = { { "allow", 0 }, { "deny", 1 }, { NULL, 0 } };
+static const struct kw_enum protocols[] = {
+	{ "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { NULL, 0 },
+};
+static const struct kw_enum fwd_modes[] = { { "nat", GW_FWD_NAT }, { "ipip", GW_FWD_IPIP }, { NULL, 0 } };
+static const struct kw_enum health_types[] = {
+	{ "tcp", GW_HEALTH_TCP }, { "udp-none", GW_HEALTH_UDP_NONE }, { "http", GW_HEALTH_HTTP },
+	{ NULL, 0 },
+};
+static const struct kw_enum tls_versions[] = { { "1.2", 0x0303 }, { "1.3", 0x0304 }, { NULL, 0 } };
+static const struct kw_enum balances[] = {
+	{ "round_robin", GW_BALANCE_ROUND_ROBIN }, { "least_conn", GW_BALANCE_LEAST_CONN },
+	{ "maglev", GW_BALANCE_MAGLEV }, { NULL, 0 },
+};
+static const struct kw_enum rl_keys[] = {
+	{ "consumer", GW_RL_KEY_CONSUMER }, { "ip", GW_RL_KEY_IP }, { "route", GW_RL_KEY_ROUTE },
+	{ NULL, 0 },
+};
+
+static void iface_defaults(void *o)
+{
+	((struct gw_cfg_iface *)o)->xdp_mode = GW_XDP_MODE_AUTO;
+}
+
+static const struct kw iface_kws[] = {
+	STR(struct gw_cfg_iface, name, "name", KW_REQUIRED),
+	ENUM(struct gw_cfg_iface, xdp_mode, "xdp_mode", 0, xdp_modes),
+	KW_END,
+};
+static const struct kw_table iface_table = { "interface", sizeof(struct gw_cfg_iface), iface_kws,
+					     "name", iface_defaults };
+
+static const struct kw gateway_kws[] = {
+	STR(struct gw_cfg_gateway, pin_root, "pin_root", 0),
+	STR(struct gw_cfg_gateway, admin_socket, "admin_socket", 0),
+	EP(struct gw_cfg_gateway, metrics, "metrics", 0),
+	LIST(struct gw_cfg_gateway, interfaces, "interfaces", 0, K_TABLE, sizeof(struct gw_cfg_iface),
+	     &iface_table),
+	BOOL(struct gw_cfg_gateway, keep_datapath_on_exit, "keep_datapath_on_exit"),
+	KW_END,
+};
+static const struct kw_table gateway_table = { "gateway", sizeof(struct gw_cfg_gateway),
+					       gateway_kws, NULL, NULL };
+
+static const struct kw ban_kws[] = {
+	RATE(struct gw_cfg_ban, auth_failures, "auth_failures", 0),
+	DUR(struct gw_cfg_ban, duration_ns, "duration", 0, NS_S, 365 * NS_DAY),
+	KW_END,
+};
+static const struct kw_table ban_table = { "ban", sizeof(struct gw_cfg_ban), ban_kws, NULL, NULL };
+
+static const struct kw filter_kws[] = {
+	ENUM(struct gw_cfg_filter, default_deny, "default", 0, allow_deny),
+	LIST(struct gw_cfg_filter, deny, "deny", 0, K_CIDR, sizeof(struct gw_cidr), NULL),
+	LIST(struct gw_cfg_filter, allow, "allow", 0, K_CIDR, sizeof(struct gw_cidr), NULL),
+	TABLE(struct gw_cfg_filter, ban, "ban", 0, &ban_table),
+	KW_END,
+};
+static const struct kw_table filter_table = { "filter", sizeof(struct gw_cfg_filter), filter_kws,
+					      NULL, NULL };
+
+static const struct kw bucket_kws[] = {
+	RATE(struct gw_cfg_bucket, rate, "rate", KW_REQUIRED),
+	U32(struct gw_cfg_bucket, burst, "burst", KW_REQUIRED, 1, 1000000000),
+	KW_END,
+};
+static const struct kw_table bucket_table = { "bucket", sizeof(struct gw_cfg_bucket), bucket_kws,
+					      NULL, NULL };
+
+static const struct kw rate_limits_kws[] = {
+	TABLE(struct gw_cfg_rate_limits, packets_per_source, "packets_per_source", 0, &bucket_table),
+	TABLE(struct gw_cfg_rate_limits, syn_per_source, "syn_per_source", 0, &bucket_table),
+	KW_END,
+};
+static const struct kw_table rate_limits_table = { "rate_limits",
+						   sizeof(struct gw_cfg_rate_limits),
+						   rate_limits_kws, NULL, NULL };
+
+static void backend_defaults(void *o)
+{
+	((struct gw_cfg_backend *)o)->weight = 1;
+}
+
+static const struct kw backend_kws[] = {
+	EP(struct gw_cfg_backend, address, "address", KW_REQUIRED),
+	U32(struct gw_cfg_backend, weight, "weight", 0, 1, 65535),
+	KW_END,
+};
+static const struct kw_table backend_table = { "backend", sizeof(struct gw_cfg_backend),
+					       backend_kws, "address", backend_defaults };
+
+static void svc_health_defaults(void *o)
+{
+	struct gw_cfg_svc_health *h = o;
+
+	h->type = GW_HEALTH_TCP;
+	h->interval_ns = 2 * NS_S;
+	h->timeout_ns = 1 * NS_S;
+	h->healthy = 2;
+	h->unhealthy = 3;
+}
+
+static const struct kw svc_health_kws[] = {
+	ENUM(struct gw_cfg_svc_health, type, "type", 0, health_types),
+	U32(struct gw_cfg_svc_health, port, "port", 0, 1, 65535),
+	STR(struct gw_cfg_svc_health, path, "path", 0),
+	DUR(struct gw_cfg_svc_health, interval_ns, "interval", 0, 10 * NS_MS, NS_DAY),
+	DUR(struct gw_cfg_svc_health, timeout_ns, "timeout", 0, NS_MS, NS_DAY),
+	U32(struct gw_cfg_svc_health, healthy, "healthy", 0, 1, 100),
+	U32(struct gw_cfg_svc_health, unhealthy, "unhealthy", 0, 1, 100),
+	KW_END,
+};
+static const struct kw_table svc_health_table = { "health", sizeof(struct gw_cfg_svc_health),
+						  svc_health_kws, NULL, svc_health_defaults };
+
+static void service_defaults(void *o)
+{
+	struct gw_cfg_service *s = o;
+
+	s->protocol = IPPROTO_TCP;
+	s->forwarding = GW_FWD_NAT;
+	svc_health_defaults(&s->health);
+}
+
+static const struct kw service_kws[] = {
+	STR(struct gw_cfg_service, name, "name", KW_REQUIRED),
+	IP(struct gw_cfg_service, vip, "vip", KW_REQUIRED),
+	U32(struct gw_cfg_service, port, "port", KW_REQUIRED, 1, 65535),
+	ENUM(struct gw_cfg_service, protocol, "protocol", 0, protocols),
+	ENUM(struct gw_cfg_service, forwarding, "forwarding", 0, fwd_modes),
+	LIST(struct gw_cfg_service, backends, "backends", KW_REQUIRED, K_TABLE,
+	     sizeof(struct gw_cfg_backend), &backend_table),
+	TABLE(struct gw_cfg_service, health, "health", 0, &svc_health_table),
+	KW_END,
+};
+static const struct kw_table service_table = { "service", sizeof(struct gw_cfg_service),
+					       service_kws, NULL, service_defaults };
+
+static const struct kw cert_kws[] = {
+	STR(struct gw_cfg_cert, cert, "cert", KW_REQUIRED),
+	STR(struct gw_cfg_cert, key, "key", KW_REQUIRED),
+	LIST(struct gw_cfg_cert, sni, "sni", 0, K_STR, sizeof(char *), NULL),
+	KW_END,
+};
+static const struct kw_table cert_table = { "certificate", sizeof(struct gw_cfg_cert), cert_kws,
+					    NULL, NULL };
+
+static void tls_defaults(void *o)
+{
+	((struct gw_cfg_tls *)o)->min_version = 0x0303;
+}
+
+static const struct kw tls_kws[] = {
+	LIST(struct gw_cfg_tls, certificates, "certificates", 0, K_TABLE,
+	     sizeof(struct gw_cfg_cert), &cert_table),
+	ENUM(struct gw_cfg_tls, min_version, "min_version", 0, tls_versions),
+	LIST(struct gw_cfg_tls, alpn, "alpn", 0, K_STR, sizeof(char *), NULL),
+	KW_END,
+};
+static const struct kw_table tls_table = { "tls", sizeof(struct gw_cfg_tls), tls_kws, NULL,
+					   tls_defaults };
+
+static const struct kw listener_kws[] = {
+	STR(struct gw_cfg_listener, name, "name", KW_REQUIRED),
+	EP(struct gw_cfg_listener, address, "address", KW_REQUIRED),
+	BOOL(struct gw_cfg_listener, tls, "tls"),
+	KW_END,
+};
+static const struct kw_table listener_table = { "listener", sizeof(struct gw_cfg_listener),
+						listener_kws, NULL, NULL };
+
+static void up_health_defaults(void *o)
+{
+	struct gw_cfg_up_health *h = o;
+
+	h->interval_ns = 2 * NS_S;
+	h->timeout_ns = 1 * NS_S;
+	h->healthy = 2;
+	h->unhealthy = 3;
+}
+
+static const struct kw up_health_kws[] = {
+	STR(struct gw_cfg_up_health, path, "path", 0),
+	DUR(struct gw_cfg_up_health, interval_ns, "interval", 0, 10 * NS_MS, NS_DAY),
+	DUR(struct gw_cfg_up_health, timeout_ns, "timeout", 0, NS_MS, NS_DAY),
+	U32(struct gw_cfg_up_health, healthy, "healthy", 0, 1, 100),
+	U32(struct gw_cfg_up_health, unhealthy, "unhealthy", 0, 1, 100),
+	KW_END,
+};
+static const struct kw_table up_health_table = { "health", sizeof(struct gw_cfg_up_health),
+						 up_health_kws, NULL, up_health_defaults };
+
+static void timeouts_defaults(void *o)
+{
+	struct gw_cfg_timeouts *t = o;
+
+	t->connect_ns = 1 * NS_S;
+	t->response_ns = 15 * NS_S;
+	t->idle_ns = 60 * NS_S;
+}
+
+static const struct kw timeouts_kws[] = {
+	DUR(struct gw_cfg_timeouts, connect_ns, "connect", 0, NS_MS, NS_DAY),
+	DUR(struct gw_cfg_timeouts, response_ns, "response", 0, NS_MS, NS_DAY),
+	DUR(struct gw_cfg_timeouts, idle_ns, "idle", 0, NS_MS, NS_DAY),
+	KW_END,
+};
+static const struct kw_table timeouts_table = { "timeouts", sizeof(struct gw_cfg_timeouts),
+						timeouts_kws, NULL, timeouts_defaults };
+
+static void upstream_defaults(void *o)
+{
+	struct gw_cfg_upstream *u = o;
+
+	u->balance = GW_BALANCE_ROUND_ROBIN;
+	up_health_defaults(&u->health);
+	timeouts_defaults(&u->timeouts);
+}
+
+static const struct kw upstream_kws[] = {
+	STR(struct gw_cfg_upstream, name, "name", KW_REQUIRED),
+	ENUM(struct gw_cfg_upstream, balance, "balance", 0, balances),
+	LIST(struct gw_cfg_upstream, servers, "servers", KW_REQUIRED, K_TABLE,
+	     sizeof(struct gw_cfg_backend), &backend_table),
+	TABLE(struct gw_cfg_upstream, health, "health", 0, &up_health_table),
+	TABLE(struct gw_cfg_upstream, timeouts, "timeouts", 0, &timeouts_table),
+	U32(struct gw_cfg_upstream, retries, "retries", 0, 0, 10),
+	KW_END,
+};
+static const struct kw_table upstream_table = { "upstream", sizeof(struct gw_cfg_upstream),
+						upstream_kws, NULL, upstream_defaults };
+
+static const struct kw jwt_kws[] = {
+	STR(struct gw_cfg_jwt, name, "name", KW_REQUIRED),
+	STR(struct gw_cfg_jwt, jwks, "jwks", KW_REQUIRED),
+	STR(struct gw_cfg_jwt, issuer, "issuer", 0),
+	LIST(struct gw_cfg_jwt, audiences, "audiences", 0, K_STR, sizeof(char *), NULL),
+	LIST(struct gw_cfg_jwt, algorithms, "algorithms", KW_REQUIRED, K_STR, sizeof(char *),
+	     NULL),
+	DUR(struct gw_cfg_jwt, leeway_ns, "leeway", 0, 0, 3600 * NS_S),
+	STRMAP(struct gw_cfg_jwt, forward_claims, "forward_claims", 0),
+	KW_END,
+};
+static const struct kw_table jwt_table = { "jwt", sizeof(struct gw_cfg_jwt), jwt_kws, NULL, NULL };
+
+static const struct kw api_keys_kws[] = {
+	STR(struct gw_cfg_api_keys, name, "name", KW_REQUIRED),
+	STR(struct gw_cfg_api_keys, header, "header", KW_REQUIRED),
+	STR(struct gw_cfg_api_keys, keys, "keys", KW_REQUIRED),
+	KW_END,
+};
+static const struct kw_table api_keys_table = { "api_keys", sizeof(struct gw_cfg_api_keys),
+						api_keys_kws, NULL, NULL };
+
+static const struct kw auth_kws[] = {
+	LIST(struct gw_cfg_auth, jwt, "jwt", 0, K_TABLE, sizeof(struct gw_cfg_jwt), &jwt_table),
+	LIST(struct gw_cfg_auth, api_keys, "api_keys", 0, K_TABLE, sizeof(struct gw_cfg_api_keys),
+	     &api_keys_table),
+	KW_END,
+};
+static const struct kw_table auth_table = { "auth", sizeof(struct gw_cfg_auth), auth_kws, NULL,
+					    NULL };
+
+static const struct kw match_kws[] = {
+	STR(struct gw_cfg_match, host, "host", 0),
+	STR(struct gw_cfg_match, path_prefix, "path_prefix", 0),
+	STR(struct gw_cfg_match, path_exact, "path_exact", 0),
+	LIST(struct gw_cfg_match, methods, "methods", 0, K_STR, sizeof(char *), NULL),
+	STRMAP(struct gw_cfg_match, headers, "headers", 0),
+	KW_END,
+};
+static const struct kw_table match_table = { "match", sizeof(struct gw_cfg_match), match_kws,
+					     NULL, NULL };
+
+static const struct kw route_rl_kws[] = {
+	RATE(struct gw_cfg_route_rl, rate, "rate", KW_REQUIRED),
+	U32(struct gw_cfg_route_rl, burst, "burst", KW_REQUIRED, 1, 1000000000),
+	ENUM(struct gw_cfg_route_rl, key, "key", 0, rl_keys),
+	KW_END,
+};
+static const struct kw_table route_rl_table = { "rate_limit", sizeof(struct gw_cfg_route_rl),
+						route_rl_kws, NULL, NULL };
+
+static const struct kw req_headers_kws[] = {
+	STRMAP(struct gw_cfg_req_headers, add, "add", 0),
+	LIST(struct gw_cfg_req_headers, remove, "remove", 0, K_STR, sizeof(char *), NULL),
+	KW_END,
+};
+static const struct kw_table req_headers_table = { "request_headers",
+						   sizeof(struct gw_cfg_req_headers),
+						   req_headers_kws, NULL, NULL };
+
+static const struct kw respond_kws[] = {
+	U32(struct gw_cfg_respond, status, "status", KW_REQUIRED, 100, 599),
+	STR(struct gw_cfg_respond, body, "body", 0),
+	KW_END,
+};
+static const struct kw_table respond_table = { "respond", sizeof(struct gw_cfg_respond),
+					       respond_kws, NULL, NULL };
+
+static const struct kw route_kws[] = {
+	TABLE(struct gw_cfg_route, match, "match", KW_REQUIRED, &match_table),
+	STR(struct gw_cfg_route, upstream, "upstream", 0),
+	STR(struct gw_cfg_route, auth, "auth", 0),
+	BOOL(struct gw_cfg_route, strip_prefix, "strip_prefix"),
+	TABLE(struct gw_cfg_route, rate_limit, "rate_limit", 0, &route_rl_table),
+	TABLE(struct gw_cfg_route, request_headers, "request_headers", 0, &req_headers_table),
+	TABLE(struct gw_cfg_route, respond, "respond", 0, &respond_table),
+	KW_END,
+};
+static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
+					     NULL, NULL };
+
+static void root_defaults(void *o)
+{
+	struct gw_cfg *c = o;
+
+	tls_defaults(&c->tls);
+}
+
+/* The root is struct gw_cfg itself, which has no position member: its
+ * keyword offsets are plain offsets into it. */
+static const struct kw root_kws[] = {
+	U32(struct gw_cfg, version, "version", KW_REQUIRED, 1, 1),
+	TABLE(struct gw_cfg, gateway, "gateway", 0, &gateway_table),
+	TABLE(struct gw_cfg, filter, "filter", 0, &filter_table),
+	TABLE(struct gw_cfg, rate_limits, "rate_limits", 0, &rate_limits_table),
+	LIST(struct gw_cfg, services, "services", 0, K_TABLE, sizeof(struct gw_cfg_service),
+	     &service_table),
+	TABLE(struct gw_cfg, tls, "tls", 0, &tls_table),
+	LIST(struct gw_cfg, listeners, "listeners", 0, K_TABLE, sizeof(struct gw_cfg_listener),
+	     &listener_table),
+	LIST(struct gw_cfg, upstreams, "upstreams", 0, K_TABLE, sizeof(struct gw_cfg_upstream),
+	     &upstream_table),
+	TABLE(struct gw_cfg, auth, "auth", 0, &auth_table),
+	LIST(struct gw_cfg, routes, "routes", 0, K_TABLE, sizeof(struct gw_cfg_route),
+	     &route_table),
+	KW_END,
+};
+static const struct kw_table root_table = { "configuration", sizeof(struct gw_cfg), root_kws,
+					    NULL, root_defaults };
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                               */
+
+struct parse_ctx {
+	const char *file;
+	yaml_document_t *doc;
+	struct gw_cfg_errors *errs;
+	int oom;
+};
+
+static void __attribute__((format(printf, 4, 5)))
+error_at(struct parse_ctx *c, int line, int col, const char *fmt, ...)
+{
+	char msg[512], *full, **grown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (asprintf(&full, "%s:%d:%d: %s", c->file, line, col, msg) < 0) {
+		c->oom = 1;
+		return;
+	}
+	grown = realloc(c->errs->msgs, (c->errs->n + 1) * sizeof(*grown));
+	if (!grown) {
+		free(full);
+		c->oom = 1;
+		return;
+	}
+	c->errs->msgs = grown;
+	c->errs->msgs[c->errs->n++] = full;
+}
+
+#define node_error(c, node, ...)                                                           \
+	error_at(c, (int)(node)->start_mark.line + 1, (int)(node)->start_mark.column + 1,  \
+		 __VA_ARGS__)
+#define pos_error(c, pos, ...) error_at(c, (pos)->line, (pos)->col, __VA_ARGS__)
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE: return "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Scalars                                                              */
+
+int gw_duration_parse(const char *s, __u64 *ns)
+{
+	static const struct {
+		const char *unit;
+		__u64 ns;
+	} units[] = { { "ms", NS_MS }, { "s", NS_S }, { "m", 60 * NS_S }, { "h", 3600 * NS_S } };
+	__u64 v = 0;
+	size_t i;
+	const char *p = s;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULLONG_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (__u64)(*p - '0');
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].unit))
+			continue;
+		if (v > ULLONG_MAX / units[i].ns)
+			return -ERANGE;
+		*ns = v * units[i].ns;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int gw_size_parse(const char *s, __u64 *bytes)
+{
+	__u64 v = 0, mul = 1;
+	const char *p = s;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULLONG_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (__u64)(*p - '0');
+	}
+	if (*p == 'k' || *p == 'K')
+		mul = 1ull << 10;
+	else if (*p == 'm' || *p == 'M')
+		mul = 1ull << 20;
+	else if (*p == 'g' || *p == 'G')
+		mul = 1ull << 30;
+	else if (*p)
+		return -EINVAL;
+	if (*p && p[1])
+		return -EINVAL;
+	if (v > ULLONG_MAX / mul)
+		return -ERANGE;
+	*bytes = v * mul;
+	return 0;
+}
+
+static int parse_u64(const char *s, __u64 *v)
+{
+	__u64 r = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		if (r > (ULLONG_MAX - 9) / 10)
+			return -ERANGE;
+		r = r * 10 + (__u64)(*s - '0');
+	}
+	*v = r;
+	return 0;
+}
+
+static void enum_names(const struct kw_enum *e, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (; e->name && off < len; e++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "", e->name);
+}
+
+/* Parses a scalar node into *dst (of the keyword's type); reports and
+ * returns -1 on error. */
+static int parse_scalar(struct parse_ctx *c, const struct kw *k, enum kw_type type,
+			yaml_node_t *n, void *dst)
+{
+	const char *v;
+	__u64 u;
+	int err;
+
+	if (n->type != YAML_SCALAR_NODE) {
+		node_error(c, n, "%s: expected a value, found %s", k->name, node_kind(n));
+		return -1;
+	}
+	v = (const char *)n->data.scalar.value;
+
+	switch (type) {
+	case K_STR:
+		*(char **)dst = strdup(v);
+		if (!*(char **)dst)
+			c->oom = 1;
+		return 0;
+	case K_BOOL:
+		if (!strcmp(v, "true"))
+			*(int *)dst = 1;
+		else if (!strcmp(v, "false"))
+			*(int *)dst = 0;
+		else {
+			node_error(c, n, "%s: expected true or false, found '%s'", k->name, v);
+			return -1;
+		}
+		return 0;
+	case K_U32:
+		err = parse_u64(v, &u);
+		if (err || u > UINT32_MAX) {
+			node_error(c, n, "%s: expected a whole number, found '%s'", k->name, v);
+			return -1;
+		}
+		if ((k->min || k->max) && (u < k->min || u > k->max)) {
+			node_error(c, n, "%s: %llu is out of range %llu-%llu", k->name,
+				   (unsigned long long)u, (unsigned long long)k->min,
+				   (unsigned long long)k->max);
+			return -1;
+		}
+		*(__u32 *)dst = (__u32)u;
+		return 0;
+	case K_DURATION:
+		err = gw_duration_parse(v, &u);
+		if (err) {
+			node_error(c, n, "%s: '%s' is not a duration (a number with ms, s, m or h)",
+				   k->name, v);
+			return -1;
+		}
+		if ((k->min || k->max) && (u < k->min || u > k->max)) {
+			node_error(c, n, "%s: %s is out of range (%llums-%llus)", k->name, v,
+				   (unsigned long long)(k->min / NS_MS),
+				   (unsigned long long)(k->max / NS_S));
+			return -1;
+		}
+		*(__u64 *)dst = u;
+		return 0;
+	case K_RATE:
+		err = gw_rate_parse(v, dst);
+		if (err) {
+			node_error(c, n, "%s: '%s' is not a rate (N/s, N/m or N/h)%s", k->name, v,
+				   err == -ERANGE ? ": too fast" : "");
+			return -1;
+		}
+		return 0;
+	case K_CIDR:
+		if (gw_cidr_parse(v, dst)) {
+			node_error(c, n, "%s: '%s' is not an IPv4 or IPv6 prefix (address/len, "
+				   "host bits zero)", k->name, v);
+			return -1;
+		}
+		return 0;
+	case K_IP:
+		if (gw_ip_parse(v, dst)) {
+			node_error(c, n, "%s: '%s' is not an IPv4 or IPv6 address", k->name, v);
+			return -1;
+		}
+		return 0;
+	case K_ENDPOINT:
+		if (gw_endpoint_parse(v, dst)) {
+			node_error(c, n, "%s: '%s' is not ADDRESS:PORT ([v6]:port for IPv6)",
+				   k->name, v);
+			return -1;
+		}
+		return 0;
+	case K_ENUM: {
+		const struct kw_enum *e;
+		char names[256];
+
+		for (e = k->enums; e->name; e++) {
+			if (!strcmp(e->name, v)) {
+				*(int *)dst = e->value;
+				return 0;
+			}
+		}
+		enum_names(k->enums, names, sizeof(names));
+		node_error(c, n, "%s: '%s' is not one of: %s", k->name, v, names);
+		return -1;
+	}
+	default:
+		node_error(c, n, "%s: internal error: bad scalar type", k->name);
+		return -1;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Tables, lists, maps                                                  */
+
+static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
+			void *obj, int has_pos);
+
+static void set_pos(void *obj, const yaml_node_t *n)
+{
+	struct gw_cfg_pos *pos = obj;
+
+	pos->line = (int)n->start_mark.line + 1;
+	pos->col = (int)n->start_mark.column + 1;
+}
+
+static void parse_value(struct parse_ctx *c, const struct kw *k, yaml_node_t *n, void *obj)
+{
+	void *dst = (char *)obj + k->off;
+	yaml_node_item_t *it;
+	yaml_node_pair_t *pair;
+	size_t count, i;
+	char *arr;
+
+	switch (k->type) {
+	case K_TABLE:
+		parse_table(c, k->sub, n, dst, 1);
+		return;
+	case K_LIST:
+		if (n->type != YAML_SEQUENCE_NODE) {
+			node_error(c, n, "%s: expected a list, found %s", k->name, node_kind(n));
+			return;
+		}
+		count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+		arr = calloc(count ? count : 1, k->elem_size);
+		if (!arr) {
+			c->oom = 1;
+			return;
+		}
+		*(void **)dst = arr;
+		*(size_t *)((char *)obj + k->count_off) = count;
+		for (i = 0, it = n->data.sequence.items.start; i < count; i++, it++) {
+			yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+			void *edst = arr + i * k->elem_size;
+
+			if (k->elem == K_TABLE)
+				parse_table(c, k->sub, e, edst, 1);
+			else
+				parse_scalar(c, k, k->elem, e, edst);
+		}
+		return;
+	case K_STRMAP:
+		if (n->type != YAML_MAPPING_NODE) {
+			node_error(c, n, "%s: expected a mapping, found %s", k->name, node_kind(n));
+			return;
+		}
+		count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+		arr = calloc(count ? count : 1, sizeof(struct gw_cfg_strpair));
+		if (!arr) {
+			c->oom = 1;
+			return;
+		}
+		*(void **)dst = arr;
+		*(size_t *)((char *)obj + k->count_off) = count;
+		for (i = 0, pair = n->data.mapping.pairs.start; i < count; i++, pair++) {
+			struct gw_cfg_strpair *sp = (struct gw_cfg_strpair *)arr + i;
+			yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
+			yaml_node_t *vn = yaml_document_get_node(c->doc, pair->value);
+
+			set_pos(sp, kn);
+			parse_scalar(c, k, K_STR, kn, &sp->key);
+			parse_scalar(c, k, K_STR, vn, &sp->value);
+		}
+		return;
+	default:
+		parse_scalar(c, k, k->type, n, dst);
+		return;
+	}
+}
+
+/* Fills obj from a mapping node (or, with a shorthand, a scalar): unknown
+ * and repeated keys and missing required ones are errors. */
+static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
+			void *obj, int has_pos)
+{
+	unsigned long long seen = 0;
+	yaml_node_pair_t *pair;
+	const struct kw *k;
+	size_t i;
+
+	if (t->defaults)
+		t->defaults(obj);
+	if (has_pos)
+		set_pos(obj, n);
+
+	if (n->type == YAML_SCALAR_NODE && t->shorthand) {
+		for (k = t->kws; k->name; k++)
+			if (!strcmp(k->name, t->shorthand))
+				parse_value(c, k, n, obj);
+		return;
+	}
+	if (n->type != YAML_MAPPING_NODE) {
+		node_error(c, n, "%s: expected a mapping%s, found %s", t->what,
+			   t->shorthand ? " or a value" : "", node_kind(n));
+		return;
+	}
+	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, pair->value);
+		const char *key;
+
+		if (kn->type != YAML_SCALAR_NODE) {
+			node_error(c, kn, "%s: keys must be names, found %s", t->what,
+				   node_kind(kn));
+			continue;
+		}
+		key = (const char *)kn->data.scalar.value;
+		for (i = 0, k = t->kws; k->name; k++, i++)
+			if (!strcmp(k->name, key))
+				break;
+		if (!k->name) {
+			char names[512];
+			size_t off = 0;
+			const struct kw *o;
+
+			names[0] = 0;
+			for (o = t->kws; o->name && off < sizeof(names); o++)
+				off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+							off ? ", " : "", o->name);
+			node_error(c, kn, "unknown key '%s' in %s (expected one of: %s)", key,
+				   t->what, names);
+			continue;
+		}
+		if (seen & (1ull << i)) {
+			node_error(c, kn, "%s: '%s' is given twice", t->what, key);
+			continue;
+		}
+		seen |= 1ull << i;
+		parse_value(c, k, vn, obj);
+	}
+	for (i = 0, k = t->kws; k->name; k++, i++)
+		if ((k->flags & KW_REQUIRED) && !(seen & (1ull << i)))
+			node_error(c, n, "%s: '%s' is required", t->what, k->name);
+}
+
+/* ------------------------------------------------------------------ */
+/* Checks across keys                                                   */
+
+static int cidr_in_list(const struct gw_cidr *list, size_t n, size_t upto,
+			const struct gw_cidr *x)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < upto; i++)
+		if (list[i].prefixlen == x->prefixlen && gw_ip_equal(&list[i].ip, &x->ip))
+			return 1;
+	return 0;
+}
+
+static void check_gateway(struct parse_ctx *c, const struct gw_cfg *cfg)
+{
+	const struct gw_cfg_gateway *g = &cfg->gateway;
+	size_t i, j;
+
+	for (i = 0; i < g->n_interfaces; i++) {
+		const struct gw_cfg_iface *f = &g->interfaces[i];
+
+		if (!f->name)
+			continue;
+		if (!*f->name || strlen(f->name) >= 16 || strchr(f->name, '/') ||
+		    strchr(f->name, ' '))
+			pos_error(c, &f->pos, "interface: '%s' is not an interface name", f->name);
+		for (j = 0; j < i; j++)
+			if (g->interfaces[j].name && !strcmp(g->interfaces[j].name, f->name))
+				pos_error(c, &f->pos, "interface '%s' is listed twice", f->name);
+	}
+	if (g->pin_root && g->pin_root[0] != '/')
+		pos_error(c, &g->pos, "gateway: pin_root must be an absolute path");
+	if (g->admin_socket &&
+	    (g->admin_socket[0] != '/' || strlen(g->admin_socket) >= 108))
+		pos_error(c, &g->pos, "gateway: admin_socket must be an absolute path "
+			  "shorter than 108 bytes");
+}
+
+static void check_filter(struct parse_ctx *c, const struct gw_cfg *cfg)
+{
+	const struct gw_cfg_filter *f = &cfg->filter;
+	size_t i;
+
+	for (i = 0; i < f->n_deny; i++)
+		if (cidr_in_list(f->deny, f->n_deny, i, &f->deny[i]))
+			pos_error(c, &f->pos, "filter: a deny prefix is listed twice");
+	for (i = 0; i < f->n_allow; i++)
+		if (cidr_in_list(f->allow, f->n_allow, i, &f->allow[i]))
+			pos_error(c, &f->pos, "filter: an allow prefix is listed twice");
+	if (f->ban.auth_failures.count && !f->ban.duration_ns)
+		pos_error(c, &f->ban.pos, "ban: auth_failures needs a duration");
+}
+
+static void check_services(struct parse_ctx *c, const struct gw_cfg *cfg)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->n_services; i++) {
+		const struct gw_cfg_service *s = &cfg->services[i];
+
+		for (j = 0; j < i; j++) {
+			const struct gw_cfg_service *o = &cfg->services[j];
+
+			if (s->name && o->name && !strcmp(s->name, o->name))
+				pos_error(c, &s->pos, "service '%s' is defined twice (first at "
+					  "line %d)", s->name, o->pos.line);
+			else if (s->vip.family && gw_ip_equal(&s->vip, &o->vip) &&
+				 s->port == o->port && s->protocol == o->protocol)
+				pos_error(c, &s->pos, "service '%s' has the same VIP, port and "
+					  "protocol as '%s'", s->name ? s->name : "?",
+					  o->name ? o->name : "?");
+		}
+		if (s->backends && !s->n_backends)
+			pos_error(c, &s->pos, "service '%s' has no backends",
+				  s->name ? s->name : "?");
+		for (j = 0; j < s->n_backends; j++) {
+			const struct gw_cfg_backend *b = &s->backends[j];
+			size_t k;
+
+			if (s->forwarding == GW_FWD_NAT && b->address.ip.family &&
+			    s->vip.family && b->address.ip.family != s->vip.family)
+				pos_error(c, &b->pos, "backend: a nat service's backends must be "
+					  "of the VIP's address family");
+			for (k = 0; k < j; k++)
+				if (gw_ip_equal(&s->backends[k].address.ip, &b->address.ip) &&
+				    s->backends[k].address.port == b->address.port)
+					pos_error(c, &b->pos, "backend is listed twice");
+		}
+		if (s->health.type == GW_HEALTH_HTTP && !s->health.path)
+			pos_error(c, &s->health.pos, "health: type http needs a path");
+		if (s->health.timeout_ns > s->health.interval_ns)
+			pos_error(c, &s->health.pos, "health: timeout is longer than interval");
+	}
+}
+
+static int known_alg(const char *a)
+{
+	static const char *const algs[] = { "RS256", "RS384", "RS512", "PS256", "PS384",
+					    "PS512", "ES256", "ES384", "EdDSA", "HS256",
+					    "HS384", "HS512" };
+	size_t i;
+
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+		if (!strcmp(a, algs[i]))
+			return 1;
+	return 0;
+}
+
+/* Returns 1 if `name` is a jwt or api_keys name. */
+static int auth_exists(const struct gw_cfg *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->auth.n_jwt; i++)
+		if (cfg->auth.jwt[i].name && !strcmp(cfg->auth.jwt[i].name, name))
+			return 1;
+	for (i = 0; i < cfg->auth.n_api_keys; i++)
+		if (cfg->auth.api_keys[i].name && !strcmp(cfg->auth.api_keys[i].name, name))
+			return 1;
+	return 0;
+}
+
+static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->tls.n_alpn; i++)
+		if (strcmp(cfg->tls.alpn[i], "http/1.1"))
+			pos_error(c, &cfg->tls.pos, "tls: alpn '%s' is not supported (http/1.1)",
+				  cfg->tls.alpn[i]);
+	for (i = 0; i < cfg->n_listeners; i++) {
+		const struct gw_cfg_listener *l = &cfg->listeners[i];
+
+		for (j = 0; j < i; j++) {
+			if (l->name && cfg->listeners[j].name &&
+			    !strcmp(l->name, cfg->listeners[j].name))
+				pos_error(c, &l->pos, "listener '%s' is defined twice", l->name);
+			if (gw_ip_equal(&l->address.ip, &cfg->listeners[j].address.ip) &&
+			    l->address.port == cfg->listeners[j].address.port)
+				pos_error(c, &l->pos, "listener '%s' has the address of '%s'",
+					  l->name ? l->name : "?",
+					  cfg->listeners[j].name ? cfg->listeners[j].name : "?");
+		}
+		if (l->tls && !cfg->tls.n_certificates)
+			pos_error(c, &l->pos, "listener '%s' has tls: true but tls has no "
+				  "certificates", l->name ? l->name : "?");
+	}
+	for (i = 0; i < cfg->n_upstreams; i++) {
+		const struct gw_cfg_upstream *u = &cfg->upstreams[i];
+
+		for (j = 0; j < i; j++)
+			if (u->name && cfg->upstreams[j].name &&
+			    !strcmp(u->name, cfg->upstreams[j].name))
+				pos_error(c, &u->pos, "upstream '%s' is defined twice", u->name);
+		if (u->servers && !u->n_servers)
+			pos_error(c, &u->pos, "upstream '%s' has no servers",
+				  u->name ? u->name : "?");
+		if (u->health.path && u->health.path[0] != '/')
+			pos_error(c, &u->health.pos, "health: path must start with '/'");
+		if (u->health.timeout_ns > u->health.interval_ns)
+			pos_error(c, &u->health.pos, "health: timeout is longer than interval");
+	}
+	for (i = 0; i < cfg->auth.n_jwt; i++) {
+		const struct gw_cfg_jwt *a = &cfg->auth.jwt[i];
+
+		for (j = 0; j < a->n_algorithms; j++) {
+			if (!strcasecmp(a->algorithms[j], "none"))
+				pos_error(c, &a->pos, "jwt '%s': algorithm 'none' is never "
+					  "accepted", a->name ? a->name : "?");
+			else if (!known_alg(a->algorithms[j]))
+				pos_error(c, &a->pos, "jwt '%s': unknown algorithm '%s'",
+					  a->name ? a->name : "?", a->algorithms[j]);
+		}
+		if (a->algorithms && !a->n_algorithms)
+			pos_error(c, &a->pos, "jwt '%s': algorithms is empty",
+				  a->name ? a->name : "?");
+	}
+	for (i = 0; i < cfg->auth.n_jwt + cfg->auth.n_api_keys; i++) {
+		const struct gw_cfg_pos *pos;
+		const char *name;
+
+		if (i < cfg->auth.n_jwt) {
+			name = cfg->auth.jwt[i].name;
+			pos = &cfg->auth.jwt[i].pos;
+		} else {
+			name = cfg->auth.api_keys[i - cfg->auth.n_jwt].name;
+			pos = &cfg->auth.api_keys[i - cfg->auth.n_jwt].pos;
+		}
+		if (!name)
+			continue;
+		if (!strcmp(name, "none"))
+			pos_error(c, pos, "auth: 'none' is reserved and cannot name an "
+				  "authenticator");
+		for (j = 0; j < i; j++) {
+			const char *o = j < cfg->auth.n_jwt ?
+						cfg->auth.jwt[j].name :
+						cfg->auth.api_keys[j - cfg->auth.n_jwt].name;
+
+			if (o && !strcmp(o, name))
+				pos_error(c, pos, "auth '%s' is defined twice", name);
+		}
+	}
+	for (i = 0; i < cfg->n_routes; i++) {
+		const struct gw_cfg_route *r = &cfg->routes[i];
+		const struct gw_cfg_match *m = &r->match;
+		int found = 0;
+
+		if (m->path_prefix && m->path_exact)
+			pos_error(c, &m->pos, "match: path_prefix and path_exact exclude each "
+				  "other");
+		if ((m->path_prefix && m->path_prefix[0] != '/') ||
+		    (m->path_exact && m->path_exact[0] != '/'))
+			pos_error(c, &m->pos, "match: paths must start with '/'");
+		if (m->host && (!*m->host || strchr(m->host, '/') || strchr(m->host, ' ') ||
+				(strchr(m->host, '*') && strncmp(m->host, "*.", 2)) ||
+				strchr(m->host + 1, '*')))
+			pos_error(c, &m->pos, "match: host '%s' is not a host name or *.domain",
+				  m->host);
+		for (j = 0; j < m->n_methods; j++) {
+			const char *p = m->methods[j];
+
+			for (; *p; p++)
+				if (*p < 'A' || *p > 'Z')
+					break;
+			if (*p || !*m->methods[j])
+				pos_error(c, &m->pos, "match: '%s' is not an HTTP method",
+					  m->methods[j]);
+		}
+		if (!!r->upstream == !!r->respond.status)
+			pos_error(c, &r->pos, "route: give exactly one of upstream and respond");
+		if (r->upstream) {
+			for (j = 0; j < cfg->n_upstreams; j++)
+				if (cfg->upstreams[j].name &&
+				    !strcmp(cfg->upstreams[j].name, r->upstream))
+					found = 1;
+			if (!found)
+				pos_error(c, &r->pos, "route: upstream '%s' is not defined",
+					  r->upstream);
+		}
+		if (r->auth && strcmp(r->auth, "none") && !auth_exists(cfg, r->auth))
+			pos_error(c, &r->pos, "route: auth '%s' is not defined (jwt or "
+				  "api_keys name, or none)", r->auth);
+		if (r->strip_prefix && !m->path_prefix)
+			pos_error(c, &r->pos, "route: strip_prefix needs match.path_prefix");
+		if (r->rate_limit.pos.line && r->rate_limit.key == GW_RL_KEY_CONSUMER &&
+		    (!r->auth || !strcmp(r->auth, "none")))
+			pos_error(c, &r->rate_limit.pos, "rate_limit: key consumer needs the "
+				  "route to have auth");
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Freeing: the same tables drive it.                                   */
+
+static void free_table(const struct kw_table *t, void *obj);
+
+static void free_value(const struct kw *k, void *obj)
+{
+	void *dst = (char *)obj + k->off;
+	size_t i, n;
+
+	switch (k->type) {
+	case K_STR:
+		free(*(char **)dst);
+		break;
+	case K_TABLE:
+		free_table(k->sub, dst);
+		break;
+	case K_LIST:
+		n = *(size_t *)((char *)obj + k->count_off);
+		for (i = 0; *(void **)dst && i < n; i++) {
+			void *e = *(char **)dst + i * k->elem_size;
+
+			if (k->elem == K_TABLE)
+				free_table(k->sub, e);
+			else if (k->elem == K_STR)
+				free(*(char **)e);
+		}
+		free(*(void **)dst);
+		break;
+	case K_STRMAP:
+		n = *(size_t *)((char *)obj + k->count_off);
+		for (i = 0; *(void **)dst && i < n; i++) {
+			struct gw_cfg_strpair *p = (struct gw_cfg_strpair *)*(void **)dst + i;
+
+			free(p->key);
+			free(p->value);
+		}
+		free(*(void **)dst);
+		break;
+	default:
+		break;
+	}
+}
+
+static void free_table(const struct kw_table *t, void *obj)
+{
+	const struct kw *k;
+
+	for (k = t->kws; k->name; k++)
+		free_value(k, obj);
+}
+
+void gw_cfg_free(struct gw_cfg *cfg)
+{
+	if (!cfg)
+		return;
+	free_table(&root_table, cfg);
+	free(cfg->file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void gw_cfg_errors_free(struct gw_cfg_errors *errs)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Entry points                                                         */
+
+int gw_cfg_load_string(const char *name, const char *text, size_t len, struct gw_cfg *cfg,
+		       struct gw_cfg_errors *errs)
+{
+	struct parse_ctx c = { .file = name, .errs = errs };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	int err = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(errs, 0, sizeof(*errs));
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		error_at(&c, (int)parser.problem_mark.line + 1,
+			 (int)parser.problem_mark.column + 1, "YAML: %s%s%s",
+			 parser.problem ? parser.problem : "syntax error",
+			 parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return -EINVAL;
+	}
+	c.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		error_at(&c, 1, 1, "the file is empty (it needs at least 'version: 1')");
+		err = -EINVAL;
+		goto out;
+	}
+	parse_table(&c, &root_table, root, cfg, 0);
+	check_gateway(&c, cfg);
+	check_filter(&c, cfg);
+	check_services(&c, cfg);
+	check_l7(&c, cfg);
+	if (c.oom)
+		err = -ENOMEM;
+	else if (errs->n)
+		err = -EINVAL;
+	else if (!(cfg->file = strdup(name)))
+		err = -ENOMEM;
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (err)
+		gw_cfg_free(cfg);
+	return err;
+}
+
+int gw_cfg_load(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs)
+{
+	struct parse_ctx c = { .file = path, .errs = errs };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	memset(errs, 0, sizeof(*errs));
+	memset(cfg, 0, sizeof(*cfg));
+	f = fopen(path, "r");
+	if (!f) {
+		err = -errno;
+		error_at(&c, 0, 0, "cannot open: %s", strerror(-err));
+		return err;
+	}
+	{
+		char buf[65536];
+		size_t n;
+
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+			char *grown;
+
+			if (len + n > (64u << 20)) {
+				fclose(f);
+				free(text);
+				error_at(&c, 0, 0, "larger than 64 MiB");
+				return -EFBIG;
+			}
+			grown = realloc(text, len + n + 1);
+			if (!grown) {
+				fclose(f);
+				free(text);
+				return -ENOMEM;
+			}
+			text = grown;
+			memcpy(text + len, buf, n);
+			len += n;
+		}
+		if (ferror(f)) {
+			err = -EIO;
+			fclose(f);
+			free(text);
+			error_at(&c, 0, 0, "read error");
+			return err;
+		}
+	}
+	fclose(f);
+	err = gw_cfg_load_string(path, text ? text : "", len, cfg, errs);
+	free(text);
+	return err;
+}
