@@ -34,6 +34,12 @@ int gw_cidr_parse(const char *s, struct gw_cidr *c);
 /* "192.0.2.1:80" or "[2001:db8::1]:80"; port 1-65535 required. */
 int gw_endpoint_parse(const char *s, struct gw_endpoint *e);
 
+/* The same three, writing what is wrong with s into msg (msglen bytes, may
+ * be NULL) for config and CLI errors. Return 0 or -EINVAL. */
+int gw_ip_parse_msg(const char *s, struct gw_ip *ip, char *msg, size_t msglen);
+int gw_cidr_parse_msg(const char *s, struct gw_cidr *c, char *msg, size_t msglen);
+int gw_endpoint_parse_msg(const char *s, struct gw_endpoint *e, char *msg, size_t msglen);
+
 /* Text forms; return buf. */
 const char *gw_ip_str(const struct gw_ip *ip, char *buf, size_t len);
 const char *gw_cidr_str(const struct gw_cidr *c, char *buf, size_t len);

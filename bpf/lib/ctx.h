@@ -78,6 +78,12 @@ static __always_inline void gw_pkt_init(struct gw_pkt *p, void *ctx, const enum 
 
 		p->ifindex = s->ingress_ifindex ? s->ingress_ifindex : s->ifindex;
 		p->len = s->len;
+		/* The stack moves the outer VLAN tag out of the frame into
+		 * skb->vlan_tci before TC ingress runs: count it, or tagged
+		 * frames would pass for untagged ones (parse.h counts the
+		 * tags still in the frame on top of it). */
+		if (s->vlan_present)
+			p->vlan_depth = 1;
 		/* The headers gw reads must be in the linear part. */
 		if (p->data + 128 > p->data_end && s->len > (__u32)(p->data_end - p->data)) {
 			bpf_skb_pull_data(s, s->len < 128 ? s->len : 128);

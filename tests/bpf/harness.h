@@ -50,6 +50,47 @@ void gwt_reset_counts(struct gw_bpf *skel);
 int gwt_config_get(struct gw_bpf *skel, struct gw_config *cfg);
 int gwt_config_set(struct gw_bpf *skel, const struct gw_config *cfg);
 
+/* ---- L4 services (tests of lb.h and decap) ---------------------------- */
+
+struct gw_lb_maps;
+
+/* Fills the descriptors of the service maps of a loaded skeleton. */
+void gwt_lb_maps(struct gw_bpf *skel, struct gw_lb_maps *m);
+
+/* Writes gw_ifaddr[ifindex] with a v4 and/or v6 address (text, NULL for
+ * none). Returns 0 or a negative errno. */
+int gwt_ifaddr_set(struct gw_bpf *skel, int ifindex, const char *v4, const char *v6);
+
+/* The MAC address of an interface of the test's namespace. Returns 0 or -1. */
+int gwt_if_mac(const char *ifname, uint8_t mac[6]);
+
+/* Per-CPU counter of a service or backend, packets summed over CPUs. */
+uint64_t gwt_counter(int map_fd, uint32_t idx);
+
+/* A gateway between a client network and a backend network, built in the
+ * test's namespace (forwarding on):
+ *   bside (gwtb0, peer gwtb1): 198.18.0.1/24, fd00:18::1/64; backends
+ *     .2/.3 and ::2/::3 with permanent neighbours GWT_MAC_BE2/3; .9 and ::9
+ *     routed there but with no neighbour entry;
+ *   cside (gwtc0, peer gwtc1): 198.19.0.1/24, fd00:19::1/64; the client
+ *     .2 / ::2 with permanent neighbour GWT_MAC_CLIENT;
+ *   198.18.99.0/24 and fd00:99::/64 are blackholed.
+ * gw_ifaddr gets both gateway interfaces' addresses. */
+struct gwt_topo {
+	int bside, cside;		/* ifindexes */
+	uint8_t bside_mac[6], cside_mac[6];
+};
+
+extern const uint8_t GWT_MAC_BE2[6], GWT_MAC_BE3[6], GWT_MAC_CLIENT[6];
+
+/* Builds the topology. Returns 0 or a negative errno. */
+int gwt_topo_make(struct gw_bpf *skel, struct gwt_topo *t);
+
+/* Runs any XDP (hook 0) or TC (hook 1) program by descriptor, as gwt_run()
+ * does gw's (e.g. the decap program). Returns 0 or a negative errno. */
+int gwt_run_prog(int prog_fd, int hook, int ifindex, const uint8_t *in, size_t len,
+		 struct gwt_run *r);
+
 /* Hook names for assertion messages. */
 extern const char *const gwt_hook_names[2];
 

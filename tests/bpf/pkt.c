@@ -320,3 +320,42 @@ int pkt_parse(const uint8_t *buf, size_t len, struct pkt_view *v)
 	}
 	return 0;
 }
+
+size_t pkt_build_icmp_error(uint8_t *buf, size_t cap, const struct pkt_opts *o, uint32_t rest,
+			    const uint8_t *quote, size_t quote_len)
+{
+	uint8_t raw[PKT_MAX];
+	struct pkt_opts oo = *o;
+	size_t len, l4;
+	uint16_t c;
+
+	if (quote_len + 8 > sizeof(raw))
+		return 0;
+	memset(raw, 0, 8);
+	raw[0] = o->icmp_type;
+	raw[1] = o->icmp_code;
+	raw[4] = (uint8_t)(rest >> 24);
+	raw[5] = (uint8_t)(rest >> 16);
+	raw[6] = (uint8_t)(rest >> 8);
+	raw[7] = (uint8_t)rest;
+	memcpy(raw + 8, quote, quote_len);
+	oo.proto = o->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	oo.l4_raw = raw;
+	oo.l4_raw_len = quote_len + 8;
+	oo.payload_len = 0;
+	len = pkt_build(buf, cap, &oo);
+	if (!len)
+		return 0;
+	l4 = len - oo.l4_raw_len;
+	if (o->family == 4) {
+		c = pkt_csum(buf + l4, oo.l4_raw_len, 0);
+	} else {
+		const struct ipv6hdr *ip6 = (const void *)(buf + ETH_HLEN);
+
+		c = pkt_csum(buf + l4, oo.l4_raw_len,
+			     pseudo_sum(6, &ip6->saddr, &ip6->daddr, IPPROTO_ICMPV6,
+					oo.l4_raw_len));
+	}
+	memcpy(buf + l4 + 2, &c, 2);
+	return len;
+}

@@ -64,6 +64,14 @@ struct pkt_view {
  * packet gw could have made (view->csum_ok is 0 on a bad checksum). */
 int pkt_parse(const uint8_t *buf, size_t len, struct pkt_view *view);
 
+/* Builds an ICMP/ICMPv6 error (o->family, o->saddr -> o->daddr, o->ttl,
+ * type o->icmp_type, code o->icmp_code, 4 bytes `rest`, host order, e.g. the
+ * MTU of "fragmentation needed") quoting the IP packet `quote` (quote_len
+ * bytes, typically an IP header and 8 bytes of L4), with a valid checksum.
+ * Returns the frame length, or 0. */
+size_t pkt_build_icmp_error(uint8_t *buf, size_t cap, const struct pkt_opts *o, uint32_t rest,
+			    const uint8_t *quote, size_t quote_len);
+
 /* One's-complement checksum helpers, exported for tests that build headers
  * by hand. */
 uint16_t pkt_csum(const void *data, size_t len, uint32_t sum);

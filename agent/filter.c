@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The IP filter's entries in the datapath's LPM tries (see filter.h and
+ * bpf/lib/filter.h). Each gw_rule carries its key's prefix length: the
+ * datapath compares the matches of the static and the ban trie by it.
+ *
+ * Read-modify-write sequences here (the allow-wins rule, extending a ban)
+ * are not atomic against another writer of the same prefix; gwd serialises
+ * its own writers, and gwctl writes only while gwd is down.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+
+#include "filter.h"
+#include "log.h"
+
+/* A key of either trie family. */
+union lpm_key {
+	struct gw_lpm_v4_key v4;
+	struct gw_lpm_v6_key v6;
+};
+
+__u64 gw_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+/* Checks c and builds its key; *fd becomes the v4 or v6 map of the pair.
+ * Returns 0, -EINVAL for a bad prefix, -EBADF for a missing map. */
+static int make_key(const struct gw_cidr *c, int fd4, int fd6, union lpm_key *k, int *fd)
+{
+	unsigned int i, max;
+
+	memset(k, 0, sizeof(*k));
+	if (c->ip.family == GW_FAMILY_V4)
+		max = 32;
+	else if (c->ip.family == GW_FAMILY_V6)
+		max = 128;
+	else
+		return -EINVAL;
+	if (c->prefixlen > max)
+		return -EINVAL;
+	/* Host bits beyond the prefix: a caller bug, never silently fixed. */
+	for (i = 0; i < 4; i++) {
+		unsigned int b = c->prefixlen > 32 * i ? c->prefixlen - 32 * i : 0;
+		__u32 mask = b >= 32 ? 0xffffffffu : b ? ~0u << (32 - b) : 0;
+
+		if (c->ip.addr[i] & ~htonl(mask))
+			return -EINVAL;
+	}
+	if (max == 32) {
+		k->v4.prefixlen = c->prefixlen;
+		k->v4.addr = c->ip.addr[0];
+		*fd = fd4;
+	} else {
+		k->v6.prefixlen = c->prefixlen;
+		memcpy(k->v6.addr, c->ip.addr, sizeof(k->v6.addr));
+		*fd = fd6;
+	}
+	return *fd < 0 ? -EBADF : 0;
+}
+
+/* Reads the entry at exactly k (an LPM lookup would return a shorter
+ * match). Returns 0, -ENOENT or a negative errno. */
+static int exact_lookup(int fd, const union lpm_key *k, struct gw_rule *rule)
+{
+	if (bpf_map_lookup_elem(fd, k, rule))
+		return -errno;
+	/* The value names its prefix length: a shorter match is not ours. */
+	if (rule->prefixlen != k->v4.prefixlen)
+		return -ENOENT;
+	return 0;
+}
+
+/* Writes rule at k, saying why when it cannot. Returns 0 or a negative errno. */
+static int write_rule(int fd, const union lpm_key *k, const struct gw_rule *rule,
+		      const struct gw_cidr *c, const char *what)
+{
+	char buf[GW_ADDR_STRLEN];
+	int err = 0;
+
+	if (bpf_map_update_elem(fd, k, rule, BPF_ANY)) {
+		err = -errno;
+		pr_warn("filter: cannot add %s %s: %s\n", what, gw_cidr_str(c, buf, sizeof(buf)),
+			strerror(-err));
+	}
+	return err;
+}
+
+int gw_filter_add(const struct gw_filter_maps *m, const struct gw_cidr *c, int action, int origin)
+{
+	struct gw_rule rule = {}, old;
+	union lpm_key k;
+	int fd, err;
+
+	if (action != GW_RULE_ALLOW && action != GW_RULE_DENY)
+		return -EINVAL;
+	if (origin < GW_ORIGIN_CONFIG || origin > GW_ORIGIN_BAN)
+		return -EINVAL;
+	err = make_key(c, m->v4, m->v6, &k, &fd);
+	if (err)
+		return err;
+	err = exact_lookup(fd, &k, &old);
+	if (!err && old.action == GW_RULE_ALLOW && action == GW_RULE_DENY)
+		return -EEXIST;	/* allow wins on the same prefix */
+	if (err && err != -ENOENT)
+		return err;
+	rule.action = (__u8)action;
+	rule.prefixlen = c->prefixlen;
+	rule.origin = (__u8)origin;
+	return write_rule(fd, &k, &rule, c, action == GW_RULE_ALLOW ? "allow" : "deny");
+}
+
+int gw_filter_del(const struct gw_filter_maps *m, const struct gw_cidr *c, int action)
+{
+	struct gw_rule old;
+	union lpm_key k;
+	int fd, err;
+
+	err = make_key(c, m->v4, m->v6, &k, &fd);
+	if (err)
+		return err;
+	err = exact_lookup(fd, &k, &old);
+	if (err)
+		return err;
+	if (old.action != action)
+		return -ENOENT;
+	if (bpf_map_delete_elem(fd, &k))
+		return -errno;
+	return 0;
+}
+
+int gw_ban_add(const struct gw_filter_maps *m, const struct gw_cidr *c, __u64 ttl_ns, int origin)
+{
+	struct gw_rule rule = {}, old;
+	union lpm_key k;
+	__u64 now, deadline;
+	int fd, err;
+
+	if (!ttl_ns || origin < GW_ORIGIN_CONFIG || origin > GW_ORIGIN_BAN)
+		return -EINVAL;
+	err = make_key(c, m->ban_v4, m->ban_v6, &k, &fd);
+	if (err)
+		return err;
+	now = gw_now_ns();
+	deadline = ttl_ns > UINT64_MAX - now ? UINT64_MAX : now + ttl_ns;
+	err = exact_lookup(fd, &k, &old);
+	if (err && err != -ENOENT)
+		return err;
+	/* Extend, never shorten: a live ban keeps the later deadline. */
+	if (!err && (!old.expires_ns || old.expires_ns > deadline))
+		return 0;
+	rule.action = GW_RULE_DENY;
+	rule.prefixlen = c->prefixlen;
+	rule.origin = (__u8)origin;
+	rule.expires_ns = deadline;
+	return write_rule(fd, &k, &rule, c, "ban");
+}
+
+int gw_ban_del(const struct gw_filter_maps *m, const struct gw_cidr *c)
+{
+	struct gw_rule old;
+	union lpm_key k;
+	int fd, err;
+
+	err = make_key(c, m->ban_v4, m->ban_v6, &k, &fd);
+	if (err)
+		return err;
+	err = exact_lookup(fd, &k, &old);
+	if (err)
+		return err;
+	if (bpf_map_delete_elem(fd, &k))
+		return -errno;
+	return 0;
+}
+
+/* Deletes the expired entries of one ban trie. Keys are collected first:
+ * an LPM trie's next-key walk restarts when its current key disappears.
+ * Returns the number removed or a negative errno. */
+static int ban_gc_one(int fd, size_t ksize, __u64 now)
+{
+	union lpm_key cur, next, *dead = NULL, *tmp;
+	size_t n = 0, cap = 0, i;
+	struct gw_rule rule;
+	int err = 0, removed = 0;
+	void *prev = NULL;
+
+	if (fd < 0)
+		return -EBADF;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		cur = next;
+		prev = &cur;
+		if (bpf_map_lookup_elem(fd, &cur, &rule))
+			continue;	/* deleted meanwhile */
+		if (!rule.expires_ns || rule.expires_ns > now)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			tmp = realloc(dead, cap * sizeof(*dead));
+			if (!tmp) {
+				err = -ENOMEM;
+				goto out;
+			}
+			dead = tmp;
+		}
+		memset(&dead[n], 0, sizeof(dead[n]));
+		memcpy(&dead[n], &cur, ksize);
+		n++;
+	}
+	if (errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (!bpf_map_delete_elem(fd, &dead[i]))
+			removed++;
+		else if (errno != ENOENT)
+			pr_warn("filter: cannot delete an expired ban: %s\n", strerror(errno));
+	}
+	err = removed;
+out:
+	free(dead);
+	return err;
+}
+
+int gw_ban_gc(const struct gw_filter_maps *m)
+{
+	__u64 now = gw_now_ns();
+	int n4, n6;
+
+	n4 = ban_gc_one(m->ban_v4, sizeof(struct gw_lpm_v4_key), now);
+	if (n4 < 0)
+		return n4;
+	n6 = ban_gc_one(m->ban_v6, sizeof(struct gw_lpm_v6_key), now);
+	if (n6 < 0)
+		return n6;
+	return n4 + n6;
+}
+
+/* Calls fn for every entry of one trie. Returns 0, fn's non-zero value, or
+ * a negative errno. */
+static int foreach_one(int fd, int v6, int is_ban,
+		       int (*fn)(const struct gw_filter_entry *e, void *arg), void *arg)
+{
+	union lpm_key cur, next;
+	struct gw_filter_entry e;
+	void *prev = NULL;
+	int ret;
+
+	if (fd < 0)
+		return -EBADF;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		cur = next;
+		prev = &cur;
+		memset(&e, 0, sizeof(e));
+		if (bpf_map_lookup_elem(fd, &cur, &e.rule))
+			continue;
+		if (v6) {
+			e.cidr.ip.family = GW_FAMILY_V6;
+			memcpy(e.cidr.ip.addr, cur.v6.addr, sizeof(cur.v6.addr));
+			e.cidr.prefixlen = (__u8)cur.v6.prefixlen;
+		} else {
+			e.cidr.ip.family = GW_FAMILY_V4;
+			e.cidr.ip.addr[0] = cur.v4.addr;
+			e.cidr.prefixlen = (__u8)cur.v4.prefixlen;
+		}
+		e.is_ban = is_ban;
+		ret = fn(&e, arg);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int gw_filter_foreach(const struct gw_filter_maps *m,
+		      int (*fn)(const struct gw_filter_entry *e, void *arg), void *arg)
+{
+	int ret;
+
+	ret = foreach_one(m->v4, 0, 0, fn, arg);
+	if (!ret)
+		ret = foreach_one(m->ban_v4, 0, 1, fn, arg);
+	if (!ret)
+		ret = foreach_one(m->v6, 1, 0, fn, arg);
+	if (!ret)
+		ret = foreach_one(m->ban_v6, 1, 1, fn, arg);
+	return ret;
+}

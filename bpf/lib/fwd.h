@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Forwarding: where a rewritten packet leaves (bpf_fib_lookup) and what the
+ * lookup's answer means for the verdict.
+ *
+ *   SUCCESS                      rewrite, set MACs, forward (TX / redirect)
+ *   NO_NEIGH                     rewrite, then PASS_NO_NEIGH: the stack
+ *                                resolves the neighbour and forwards
+ *   BLACKHOLE/UNREACHABLE/PROHIBIT  DROP_UNROUTABLE (before rewriting)
+ *   FRAG_NEEDED                  DROP_MTU (before rewriting)
+ *   anything else                PASS_FIB (the packet untouched)
+ */
+#ifndef GW_BPF_FWD_H
+#define GW_BPF_FWD_H
+
+#include <linux/if_ether.h>
+#include <bpf/bpf_endian.h>
+#include "ctx.h"
+#include "maps.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+/* Looks up the route to `dst` (family GW_FAMILY_*) for a packet of
+ * `tot_len` L3 bytes as it will leave (0: let the kernel check the skb).
+ * Returns the BPF_FIB_LKUP_RET_* code; fib holds the result. */
+static __always_inline int gw_fib_lookup(struct gw_pkt *p, struct bpf_fib_lookup *fib, __u8 family,
+					 const __be32 *dst, __u8 l4_proto, __be16 sport, __be16 dport,
+					 __u16 tot_len, const enum gw_hook hook)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = p->ifindex;
+	fib->l4_protocol = l4_proto;
+	fib->sport = sport;
+	fib->dport = dport;
+	fib->tot_len = tot_len;
+	if (family == GW_FAMILY_V4) {
+		fib->family = AF_INET;
+		fib->ipv4_dst = dst[0];
+	} else {
+		fib->family = AF_INET6;
+		fib->ipv6_dst[0] = dst[0];
+		fib->ipv6_dst[1] = dst[1];
+		fib->ipv6_dst[2] = dst[2];
+		fib->ipv6_dst[3] = dst[3];
+	}
+	return bpf_fib_lookup(p->ctx, fib, sizeof(*fib), 0);
+}
+
+/* The L3 length to hand the FIB lookup for its MTU check: XDP always
+ * checks; TC checks a GSO packet itself (segments, not the whole). Returns
+ * the length, or 0 to leave the check to the kernel. */
+static __always_inline __u16 gw_fib_len(struct gw_pkt *p, __u32 l3_len, const enum gw_hook hook)
+{
+	if (hook == GW_HOOK_TC) {
+		struct __sk_buff *skb = p->ctx;
+
+		if (skb->gso_segs > 1)
+			return 0;
+	}
+	return l3_len > 0xffff ? 0xffff : (__u16)l3_len;
+}
+
+/* Returns GW_R_NONE when a lookup result lets the packet be rewritten
+ * (SUCCESS or NO_NEIGH), else the verdict for the untouched packet. */
+static __always_inline __u32 gw_fib_verdict(int rc)
+{
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		return GW_R_NONE;
+	case BPF_FIB_LKUP_RET_BLACKHOLE:
+	case BPF_FIB_LKUP_RET_UNREACHABLE:
+	case BPF_FIB_LKUP_RET_PROHIBIT:
+		return GW_R_DROP_UNROUTABLE;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return GW_R_DROP_MTU;
+	default:
+		return GW_R_PASS_FIB;
+	}
+}
+
+/* Finishes a rewritten packet: on SUCCESS sets the MACs from the lookup
+ * and the egress interface, and returns `reason`; on NO_NEIGH returns
+ * PASS_NO_NEIGH (the stack forwards it). The Ethernet header must be at
+ * the start of the packet. */
+static __always_inline __u32 gw_fwd_finish(struct gw_pkt *p, const struct bpf_fib_lookup *fib,
+					   int rc, struct gw_fwd *fwd, __u32 reason)
+{
+	struct ethhdr *eth = p->data;
+
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return GW_R_PASS_NO_NEIGH;
+	if ((void *)(eth + 1) > p->data_end)
+		return GW_R_DROP_ENCAP;
+	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	fwd->ifindex = fib->ifindex;
+	return reason;
+}
+
+/* Copies the egress interface's address of `family` into src (16 bytes).
+ * Returns 0, or -1 when the interface has none. */
+static __always_inline int gw_src_addr(__u32 ifindex, __u8 family, __be32 *src)
+{
+	struct gw_ifaddr *ia = bpf_map_lookup_elem(&gw_ifaddr, &ifindex);
+
+	if (!ia)
+		return -1;
+	if (family == GW_FAMILY_V4) {
+		if (!(ia->flags & GW_IFADDR_F_V4))
+			return -1;
+		src[0] = ia->v4;
+		src[1] = src[2] = src[3] = 0;
+		return 0;
+	}
+	if (!(ia->flags & GW_IFADDR_F_V6))
+		return -1;
+	__builtin_memcpy(src, ia->v6, 16);
+	return 0;
+}
+
+#endif /* GW_BPF_FWD_H */

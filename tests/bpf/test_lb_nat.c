@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * `nat` services through the whole pipeline at XDP and TC: translation
+ * toward the backend and back, checksums, MACs from the neighbour table,
+ * conntrack and NAT state, table swaps and draining, the FIB's verdicts and
+ * ICMP errors about translated flows. IPv4 and IPv6.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "service.h"
+
+static struct gw_bpf *skel;
+static struct gw_lb_maps maps;
+static struct gwt_topo topo;
+
+#define FAM(f, a4, a6) ((f) == 4 ? (a4) : (a6))
+#define CLIENT(f) FAM(f, "198.19.0.2", "fd00:19::2")
+#define GWB(f) FAM(f, "198.18.0.1", "fd00:18::1")
+#define BE2(f) FAM(f, "198.18.0.2", "fd00:18::2")
+#define BE3(f) FAM(f, "198.18.0.3", "fd00:18::3")
+
+static int setup(void **state)
+{
+	if (gwt_netns())
+		return -1;
+	skel = gwt_load();
+	if (!skel)
+		return -1;
+	gwt_lb_maps(skel, &maps);
+	return gwt_topo_make(skel, &topo) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	gw_bpf__destroy(skel);
+	return 0;
+}
+
+static void ip_of(const char *s, struct gw_ip *ip)
+{
+	assert_int_equal(gw_ip_parse(s, ip), 0);
+}
+
+/* Creates or updates a nat service with backends addrs[i]:8080 (drained
+ * where drain[i]); returns its id. */
+static __u32 svc_set(int fam, const char *vip, __u16 port, __u8 proto, const char *const *addrs,
+		     const int *drain, size_t n)
+{
+	struct gw_backend_spec b[8];
+	struct gw_service_spec s;
+	__u32 id = 0;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	memset(b, 0, sizeof(b));
+	ip_of(vip, &s.vip.ip);
+	s.vip.port = port;
+	s.proto = proto;
+	s.fwd = GW_FWD_NAT;
+	s.ring_size = 251;
+	for (i = 0; i < n; i++) {
+		ip_of(addrs[i], &b[i].ep.ip);
+		b[i].ep.port = 8080;
+		b[i].weight = 1;
+		b[i].drain = drain ? drain[i] : 0;
+	}
+	s.backends = b;
+	s.n_backends = n;
+	assert_int_equal(gw_service_set(&maps, &s, &id), 0);
+	assert_true(id > 0);
+	(void)fam;
+	return id;
+}
+
+static size_t build(uint8_t *buf, int fam, const char *src, const char *dst, __u8 proto,
+		    __u16 sport, __u16 dport, __u8 ttl)
+{
+	struct pkt_opts o = {
+		.family = fam, .saddr = src, .daddr = dst, .proto = proto, .sport = sport,
+		.dport = dport, .tcp_flags = 0x02, .ttl = ttl, .payload_len = 37,
+	};
+	size_t len = pkt_build(buf, PKT_MAX, &o);
+
+	assert_true(len > 0);
+	return len;
+}
+
+static int fwd_retval(int hook, int egress, int ingress)
+{
+	if (hook == 1)
+		return TC_ACT_REDIRECT;
+	return egress == ingress ? XDP_TX : XDP_REDIRECT;
+}
+
+/* Looks up the ct entry of a client flow. */
+static int ct_get(int fam, const char *src, const char *dst, __u8 proto, __u16 sport, __u16 dport,
+		  struct gw_ct *ct)
+{
+	struct gw_flow f;
+
+	memset(&f, 0, sizeof(f));
+	inet_pton(fam == 4 ? AF_INET : AF_INET6, src, f.saddr);
+	inet_pton(fam == 4 ? AF_INET : AF_INET6, dst, f.daddr);
+	f.sport = htons(sport);
+	f.dport = htons(dport);
+	f.proto = proto;
+	f.family = (__u8)fam;
+	return bpf_map_lookup_elem(maps.ct, &f, ct);
+}
+
+static void nat_roundtrip(int fam, __u8 proto, const char *vip, __u16 vport)
+{
+	const char *addrs[1] = { BE2(fam) };
+	uint8_t buf[PKT_MAX];
+	struct pkt_view v;
+	struct gwt_run r;
+	struct gw_ct ct;
+	struct gw_nat nat;
+	struct gw_flow key;
+	__u32 svc_id;
+	__u16 natport;
+	size_t len;
+	int hook;
+
+	svc_id = svc_set(fam, vip, vport, proto, addrs, NULL, 1);
+	for (hook = 0; hook < 2; hook++) {
+		__u16 cport = (__u16)(40000 + hook);
+
+		gwt_reset_counts(skel);
+		len = build(buf, fam, CLIENT(fam), vip, proto, cport, vport, 64);
+		assert_int_equal(gwt_run(skel, hook, topo.cside, buf, len, &r), 0);
+		assert_int_equal(gwt_reason_count(skel, GW_R_FWD_NAT), 1); /* counted as nat */
+		assert_int_equal(r.retval, fwd_retval(hook, topo.bside, topo.cside));
+		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+		assert_string_equal(v.saddr, GWB(fam));		/* SNAT to egress address */
+		assert_string_equal(v.daddr, BE2(fam));		/* DNAT to the backend */
+		assert_int_equal(v.dport, 8080);			/* backend port */
+		assert_true(v.sport >= GW_NAT_PORT_MIN_DEFAULT && v.sport <= GW_NAT_PORT_MAX_DEFAULT);
+		assert_int_equal(v.ttl, 63);				/* TTL decremented */
+		assert_int_equal(v.csum_ok, 1);				/* all checksums valid */
+		assert_memory_equal(v.mac_dst, GWT_MAC_BE2, 6);	/* neighbour's MAC */
+		assert_memory_equal(v.mac_src, topo.bside_mac, 6);	/* egress MAC */
+		natport = v.sport;
+
+		/* conntrack and the reverse entry */
+		assert_int_equal(ct_get(fam, CLIENT(fam), vip, proto, cport, vport, &ct), 0);
+		assert_int_equal(ct.svc_id, svc_id);
+		assert_int_equal(ntohs(ct.nat_port), natport);
+		memset(&key, 0, sizeof(key));
+		inet_pton(fam == 4 ? AF_INET : AF_INET6, BE2(fam), key.saddr);
+		inet_pton(fam == 4 ? AF_INET : AF_INET6, GWB(fam), key.daddr);
+		key.sport = htons(8080);
+		key.dport = htons(natport);
+		key.proto = proto;
+		key.family = (__u8)fam;
+		assert_int_equal(bpf_map_lookup_elem(maps.nat, &key, &nat), 0);
+		assert_int_equal(ntohs(nat.client_port), cport);	/* reverse entry -> client */
+		assert_int_equal(ntohs(nat.vip_port), vport);
+		assert_int_equal(nat.backend_id, ct.backend_id);
+
+		/* the backend's reply goes back as from the VIP */
+		len = build(buf, fam, BE2(fam), GWB(fam), proto, 8080, natport, 64);
+		assert_int_equal(gwt_run(skel, hook, topo.bside, buf, len, &r), 0);
+		assert_int_equal(gwt_reason_count(skel, GW_R_FWD_NAT_REPLY), 1);
+		assert_int_equal(r.retval, fwd_retval(hook, topo.cside, topo.bside));
+		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+		assert_string_equal(v.saddr, vip);			/* reply from the VIP */
+		assert_string_equal(v.daddr, CLIENT(fam));
+		assert_int_equal(v.sport, vport);
+		assert_int_equal(v.dport, cport);
+		assert_int_equal(v.ttl, 63);
+		assert_int_equal(v.csum_ok, 1);
+		assert_memory_equal(v.mac_dst, GWT_MAC_CLIENT, 6);
+		assert_memory_equal(v.mac_src, topo.cside_mac, 6);
+
+		/* the second packet of the flow is established: same port */
+		len = build(buf, fam, CLIENT(fam), vip, proto, cport, vport, 64);
+		assert_int_equal(gwt_run(skel, hook, topo.cside, buf, len, &r), 0);
+		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+		assert_int_equal(v.sport, natport);			/* same NAT port */
+	}
+	/* per-service and per-backend counters: 3 packets a hook */
+	assert_int_equal(gwt_counter(bpf_map__fd(skel->maps.gw_svc_stats), svc_id), 6);
+	assert_int_equal(gwt_counter(bpf_map__fd(skel->maps.gw_backend_stats), ct.backend_id), 6);
+}
+
+static void test_nat_tcp_v4(void **state)
+{
+	nat_roundtrip(4, IPPROTO_TCP, "198.51.100.10", 80);
+}
+
+static void test_nat_tcp_v6(void **state)
+{
+	nat_roundtrip(6, IPPROTO_TCP, "2001:db8::10", 80);
+}
+
+static void test_nat_udp_v4(void **state)
+{
+	nat_roundtrip(4, IPPROTO_UDP, "198.51.100.11", 53);
+}
+
+static void test_nat_udp_v6(void **state)
+{
+	nat_roundtrip(6, IPPROTO_UDP, "2001:db8::11", 53);
+}
+
+static void test_udp_zero_csum_stays_zero(void **state)
+{
+	const char *addrs[1] = { "198.18.0.2" };
+	uint8_t buf[PKT_MAX];
+	struct pkt_view v;
+	struct gwt_run r;
+	size_t len;
+	int hook;
+
+	svc_set(4, "198.51.100.12", 53, IPPROTO_UDP, addrs, NULL, 1);
+	for (hook = 0; hook < 2; hook++) {
+		len = build(buf, 4, "198.19.0.2", "198.51.100.12", IPPROTO_UDP,
+			    (__u16)(41000 + hook), 53, 64);
+		buf[14 + 20 + 6] = buf[14 + 20 + 7] = 0;	/* no UDP checksum */
+		assert_int_equal(gwt_run(skel, hook, topo.cside, buf, len, &r), 0);
+		assert_int_equal(r.action, GW_ACT_FORWARD);
+		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+		assert_string_equal(v.daddr, "198.18.0.2");
+		/* checksum 0 (none) stays 0 on IPv4; the IP header is valid */
+		assert_int_equal(r.out[14 + 20 + 6] | r.out[14 + 20 + 7], 0);
+		assert_int_equal(v.csum_ok, 1);
+	}
+}
+
+/* Sends one client packet; returns the backend address it went to ("" if
+ * not forwarded). */
+static void send_flow(int fam, int hook, const char *vip, __u16 sport, char *out)
+{
+	uint8_t buf[PKT_MAX];
+	struct pkt_view v;
+	struct gwt_run r;
+	size_t len = build(buf, fam, CLIENT(fam), vip, IPPROTO_TCP, sport, 80, 64);
+
+	out[0] = 0;
+	assert_int_equal(gwt_run(skel, hook, topo.cside, buf, len, &r), 0);
+	if (r.action != GW_ACT_FORWARD)
+		return;
+	assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+	assert_int_equal(v.csum_ok, 1);
+	strcpy(out, v.daddr);
+}
+
+static void drain_and_swap(int fam)
+{
+	const char *vip = FAM(fam, "198.51.100.20", "2001:db8::20");
+	const char *addrs[2] = { BE2(fam), BE3(fam) };
+	int drain[2] = { 0, 0 };
+	char first[64], got[64];
+	const char *other;
+	int hook, i, mine;
+	__u16 sport;
+
+	for (hook = 0; hook < 2; hook++) {
+		sport = (__u16)(42000 + hook * 1000);
+		drain[0] = drain[1] = 0;
+		svc_set(fam, vip, 80, IPPROTO_TCP, addrs, drain, 2);
+		send_flow(fam, hook, vip, sport, first);
+		assert_true(first[0]);
+		mine = !strcmp(first, addrs[0]) ? 0 : 1;
+		other = addrs[!mine];
+
+		/* drain its backend: the table changes, the flow stays */
+		drain[mine] = 1;
+		svc_set(fam, vip, 80, IPPROTO_TCP, addrs, drain, 2);
+		send_flow(fam, hook, vip, sport, got);
+		assert_string_equal(got, first);	/* established flow kept on drained backend */
+		for (i = 1; i <= 20; i++) {
+			send_flow(fam, hook, vip, (__u16)(sport + i), got);
+			assert_string_equal(got, other);	/* new flows avoid the drained one */
+		}
+
+		/* remove it: the flow's entry is stale and it moves */
+		{
+			const char *left[1] = { other };
+
+			svc_set(fam, vip, 80, IPPROTO_TCP, left, NULL, 1);
+		}
+		send_flow(fam, hook, vip, sport, got);
+		assert_string_equal(got, other);	/* re-picked after its backend left */
+	}
+}
+
+static void test_drain_and_swap_v4(void **state)
+{
+	drain_and_swap(4);
+}
+
+static void test_drain_and_swap_v6(void **state)
+{
+	drain_and_swap(6);
+}
+
+/* Checks the verdict and reason of one client packet. */
+static void expect(int fam, int hook, const char *vip, __u16 sport, __u8 ttl, int action,
+		   enum gw_reason reason, struct gwt_run *r)
+{
+	uint8_t buf[PKT_MAX];
+	size_t len = build(buf, fam, CLIENT(fam), vip, IPPROTO_TCP, sport, 80, ttl);
+
+	gwt_reset_counts(skel);
+	assert_int_equal(gwt_run(skel, hook, topo.cside, buf, len, r), 0);
+	assert_int_equal(r->action, action);
+	assert_int_equal(gwt_reason_count(skel, reason), 1); /* the expected reason */
+}
+
+static void verdicts(int fam)
+{
+	const char *nn[1] = { FAM(fam, "198.18.0.9", "fd00:18::9") };
+	const char *bh[1] = { FAM(fam, "198.18.99.5", "fd00:99::5") };
+	const char *ok[1] = { BE2(fam) };
+	int drained[1] = { 1 };
+	const char *vnn = FAM(fam, "198.51.100.30", "2001:db8::30");
+	const char *vbh = FAM(fam, "198.51.100.31", "2001:db8::31");
+	const char *vdr = FAM(fam, "198.51.100.32", "2001:db8::32");
+	const char *vok = FAM(fam, "198.51.100.33", "2001:db8::33");
+	struct pkt_view v;
+	struct gwt_run r;
+	int hook;
+
+	svc_set(fam, vnn, 80, IPPROTO_TCP, nn, NULL, 1);
+	svc_set(fam, vbh, 80, IPPROTO_TCP, bh, NULL, 1);
+	svc_set(fam, vdr, 80, IPPROTO_TCP, ok, drained, 1);
+	svc_set(fam, vok, 80, IPPROTO_TCP, ok, NULL, 1);
+	for (hook = 0; hook < 2; hook++) {
+		/* no neighbour: rewritten, then to the stack */
+		expect(fam, hook, vnn, (__u16)(43000 + hook), 64, GW_ACT_PASS, GW_R_PASS_NO_NEIGH,
+		       &r);
+		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+		assert_string_equal(v.daddr, nn[0]);	/* rewritten before passing */
+		assert_string_equal(v.saddr, GWB(fam));
+		assert_int_equal(v.ttl, 64);		/* the stack decrements it */
+		assert_int_equal(v.csum_ok, 1);
+
+		expect(fam, hook, vbh, (__u16)(43100 + hook), 64, GW_ACT_DROP,
+		       GW_R_DROP_UNROUTABLE, &r);
+		expect(fam, hook, vdr, (__u16)(43200 + hook), 64, GW_ACT_DROP,
+		       GW_R_DROP_NO_BACKEND, &r);
+		expect(fam, hook, vok, (__u16)(43300 + hook), 1, GW_ACT_PASS, GW_R_PASS_TTL, &r);
+
+		/* no address on the egress interface */
+		assert_int_equal(gwt_ifaddr_set(skel, topo.bside, fam == 4 ? NULL : "198.18.0.1",
+						fam == 4 ? "fd00:18::1" : NULL), 0);
+		expect(fam, hook, vok, (__u16)(43400 + hook), 64, GW_ACT_DROP,
+		       GW_R_DROP_NO_SRC_ADDR, &r);
+		assert_int_equal(gwt_ifaddr_set(skel, topo.bside, "198.18.0.1", "fd00:18::1"), 0);
+
+		/* not a service port: the stack's */
+		{
+			uint8_t buf[PKT_MAX];
+			size_t len = build(buf, fam, CLIENT(fam), vok, IPPROTO_TCP, 43500, 81, 64);
+
+			gwt_reset_counts(skel);
+			assert_int_equal(gwt_run(skel, hook, topo.cside, buf, len, &r), 0);
+			assert_int_equal(gwt_reason_count(skel, GW_R_PASS_LOCAL), 1);
+			assert_memory_equal(r.out, buf, len);	/* untouched */
+		}
+	}
+}
+
+static void test_verdicts_v4(void **state)
+{
+	verdicts(4);
+}
+
+static void test_verdicts_v6(void **state)
+{
+	verdicts(6);
+}
+
+/* ICMP errors about a translated flow, both ways. */
+static void icmp_errors(int fam)
+{
+	const char *vip = FAM(fam, "198.51.100.40", "2001:db8::40");
+	const char *router_b = FAM(fam, "198.18.0.254", "fd00:18::fe");
+	const char *router_c = FAM(fam, "198.19.0.254", "fd00:19::fe");
+	const char *addrs[1] = { BE2(fam) };
+	size_t iph = fam == 4 ? 20 : 40;
+	uint8_t buf[PKT_MAX], quote[PKT_MAX];
+	struct pkt_opts o;
+	struct pkt_view v, qv;
+	struct gwt_run r;
+	__u16 natport;
+	size_t len, qlen;
+	int hook;
+
+	svc_set(fam, vip, 80, IPPROTO_TCP, addrs, NULL, 1);
+	for (hook = 0; hook < 2; hook++) {
+		__u16 cport = (__u16)(44000 + hook);
+
+		len = build(buf, fam, CLIENT(fam), vip, IPPROTO_TCP, cport, 80, 64);
+		assert_int_equal(gwt_run(skel, hook, topo.cside, buf, len, &r), 0);
+		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+		natport = v.sport;
+
+		/* a router on the backend side: "fragmentation needed" about
+		 * gateway:natport -> backend:8080 (the quote: IP header + 8) */
+		qlen = build(quote, fam, GWB(fam), BE2(fam), IPPROTO_TCP, natport, 8080, 63);
+		memset(&o, 0, sizeof(o));
+		o.family = fam;
+		o.saddr = router_b;
+		o.daddr = GWB(fam);
+		o.icmp_type = fam == 4 ? 3 : 2;
+		o.icmp_code = fam == 4 ? 4 : 0;
+		len = pkt_build_icmp_error(buf, sizeof(buf), &o, 1400, quote + 14,
+					   qlen - 14 > iph + 28 ? iph + 28 : qlen - 14);
+		assert_true(len > 0);
+		gwt_reset_counts(skel);
+		assert_int_equal(gwt_run(skel, hook, topo.bside, buf, len, &r), 0);
+		assert_int_equal(gwt_reason_count(skel, GW_R_FWD_ICMP_ERROR), 1);
+		assert_int_equal(r.action, GW_ACT_FORWARD);
+		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+		assert_string_equal(v.saddr, router_b);	/* a router's error keeps its source */
+		assert_string_equal(v.daddr, CLIENT(fam));	/* to the client */
+		assert_int_equal(v.csum_ok, 1);		/* outer IP and ICMP checksums */
+		assert_int_equal(v.ttl, 63);
+		assert_memory_equal(v.mac_dst, GWT_MAC_CLIENT, 6);
+		/* the quote now names the client's flow: client:cport -> VIP:80 */
+		{
+			uint8_t inner[PKT_MAX];
+
+			memcpy(inner, r.out, 12);
+			inner[12] = fam == 4 ? 0x08 : 0x86;
+			inner[13] = fam == 4 ? 0x00 : 0xdd;
+			memcpy(inner + 14, r.out + v.l4_off + 8, r.out_len - v.l4_off - 8);
+			if (fam == 4) {
+				const struct iphdr *qip = (const void *)(inner + 14);
+				char s[64], d[64];
+
+				inet_ntop(AF_INET, &qip->saddr, s, sizeof(s));
+				inet_ntop(AF_INET, &qip->daddr, d, sizeof(d));
+				assert_string_equal(s, CLIENT(fam));
+				assert_string_equal(d, vip);
+				assert_int_equal(pkt_csum(qip, 20, 0), 0); /* quoted IPv4 checksum */
+			} else {
+				const struct ipv6hdr *qip6 = (const void *)(inner + 14);
+				char s[64], d[64];
+
+				inet_ntop(AF_INET6, &qip6->saddr, s, sizeof(s));
+				inet_ntop(AF_INET6, &qip6->daddr, d, sizeof(d));
+				assert_string_equal(s, CLIENT(fam));
+				assert_string_equal(d, vip);
+			}
+			assert_int_equal(inner[14 + iph] << 8 | inner[15 + iph], cport);
+			assert_int_equal(inner[16 + iph] << 8 | inner[17 + iph], 80);
+		}
+
+		/* a router on the client side: an error to the VIP about the
+		 * reply VIP:80 -> client:cport goes to the backend */
+		qlen = build(quote, fam, vip, CLIENT(fam), IPPROTO_TCP, 80, cport, 63);
+		memset(&o, 0, sizeof(o));
+		o.family = fam;
+		o.saddr = router_c;
+		o.daddr = vip;
+		o.icmp_type = fam == 4 ? 3 : 1;
+		o.icmp_code = fam == 4 ? 1 : 3;
+		len = pkt_build_icmp_error(buf, sizeof(buf), &o, 0, quote + 14, qlen - 14);
+		assert_true(len > 0);
+		gwt_reset_counts(skel);
+		assert_int_equal(gwt_run(skel, hook, topo.cside, buf, len, &r), 0);
+		assert_int_equal(gwt_reason_count(skel, GW_R_FWD_ICMP_ERROR), 1);
+		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+		assert_string_equal(v.saddr, GWB(fam));	/* from the gateway */
+		assert_string_equal(v.daddr, BE2(fam));	/* to the backend */
+		assert_int_equal(v.csum_ok, 1);
+		assert_memory_equal(v.mac_dst, GWT_MAC_BE2, 6);
+		/* quoted: backend:8080 -> gateway:natport, with a valid TCP
+		 * checksum since the whole segment was quoted */
+		{
+			uint8_t inner[PKT_MAX];
+			size_t ilen = r.out_len - v.l4_off - 8;
+
+			memcpy(inner, r.out, 12);
+			inner[12] = fam == 4 ? 0x08 : 0x86;
+			inner[13] = fam == 4 ? 0x00 : 0xdd;
+			memcpy(inner + 14, r.out + v.l4_off + 8, ilen);
+			assert_int_equal(pkt_parse(inner, 14 + ilen, &qv), 0);
+			assert_string_equal(qv.saddr, BE2(fam));
+			assert_string_equal(qv.daddr, GWB(fam));
+			assert_int_equal(qv.sport, 8080);
+			assert_int_equal(qv.dport, natport);
+			assert_int_equal(qv.csum_ok, 1);	/* quoted IP + TCP checksums */
+		}
+	}
+}
+
+static void test_icmp_errors_v4(void **state)
+{
+	icmp_errors(4);
+}
+
+static void test_icmp_errors_v6(void **state)
+{
+	icmp_errors(6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nat_tcp_v4),
+		cmocka_unit_test(test_nat_tcp_v6),
+		cmocka_unit_test(test_nat_udp_v4),
+		cmocka_unit_test(test_nat_udp_v6),
+		cmocka_unit_test(test_udp_zero_csum_stays_zero),
+		cmocka_unit_test(test_drain_and_swap_v4),
+		cmocka_unit_test(test_drain_and_swap_v6),
+		cmocka_unit_test(test_verdicts_v4),
+		cmocka_unit_test(test_verdicts_v6),
+		cmocka_unit_test(test_icmp_errors_v4),
+		cmocka_unit_test(test_icmp_errors_v6),
+	};
+
+	return cmocka_run_group_tests_name("bpf_lb_nat", tests, setup, teardown);
+}
