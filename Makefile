@@ -25,7 +25,7 @@ MULTIARCH := $(shell $(CC) -dumpmachine)
 DEB_PACKAGES := build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpftool \
 	libelf-dev zlib1g-dev libmnl-dev libyaml-dev libssl-dev libjansson-dev \
 	libcmocka-dev libclang-rt-14-dev linux-libc-dev pkg-config iproute2 ethtool \
-	iputils-ping netcat-openbsd socat tcpdump procps psmisc
+	iputils-ping netcat-openbsd socat tcpdump procps psmisc python3
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes

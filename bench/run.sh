@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# gw's datapath benchmark (`make bench` runs it after `make all`).
+# Builds what it needs into build/bench/ and runs bench_xdp, which prints
+# ns/packet of gw beside the floor and xdp-filter, and live-frame rates.
+# Arguments go to bench_xdp (e.g. --quick, --rounds 7, --cpu -1).
+# The table is also written to build/bench/results.txt.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+OUT=$BUILD/bench
+CC=${CC:-gcc}
+CLANG=${CLANG:-clang}
+MULTIARCH=$($CC -dumpmachine)
+V=${V:-0}
+
+run() {
+	[ "$V" = 1 ] && echo "$*"
+	"$@"
+}
+
+for f in "$BUILD/bpf/gw.bpf.o" "$BUILD/libgw.a"; do
+	if [ ! -f "$f" ]; then
+		echo "bench: $f is missing: run 'make all' first (or 'make bench')" >&2
+		exit 1
+	fi
+done
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: needs root (BPF programs, a network namespace)" >&2
+	exit 1
+fi
+
+mkdir -p "$OUT"
+WARN="-Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
+-Wstrict-prototypes -Wmissing-prototypes"
+
+# Rebuild only when a source is newer than its output.
+newer() {
+	local out=$1 f
+	shift
+	[ -f "$out" ] || return 0
+	for f in "$@"; do
+		[ "$f" -nt "$out" ] && return 0
+	done
+	return 1
+}
+
+if newer "$OUT/floor.bpf.o" bench/floor.bpf.c; then
+	echo "  BPF      $OUT/floor.bpf.o"
+	run "$CLANG" -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
+		-I/usr/include/"$MULTIARCH" -c bench/floor.bpf.c -o "$OUT/floor.bpf.o"
+fi
+if newer "$OUT/bench_xdp" bench/bench_xdp.c tests/bpf/pkt.c tests/bpf/pkt.h \
+	"$BUILD/libgw.a" include/gw/*.h agent/*.h; then
+	echo "  CC       $OUT/bench_xdp"
+	# shellcheck disable=SC2086
+	run "$CC" -O2 -g -std=gnu11 $WARN -D_GNU_SOURCE -Iinclude -Iagent -Itests/bpf \
+		bench/bench_xdp.c tests/bpf/pkt.c "$BUILD/libgw.a" -o "$OUT/bench_xdp" \
+		-lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lelf -lz
+fi
+
+# The ingress interface the bench uses needs bpffs for nothing, but libbpf
+# wants a raised memlock limit on older kernels; harmless here.
+ulimit -l unlimited 2>/dev/null || true
+
+"$OUT/bench_xdp" --gw "$BUILD/bpf/gw.bpf.o" --floor "$OUT/floor.bpf.o" "$@" |
+	tee "$OUT/results.txt"
+exit "${PIPESTATUS[0]}"
