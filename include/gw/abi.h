@@ -138,7 +138,7 @@ struct gw_backend {
 struct gw_flow {
 	__be32 saddr[4];
 	__be32 daddr[4];
-	__be16 sport;		/* ICMP echo: the identifier; else 0 */
+	__be16 sport;		/* ICMP echo: the identifier (in dport too) */
 	__be16 dport;
 	__u8 proto;
 	__u8 family;
