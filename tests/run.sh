@@ -24,6 +24,11 @@ if ! mount | grep -q ' /sys/fs/bpf type bpf'; then
 	mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 fi
 
+# libxdp keeps its state under /sys/fs/bpf/xdp; remove it afterwards if the
+# tests created it and left it empty.
+xdp_dir_existed=0
+[ -d /sys/fs/bpf/xdp ] && xdp_dir_existed=1
+
 # Runs one cmocka binary with TAP output and counts its cases.
 run_cmocka() {
 	local bin=$1 name log out rc
@@ -90,6 +95,9 @@ if want integ; then
 	done
 fi
 
+if [ "$xdp_dir_existed" = 0 ]; then
+	rmdir /sys/fs/bpf/xdp 2>/dev/null || true
+fi
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"
 fi

@@ -84,42 +84,9 @@ struct gw_bpf *gwt_load(void)
 int gwt_run(struct gw_bpf *skel, int hook, int ifindex, const uint8_t *in, size_t len,
 	    struct gwt_run *r)
 {
-	/* data_end must be the frame's length: with 0 the kernel runs the
-	 * program on an empty frame. */
-	struct xdp_md xctx = { .ingress_ifindex = (__u32)(ifindex ? ifindex : 1),
-			       .data_end = (__u32)len };
-	struct __sk_buff sctx = { .ifindex = (__u32)(ifindex ? ifindex : 1) };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (__u32)len,
-		    .repeat = 1);
-	int fd, err;
+	struct bpf_program *prog = hook == 0 ? skel->progs.gw_xdp : skel->progs.gw_tc;
 
-	memset(r, 0, sizeof(*r));
-	opts.data_out = r->out;
-	opts.data_size_out = sizeof(r->out);
-	if (hook == 0) {
-		fd = bpf_program__fd(skel->progs.gw_xdp);
-		opts.ctx_in = &xctx;
-		opts.ctx_size_in = sizeof(xctx);
-	} else {
-		fd = bpf_program__fd(skel->progs.gw_tc);
-		opts.ctx_in = &sctx;
-		opts.ctx_size_in = sizeof(sctx);
-	}
-	err = bpf_prog_test_run_opts(fd, &opts);
-	if (err)
-		return -errno;
-	r->retval = (int)opts.retval;
-	r->out_len = opts.data_size_out;
-	if (hook == 0)
-		r->action = r->retval == XDP_PASS ? GW_ACT_PASS :
-			    r->retval == XDP_DROP ? GW_ACT_DROP :
-			    (r->retval == XDP_TX || r->retval == XDP_REDIRECT) ? GW_ACT_FORWARD :
-										    GW_ACT_NONE;
-	else
-		r->action = r->retval == TC_ACT_OK ? GW_ACT_PASS :
-			    r->retval == TC_ACT_SHOT ? GW_ACT_DROP :
-			    r->retval == TC_ACT_REDIRECT ? GW_ACT_FORWARD : GW_ACT_NONE;
-	return 0;
+	return gwt_run_prog(bpf_program__fd(prog), hook, ifindex, in, len, r);
 }
 
 uint64_t gwt_reason_count(struct gw_bpf *skel, enum gw_reason reason)
