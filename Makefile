@@ -25,7 +25,8 @@ MULTIARCH := $(shell $(CC) -dumpmachine)
 DEB_PACKAGES := build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpftool \
 	libelf-dev zlib1g-dev libmnl-dev libyaml-dev libssl-dev libjansson-dev \
 	libcmocka-dev libclang-rt-14-dev linux-libc-dev pkg-config iproute2 ethtool \
-	iputils-ping netcat-openbsd socat tcpdump procps psmisc python3
+	iputils-ping netcat-openbsd socat tcpdump procps psmisc python3 \
+	qemu-system-x86 busybox-static cpio xz-utils linux-image-amd64
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
@@ -61,7 +62,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 USER_DEPS := $(wildcard include/gw/*.h agent/*.h) $(SKELS)
 
-BINS := $(BUILD)/bin/gw-dpctl
+BINS := $(BUILD)/bin/gw-dpctl $(BUILD)/bin/gwd
 
 $(BUILD)/obj/%.o: %.c $(USER_DEPS)
 	$(call msg,CC,$@)
@@ -80,6 +81,11 @@ $(BUILD)/libgw.a: $(LIB_OBJS)
 $(BUILD)/libgw-san.a: $(SAN_LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/gwd: $(BUILD)/obj/agent/gwd.o $(BUILD)/libgw.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/bin/gw-dpctl: $(BUILD)/obj/agent/dpctl.o $(BUILD)/libgw.a
 	$(call msg,LD,$@)

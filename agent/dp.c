@@ -15,6 +15,7 @@
  * no difference.
  */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
@@ -501,6 +502,18 @@ int gw_dp_open(const struct gw_dp_opts *opts, struct gw_dp **out)
 		goto err;
 	}
 
+	/* Pinned services adopted by a datapath whose gw_svc_bloom is new (or
+	 * stale) must not be skipped by its pre-check. */
+	{
+		struct gw_lb_maps lm = {
+			.services = bpf_map__fd(dp->skel->maps.gw_services),
+			.svc_bloom = bpf_map__fd(dp->skel->maps.gw_svc_bloom),
+		};
+
+		err = gw_svc_bloom_sync(&lm);
+		if (err)
+			goto err;
+	}
 	if (config_new) {
 		struct gw_config cfg;
 		__u32 key = 0;
@@ -985,9 +998,11 @@ static const struct {
 	{ "gw_filter_v6", offsetof(struct gw_dp_maps, filter.v6) },
 	{ "gw_ban_v4", offsetof(struct gw_dp_maps, filter.ban_v4) },
 	{ "gw_ban_v6", offsetof(struct gw_dp_maps, filter.ban_v6) },
+	{ "gw_config", offsetof(struct gw_dp_maps, filter.config) },
 	{ "gw_rl_v4", offsetof(struct gw_dp_maps, rl_v4) },
 	{ "gw_rl_v6", offsetof(struct gw_dp_maps, rl_v6) },
 	{ "gw_services", offsetof(struct gw_dp_maps, lb.services) },
+	{ "gw_svc_bloom", offsetof(struct gw_dp_maps, lb.svc_bloom) },
 	{ "gw_maglev", offsetof(struct gw_dp_maps, lb.maglev) },
 	{ "gw_backends", offsetof(struct gw_dp_maps, lb.backends) },
 	{ "gw_ct", offsetof(struct gw_dp_maps, lb.ct) },
@@ -1216,4 +1231,73 @@ int gw_xdp_mode_parse(const char *s, enum gw_xdp_mode *mode)
 	else
 		return -EINVAL;
 	return 0;
+}
+
+/* ---- unloading ---------------------------------------------------------- */
+
+int gw_dp_attached_ifaces(int ifaddr_fd, __u32 *ids, int max)
+{
+	__u32 key, next;
+	void *prev = NULL;
+	int n = 0;
+
+	while (n < max && !bpf_map_get_next_key(ifaddr_fd, prev, &next)) {
+		ids[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+static int unlink_pins(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int err = 0;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_type == DT_DIR)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		if (unlink(path) && !err)
+			err = -errno;
+	}
+	closedir(d);
+	return err;
+}
+
+int gw_dp_unload(const char *pin_root)
+{
+	static const char *const subdirs[] = { "progs", "links", "" };
+	__u32 ids[GW_IFADDR_MAX];
+	struct gw_dp_maps m;
+	char path[PATH_MAX];
+	int n, i, e, err = 0;
+
+	if (gw_dp_maps_open(pin_root, &m) == 0) {
+		n = gw_dp_attached_ifaces(m.ifaddr, ids, GW_IFADDR_MAX);
+		gw_dp_maps_close(&m);
+		for (i = 0; i < n; i++) {
+			e = gw_dp_detach(pin_root, (int)ids[i]);
+			if (e && e != -ENOENT && !err)
+				err = e;
+		}
+	}
+	/* The pins, then the directories (the root last). */
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_root, subdirs[i]);
+		e = unlink_pins(path);
+		if (e && !err)
+			err = e;
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_root, subdirs[i]);
+		rmdir(path);
+	}
+	return err;
 }

@@ -149,6 +149,14 @@ int gw_dp_foreach_ct(const struct gw_dp_maps *m,
 		     int (*fn)(const struct gw_flow *f, const struct gw_ct *ct, void *arg),
 		     void *arg);
 
+/* Fills ids with the ifindexes gw is attached to (the keys of gw_ifaddr);
+ * returns how many, at most max. */
+int gw_dp_attached_ifaces(int ifaddr_fd, __u32 *ids, int max);
+
+/* Detaches gw from every interface and removes every pin under pin_root
+ * (maps, programs, links) and its directories. */
+int gw_dp_unload(const char *pin_root);
+
 /* Names for messages and tables. */
 const char *gw_attach_kind_str(enum gw_attach_kind kind);
 int gw_xdp_mode_parse(const char *s, enum gw_xdp_mode *mode);

@@ -324,20 +324,6 @@ out:
 
 /* The interfaces gw is attached to: the keys of gw_ifaddr. Returns how
  * many it put in ids (at most max). */
-static int attached_ifaces(int ifaddr_fd, __u32 *ids, int max)
-{
-	__u32 key, next;
-	void *prev = NULL;
-	int n = 0;
-
-	while (n < max && !bpf_map_get_next_key(ifaddr_fd, prev, &next)) {
-		ids[n++] = next;
-		key = next;
-		prev = &key;
-	}
-	return n;
-}
-
 static int cmd_status(int argc, char **argv)
 {
 	__u32 ids[GW_IFADDR_MAX];
@@ -355,7 +341,7 @@ static int cmd_status(int argc, char **argv)
 	printf("pin root   %s\n", pin_root);
 	printf("generation %u, filter default %s\n", cfg.generation,
 	       cfg.flags & GW_CFG_F_DEFAULT_DENY ? "deny" : "allow");
-	n = attached_ifaces(m.ifaddr, ids, GW_IFADDR_MAX);
+	n = gw_dp_attached_ifaces(m.ifaddr, ids, GW_IFADDR_MAX);
 	printf("%-16s %-8s %-12s %-16s %s\n", "INTERFACE", "IFINDEX", "HOOK", "IPV4", "IPV6");
 	for (i = 0; i < n; i++) {
 		struct gw_ifaddr ia = { 0 };
@@ -381,56 +367,10 @@ out:
 }
 
 /* Unlinks every pin (not directories) directly under dir. */
-static int unlink_pins(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
-
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		if (de->d_type == DT_DIR)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
-			continue;
-		if (unlink(path) && !err)
-			err = -errno;
-	}
-	closedir(d);
-	return err;
-}
-
 static int cmd_unload(int argc, char **argv)
 {
-	static const char *const subdirs[] = { "progs", "links", "" };
-	__u32 ids[GW_IFADDR_MAX];
-	struct gw_dp_maps m;
-	char path[PATH_MAX];
-	int n, i, e, err = 0;
+	int err = gw_dp_unload(pin_root);
 
-	if (gw_dp_maps_open(pin_root, &m) == 0) {
-		n = attached_ifaces(m.ifaddr, ids, GW_IFADDR_MAX);
-		gw_dp_maps_close(&m);
-		for (i = 0; i < n; i++) {
-			e = gw_dp_detach(pin_root, (int)ids[i]);
-			if (e && e != -ENOENT && !err)
-				err = e;
-		}
-	}
-	/* The pins, then the directories (the root last). */
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_root, subdirs[i]);
-		e = unlink_pins(path);
-		if (e && !err)
-			err = e;
-	}
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", pin_root, subdirs[i]);
-		rmdir(path);
-	}
 	if (!err)
 		printf("unloaded gw from %s\n", pin_root);
 	return err;

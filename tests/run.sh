@@ -101,5 +101,6 @@ fi
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"
 fi
+[ "$failed" = 0 ] && rm -rf "$logdir"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

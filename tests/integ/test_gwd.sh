@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# gwd on real traffic: starts from gateway.yaml (attaches, filter, service),
+# SIGHUP applies a changed file, an invalid file leaves the running config
+# in place with FILE:LINE:COL errors, kill -9 leaves the datapath serving and
+# a new gwd adopts it, and without keep_datapath_on_exit SIGTERM detaches
+# and removes every pin. `gwd --check` exits 0 or 1.
+. "$(dirname "$0")/lib.sh"
+it_init gwd
+it_need_datapath
+GWD=$BUILD/bin/gwd
+[ -x "$GWD" ] || it_skip "missing $GWD (run make)"
+it_topology 1
+it_servers 8080
+
+VIP4=${IT_VIPS4[0]}
+CFG=$IT_TMP/gateway.yaml
+LOG=$IT_TMP/gwd.log
+
+# write_cfg KEEP DENY: the gateway's config with one deny prefix.
+write_cfg() {
+	cat >"$CFG" <<YAML
+version: 1
+gateway:
+  pin_root: $IT_PIN
+  interfaces: [${IT_GW_IFS[0]}, { name: ${IT_GW_IFS[1]}, xdp_mode: native }, ${IT_GW_IFS[2]}]
+  keep_datapath_on_exit: $1
+filter:
+  deny: [$2]
+services:
+  - name: web
+    vip: $VIP4
+    port: 80
+    protocol: tcp
+    forwarding: nat
+    backends: [198.18.11.2:8080]
+YAML
+}
+
+GWD_PID=
+start_gwd() {
+	nsenter --net="/run/netns/$IT_GW" "$GWD" -c "$CFG" --foreground --map-size ct=16384 \
+		--map-size nat=16384 --map-size rl_v4=4096 --map-size rl_v6=4096 \
+		--map-size filter_v4=1024 --map-size filter_v6=1024 >>"$LOG" 2>&1 &
+	GWD_PID=$!
+	IT_PIDS+=("$GWD_PID")
+	wait_log "gwd: running" "gwd did not start"
+}
+
+# wait_log TEXT MSG: waits (at most 10 s) until the log has TEXT N times,
+# N = the current count + 1 when TEXT is prefixed by "+".
+wait_log() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "$1" "$LOG" && return 0
+		sleep 0.1
+	done
+	cat "$LOG"
+	it_fail "$2"
+}
+
+ok() {
+	local a
+	a=$(it_request "$1" tcp "$VIP4" 80 "$2" 2)
+	[[ $a == "be1 $2" ]] || { cat "$LOG"; it_fail "$2: expected an answer from be1, got '$a'"; }
+}
+blocked() {
+	local a
+	a=$(it_request "$1" tcp "$VIP4" 80 "$2" 1)
+	[ -z "$a" ] || it_fail "$2: expected no answer, got '$a'"
+}
+
+# --check
+write_cfg true 198.18.2.0/24
+"$GWD" --check -c "$CFG" >/dev/null || it_fail "gwd --check rejected a valid file"
+printf 'version: 1\nfilter: { deny: [198.18.2.1/24] }\n' >"$IT_TMP/bad.yaml"
+out=$("$GWD" --check -c "$IT_TMP/bad.yaml" 2>&1) && it_fail "gwd --check accepted a bad file"
+grep -q "bad.yaml:2:18: deny:" <<<"$out" || it_fail "no FILE:LINE:COL error: $out"
+
+# Start: the deny applies, the service answers.
+start_gwd
+ok "$IT_CL1" start-cl1
+blocked "$IT_CL2" start-cl2-denied
+
+# SIGHUP with a changed file: client 2 allowed, client 1 denied.
+write_cfg true 198.18.1.0/24
+kill -HUP "$GWD_PID"
+wait_log "generation 2" "reload was not applied"
+ok "$IT_CL2" reload-cl2
+blocked "$IT_CL1" reload-cl1-denied
+
+# SIGHUP with an invalid file: the running config stays, errors are shown.
+printf 'version: 1\nfilter: { deny: [not-an-address] }\n' >"$CFG"
+kill -HUP "$GWD_PID"
+wait_log "is invalid; the running config stays" "invalid reload not reported"
+grep -q "gateway.yaml:2:18: deny: 'not-an-address'" "$LOG" || it_fail "no position in the reload error"
+ok "$IT_CL2" invalid-reload-cl2
+blocked "$IT_CL1" invalid-reload-cl1
+
+# kill -9: the datapath keeps serving; a new gwd adopts it.
+kill -9 "$GWD_PID"
+wait "$GWD_PID" 2>/dev/null
+ok "$IT_CL2" gwd-down
+write_cfg true 198.18.1.0/24
+: >"$LOG"
+start_gwd
+grep -q "attached to" "$LOG" && it_fail "the restarted gwd re-attached instead of adopting"
+ok "$IT_CL2" adopted
+blocked "$IT_CL1" adopted-cl1
+
+# Without keep_datapath_on_exit, SIGTERM detaches and unpins everything.
+write_cfg false 198.18.1.0/24
+kill -HUP "$GWD_PID"
+wait_log "generation 2" "second reload was not applied"
+kill -TERM "$GWD_PID"
+wait "$GWD_PID"
+rc=$?
+[ "$rc" = 0 ] || it_fail "gwd exited $rc on SIGTERM"
+grep -q "datapath detached and unpinned" "$LOG" || it_fail "no detach message"
+[ -z "$(ls -A "$IT_PIN" 2>/dev/null)" ] || it_fail "pins left: $(ls -A "$IT_PIN")"
+nsx "$IT_GW" ip -o link show "${IT_GW_IFS[0]}" | grep -q xdp && it_fail "XDP still attached"
+echo "PASS"
