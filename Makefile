@@ -62,7 +62,7 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 USER_DEPS := $(wildcard include/gw/*.h agent/*.h) $(SKELS)
 
-BINS := $(BUILD)/bin/gw-dpctl $(BUILD)/bin/gwd
+BINS := $(BUILD)/bin/gw-dpctl $(BUILD)/bin/gwd $(BUILD)/bin/gwctl
 
 $(BUILD)/obj/%.o: %.c $(USER_DEPS)
 	$(call msg,CC,$@)
@@ -83,6 +83,11 @@ $(BUILD)/libgw-san.a: $(SAN_LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/gwd: $(BUILD)/obj/agent/gwd.o $(BUILD)/libgw.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/bin/gwctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c)) $(BUILD)/libgw.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
@@ -154,7 +159,7 @@ bench: deps
 
 vmtest: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)vmtests/run.sh $(if $(KERNEL),--kernel $(KERNEL))
+	$(Q)vmtests/run.sh $(if $(KERNEL),--kernel $(KERNEL)) $(VMTEST_ARGS)
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')

@@ -18,6 +18,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <sys/utsname.h>
 
 #include "harness.h"
 #include "service.h"
@@ -88,6 +90,17 @@ static void decap_addr(const char *addr)
 }
 
 /* Client -> VIP through gw, then through the backend's decap program. */
+/* 1 if the running kernel is at least major.minor. */
+static int kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return 1;
+	return ma > major || (ma == major && mi >= minor);
+}
+
 static void ipip_case(int fam, const char *vip, const char *backend, const char *gwaddr,
 		      const uint8_t *be_mac, __u16 sport_base)
 {
@@ -136,6 +149,14 @@ static void ipip_case(int fam, const char *vip, const char *backend, const char 
 							    : bpf_program__fd(dskel->progs.gw_decap_xdp),
 						      dhook, 0, r.out, r.out_len, &r2), 0);
 			assert_int_equal(r2.action, GW_ACT_PASS);
+			if (dhook == 1 && fam != outer && !kernel_at_least(6, 3)) {
+				/* bpf_skb_adjust_room() can change the L3
+				 * family only from 6.3 (BPF_F_ADJ_ROOM_DECAP_L3_*):
+				 * the documented fallback passes the packet
+				 * as it came. */
+				assert_int_equal(r2.out_len, r.out_len);
+				continue;
+			}
 			assert_int_equal(r2.out_len, len);		/* outer header gone */
 			assert_int_equal(pkt_parse(r2.out, r2.out_len, &d), 0);
 			assert_int_equal(d.family, fam);
