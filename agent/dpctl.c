@@ -28,6 +28,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "service.h"
+#include "show.h"
 
 #define EXIT_USAGE 2
 #define E_USAGE (-10000)	/* a handler's "usage error" */
@@ -83,12 +84,6 @@ static int parse_proto(const char *s, __u8 *proto)
 	return 0;
 }
 
-static const char *proto_str(__u8 proto)
-{
-	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
-	       proto == IPPROTO_ICMP ? "icmp" : proto == IPPROTO_ICMPV6 ? "icmp6" : "?";
-}
-
 static int parse_vip(const char *s, struct gw_endpoint *e)
 {
 	char msg[128];
@@ -140,24 +135,6 @@ static int parse_backend(const char *s, __u16 vip_port, struct gw_backend_spec *
 	}
 	gw_endpoint_parse_msg(s, &b->ep, msg, sizeof(msg));
 	return usage_err("bad backend '%s' (ADDR:PORT[:WEIGHT]): %s", s, msg);
-}
-
-static void ip_from(struct gw_ip *ip, const __be32 addr[4], __u8 family)
-{
-	memset(ip, 0, sizeof(*ip));
-	ip->family = family;
-	memcpy(ip->addr, addr, sizeof(ip->addr));
-}
-
-static const char *ep_str(const __be32 addr[4], __u8 family, __be16 port, char *buf, size_t len)
-{
-	struct gw_endpoint e;
-
-	ip_from(&e.ip, addr, family);
-	e.port = ntohs(port);
-	if (!e.port)
-		return gw_ip_str(&e.ip, buf, len);
-	return gw_endpoint_str(&e, buf, len);
 }
 
 /* Options shared by several commands, parsed out of argv in place: returns
@@ -507,12 +484,6 @@ static int do_filter_default(struct gw_dp_maps *m, int argc, char **argv, struct
 	return err;
 }
 
-static const char *origin_str(__u8 origin)
-{
-	return origin == GW_ORIGIN_CONFIG ? "config" : origin == GW_ORIGIN_CLI ? "cli" :
-	       origin == GW_ORIGIN_BAN ? "auto-ban" : "?";
-}
-
 static int print_filter_entry(const struct gw_filter_entry *e, void *arg)
 {
 	__u64 now = *(__u64 *)arg;
@@ -529,7 +500,7 @@ static int print_filter_entry(const struct gw_filter_entry *e, void *arg)
 	}
 	printf("%-44s %-6s %-5s %-9s %s\n", cidr,
 	       e->rule.action == GW_RULE_ALLOW ? "allow" : "deny", e->is_ban ? "ban" : "list",
-	       origin_str(e->rule.origin), left);
+	       gw_origin_str(e->rule.origin), left);
 	return 0;
 }
 
@@ -726,51 +697,15 @@ static int do_service_del(struct gw_dp_maps *m, int argc, char **argv, struct op
 	return err;
 }
 
-/* Finds the weight of an existing backend of the service vip/proto. */
-struct be_find {
-	const struct gw_endpoint *ep;
-	__u32 svc_id;
-	__u32 weight;
-	int found;
-};
-
-static int svc_id_of(struct gw_dp_maps *m, const struct gw_endpoint *vip, __u8 proto, __u32 *id)
-{
-	struct gw_svc_key k;
-	struct gw_svc s;
-
-	memset(&k, 0, sizeof(k));
-	memcpy(k.addr, vip->ip.addr, sizeof(k.addr));
-	k.port = htons(vip->port);
-	k.proto = proto;
-	k.family = vip->ip.family;
-	if (bpf_map_lookup_elem(m->lb.services, &k, &s))
-		return -errno;
-	*id = s.id;
-	return 0;
-}
-
-static int be_find_cb(__u32 id, const struct gw_backend *b, void *arg)
-{
-	struct be_find *f = arg;
-	struct gw_ip ip;
-
-	ip_from(&ip, b->addr, b->family);
-	if (gw_ip_equal(&ip, &f->ep->ip) && ntohs(b->port) == f->ep->port) {
-		f->weight = b->weight;
-		f->found = 1;
-		return 1;
-	}
-	return 0;
-}
-
 static int do_backend(struct gw_dp_maps *m, int argc, char **argv, struct opts *o,
 		      const char *verb)
 {
 	struct gw_backend_spec b;
 	struct gw_endpoint vip;
-	struct be_find f = { 0 };
+	struct gw_backend cur;
+	struct gw_svc svc;
 	unsigned long long w;
+	int found = 0;
 	__u8 proto = 0;
 	int err;
 
@@ -790,16 +725,15 @@ static int do_backend(struct gw_dp_maps *m, int argc, char **argv, struct opts *
 	} else {
 		if (!strcmp(verb, "drain") || !o->weight) {
 			/* keep the weight it has */
-			f.ep = &b.ep;
-			if (!svc_id_of(m, &vip, proto, &f.svc_id))
-				gw_dp_foreach_backend(m, f.svc_id, be_find_cb, &f);
-			if (!f.found && !strcmp(verb, "drain")) {
+			if (!gw_svc_lookup(m, &vip, proto, &svc))
+				found = !gw_backend_find(m, svc.id, &b.ep, &cur);
+			if (!found && !strcmp(verb, "drain")) {
 				fprintf(stderr, "gw-dpctl: %s is no backend of %s %s\n", argv[2],
 					argv[0], argv[1]);
 				return -ENOENT;
 			}
-			if (f.found && !o->weight)
-				b.weight = f.weight;
+			if (found && !o->weight)
+				b.weight = cur.weight;
 		}
 		b.drain = !strcmp(verb, "drain");
 		err = gw_backend_set(&m->lb, &vip, proto, &b);
@@ -843,7 +777,7 @@ static int print_backend(__u32 id, const struct gw_backend *b, void *arg)
 
 	gw_dp_counter_sum(c->m->backend_stats, id, &cnt);
 	printf("    %-40s id %-5u weight %-5u %-6s %12llu pkts %14llu bytes\n",
-	       ep_str(b->addr, b->family, b->port, ep, sizeof(ep)), id, b->weight,
+	       gw_abi_ep_str(b->addr, b->family, b->port, ep, sizeof(ep)), id, b->weight,
 	       b->flags & GW_BE_F_DRAIN ? "drain" : "active", (unsigned long long)cnt.packets,
 	       (unsigned long long)cnt.bytes);
 	return 0;
@@ -857,7 +791,7 @@ static int print_service(const struct gw_svc_key *k, const struct gw_svc *s, voi
 
 	gw_dp_counter_sum(c->m->svc_stats, s->id, &cnt);
 	printf("%-40s %-4s %-5s id %-4u ring %-6u %12llu pkts %14llu bytes\n",
-	       ep_str(k->addr, k->family, k->port, vip, sizeof(vip)), proto_str(k->proto),
+	       gw_abi_ep_str(k->addr, k->family, k->port, vip, sizeof(vip)), gw_proto_str(k->proto),
 	       s->fwd == GW_FWD_NAT ? "nat" : s->fwd == GW_FWD_IPIP ? "ipip" : "?", s->id,
 	       s->ring_size, (unsigned long long)cnt.packets, (unsigned long long)cnt.bytes);
 	return gw_dp_foreach_backend(c->m, s->id, print_backend, c);
@@ -950,7 +884,7 @@ static int print_ct(const struct gw_flow *f, const struct gw_ct *ct, void *arg)
 	if (bpf_map_lookup_elem(c->m->lb.backends, &id, &b))
 		memset(&b, 0, sizeof(b));
 	if (b.family)
-		ep_str(b.addr, b.family, b.port, be, sizeof(be));
+		gw_abi_ep_str(b.addr, b.family, b.port, be, sizeof(be));
 	else
 		snprintf(be, sizeof(be), "#%u", id);
 	nat[0] = '\0';
@@ -958,13 +892,14 @@ static int print_ct(const struct gw_flow *f, const struct gw_ct *ct, void *arg)
 		char a[GW_ADDR_STRLEN];
 
 		snprintf(nat, sizeof(nat), " via %s",
-			 ep_str(ct->nat_addr, f->family, ct->nat_port, a, sizeof(a)));
+			 gw_abi_ep_str(ct->nat_addr, f->family, ct->nat_port, a, sizeof(a)));
 	}
 	age = ct->last_seen_ns && c->now > ct->last_seen_ns ?
 		      (c->now - ct->last_seen_ns) / 1000000000ull : 0;
-	printf("%-5s %-40s -> %-40s => %s%s svc %u idle %llus\n", proto_str(f->proto),
-	       ep_str(f->saddr, f->family, f->sport, cl, sizeof(cl)),
-	       ep_str(f->daddr, f->family, f->dport, vip, sizeof(vip)), be, nat, ct->svc_id, age);
+	printf("%-5s %-40s -> %-40s => %s%s svc %u idle %llus\n", gw_proto_str(f->proto),
+	       gw_abi_ep_str(f->saddr, f->family, f->sport, cl, sizeof(cl)),
+	       gw_abi_ep_str(f->daddr, f->family, f->dport, vip, sizeof(vip)), be, nat, ct->svc_id,
+	       age);
 	return 0;
 }
 

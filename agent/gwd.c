@@ -5,8 +5,8 @@
  * file (SIGHUP: re-read, apply the difference, keep the old config when the
  * new one is invalid) and with the interfaces' addresses.
  *
- * One thread, one epoll loop (signalfd, timerfd); the L7 proxy, the admin
- * socket and metrics will join the same loop.
+ * One thread, one epoll loop (signalfd, timerfd, the admin socket); the L7
+ * proxy and metrics will join the same loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 
+#include "admin.h"
 #include "apply.h"
 #include "config.h"
 #include "dp.h"
@@ -42,6 +43,7 @@ struct gwd {
 	struct gw_dp_sizes sizes;
 	int lock_fd;
 	unsigned int generation;
+	struct gw_admin *admin;		/* NULL when the socket could not be opened */
 };
 
 static void print_errors(const struct gw_cfg_errors *errs)
@@ -150,8 +152,9 @@ static int apply(struct gwd *g, const struct gw_cfg *cfg)
 	return 0;
 }
 
-/* SIGHUP: the new file or, when it is invalid, the old config as it is. */
-static void reload(struct gwd *g)
+/* SIGHUP or `gwctl reload`: the new file or, when it is invalid, the old
+ * config as it is. Returns 0 when the new file was applied, else -errno. */
+static int reload(struct gwd *g)
 {
 	struct gw_cfg next;
 	int err;
@@ -160,13 +163,13 @@ static void reload(struct gwd *g)
 	err = load_config(g->config_path, &next);
 	if (err) {
 		pr_warn("gwd: %s is invalid; the running config stays\n", g->config_path);
-		return;
+		return err;
 	}
 	if (strcmp(pin_root_of(&next), pin_root_of(&g->cfg))) {
 		pr_warn("gwd: pin_root cannot change on reload (restart gwd); the running "
 			"config stays\n");
 		gw_cfg_free(&next);
-		return;
+		return -EINVAL;
 	}
 	attach_interfaces(g, &next, 0);
 	detach_removed(g, &next);
@@ -176,10 +179,32 @@ static void reload(struct gwd *g)
 			g->config_path, strerror(-err));
 		gw_cfg_free(&next);
 		apply(g, &g->cfg);
-		return;
+		return err;
 	}
 	gw_cfg_free(&g->cfg);
 	g->cfg = next;
+	return 0;
+}
+
+static int admin_reload(void *arg)
+{
+	return reload(arg);
+}
+
+/* Serves the admin socket's ready clients with the current state. */
+static void admin_serve(struct gwd *g)
+{
+	struct gw_admin_ctx ctx = {
+		.maps = &g->maps,
+		.pin_root = pin_root_of(&g->cfg),
+		.cfg = &g->cfg,
+		.config_path = g->config_path,
+		.generation = g->generation,
+		.reload = admin_reload,
+		.arg = g,
+	};
+
+	gw_admin_process(g->admin, &ctx);
 }
 
 /* Once a second: expired bans out, addresses refreshed. */
@@ -232,6 +257,15 @@ static int run(struct gwd *g)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = tfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	err = gw_admin_open(g->cfg.gateway.admin_socket, &g->admin);
+	if (err) {
+		pr_warn("gwd: no admin socket (%s); gwctl falls back to the pins\n",
+			strerror(-err));
+		err = 0;
+	} else {
+		ev.data.fd = gw_admin_fd(g->admin);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 
 	pr_info("gwd: running (pins under %s)\n", pin_root_of(&g->cfg));
 	while (!stop) {
@@ -257,10 +291,14 @@ static int run(struct gwd *g)
 					else
 						stop = 1;
 				}
+			} else if (g->admin && evs[i].data.fd == gw_admin_fd(g->admin)) {
+				admin_serve(g);
 			}
 		}
 	}
 out:
+	gw_admin_close(g->admin);
+	g->admin = NULL;
 	if (ep >= 0)
 		close(ep);
 	if (sfd >= 0)

@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# gwctl against a running gwd (its admin socket under the test's tmp dir):
+# status, a live deny under traffic (and its removal), filter list --json,
+# ratelimit set, backend add/drain/del on the configured service, stats
+# --json and --watch, reload dropping the live changes, an emergency deny
+# through the pins with gwd down, a refused unprivileged peer (connect()
+# and SO_PEERCRED), usage errors (exit 2) and the honest L7 errors.
+. "$(dirname "$0")/lib.sh"
+it_init gwctl
+it_need_datapath
+GWD=$BUILD/bin/gwd
+GWCTL_BIN=$BUILD/bin/gwctl
+[ -x "$GWD" ] || it_skip "missing $GWD (run make)"
+[ -x "$GWCTL_BIN" ] || it_skip "missing $GWCTL_BIN (run make)"
+it_topology 1
+it_servers 8080
+
+VIP4=${IT_VIPS4[0]}
+CFG=$IT_TMP/gateway.yaml
+LOG=$IT_TMP/gwd.log
+SOCK=$IT_TMP/run/gwd.sock
+
+cat >"$CFG" <<YAML
+version: 1
+gateway:
+  pin_root: $IT_PIN
+  admin_socket: $SOCK
+  interfaces: [${IT_GW_IFS[0]}, ${IT_GW_IFS[1]}, ${IT_GW_IFS[2]}]
+  keep_datapath_on_exit: true
+filter:
+  deny: [198.18.99.0/24]
+services:
+  - name: web
+    vip: $VIP4
+    port: 80
+    protocol: tcp
+    forwarding: nat
+    backends: [198.18.11.2:8080]
+YAML
+
+# gwctl in the gateway netns (interface names resolve there).
+gwctl() {
+	nsenter --net="/run/netns/$IT_GW" "$GWCTL_BIN" -s "$SOCK" --pin-root "$IT_PIN" "$@"
+}
+is_json() {
+	"$PY" -c 'import json,sys; json.load(sys.stdin)' || it_fail "$1: output is not JSON"
+}
+
+GWD_PID=
+start_gwd() {
+	nsenter --net="/run/netns/$IT_GW" "$GWD" -c "$CFG" --foreground --map-size ct=16384 \
+		--map-size nat=16384 --map-size rl_v4=4096 --map-size rl_v6=4096 \
+		--map-size filter_v4=1024 --map-size filter_v6=1024 >>"$LOG" 2>&1 &
+	GWD_PID=$!
+	IT_PIDS+=("$GWD_PID")
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q "gwd: running" "$LOG" && [ -S "$SOCK" ] && return 0
+		sleep 0.1
+	done
+	cat "$LOG"
+	it_fail "gwd did not start"
+}
+
+ok() {
+	local a
+	a=$(it_request "$1" tcp "$VIP4" 80 "$2" 2)
+	[[ $a == "be1 $2" ]] || { cat "$LOG"; it_fail "$2: expected an answer from be1, got '$a'"; }
+}
+blocked() {
+	local a
+	a=$(it_request "$1" tcp "$VIP4" 80 "$2" 1)
+	[ -z "$a" ] || it_fail "$2: expected no answer, got '$a'"
+}
+
+start_gwd
+ok "$IT_CL1" start
+
+# status: generation and interfaces.
+out=$(gwctl status) || it_fail "status failed: $out"
+grep -q "generation 1" <<<"$out" || it_fail "status shows no generation 1: $out"
+for ifc in "${IT_GW_IFS[@]}"; do
+	grep -q "^$ifc " <<<"$out" || it_fail "status lacks interface $ifc: $out"
+done
+gwctl --json status | is_json "status --json"
+sed 's/^/    /' <<<"$out"
+
+# filter deny add under live traffic: blocks cl1 within a bounded wait.
+# A client loop keeps connecting meanwhile.
+nsx "$IT_CL1" timeout 10 "$PY" - "$VIP4" >/dev/null 2>&1 <<'PYEOF' &
+import socket, sys, time
+end = time.time() + 8
+while time.time() < end:
+    try:
+        s = socket.create_connection((sys.argv[1], 80), timeout=0.2)
+        s.sendall(b"bg\n"); s.recv(64); s.close()
+    except OSError:
+        pass
+    time.sleep(0.02)
+PYEOF
+BG=$!
+IT_PIDS+=("$BG")
+t0=$(date +%s%N)
+out=$(gwctl filter deny add 198.18.1.0/24 2>&1) || it_fail "deny add failed: $out"
+t1=$(date +%s%N)
+grep -q "config file replaces it on the next reload" <<<"$out" ||
+	it_fail "deny add does not say the change is ephemeral: $out"
+for ((i = 1; i <= 20; i++)); do
+	a=$(it_request "$IT_CL1" tcp "$VIP4" 80 deny-check 1)
+	[ -z "$a" ] && break
+done
+[ -z "$a" ] || it_fail "cl1 still served after filter deny add"
+it_log "deny: gwctl round trip $(( (t1 - t0) / 1000000 )) ms; probe $i after it returned was" \
+	"the first one blocked"
+blocked "$IT_CL1" denied
+ok "$IT_CL2" cl2-unaffected
+gwctl filter list | grep -E "^198\.18\.1\.0/24 +deny +list +cli" >/dev/null ||
+	it_fail "deny not in filter list: $(gwctl filter list)"
+gwctl --json filter list | is_json "filter list --json"
+gwctl --json filter list | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+assert any(e["prefix"] == "198.18.1.0/24" and e["origin"] == "cli" for e in d["entries"]), d
+' || it_fail "filter list --json lacks the cli deny"
+out=$(gwctl filter deny add 198.18.1.1/24 2>&1)
+[ $? = 1 ] || it_fail "a prefix with host bits was accepted: $out"
+gwctl filter deny del 198.18.1.0/24 >/dev/null 2>&1 || it_fail "deny del failed"
+ok "$IT_CL1" restored
+gwctl filter deny del 198.18.1.0/24 >/dev/null 2>&1 && it_fail "deleting a missing deny succeeded"
+kill "$BG" 2>/dev/null
+wait "$BG" 2>/dev/null
+
+# allow add/del and a ban with --ttl.
+gwctl filter allow add 198.18.99.7 >/dev/null 2>&1 || it_fail "allow add failed"
+gwctl filter allow del 198.18.99.7 >/dev/null 2>&1 || it_fail "allow del failed"
+gwctl filter deny add 198.18.77.0/24 --ttl 30s >/dev/null 2>&1 || it_fail "deny --ttl failed"
+gwctl filter list | grep -E "^198\.18\.77\.0/24 +deny +ban +cli +[0-9]+s" >/dev/null ||
+	it_fail "ttl deny not listed as a ban: $(gwctl filter list)"
+gwctl filter deny del 198.18.77.0/24 >/dev/null 2>&1 || it_fail "deleting the ban failed"
+
+# ratelimit set / show.
+gwctl ratelimit set packets --rate 5000 --burst 100 >/dev/null 2>&1 || it_fail "ratelimit set failed"
+gwctl ratelimit show | grep -q "^packets  5000/s burst 100" ||
+	it_fail "ratelimit not set: $(gwctl ratelimit show)"
+gwctl --json ratelimit show | is_json "ratelimit show --json"
+
+# backends of the service, by its config name.
+gwctl backend add web 198.18.11.9:8080 --weight 2 >/dev/null 2>&1 || it_fail "backend add failed"
+gwctl service list | grep -qE "backend 198\.18\.11\.9:8080 +weight 2 +active" ||
+	it_fail "added backend not listed: $(gwctl service list)"
+gwctl backend drain web 198.18.11.9:8080 >/dev/null 2>&1 || it_fail "backend drain failed"
+gwctl service list | grep -qE "backend 198\.18\.11\.9:8080 +weight 2 +drain" ||
+	it_fail "backend not draining: $(gwctl service list)"
+ok "$IT_CL1" with-drained-backend
+gwctl backend del web 198.18.11.9:8080 >/dev/null 2>&1 || it_fail "backend del failed"
+gwctl service list | grep -q "198.18.11.9" && it_fail "deleted backend still listed"
+gwctl backend add nosuch 198.18.11.9:8080 >/dev/null 2>&1 && it_fail "backend add on an unknown service"
+gwctl backend add web 198.18.11.9:8080 --weight 3 >/dev/null 2>&1 || it_fail "second backend add failed"
+
+# stats and conntrack.
+gwctl --json stats | is_json "stats --json"
+gwctl --json stats | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["totals"]["forward"] > 0, d["totals"]
+assert any(s["name"] == "web" and s["packets"] > 0 for s in d["services"]), d["services"]
+' || it_fail "stats --json lacks forwarded packets of service web"
+out=$(gwctl stats)
+grep -q "^total: pass" <<<"$out" || it_fail "stats table has no totals"
+sed 's/^/    /' <<<"$out"
+gwctl service list | sed 's/^/    /'
+n=$(gwctl --json stats --watch --count 2 | tee "$IT_TMP/watch" | wc -l)
+[ "$n" = 2 ] || it_fail "stats --watch --count 2 printed $n lines"
+while read -r line; do is_json "stats --watch --json" <<<"$line"; done <"$IT_TMP/watch"
+gwctl --json conntrack list --service web --limit 5 | is_json "conntrack list --json"
+gwctl conntrack list | grep -q "flow(s)" || it_fail "conntrack list has no summary"
+
+# reload: the file comes back; the live changes go.
+gwctl filter deny add 198.18.1.0/24 >/dev/null 2>&1 || it_fail "deny add before reload failed"
+blocked "$IT_CL1" before-reload
+out=$(gwctl reload 2>&1) || it_fail "reload failed: $out"
+grep -q "generation 2" <<<"$out" || it_fail "reload did not report generation 2: $out"
+gwctl status | grep -q "generation 2" || it_fail "status after reload: $(gwctl status)"
+ok "$IT_CL1" after-reload
+gwctl filter list | grep -q "198.18.1.0/24" && it_fail "the live deny survived the reload"
+gwctl ratelimit show | grep -q "^packets  off" || it_fail "live ratelimit survived the reload"
+gwctl service list | grep -q "198.18.11.9" && it_fail "the live backend survived the reload"
+cp "$CFG" "$IT_TMP/good.yaml"
+printf 'version: 1\nfilter: { deny: [not-an-address] }\n' >"$CFG"
+out=$(gwctl reload 2>&1) && it_fail "reload of an invalid file succeeded"
+grep -q "gateway.yaml:2:18" <<<"$out" || it_fail "reload error lacks FILE:LINE:COL: $out"
+cp "$IT_TMP/good.yaml" "$CFG"
+ok "$IT_CL1" after-bad-reload
+
+# check FILE runs the parser locally.
+gwctl check "$CFG" >/dev/null || it_fail "check rejected a valid file"
+printf 'version: 1\nfilter: { deny: [198.18.2.1/24] }\n' >"$IT_TMP/bad.yaml"
+out=$(gwctl check "$IT_TMP/bad.yaml" 2>&1)
+[ $? = 1 ] || it_fail "check of a bad file did not exit 1"
+grep -q "bad.yaml:2:18" <<<"$out" || it_fail "check lacks FILE:LINE:COL: $out"
+
+# The L7 commands say they are not there yet.
+for c in "upstream list" "route list" "upstream server add api 198.18.11.2:80"; do
+	out=$(gwctl $c 2>&1)
+	[ $? = 1 ] || it_fail "'$c' did not exit 1"
+	grep -q "not available: gwd has no L7 upstreams/routes yet" <<<"$out" ||
+		it_fail "'$c': $out"
+done
+
+# Usage errors exit 2.
+for c in "" "bogus" "filter deny add" "filter deny add 1.2.3.4 --weight 2" \
+	"ratelimit set packets" "backend add web" "stats --count 2" "status extra"; do
+	gwctl $c >/dev/null 2>&1
+	rc=$?
+	[ "$rc" = 2 ] || it_fail "'gwctl $c' exited $rc, not 2"
+done
+
+# The raw protocol: bad JSON, unknown commands, an oversized line, too many
+# clients at once, and several requests on one connection.
+"$PY" - "$SOCK" <<'PYEOF' || it_fail "raw protocol checks failed"
+import json, socket, sys
+path = sys.argv[1]
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5); s.connect(path)
+    return s, s.makefile("rb")
+s, f = conn()
+s.sendall(b'{"cmd":"status"}\n{"cmd":"nope"}\nnot json\n{"cmd":"filter.deny.add","args":{"cidr":"x"}}\n')
+r = [json.loads(f.readline()) for _ in range(4)]
+assert r[0]["ok"] and r[0]["data"]["generation"] >= 1, r[0]
+assert not r[1]["ok"] and "unknown command" in r[1]["error"], r[1]
+assert not r[2]["ok"] and "bad JSON" in r[2]["error"], r[2]
+assert not r[3]["ok"], r[3]
+s.close()
+s, f = conn()
+try:
+    s.sendall(b"x" * (70 * 1024))
+except OSError:
+    pass
+r = json.loads(f.readline())
+assert not r["ok"] and "too long" in r["error"], r
+assert f.readline() == b"", "connection not closed after an oversized line"
+s.close()
+held = [conn() for _ in range(16)]
+s, f = conn()
+r = json.loads(f.readline())
+assert not r["ok"] and "too many" in r["error"], r
+for h, _ in held:
+    h.close()
+PYEOF
+
+# Unprivileged peers: connect() refused by the socket's mode, then (socket
+# made world-writable) by SO_PEERCRED.
+cp "$GWCTL_BIN" "$IT_TMP/gwctl"
+chmod 0755 "$IT_TMP/gwctl"
+chmod 0711 "$IT_TMP"
+chmod 0755 "$IT_TMP/run"
+as_nobody() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$IT_TMP/gwctl" -s "$SOCK" \
+		--pin-root "$IT_PIN" "$@"
+}
+out=$(as_nobody filter deny add 198.18.2.0/24 2>&1)
+[ $? = 1 ] || it_fail "nobody: expected exit 1: $out"
+grep -q "Permission denied" <<<"$out" || it_fail "nobody: connect() not refused: $out"
+chmod 0666 "$SOCK"
+out=$(as_nobody filter deny add 198.18.2.0/24 2>&1)
+[ $? = 1 ] || it_fail "nobody past the mode: expected exit 1: $out"
+grep -q "permission denied: only root and group gw" <<<"$out" ||
+	it_fail "nobody: SO_PEERCRED check did not refuse: $out"
+chmod 0660 "$SOCK"
+grep -q "admin: refused peer uid 65534" "$LOG" || it_fail "refusal not logged"
+gwctl filter list | grep -q "198.18.2.0/24" && it_fail "a refused peer changed the filter"
+ok "$IT_CL2" after-refusal
+
+# gwd down (the datapath stays): an emergency deny through the pins.
+kill -9 "$GWD_PID"
+wait "$GWD_PID" 2>/dev/null
+ok "$IT_CL1" gwd-down
+out=$(gwctl filter deny add 198.18.1.0/24 2>&1) || it_fail "deny through the pins failed: $out"
+grep -q "using the pinned maps under $IT_PIN" <<<"$out" || it_fail "fallback not announced: $out"
+blocked "$IT_CL1" pins-deny
+ok "$IT_CL2" pins-deny-cl2
+gwctl filter list 2>/dev/null | grep -q "198.18.1.0/24" || it_fail "pins deny not listed"
+gwctl status 2>/dev/null | grep -q "not running (state read from the pins)" ||
+	it_fail "status through the pins: $(gwctl status 2>&1)"
+gwctl --json stats 2>/dev/null | is_json "stats --json through the pins"
+gwctl backend add web 198.18.11.9:8080 >/dev/null 2>&1 && it_fail "backend add without gwd succeeded"
+gwctl reload >/dev/null 2>&1 && it_fail "reload without gwd succeeded"
+rm -f "$SOCK"
+echo "PASS"
