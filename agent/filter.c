@@ -7,6 +7,10 @@
  * Read-modify-write sequences here (the allow-wins rule, extending a ban)
  * are not atomic against another writer of the same prefix; gwd serialises
  * its own writers, and gwctl writes only while gwd is down.
+ *
+ * The datapath caches a source's passing verdict under gw_config's
+ * filter_gen (bpf/lib/ratelimit.h): every change writes the trie first and
+ * then moves filter_gen on, so the next packet sees the change.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,6 +99,30 @@ static int write_rule(int fd, const union lpm_key *k, const struct gw_rule *rule
 	return err;
 }
 
+/* Moves gw_config's filter_gen on, after a trie was written: the
+ * datapath's cached verdicts (taken under the old generation) stop
+ * counting, and the next packet of every source walks the tries again.
+ * Returns 0 or a negative errno. */
+static int filter_bump(const struct gw_filter_maps *m)
+{
+	struct gw_config cfg;
+	__u32 key = 0;
+	int err = 0;
+
+	if (m->config < 0)
+		return 0;
+	if (bpf_map_lookup_elem(m->config, &key, &cfg))
+		err = -errno;
+	else {
+		cfg.filter_gen++;
+		if (bpf_map_update_elem(m->config, &key, &cfg, BPF_ANY))
+			err = -errno;
+	}
+	if (err)
+		pr_warn("filter: cannot move filter_gen of gw_config on: %s\n", strerror(-err));
+	return err;
+}
+
 int gw_filter_add(const struct gw_filter_maps *m, const struct gw_cidr *c, int action, int origin)
 {
 	struct gw_rule rule = {}, old;
@@ -116,7 +144,8 @@ int gw_filter_add(const struct gw_filter_maps *m, const struct gw_cidr *c, int a
 	rule.action = (__u8)action;
 	rule.prefixlen = c->prefixlen;
 	rule.origin = (__u8)origin;
-	return write_rule(fd, &k, &rule, c, action == GW_RULE_ALLOW ? "allow" : "deny");
+	err = write_rule(fd, &k, &rule, c, action == GW_RULE_ALLOW ? "allow" : "deny");
+	return err ? err : filter_bump(m);
 }
 
 int gw_filter_del(const struct gw_filter_maps *m, const struct gw_cidr *c, int action)
@@ -135,7 +164,73 @@ int gw_filter_del(const struct gw_filter_maps *m, const struct gw_cidr *c, int a
 		return -ENOENT;
 	if (bpf_map_delete_elem(fd, &k))
 		return -errno;
+	return filter_bump(m);
+}
+
+/* Sets (on) or clears the flag bit of gw_config. Returns 0 or a negative
+ * errno. Read-modify-write: gw_config's writers are serialised (gwd). */
+static int config_flag(const struct gw_filter_maps *m, __u32 bit, int on)
+{
+	struct gw_config cfg;
+	__u32 key = 0, flags;
+
+	if (m->config < 0)
+		return 0;
+	if (bpf_map_lookup_elem(m->config, &key, &cfg))
+		return -errno;
+	flags = on ? cfg.flags | bit : cfg.flags & ~bit;
+	if (flags == cfg.flags)
+		return 0;
+	cfg.flags = flags;
+	if (bpf_map_update_elem(m->config, &key, &cfg, BPF_ANY))
+		return -errno;
 	return 0;
+}
+
+/* Returns 1 when the trie fd is empty, 0 when not, or a negative errno. */
+static int trie_empty(int fd)
+{
+	union lpm_key next;
+
+	if (!bpf_map_get_next_key(fd, NULL, &next))
+		return 0;
+	return errno == ENOENT ? 1 : -errno;
+}
+
+/* Brings one family's NO_BANS flag in line with its trie. An emptiness
+ * seen before the flag is set is checked again after: a ban added in
+ * between (flag cleared, then written) is never hidden. Returns 0 or a
+ * negative errno. */
+static int ban_sync_one(const struct gw_filter_maps *m, int fd, __u32 bit)
+{
+	int empty, err;
+
+	if (fd < 0)
+		return -EBADF;
+	empty = trie_empty(fd);
+	if (empty < 0)
+		return empty;
+	err = config_flag(m, bit, empty);
+	if (err || !empty)
+		return err;
+	empty = trie_empty(fd);
+	if (empty < 0)
+		return empty;
+	return empty ? 0 : config_flag(m, bit, 0);
+}
+
+int gw_ban_sync(const struct gw_filter_maps *m)
+{
+	int err;
+
+	if (m->config < 0)
+		return 0;
+	err = ban_sync_one(m, m->ban_v4, GW_CFG_F_NO_BANS_V4);
+	if (!err)
+		err = ban_sync_one(m, m->ban_v6, GW_CFG_F_NO_BANS_V6);
+	if (err)
+		pr_warn("filter: cannot update the ban flags of gw_config: %s\n", strerror(-err));
+	return err;
 }
 
 int gw_ban_add(const struct gw_filter_maps *m, const struct gw_cidr *c, __u64 ttl_ns, int origin)
@@ -162,7 +257,15 @@ int gw_ban_add(const struct gw_filter_maps *m, const struct gw_cidr *c, __u64 tt
 	rule.prefixlen = c->prefixlen;
 	rule.origin = (__u8)origin;
 	rule.expires_ns = deadline;
-	return write_rule(fd, &k, &rule, c, "ban");
+	/* The datapath must look at the trie before the ban is in it. */
+	err = config_flag(m, c->ip.family == GW_FAMILY_V4 ? GW_CFG_F_NO_BANS_V4 :
+			  GW_CFG_F_NO_BANS_V6, 0);
+	if (err) {
+		pr_warn("filter: cannot clear the ban flag of gw_config: %s\n", strerror(-err));
+		return err;
+	}
+	err = write_rule(fd, &k, &rule, c, "ban");
+	return err ? err : filter_bump(m);
 }
 
 int gw_ban_del(const struct gw_filter_maps *m, const struct gw_cidr *c)
@@ -179,7 +282,8 @@ int gw_ban_del(const struct gw_filter_maps *m, const struct gw_cidr *c)
 		return err;
 	if (bpf_map_delete_elem(fd, &k))
 		return -errno;
-	return 0;
+	gw_ban_sync(m);	/* a failure only leaves the trie looked up */
+	return filter_bump(m);
 }
 
 /* Deletes the expired entries of one ban trie. Keys are collected first:
@@ -242,6 +346,7 @@ int gw_ban_gc(const struct gw_filter_maps *m)
 	n6 = ban_gc_one(m->ban_v6, sizeof(struct gw_lpm_v6_key), now);
 	if (n6 < 0)
 		return n6;
+	gw_ban_sync(m);	/* a failure only leaves the tries looked up */
 	return n4 + n6;
 }
 

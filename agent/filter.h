@@ -16,6 +16,8 @@
 struct gw_filter_maps {
 	int v4, v6;		/* gw_filter_v4, gw_filter_v6 */
 	int ban_v4, ban_v6;	/* gw_ban_v4, gw_ban_v6 */
+	int config;		/* gw_config: filter_gen, GW_CFG_F_NO_BANS_*; < 0
+				 * only where no datapath caches verdicts */
 };
 
 /* Adds a static entry (GW_RULE_ALLOW or GW_RULE_DENY). On the same prefix,
@@ -34,6 +36,13 @@ int gw_ban_del(const struct gw_filter_maps *m, const struct gw_cidr *c);
 /* Deletes ban entries whose deadline has passed (the datapath already
  * ignores them); returns how many it removed, or a negative errno. */
 int gw_ban_gc(const struct gw_filter_maps *m);
+
+/* Sets GW_CFG_F_NO_BANS_V4/V6 in gw_config for each ban trie found empty
+ * (the datapath then skips it) and clears it for a non-empty one.
+ * gw_ban_add clears the flag before it writes a ban; gw_ban_del and
+ * gw_ban_gc call this. Returns 0 or a negative errno; 0 without doing
+ * anything when m->config < 0. */
+int gw_ban_sync(const struct gw_filter_maps *m);
 
 struct gw_filter_entry {
 	struct gw_cidr cidr;

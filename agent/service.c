@@ -289,6 +289,101 @@ bad:
 	return -EINVAL;
 }
 
+/* Sets (on) or clears bit `bit` of gw_svc_bloom. Returns 0 or a negative
+ * errno. Read-modify-write of a word: the service writers are serialised
+ * (gwd; gwctl only while gwd is down). */
+static int bloom_bit_write(const struct gw_lb_maps *m, __u32 bit, int on)
+{
+	__u32 word = bit / 64;
+	__u64 w, nw, mask = 1ull << (bit % 64);
+
+	if (bpf_map_lookup_elem(m->svc_bloom, &word, &w))
+		return -errno;
+	nw = on ? w | mask : w & ~mask;
+	if (nw != w && bpf_map_update_elem(m->svc_bloom, &word, &nw, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Returns 1 when a service of gw_services hashes to `bit`, 0 when none,
+ * or a negative errno. */
+static int bloom_bit_used(const struct gw_lb_maps *m, __u32 bit)
+{
+	struct gw_svc_key k, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(m->services, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (gw_svc_bloom_bit(&k) == bit)
+			return 1;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+/* Clears `bit` (of a removed service's key) when no service uses it.
+ * Returns 0 or a negative errno (the bit then stays set: costs time only). */
+static int bloom_bit_release_bit(const struct gw_lb_maps *m, __u32 bit)
+{
+	int used = bloom_bit_used(m, bit);
+
+	if (used < 0)
+		return used;
+	if (used)
+		return 0;
+	return bloom_bit_write(m, bit, 0);
+}
+
+int gw_svc_bloom_sync(const struct gw_lb_maps *m)
+{
+	__u64 *want = calloc(GW_SVC_BLOOM_WORDS, sizeof(*want)), cur;
+	struct gw_svc_key k, next;
+	void *prev = NULL;
+	int err = 0;
+	__u32 i;
+
+	if (!want)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(m->services, prev, &next)) {
+		__u32 bit = gw_svc_bloom_bit(&next);
+
+		k = next;
+		prev = &k;
+		want[bit / 64] |= 1ull << (bit % 64);
+		err = bloom_bit_write(m, bit, 1);	/* set before anything is cleared */
+		if (err)
+			goto out;
+	}
+	if (errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < GW_SVC_BLOOM_WORDS; i++) {
+		if (bpf_map_lookup_elem(m->svc_bloom, &i, &cur)) {
+			err = -errno;
+			goto out;
+		}
+		if (cur & ~want[i]) {
+			/* Clear only bits no service wants, one by one: a
+			 * service inserted meanwhile has set its own bit. */
+			__u32 b;
+
+			for (b = 0; b < 64; b++) {
+				if (!(cur & ~want[i] & (1ull << b)))
+					continue;
+				err = bloom_bit_release_bit(m, i * 64 + b);
+				if (err)
+					goto out;
+			}
+		}
+	}
+out:
+	if (err)
+		pr_warn("service: cannot rebuild gw_svc_bloom: %s\n", strerror(-err));
+	free(want);
+	return err;
+}
+
 int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spec, __u32 *svc_id)
 {
 	__u32 ring = spec->ring_size ? spec->ring_size : GW_MAGLEV_SIZE, i, id;
@@ -359,6 +454,12 @@ int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spe
 	err = table_swap(m, &t, gone, svc.id, ring);
 	if (err)
 		goto out;
+	/* The pre-check bit before the entry: the datapath must not skip it. */
+	err = bloom_bit_write(m, gw_svc_bloom_bit(&key), 1);
+	if (err) {
+		pr_warn("service: cannot write gw_svc_bloom: %s\n", strerror(-err));
+		goto out;
+	}
 	if (is_new || memcmp(&svc, &old, sizeof(svc))) {
 		if (bpf_map_update_elem(m->services, &key, &svc, BPF_ANY)) {
 			err = -errno;
@@ -400,6 +501,8 @@ int gw_service_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __
 		pr_warn("service: cannot remove service %u: %s\n", svc.id, strerror(-err));
 		return err;
 	}
+	if (bloom_bit_release_bit(m, gw_svc_bloom_bit(&key)))
+		pr_warn("service: cannot clear the gw_svc_bloom bit of service %u\n", svc.id);
 	if (bpf_map_delete_elem(m->maglev, &svc.id) && errno != ENOENT)
 		pr_warn("service: cannot remove table of service %u: %s\n", svc.id,
 			strerror(errno));

@@ -19,6 +19,7 @@ struct gw_lb_maps {
 	int backends;		/* gw_backends */
 	int ct;			/* gw_ct */
 	int nat;		/* gw_nat */
+	int svc_bloom;		/* gw_svc_bloom (pre-check of gw_services) */
 };
 
 struct gw_backend_spec {
@@ -40,6 +41,11 @@ struct gw_service_spec {
  * drained or removed, and the Maglev table rebuilt and swapped in at once.
  * *svc_id (optional) gets the service's id. */
 int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spec, __u32 *svc_id);
+
+/* Rebuilds gw_svc_bloom from gw_services: every service's bit set first,
+ * then the bits no service hashes to cleared (a service is never hidden).
+ * The loader runs it when it adopts pinned maps. */
+int gw_svc_bloom_sync(const struct gw_lb_maps *m);
 
 /* Removes a service, its table and its backends. */
 int gw_service_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto);

@@ -48,6 +48,16 @@ struct gw_fwd {
 	__u32 ifindex;		/* egress; == pkt->ifindex means send back */
 };
 
+/* bpf_ktime_get_ns(), read at most once per packet and only by a stage
+ * that needs it (the call costs more than parsing on some machines): *now
+ * is 0 until the first call. Returns the time. */
+static __always_inline __u64 gw_clock(__u64 *now)
+{
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return *now;
+}
+
 static __always_inline void gw_pkt_reload(struct gw_pkt *p, const enum gw_hook hook)
 {
 	if (hook == GW_HOOK_XDP) {

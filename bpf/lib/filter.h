@@ -11,7 +11,8 @@
  *
  * Cost on the pass path: one lookup per trie. The ban trie is not looked up
  * when the static match is a full-length (/32, /128) prefix, which no ban
- * can beat.
+ * can beat, nor when the agent has marked it empty (GW_CFG_F_NO_BANS_*).
+ * The clock is read only to check the deadline of a matched ban.
  */
 #ifndef GW_BPF_FILTER_H
 #define GW_BPF_FILTER_H
@@ -25,9 +26,11 @@
  * shorter bans are not seen until the GC runs (documented). */
 #define GW_BAN_LOOKUPS 4
 
-static __always_inline int gw_ban_live(const struct gw_rule *b, __u64 now)
+/* Reads the clock only for a matched ban with a deadline (not through the
+ * lazy clock: a branch on it in this loop multiplies the verifier's work). */
+static __always_inline int gw_ban_live(const struct gw_rule *b)
 {
-	return !b->expires_ns || b->expires_ns > now;
+	return !b->expires_ns || b->expires_ns > bpf_ktime_get_ns();
 }
 
 /* Verdict from the static match r and the live ban match b (either NULL).
@@ -43,7 +46,7 @@ static __always_inline __u32 gw_filter_decide(const struct gw_rule *r, const str
 }
 
 /* The longest live ban longer than `floor` bits (-1: any), or NULL. */
-static __always_inline const struct gw_rule *gw_ban_v4_lookup(__be32 addr, int floor, __u64 now)
+static __always_inline const struct gw_rule *gw_ban_v4_lookup(__be32 addr, int floor)
 {
 	struct gw_lpm_v4_key k = { .prefixlen = 32, .addr = addr };
 	const struct gw_rule *b;
@@ -53,7 +56,7 @@ static __always_inline const struct gw_rule *gw_ban_v4_lookup(__be32 addr, int f
 		b = bpf_map_lookup_elem(&gw_ban_v4, &k);
 		if (!b || (int)b->prefixlen <= floor)
 			return NULL;
-		if (gw_ban_live(b, now))
+		if (gw_ban_live(b))
 			return b;
 		/* Expired: look for a shorter ban around it. */
 		if (!b->prefixlen)
@@ -63,8 +66,7 @@ static __always_inline const struct gw_rule *gw_ban_v4_lookup(__be32 addr, int f
 	return NULL;
 }
 
-static __always_inline const struct gw_rule *gw_ban_v6_lookup(const __be32 *addr, int floor,
-							      __u64 now)
+static __always_inline const struct gw_rule *gw_ban_v6_lookup(const __be32 *addr, int floor)
 {
 	struct gw_lpm_v6_key k;
 	const struct gw_rule *b;
@@ -79,7 +81,7 @@ static __always_inline const struct gw_rule *gw_ban_v6_lookup(const __be32 *addr
 		b = bpf_map_lookup_elem(&gw_ban_v6, &k);
 		if (!b || (int)b->prefixlen <= floor)
 			return NULL;
-		if (gw_ban_live(b, now))
+		if (gw_ban_live(b))
 			return b;
 		if (!b->prefixlen)
 			return NULL;
@@ -89,27 +91,27 @@ static __always_inline const struct gw_rule *gw_ban_v6_lookup(const __be32 *addr
 }
 
 /* Returns GW_R_NONE to go on, GW_R_DROP_FILTER or GW_R_DROP_BAN. */
-static __always_inline __u32 gw_filter(struct gw_pkt *p, const struct gw_config *cfg, __u64 now)
+static __always_inline __u32 gw_filter(const struct gw_flow *f, const struct gw_config *cfg)
 {
 	const struct gw_rule *r, *b = NULL;
 
-	if (p->flow.family == GW_FAMILY_V4) {
-		struct gw_lpm_v4_key k = { .prefixlen = 32, .addr = p->flow.saddr[0] };
+	if (f->family == GW_FAMILY_V4) {
+		struct gw_lpm_v4_key k = { .prefixlen = 32, .addr = f->saddr[0] };
 
 		r = bpf_map_lookup_elem(&gw_filter_v4, &k);
-		if (!r || r->prefixlen < 32)
-			b = gw_ban_v4_lookup(k.addr, r ? r->prefixlen : -1, now);
+		if ((!r || r->prefixlen < 32) && !(cfg->flags & GW_CFG_F_NO_BANS_V4))
+			b = gw_ban_v4_lookup(k.addr, r ? r->prefixlen : -1);
 	} else {
 		struct gw_lpm_v6_key k;
 
 		k.prefixlen = 128;
-		k.addr[0] = p->flow.saddr[0];
-		k.addr[1] = p->flow.saddr[1];
-		k.addr[2] = p->flow.saddr[2];
-		k.addr[3] = p->flow.saddr[3];
+		k.addr[0] = f->saddr[0];
+		k.addr[1] = f->saddr[1];
+		k.addr[2] = f->saddr[2];
+		k.addr[3] = f->saddr[3];
 		r = bpf_map_lookup_elem(&gw_filter_v6, &k);
-		if (!r || r->prefixlen < 128)
-			b = gw_ban_v6_lookup(p->flow.saddr, r ? r->prefixlen : -1, now);
+		if ((!r || r->prefixlen < 128) && !(cfg->flags & GW_CFG_F_NO_BANS_V6))
+			b = gw_ban_v6_lookup(f->saddr, r ? r->prefixlen : -1);
 	}
 	return gw_filter_decide(r, b, cfg);
 }

@@ -230,31 +230,45 @@ static __noinline __u32 gw_icmp_to_vip_tc(struct gw_pkt *p, struct gw_fwd *fwd)
 	return gw_icmp_to_vip(p, fwd, GW_HOOK_TC);
 }
 
-/* A reply from a backend of a `nat` service: translate back and forward.
- * Returns GW_R_NONE when the packet is no such reply. */
-static __always_inline __u32 gw_nat_reply(struct gw_pkt *p, const struct gw_config *cfg,
-					  struct gw_fwd *fwd, const enum gw_hook hook)
+#define GW_NR_NONE 0	/* no reply of a `nat` flow */
+#define GW_NR_ICMP 1	/* an ICMP error: gw_icmp_from_backend() decides */
+#define GW_NR_REPLY 2	/* a reply found in gw_nat */
+
+/* What gw_nat_reply_run() is to do with the packet: a reply from a backend
+ * of a `nat` service, an ICMP error that may be about one, or neither.
+ * Calls no subprogram. Returns GW_NR_*; *natp is the gw_nat entry of a
+ * GW_NR_REPLY. */
+static __always_inline int gw_nat_reply_kind(const struct gw_pkt *p, const struct gw_config *cfg,
+					     struct gw_nat **natp)
 {
-	struct gw_nat *nat;
 	__u32 min, span, port;
 
+	*natp = NULL;
 	if (p->frag != GW_FRAG_NONE || p->l3_off != ETH_HLEN || !p->l4_off)
-		return GW_R_NONE;
-	if (p->flow.proto == IPPROTO_ICMP || p->flow.proto == IPPROTO_ICMPV6) {
-		if (!gw_icmp_is_error(p))
-			return GW_R_NONE;
-		return hook == GW_HOOK_XDP ? gw_icmp_from_backend_xdp(p, fwd) :
-					     gw_icmp_from_backend_tc(p, fwd);
-	}
+		return GW_NR_NONE;
+	if (p->flow.proto == IPPROTO_ICMP || p->flow.proto == IPPROTO_ICMPV6)
+		return gw_icmp_is_error(p) ? GW_NR_ICMP : GW_NR_NONE;
 	if (p->flow.proto != IPPROTO_TCP && p->flow.proto != IPPROTO_UDP)
-		return GW_R_NONE;
+		return GW_NR_NONE;
 	/* Only the NAT port range can hold a reply: most packets stop here. */
 	gw_nat_range(cfg, &min, &span);
 	port = bpf_ntohs(p->flow.dport);
 	if (port < min || port - min >= span)
-		return GW_R_NONE;
-	nat = bpf_map_lookup_elem(&gw_nat, &p->flow);
-	if (!nat)
+		return GW_NR_NONE;
+	*natp = bpf_map_lookup_elem(&gw_nat, &p->flow);
+	return *natp ? GW_NR_REPLY : GW_NR_NONE;
+}
+
+/* A reply from a backend of a `nat` service (kind from gw_nat_reply_kind):
+ * translate back and forward. Returns GW_R_NONE when the packet is no such
+ * reply. */
+static __always_inline __u32 gw_nat_reply_run(struct gw_pkt *p, int kind, struct gw_nat *nat,
+					      struct gw_fwd *fwd, const enum gw_hook hook)
+{
+	if (kind == GW_NR_ICMP)
+		return hook == GW_HOOK_XDP ? gw_icmp_from_backend_xdp(p, fwd) :
+					     gw_icmp_from_backend_tc(p, fwd);
+	if (kind != GW_NR_REPLY || !nat)
 		return GW_R_NONE;
 	if (p->ttl <= 1)
 		return GW_R_PASS_TTL;
@@ -263,11 +277,13 @@ static __always_inline __u32 gw_nat_reply(struct gw_pkt *p, const struct gw_conf
 
 /* A packet to a service VIP: pick the backend (conntrack, then Maglev),
  * translate or encapsulate, and forward. GW_R_NONE when no service matches. */
-static __always_inline __u32 gw_service(struct gw_pkt *p, const struct gw_config *cfg, __u64 now,
+static __always_inline __u32 gw_service(struct gw_pkt *p, const struct gw_config *cfg, __u64 *nowp,
 					struct gw_fwd *fwd, const enum gw_hook hook)
 {
 	struct gw_svc_key key;
+	__u32 bit, word;
 	struct gw_svc *svc;
+	__u64 now, *w;
 
 	if (p->l3_off != ETH_HLEN || !p->l4_off)
 		return GW_R_NONE;
@@ -283,11 +299,17 @@ static __always_inline __u32 gw_service(struct gw_pkt *p, const struct gw_config
 	key.port = p->flow.dport;
 	key.proto = p->flow.proto;
 	key.family = p->flow.family;
+	bit = gw_svc_bloom_bit(&key);
+	word = bit / 64;
+	w = bpf_map_lookup_elem(&gw_svc_bloom, &word);
+	if (!w || !(*w & (1ull << (bit % 64))))
+		return GW_R_NONE;	/* no service hashes here: no hash lookup */
 	svc = bpf_map_lookup_elem(&gw_services, &key);
 	if (!svc)
 		return GW_R_NONE;
 	if (p->ttl <= 1)
 		return GW_R_PASS_TTL;
+	now = gw_clock(nowp);	/* conntrack: last_seen, new entries */
 	return hook == GW_HOOK_XDP ? gw_steer_xdp(p, cfg, svc, fwd, now) :
 				     gw_steer_tc(p, cfg, svc, fwd, now);
 }

@@ -80,6 +80,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gw_services SEC(".maps");
 
+/* Pre-check of gw_services (abi.h: gw_svc_bloom_bit). An array lookup is
+ * inlined by the verifier: non-service traffic skips the hash. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, GW_SVC_BLOOM_WORDS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_svc_bloom SEC(".maps");
+
 /* One Maglev table per service, swapped whole by the agent (an update of
  * the outer slot is atomic: a packet sees the old table or the new one). */
 struct gw_maglev_ring {

@@ -7,7 +7,12 @@
  *
  * Each stage returns GW_R_NONE to go on, or the reason of its verdict. NAT
  * replies come before the per-source rate limit so that a busy backend is not
- * limited as if it were a client; they still pass the filter.
+ * limited as if it were a client; they still pass the filter. The filter and
+ * the rate limit run together in gw_admit(): when a rate limit applies, the
+ * source's limiter entry is looked up first and caches the filter's passing
+ * verdict, so a known source skips the LPM walks (ratelimit.h). Whether a
+ * packet is a NAT reply is found (map lookup only) before gw_admit() runs.
+ * The clock is read lazily (gw_clock), by the stages that need it.
  */
 #ifndef GW_BPF_PIPELINE_H
 #define GW_BPF_PIPELINE_H
@@ -20,12 +25,47 @@
 #include "ratelimit.h"
 #include "lb.h"
 
+#define GW_ADMIT_FILTER 1	/* the IP filter (its verdict cached) */
+#define GW_ADMIT_LIMIT 2	/* the per-source rate limit */
+
+/* The per-source stages `what` (GW_ADMIT_*) of the flow f: the filter
+ * (skipped when the source's limiter entry holds a current passing verdict)
+ * and the rate limit. *now is the lazy clock. A global function: the
+ * verifier checks it once, apart from the pipeline's states (inlined, its
+ * paths -- families, cache hit or miss, bans, new sources -- multiplied
+ * them past the verifier's limit); its arguments hold no packet pointers.
+ * Returns GW_R_NONE or a drop reason. */
+__noinline __u32 gw_admit(const struct gw_flow *f, __u32 tcp_flags, __u64 *now, __u32 what)
+{
+	const struct gw_config *cfg;
+	struct gw_rl_ctx rl;
+	__u32 zero = 0, r;
+
+	cfg = bpf_map_lookup_elem(&gw_config, &zero);
+	if (!f || !now || !cfg)
+		return GW_R_NONE;
+	gw_rl_prepare(f, (__u8)tcp_flags, cfg, &rl);
+	if ((what & GW_ADMIT_FILTER) && (!rl.on || !gw_filter_cached(&rl, now))) {
+		r = gw_filter(f, cfg);
+		if (r != GW_R_NONE)
+			return r;	/* no clock read for a denied source */
+		if (rl.on)
+			gw_filter_cache_put(&rl, gw_clock(now));
+	}
+	if (!rl.on || !(what & GW_ADMIT_LIMIT))
+		return GW_R_NONE;
+	/* bpf_ktime_get_ns(): the GCRA's error bound (docs) needs it */
+	return gw_ratelimit(f, cfg, &rl, gw_clock(now));
+}
+
 static __always_inline __u32 gw_pipeline(struct gw_pkt *p, struct gw_fwd *fwd,
 					  const enum gw_hook hook)
 {
 	const struct gw_config *cfg;
+	__u64 now = 0;	/* read lazily: gw_clock() */
+	struct gw_nat *nat;
 	__u32 zero = 0;
-	__u64 now;
+	int kind;
 	__u32 r;
 
 	r = gw_parse(p);
@@ -35,22 +75,27 @@ static __always_inline __u32 gw_pipeline(struct gw_pkt *p, struct gw_fwd *fwd,
 	cfg = bpf_map_lookup_elem(&gw_config, &zero);
 	if (!cfg)
 		return GW_R_PASS_LOCAL;
-	now = bpf_ktime_get_ns();
 
-	r = gw_filter(p, cfg, now);
+	/* NAT replies are filtered but not rate limited; an ICMP error that
+	 * turns out to be about no flow of ours is limited after. */
+	kind = gw_nat_reply_kind(p, cfg, &nat);
+	r = gw_admit(&p->flow, p->tcp_flags, &now,
+		     GW_ADMIT_FILTER | (kind == GW_NR_NONE ? GW_ADMIT_LIMIT : 0));
 	if (r != GW_R_NONE)
 		return r;
-	r = gw_nat_reply(p, cfg, fwd, hook);
-	if (r != GW_R_NONE)
-		return r;
-	r = gw_ratelimit(p, cfg, now);
-	if (r != GW_R_NONE)
-		return r;
+	if (kind != GW_NR_NONE) {
+		r = gw_nat_reply_run(p, kind, nat, fwd, hook);
+		if (r != GW_R_NONE)
+			return r;
+		r = gw_admit(&p->flow, p->tcp_flags, &now, GW_ADMIT_LIMIT);
+		if (r != GW_R_NONE)
+			return r;
+	}
 	if (p->frag != GW_FRAG_NONE)
 		return GW_R_PASS_FRAGMENT;
 	if (p->vlan_depth)
 		return GW_R_PASS_VLAN;
-	r = gw_service(p, cfg, now, fwd, hook);
+	r = gw_service(p, cfg, &now, fwd, hook);
 	if (r != GW_R_NONE)
 		return r;
 	return GW_R_PASS_LOCAL;

@@ -8,8 +8,10 @@
  * and then moves TAT to max(TAT, now) + interval. TAT moves by
  * compare-and-swap on the map value: exact across CPUs, no lock, no per-CPU
  * split. Two buckets: every packet, and TCP SYN without ACK. A packet
- * dropped by one bucket is charged to none. docs/datapath-l3.md derives the
- * error bound and what a spoofed-source flood does to the maps.
+ * dropped by one bucket is charged to none. The entry also caches the
+ * filter's passing verdict (gw_filter_cached), so a known source skips the
+ * LPM walks. docs/datapath-l3.md derives the error bound and what a
+ * spoofed-source flood does to the maps.
  */
 #ifndef GW_BPF_RATELIMIT_H
 #define GW_BPF_RATELIMIT_H
@@ -77,19 +79,117 @@ static __always_inline void gw_rl_v6_key_make(struct gw_rl_v6_key *k, const __be
 	}
 }
 
-/* Takes the packet from the buckets of the source `key` in `map` (a
- * constant after inlining, so each map keeps its own inlined lookups).
+/* How long a cached filter verdict stands without a new LPM walk even when
+ * gw_config's filter_gen is unchanged: bounds the damage of a gw_config
+ * writer that drops filter_gen, and makes a wrap of the 32-bit generation
+ * harmless (2^31 filter changes within a second are impossible). */
+#define GW_FILTER_CACHE_NS 1000000000ull
+
+/* The rate limiter's view of one packet, prepared before the filter so the
+ * source's entry (looked up once) also carries the filter's cached verdict. */
+struct gw_rl_ctx {
+	struct gw_rl_state *s;	/* the source's entry; NULL: none (yet) */
+	__u64 ipkt, isyn;	/* intervals of the buckets that apply, 0: off */
+	__u32 tag;		/* filter tag read before the filter ran */
+	__u8 on;		/* a bucket applies: s was looked up */
+	__u8 cache;		/* the entry's key is the whole source address */
+	__u8 v6;
+	__u8 late;		/* s not looked up yet: gw_rl_apply does */
+	__be32 k4;		/* keys on this stack: kernels before 6.x refuse */
+	struct gw_rl_v6_key k6;	/* a global function's argument memory as a key */
+};
+
+/* The filter tag under which a verdict is cached: the filter generation
+ * and the default action (a default flip changes every verdict). */
+static __always_inline __u32 gw_filter_tag(const struct gw_config *cfg)
+{
+	return cfg->filter_gen * 2 + ((cfg->flags & GW_CFG_F_DEFAULT_DENY) ? 1 : 0);
+}
+
+/* Finds the buckets that apply to the packet and, when any does, looks its
+ * source's entry up. The clock is not read yet: a denied source (which has
+ * no entry) is dropped without it. */
+static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flags,
+					  const struct gw_config *cfg, struct gw_rl_ctx *rl)
+{
+	__u32 bits;
+
+	rl->s = NULL;
+	rl->on = 0;
+	rl->cache = 0;
+	rl->late = 0;
+	rl->ipkt = cfg->rl_pkt.interval_ns;
+	rl->isyn = cfg->rl_syn.interval_ns;
+	if (f->proto != IPPROTO_TCP ||
+	    (tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) != GW_TCP_SYN)
+		rl->isyn = 0;
+	if (!rl->ipkt && !rl->isyn)
+		return;		/* nothing to limit: no map work, no clock */
+	rl->on = 1;
+	rl->tag = gw_filter_tag(cfg);
+	if (f->family == GW_FAMILY_V4) {
+		rl->v6 = 0;
+		rl->cache = 1;
+		rl->k4 = f->saddr[0];
+		rl->s = bpf_map_lookup_elem(&gw_rl_v4, &rl->k4);
+		return;
+	}
+	bits = cfg->rl_v6_prefix;
+	if (!bits)
+		bits = 64;	/* an unset record must not pool all of IPv6 */
+	rl->v6 = 1;
+	rl->cache = bits >= 128;	/* a shared bucket holds no one source's verdict */
+	gw_rl_v6_key_make(&rl->k6, f->saddr, bits);
+	/* Without a cache the entry is looked up after the filter (by
+	 * gw_rl_apply): a denied source costs no lookup. */
+	if (rl->cache)
+		rl->s = bpf_map_lookup_elem(&gw_rl_v6, &rl->k6);
+	else
+		rl->late = 1;
+}
+
+/* Returns 1 when the source passed the filter under the current tag less
+ * than GW_FILTER_CACHE_NS ago (the LPM walks can be skipped), else 0. Only
+ * passing verdicts are cached: a denied source never gets an entry. */
+static __always_inline int gw_filter_cached(const struct gw_rl_ctx *rl, __u64 *now)
+{
+	const struct gw_rl_state *s = rl->s;
+
+	if (!s || !rl->cache || *(volatile __u32 *)&s->filter_tag != rl->tag)
+		return 0;
+	return gw_clock(now) - *(volatile __u64 *)&s->filter_ok_ns < GW_FILTER_CACHE_NS;
+}
+
+/* Records that the source passed the filter under rl->tag (read before the
+ * walk: a change made during it leaves a tag already out of date). */
+static __always_inline void gw_filter_cache_put(const struct gw_rl_ctx *rl, __u64 now)
+{
+	struct gw_rl_state *s = rl->s;
+
+	if (!s || !rl->cache)
+		return;
+	s->filter_ok_ns = now;
+	s->filter_tag = rl->tag;
+}
+
+/* Takes the packet from the source's buckets; a new source gets its entry
+ * (in `map`, a constant after inlining) with the filter's verdict cached.
  * Returns GW_R_NONE, GW_R_DROP_RATELIMIT or GW_R_DROP_SYN_RATELIMIT. */
 static __always_inline __u32 gw_rl_apply(void *map, const void *key, const struct gw_config *cfg,
-					 __u64 now, __u64 ipkt, __u64 isyn)
+					 struct gw_rl_ctx *rl, __u64 now)
 {
-	struct gw_rl_state *s, fresh;
+	__u64 ipkt = rl->ipkt, isyn = rl->isyn;
+	struct gw_rl_state *s = rl->s, fresh;
 
-	s = bpf_map_lookup_elem(map, key);
+	if (rl->late)
+		s = bpf_map_lookup_elem(map, key);
 	if (!s) {
 		/* A new source: its first packet conforms to both buckets. */
 		fresh.tat_pkt = ipkt ? now + ipkt : 0;
 		fresh.tat_syn = isyn ? now + isyn : 0;
+		fresh.filter_ok_ns = rl->cache ? now : 0;
+		fresh.filter_tag = rl->cache ? rl->tag : 0;
+		fresh.pad = 0;
 		if (!bpf_map_update_elem(map, key, &fresh, BPF_NOEXIST))
 			return GW_R_NONE;
 		/* Another CPU inserted it first: take from its entry. */
@@ -108,26 +208,14 @@ static __always_inline __u32 gw_rl_apply(void *map, const void *key, const struc
 }
 
 /* Returns GW_R_NONE, GW_R_DROP_RATELIMIT or GW_R_DROP_SYN_RATELIMIT. */
-static __always_inline __u32 gw_ratelimit(struct gw_pkt *p, const struct gw_config *cfg, __u64 now)
+static __always_inline __u32 gw_ratelimit(const struct gw_flow *f, const struct gw_config *cfg,
+					  struct gw_rl_ctx *rl, __u64 now)
 {
-	__u64 ipkt = cfg->rl_pkt.interval_ns, isyn = cfg->rl_syn.interval_ns;
-	struct gw_rl_v6_key k6;
-	__u32 bits;
-
-	if (p->flow.proto != IPPROTO_TCP ||
-	    (p->tcp_flags & (GW_TCP_SYN | GW_TCP_ACK)) != GW_TCP_SYN)
-		isyn = 0;
-	if (!ipkt && !isyn)
-		return GW_R_NONE;	/* nothing to limit: no map work */
-
-	if (p->flow.family == GW_FAMILY_V4)
-		return gw_rl_apply(&gw_rl_v4, &p->flow.saddr[0], cfg, now, ipkt, isyn);
-
-	bits = cfg->rl_v6_prefix;
-	if (!bits)
-		bits = 64;	/* an unset record must not pool all of IPv6 */
-	gw_rl_v6_key_make(&k6, p->flow.saddr, bits);
-	return gw_rl_apply(&gw_rl_v6, &k6, cfg, now, ipkt, isyn);
+	if (!rl->on)
+		return GW_R_NONE;
+	if (!rl->v6)
+		return gw_rl_apply(&gw_rl_v4, &rl->k4, cfg, rl, now);
+	return gw_rl_apply(&gw_rl_v6, &rl->k6, cfg, rl, now);
 }
 
 #endif /* GW_BPF_RATELIMIT_H */

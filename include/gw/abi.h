@@ -31,6 +31,11 @@ struct gw_gcra {
 };
 
 #define GW_CFG_F_DEFAULT_DENY (1u << 0)	/* filter.default: deny */
+/* gw_ban_v4 / gw_ban_v6 is known to be empty: the datapath skips its
+ * lookups. Set only by agent/filter.c (which clears it before adding a
+ * ban); a writer that drops it costs time, never a ban. */
+#define GW_CFG_F_NO_BANS_V4 (1u << 1)
+#define GW_CFG_F_NO_BANS_V6 (1u << 2)
 
 struct gw_config {
 	__u32 flags;		/* GW_CFG_F_* */
@@ -42,6 +47,9 @@ struct gw_config {
 	__u16 pad1;
 	struct gw_gcra rl_pkt;	/* all packets, per source */
 	struct gw_gcra rl_syn;	/* TCP SYN (SYN without ACK), per source */
+	__u32 filter_gen;	/* bumped by agent/filter.c after every filter or
+				 * ban change: drops the cached verdicts */
+	__u32 pad2;
 };
 
 /* ------------------------------------------------------------------ */
@@ -88,6 +96,12 @@ struct gw_rl_v6_key {
 struct gw_rl_state {
 	__u64 tat_pkt;
 	__u64 tat_syn;
+	/* The filter passed this source at filter_ok_ns under filter_tag
+	 * (gw_config's filter_gen and default): later packets skip the LPM
+	 * walks while the tag is current and for at most a second. */
+	__u64 filter_ok_ns;
+	__u32 filter_tag;
+	__u32 pad;
 };
 
 /* ------------------------------------------------------------------ */
@@ -104,6 +118,24 @@ struct gw_svc_key {
 	__u8 proto;		/* IPPROTO_TCP | IPPROTO_UDP */
 	__u8 family;		/* GW_FAMILY_* */
 };
+
+/* gw_svc_bloom (array of __u64 words): a bit per hash of a gw_svc_key,
+ * set for every service in gw_services. The datapath looks a packet's key
+ * up in gw_services only when its bit is set; the agent sets a bit before
+ * it inserts a service and clears it only when no service left hashes to
+ * it. A collision costs one hash lookup, never a service. */
+#define GW_SVC_BLOOM_WORDS 1024		/* 65536 bits, 8 KiB */
+
+/* Returns the bit of key k in gw_svc_bloom (< 64 * GW_SVC_BLOOM_WORDS).
+ * The same function in the datapath and the agent: keep them one. */
+static inline __u32 gw_svc_bloom_bit(const struct gw_svc_key *k)
+{
+	__u32 x = k->addr[0] ^ k->addr[1] ^ k->addr[2] ^ k->addr[3];
+
+	x ^= ((__u32)k->port << 16) | ((__u32)k->proto << 8) | k->family;
+	x *= 0x9e3779b1u;			/* Fibonacci hashing: mixes into the top */
+	return x >> 16;				/* 16 bits: 64 * GW_SVC_BLOOM_WORDS */
+}
 
 struct gw_svc {
 	__u32 id;		/* index of gw_maglev, gw_svc_stats */
@@ -240,12 +272,12 @@ enum gw_reason { GW_REASONS(GW_REASON_ENUM) GW_R_MAX };
 	_Static_assert(sizeof(struct type) == (size), #type " is part of the ABI")
 
 GW_ASSERT_SIZE(gw_gcra, 16);
-GW_ASSERT_SIZE(gw_config, 48);
+GW_ASSERT_SIZE(gw_config, 56);
 GW_ASSERT_SIZE(gw_lpm_v4_key, 8);
 GW_ASSERT_SIZE(gw_lpm_v6_key, 20);
 GW_ASSERT_SIZE(gw_rule, 16);
 GW_ASSERT_SIZE(gw_rl_v6_key, 16);
-GW_ASSERT_SIZE(gw_rl_state, 16);
+GW_ASSERT_SIZE(gw_rl_state, 32);
 GW_ASSERT_SIZE(gw_svc_key, 20);
 GW_ASSERT_SIZE(gw_svc, 16);
 GW_ASSERT_SIZE(gw_backend, 32);

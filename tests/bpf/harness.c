@@ -145,6 +145,7 @@ void gwt_lb_maps(struct gw_bpf *skel, struct gw_lb_maps *m)
 	m->backends = bpf_map__fd(skel->maps.gw_backends);
 	m->ct = bpf_map__fd(skel->maps.gw_ct);
 	m->nat = bpf_map__fd(skel->maps.gw_nat);
+	m->svc_bloom = bpf_map__fd(skel->maps.gw_svc_bloom);
 }
 
 int gwt_ifaddr_set(struct gw_bpf *skel, int ifindex, const char *v4, const char *v6)

@@ -29,6 +29,7 @@ static int setup(void **state)
 	maps.filter.v6 = bpf_map__fd(skel->maps.gw_filter_v6);
 	maps.filter.ban_v4 = bpf_map__fd(skel->maps.gw_ban_v4);
 	maps.filter.ban_v6 = bpf_map__fd(skel->maps.gw_ban_v6);
+	maps.filter.config = bpf_map__fd(skel->maps.gw_config);
 	maps.rl_v4 = bpf_map__fd(skel->maps.gw_rl_v4);
 	maps.rl_v6 = bpf_map__fd(skel->maps.gw_rl_v6);
 	maps.lb.services = bpf_map__fd(skel->maps.gw_services);
@@ -36,6 +37,7 @@ static int setup(void **state)
 	maps.lb.backends = bpf_map__fd(skel->maps.gw_backends);
 	maps.lb.ct = bpf_map__fd(skel->maps.gw_ct);
 	maps.lb.nat = bpf_map__fd(skel->maps.gw_nat);
+	maps.lb.svc_bloom = bpf_map__fd(skel->maps.gw_svc_bloom);
 	maps.ifaddr = bpf_map__fd(skel->maps.gw_ifaddr);
 	maps.stats = bpf_map__fd(skel->maps.gw_stats);
 	maps.svc_stats = bpf_map__fd(skel->maps.gw_svc_stats);

@@ -77,6 +77,24 @@ static void clear_map(int fd)
 		assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
 }
 
+/* Sets or clears a GW_CFG_F_* bit of gw_config. */
+static void set_flag(__u32 bit, int on)
+{
+	struct gw_config cfg;
+
+	assert_int_equal(gwt_config_get(skel, &cfg), 0);
+	cfg.flags = on ? cfg.flags | bit : cfg.flags & ~bit;
+	assert_int_equal(gwt_config_set(skel, &cfg), 0);
+}
+
+static int has_flag(__u32 bit)
+{
+	struct gw_config cfg;
+
+	assert_int_equal(gwt_config_get(skel, &cfg), 0);
+	return (cfg.flags & bit) != 0;
+}
+
 /* Writes a ban entry directly, with any deadline (past ones included). */
 static void raw_ban(const char *s, __u64 expires_ns)
 {
@@ -88,6 +106,8 @@ static void raw_ban(const char *s, __u64 expires_ns)
 		.expires_ns = expires_ns,
 	};
 
+	/* Like any writer of a ban trie: the trie is looked up first. */
+	set_flag(c.ip.family == GW_FAMILY_V4 ? GW_CFG_F_NO_BANS_V4 : GW_CFG_F_NO_BANS_V6, 0);
 	if (c.ip.family == GW_FAMILY_V4) {
 		struct gw_lpm_v4_key k = { .prefixlen = c.prefixlen, .addr = c.ip.addr[0] };
 
@@ -109,10 +129,18 @@ static void add(const char *s, int action)
 
 static void set_default_deny(int on)
 {
+	set_flag(GW_CFG_F_DEFAULT_DENY, on);
+}
+
+/* Rate limits on (so every source has a limiter entry, which caches the
+ * filter's passing verdict), high enough that nothing is limited. */
+static void set_rl(int on)
+{
 	struct gw_config cfg;
 
 	assert_int_equal(gwt_config_get(skel, &cfg), 0);
-	cfg.flags = on ? cfg.flags | GW_CFG_F_DEFAULT_DENY : cfg.flags & ~GW_CFG_F_DEFAULT_DENY;
+	cfg.rl_pkt.interval_ns = on ? 1 : 0;
+	cfg.rl_pkt.tolerance_ns = on ? 1000 * SEC_NS : 0;
 	assert_int_equal(gwt_config_set(skel, &cfg), 0);
 }
 
@@ -123,6 +151,9 @@ static int reset(void **state)
 	clear_map(fm.ban_v4);
 	clear_map(fm.ban_v6);
 	set_default_deny(0);
+	set_flag(GW_CFG_F_NO_BANS_V4 | GW_CFG_F_NO_BANS_V6, 0);
+	set_rl(0);
+	clear_map(bpf_map__fd(skel->maps.gw_rl_v4));
 	return 0;
 }
 
@@ -199,6 +230,128 @@ static void test_ban_expiry(void **state)
 	expect_src("198.18.8.65", GW_R_DROP_BAN);
 	usleep(300 * 1000);
 	expect_src("198.18.8.65", GW_R_PASS_LOCAL);
+}
+
+/* GW_CFG_F_NO_BANS_*: set for empty tries only, cleared before a ban is
+ * written, and set again when the last ban goes; a ban is never skipped. */
+static void test_no_bans_flag(void **state)
+{
+	struct gw_cidr c4 = cidr("198.18.12.0/24"), c6 = cidr("fd00:12::/64");
+
+	assert_int_equal(gw_ban_sync(&fm), 0);
+	assert_true(has_flag(GW_CFG_F_NO_BANS_V4));	/* empty tries: skipped */
+	assert_true(has_flag(GW_CFG_F_NO_BANS_V6));
+	expect_src("198.18.12.1", GW_R_PASS_LOCAL);
+	assert_int_equal(gw_ban_add(&fm, &c4, 60 * SEC_NS, GW_ORIGIN_CLI), 0);
+	assert_false(has_flag(GW_CFG_F_NO_BANS_V4));	/* cleared by the add */
+	assert_true(has_flag(GW_CFG_F_NO_BANS_V6));	/* the other family keeps it */
+	expect_src("198.18.12.1", GW_R_DROP_BAN);
+	assert_int_equal(gw_ban_add(&fm, &c6, 60 * SEC_NS, GW_ORIGIN_CLI), 0);
+	assert_false(has_flag(GW_CFG_F_NO_BANS_V6));
+	expect_src("fd00:12::1", GW_R_DROP_BAN);
+	assert_int_equal(gw_ban_sync(&fm), 0);		/* non-empty: stays clear */
+	assert_false(has_flag(GW_CFG_F_NO_BANS_V4));
+	expect_src("198.18.12.1", GW_R_DROP_BAN);
+	assert_int_equal(gw_ban_del(&fm, &c4), 0);	/* last v4 ban: flag again */
+	assert_true(has_flag(GW_CFG_F_NO_BANS_V4));
+	assert_false(has_flag(GW_CFG_F_NO_BANS_V6));
+	expect_src("198.18.12.1", GW_R_PASS_LOCAL);
+	expect_src("fd00:12::1", GW_R_DROP_BAN);
+	/* an expired ban collected by the GC empties the trie: flag again */
+	raw_ban("198.18.12.0/24", gw_now_ns() - SEC_NS);
+	assert_false(has_flag(GW_CFG_F_NO_BANS_V4));
+	assert_int_equal(gw_ban_gc(&fm), 1);
+	assert_true(has_flag(GW_CFG_F_NO_BANS_V4));
+	/* a config writer that drops the flags costs time, not bans */
+	set_flag(GW_CFG_F_NO_BANS_V4 | GW_CFG_F_NO_BANS_V6, 0);
+	expect_src("fd00:12::1", GW_R_DROP_BAN);
+	expect_src("198.18.12.1", GW_R_PASS_LOCAL);
+}
+
+/* The cached tag of a v4 source's limiter entry, or -1 without one. */
+static long long cached_tag(const char *src)
+{
+	struct gw_rl_state st;
+	__be32 a;
+
+	assert_int_equal(inet_pton(AF_INET, src, &a), 1);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.gw_rl_v4), &a, &st))
+		return -1;
+	return st.filter_tag;
+}
+
+static __u32 filter_gen(void)
+{
+	struct gw_config cfg;
+
+	assert_int_equal(gwt_config_get(skel, &cfg), 0);
+	return cfg.filter_gen;
+}
+
+/* The verdict cache: a source that passed once skips the tries until a
+ * change moves filter_gen on; the next packet after any change (deny,
+ * ban, default) sees it; a ban's expiry is honoured; a wrap of filter_gen
+ * is harmless; a writer that bypasses filter_gen is caught within a
+ * second. */
+static void test_verdict_cache(void **state)
+{
+	struct gw_cidr d = cidr("198.18.13.0/24"), b = cidr("198.18.13.5/32");
+	__u32 gen;
+
+	set_rl(1);
+	expect_src("198.18.13.5", GW_R_PASS_LOCAL);
+	gen = filter_gen();
+	assert_true(cached_tag("198.18.13.5") == (long long)(gen * 2));	/* cached */
+	expect_src("198.18.13.5", GW_R_PASS_LOCAL);	/* from the cache */
+
+	/* cached allow, then a deny added: the next packet is dropped */
+	assert_int_equal(gw_filter_add(&fm, &d, GW_RULE_DENY, GW_ORIGIN_CLI), 0);
+	assert_int_equal(filter_gen(), gen + 1);
+	expect_src("198.18.13.5", GW_R_DROP_FILTER);
+	expect_src("198.18.13.5", GW_R_DROP_FILTER);	/* denials are never cached */
+	assert_int_equal(gw_filter_del(&fm, &d, GW_RULE_DENY), 0);
+	expect_src("198.18.13.5", GW_R_PASS_LOCAL);
+
+	/* default deny flipped by a config writer: the tag holds the default */
+	set_default_deny(1);
+	expect_src("198.18.13.5", GW_R_DROP_FILTER);
+	set_default_deny(0);
+	expect_src("198.18.13.5", GW_R_PASS_LOCAL);
+
+	/* a ban over a cached source, honoured at once and until it ends */
+	assert_int_equal(gw_ban_add(&fm, &b, SEC_NS / 4, GW_ORIGIN_BAN), 0);
+	expect_src("198.18.13.5", GW_R_DROP_BAN);
+	usleep(400 * 1000);
+	expect_src("198.18.13.5", GW_R_PASS_LOCAL);	/* expired: passes again */
+	assert_int_equal(gw_ban_gc(&fm), 1);
+
+	/* filter_gen wrapping to 0 still invalidates what was cached before */
+	{
+		struct gw_config cfg;
+
+		assert_int_equal(gwt_config_get(skel, &cfg), 0);
+		cfg.filter_gen = 0xffffffffu;
+		assert_int_equal(gwt_config_set(skel, &cfg), 0);
+	}
+	expect_src("198.18.13.5", GW_R_PASS_LOCAL);
+	assert_true(cached_tag("198.18.13.5") == (long long)0xfffffffeu);
+	assert_int_equal(gw_filter_add(&fm, &d, GW_RULE_DENY, GW_ORIGIN_CLI), 0);
+	assert_int_equal(filter_gen(), 0);			/* wrapped */
+	expect_src("198.18.13.5", GW_R_DROP_FILTER);
+	assert_int_equal(gw_filter_del(&fm, &d, GW_RULE_DENY), 0);
+	expect_src("198.18.13.5", GW_R_PASS_LOCAL);
+
+	/* a trie written behind filter_gen's back: caught within a second */
+	{
+		struct gw_lpm_v4_key k = { .prefixlen = 24, .addr = d.ip.addr[0] };
+		struct gw_rule rule = { .action = GW_RULE_DENY, .prefixlen = 24 };
+
+		assert_int_equal(bpf_map_update_elem(fm.v4, &k, &rule, BPF_ANY), 0);
+	}
+	expect_src("198.18.13.5", GW_R_PASS_LOCAL);	/* still the cached verdict */
+	usleep(1100 * 1000);
+	expect_src("198.18.13.5", GW_R_DROP_FILTER);
+	set_rl(0);
 }
 
 static void test_expired_ban_does_not_hide_live_one(void **state)
@@ -365,6 +518,7 @@ static int setup(void **state)
 	fm.v6 = bpf_map__fd(skel->maps.gw_filter_v6);
 	fm.ban_v4 = bpf_map__fd(skel->maps.gw_ban_v4);
 	fm.ban_v6 = bpf_map__fd(skel->maps.gw_ban_v6);
+	fm.config = bpf_map__fd(skel->maps.gw_config);
 	return 0;
 }
 
@@ -382,6 +536,8 @@ int main(void)
 		cmocka_unit_test_setup(test_tie_allow_wins, reset),
 		cmocka_unit_test_setup(test_default_deny, reset),
 		cmocka_unit_test_setup(test_ban_expiry, reset),
+		cmocka_unit_test_setup(test_no_bans_flag, reset),
+		cmocka_unit_test_setup(test_verdict_cache, reset),
 		cmocka_unit_test_setup(test_expired_ban_does_not_hide_live_one, reset),
 		cmocka_unit_test_setup(test_ban_against_static_lengths, reset),
 		cmocka_unit_test_setup(test_v6_prefixes, reset),

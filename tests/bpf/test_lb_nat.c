@@ -388,6 +388,120 @@ static void test_verdicts_v6(void **state)
 	verdicts(6);
 }
 
+/* Returns whether the gw_svc_bloom bit of the TCP port-80 service at
+ * v4 address a (host order) is set; *bitp gets the bit. */
+static int bloom_has(__u32 a, __u32 *bitp)
+{
+	struct gw_svc_key k;
+	__u32 bit, word;
+	__u64 w;
+
+	memset(&k, 0, sizeof(k));
+	k.addr[0] = htonl(a);
+	k.port = htons(80);
+	k.proto = IPPROTO_TCP;
+	k.family = GW_FAMILY_V4;
+	bit = gw_svc_bloom_bit(&k);
+	word = bit / 64;
+	assert_int_equal(bpf_map_lookup_elem(maps.svc_bloom, &word, &w), 0);
+	if (bitp)
+		*bitp = bit;
+	return (w >> (bit % 64)) & 1;
+}
+
+/* Removes the TCP port-80 service at v4 address a (host order). */
+static void svc_del4(__u32 a)
+{
+	struct gw_endpoint vip;
+
+	memset(&vip, 0, sizeof(vip));
+	vip.ip.family = GW_FAMILY_V4;
+	vip.ip.addr[0] = htonl(a);
+	vip.port = 80;
+	assert_int_equal(gw_service_del(&maps, &vip, IPPROTO_TCP), 0);
+}
+
+/* The pre-check of gw_services: a service's bit is set while any service
+ * hashes to it (two colliding services), cleared after the last; a packet
+ * to a service is never skipped; gw_svc_bloom_sync rebuilds a lost or
+ * stale table. TTL 1 shows the lookup: a service packet reports `ttl`, a
+ * skipped one `local`. */
+static void test_svc_bloom(void **state)
+{
+	const char *ok[1] = { BE2(4) };
+	__u32 a = 0x64400001, b = 0, bit_a, bit_b = 0, i, word;
+	char sa[INET_ADDRSTRLEN], sb[INET_ADDRSTRLEN];
+	__u32 na = htonl(a), nb;
+	__u64 w, none = 0;
+	struct gwt_run r;
+
+	inet_ntop(AF_INET, &na, sa, sizeof(sa));
+	assert_false(bloom_has(a, &bit_a));
+	expect(4, 0, sa, 44000, 1, GW_ACT_PASS, GW_R_PASS_LOCAL, &r);
+	/* b: another address in 100.64.0.0/10 whose key has the same bit */
+	for (i = 2; i < (1u << 22) && !b; i++) {
+		struct gw_svc_key k;
+
+		memset(&k, 0, sizeof(k));
+		k.addr[0] = htonl(0x64400000 + i);
+		k.port = htons(80);
+		k.proto = IPPROTO_TCP;
+		k.family = GW_FAMILY_V4;
+		if (gw_svc_bloom_bit(&k) == bit_a)
+			b = 0x64400000 + i;
+	}
+	assert_true(b != 0);	/* a colliding key exists */
+	nb = htonl(b);
+	inet_ntop(AF_INET, &nb, sb, sizeof(sb));
+
+	svc_set(4, sa, 80, IPPROTO_TCP, ok, NULL, 1);
+	assert_true(bloom_has(a, NULL));
+	expect(4, 0, sa, 44001, 1, GW_ACT_PASS, GW_R_PASS_TTL, &r);
+	svc_set(4, sb, 80, IPPROTO_TCP, ok, NULL, 1);
+	assert_true(bloom_has(b, &bit_b));
+	assert_int_equal(bit_b, bit_a);
+	svc_del4(a);
+	assert_true(bloom_has(b, NULL));	/* b still hashes there: kept */
+	expect(4, 0, sb, 44002, 1, GW_ACT_PASS, GW_R_PASS_TTL, &r);
+	expect(4, 1, sb, 44003, 1, GW_ACT_PASS, GW_R_PASS_TTL, &r);
+	expect(4, 0, sa, 44004, 1, GW_ACT_PASS, GW_R_PASS_LOCAL, &r);
+	svc_del4(b);
+	assert_false(bloom_has(b, NULL));	/* the last one: cleared */
+
+	/* a table lost (new map beside pinned services): rebuilt by sync */
+	svc_set(4, sa, 80, IPPROTO_TCP, ok, NULL, 1);
+	word = bit_a / 64;
+	assert_int_equal(bpf_map_update_elem(maps.svc_bloom, &word, &none, BPF_ANY), 0);
+	expect(4, 0, sa, 44005, 1, GW_ACT_PASS, GW_R_PASS_LOCAL, &r);	/* skipped */
+	assert_int_equal(gw_svc_bloom_sync(&maps), 0);
+	assert_true(bloom_has(a, NULL));
+	expect(4, 0, sa, 44006, 1, GW_ACT_PASS, GW_R_PASS_TTL, &r);
+	/* a stale bit (no service) is cleared by sync, the live one kept */
+	w = ~0ull;
+	word = (bit_a / 64 + 1) % GW_SVC_BLOOM_WORDS;
+	assert_int_equal(bpf_map_update_elem(maps.svc_bloom, &word, &w, BPF_ANY), 0);
+	assert_int_equal(gw_svc_bloom_sync(&maps), 0);
+	assert_int_equal(bpf_map_lookup_elem(maps.svc_bloom, &word, &w), 0);
+	{
+		struct gw_svc_key k, next;
+		void *prev = NULL;
+		__u64 want = 0;
+
+		while (!bpf_map_get_next_key(maps.services, prev, &next)) {
+			__u32 bit = gw_svc_bloom_bit(&next);
+
+			k = next;
+			prev = &k;
+			if (bit / 64 == word)
+				want |= 1ull << (bit % 64);
+		}
+		assert_true(w == want);	/* exactly the bits of services */
+	}
+	assert_true(bloom_has(a, NULL));
+	svc_del4(a);
+	assert_false(bloom_has(a, NULL));
+}
+
 /* ICMP errors about a translated flow, both ways. */
 static void icmp_errors(int fam)
 {
@@ -528,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts_v6),
 		cmocka_unit_test(test_icmp_errors_v4),
 		cmocka_unit_test(test_icmp_errors_v6),
+		cmocka_unit_test(test_svc_bloom),
 	};
 
 	return cmocka_run_group_tests_name("bpf_lb_nat", tests, setup, teardown);
