@@ -354,3 +354,42 @@ it_decap() {
 			value hex 01 00 00 00 || it_fail "cannot add $a to gw_decap_addrs"
 	done
 }
+
+# it_gwd_start CFG LOG [SOCK]: gwd in the gateway netns with small maps;
+# waits (at most 10 s) until it runs and, given SOCK, its admin socket
+# exists. Sets IT_GWD_PID.
+it_gwd_start() {
+	local cfg=$1 log=$2 sock=${3:-} i
+	nsenter --net="/run/netns/$IT_GW" "$BUILD/bin/gwd" -c "$cfg" --foreground \
+		--map-size ct=16384 --map-size nat=16384 --map-size rl_v4=4096 \
+		--map-size rl_v6=4096 --map-size filter_v4=1024 --map-size filter_v6=1024 \
+		>>"$log" 2>&1 &
+	IT_GWD_PID=$!
+	IT_PIDS+=("$IT_GWD_PID")
+	for ((i = 0; i < 100; i++)); do
+		if grep -q "gwd: running" "$log" && { [ -z "$sock" ] || [ -S "$sock" ]; }; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	cat "$log"
+	it_fail "gwd did not start"
+}
+
+# it_answered NS HOST MSG [LOG]: a TCP request to HOST:80 must get be1's
+# answer (LOG is shown when it does not).
+it_answered() {
+	local a
+	a=$(it_request "$1" tcp "$2" 80 "$3" 2)
+	if [[ $a != "be1 $3" ]]; then
+		[ -n "${4:-}" ] && cat "$4"
+		it_fail "$3: expected an answer from be1, got '$a'"
+	fi
+}
+
+# it_unanswered NS HOST MSG: a TCP request to HOST:80 must go unanswered.
+it_unanswered() {
+	local a
+	a=$(it_request "$1" tcp "$2" 80 "$3" 1)
+	[ -z "$a" ] || it_fail "$3: expected no answer, got '$a'"
+}

@@ -48,32 +48,13 @@ is_json() {
 	"$PY" -c 'import json,sys; json.load(sys.stdin)' || it_fail "$1: output is not JSON"
 }
 
-GWD_PID=
 start_gwd() {
-	nsenter --net="/run/netns/$IT_GW" "$GWD" -c "$CFG" --foreground --map-size ct=16384 \
-		--map-size nat=16384 --map-size rl_v4=4096 --map-size rl_v6=4096 \
-		--map-size filter_v4=1024 --map-size filter_v6=1024 >>"$LOG" 2>&1 &
-	GWD_PID=$!
-	IT_PIDS+=("$GWD_PID")
-	local i
-	for ((i = 0; i < 100; i++)); do
-		grep -q "gwd: running" "$LOG" && [ -S "$SOCK" ] && return 0
-		sleep 0.1
-	done
-	cat "$LOG"
-	it_fail "gwd did not start"
+	it_gwd_start "$CFG" "$LOG" "$SOCK"
+	GWD_PID=$IT_GWD_PID
 }
 
-ok() {
-	local a
-	a=$(it_request "$1" tcp "$VIP4" 80 "$2" 2)
-	[[ $a == "be1 $2" ]] || { cat "$LOG"; it_fail "$2: expected an answer from be1, got '$a'"; }
-}
-blocked() {
-	local a
-	a=$(it_request "$1" tcp "$VIP4" 80 "$2" 1)
-	[ -z "$a" ] || it_fail "$2: expected no answer, got '$a'"
-}
+ok() { it_answered "$1" "$VIP4" "$2" "$LOG"; }
+blocked() { it_unanswered "$1" "$VIP4" "$2"; }
 
 start_gwd
 ok "$IT_CL1" start

@@ -38,18 +38,12 @@ services:
 YAML
 }
 
-GWD_PID=
 start_gwd() {
-	nsenter --net="/run/netns/$IT_GW" "$GWD" -c "$CFG" --foreground --map-size ct=16384 \
-		--map-size nat=16384 --map-size rl_v4=4096 --map-size rl_v6=4096 \
-		--map-size filter_v4=1024 --map-size filter_v6=1024 >>"$LOG" 2>&1 &
-	GWD_PID=$!
-	IT_PIDS+=("$GWD_PID")
-	wait_log "gwd: running" "gwd did not start"
+	it_gwd_start "$CFG" "$LOG"
+	GWD_PID=$IT_GWD_PID
 }
 
-# wait_log TEXT MSG: waits (at most 10 s) until the log has TEXT N times,
-# N = the current count + 1 when TEXT is prefixed by "+".
+# wait_log TEXT MSG: waits (at most 10 s) until the log has TEXT.
 wait_log() {
 	local i
 	for ((i = 0; i < 100; i++)); do
@@ -60,16 +54,8 @@ wait_log() {
 	it_fail "$2"
 }
 
-ok() {
-	local a
-	a=$(it_request "$1" tcp "$VIP4" 80 "$2" 2)
-	[[ $a == "be1 $2" ]] || { cat "$LOG"; it_fail "$2: expected an answer from be1, got '$a'"; }
-}
-blocked() {
-	local a
-	a=$(it_request "$1" tcp "$VIP4" 80 "$2" 1)
-	[ -z "$a" ] || it_fail "$2: expected no answer, got '$a'"
-}
+ok() { it_answered "$1" "$VIP4" "$2" "$LOG"; }
+blocked() { it_unanswered "$1" "$VIP4" "$2"; }
 
 # --check
 write_cfg true 198.18.2.0/24
