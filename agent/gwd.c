@@ -25,6 +25,7 @@
 #include <sys/timerfd.h>
 
 #include "admin.h"
+#include "metrics.h"
 #include "apply.h"
 #include "config.h"
 #include "dp.h"
@@ -44,6 +45,8 @@ struct gwd {
 	int lock_fd;
 	unsigned int generation;
 	struct gw_admin *admin;		/* NULL when the socket could not be opened */
+	struct gw_metrics *metrics;	/* NULL without gateway.metrics */
+	struct gw_agent_counters counters;
 };
 
 static void print_errors(const struct gw_cfg_errors *errs)
@@ -163,12 +166,14 @@ static int reload(struct gwd *g)
 	err = load_config(g->config_path, &next);
 	if (err) {
 		pr_warn("gwd: %s is invalid; the running config stays\n", g->config_path);
+		g->counters.reloads_failed++;
 		return err;
 	}
 	if (strcmp(pin_root_of(&next), pin_root_of(&g->cfg))) {
 		pr_warn("gwd: pin_root cannot change on reload (restart gwd); the running "
 			"config stays\n");
 		gw_cfg_free(&next);
+		g->counters.reloads_failed++;
 		return -EINVAL;
 	}
 	attach_interfaces(g, &next, 0);
@@ -179,10 +184,12 @@ static int reload(struct gwd *g)
 			g->config_path, strerror(-err));
 		gw_cfg_free(&next);
 		apply(g, &g->cfg);
+		g->counters.reloads_failed++;
 		return err;
 	}
 	gw_cfg_free(&g->cfg);
 	g->cfg = next;
+	g->counters.reloads_ok++;
 	return 0;
 }
 
@@ -266,6 +273,20 @@ static int run(struct gwd *g)
 		ev.data.fd = gw_admin_fd(g->admin);
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
+	if (g->cfg.gateway.metrics.ip.family) {
+		char addr[GW_ADDR_STRLEN];
+
+		gw_endpoint_str(&g->cfg.gateway.metrics, addr, sizeof(addr));
+		err = gw_metrics_open(&g->cfg.gateway.metrics, &g->metrics);
+		if (err) {
+			pr_warn("gwd: cannot serve metrics on %s: %s\n", addr, strerror(-err));
+			err = 0;
+		} else {
+			ev.data.fd = gw_metrics_fd(g->metrics);
+			epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+			pr_info("gwd: metrics on http://%s/metrics\n", addr);
+		}
+	}
 
 	pr_info("gwd: running (pins under %s)\n", pin_root_of(&g->cfg));
 	while (!stop) {
@@ -293,12 +314,19 @@ static int run(struct gwd *g)
 				}
 			} else if (g->admin && evs[i].data.fd == gw_admin_fd(g->admin)) {
 				admin_serve(g);
+			} else if (g->metrics && evs[i].data.fd == gw_metrics_fd(g->metrics)) {
+				struct gw_metrics_src src = { &g->maps, &g->cfg, &g->counters };
+
+				g->counters.generation = g->generation;
+				gw_metrics_process(g->metrics, &src);
 			}
 		}
 	}
 out:
 	gw_admin_close(g->admin);
 	g->admin = NULL;
+	gw_metrics_close(g->metrics);
+	g->metrics = NULL;
 	if (ep >= 0)
 		close(ep);
 	if (sfd >= 0)

@@ -26,6 +26,7 @@ gateway:
   pin_root: $IT_PIN
   interfaces: [${IT_GW_IFS[0]}, { name: ${IT_GW_IFS[1]}, xdp_mode: native }, ${IT_GW_IFS[2]}]
   keep_datapath_on_exit: $1
+  metrics: 127.0.0.1:9100
 filter:
   deny: [$2]
 services:
@@ -83,6 +84,23 @@ wait_log "is invalid; the running config stays" "invalid reload not reported"
 grep -q "gateway.yaml:2:18: deny: 'not-an-address'" "$LOG" || it_fail "no position in the reload error"
 ok "$IT_CL2" invalid-reload-cl2
 blocked "$IT_CL1" invalid-reload-cl1
+
+# Prometheus text on gateway.metrics (inside the gateway's netns).
+metric() {	# metric NAME{LABELS}: its value
+	nsx "$IT_GW" "$PY" -c 'import sys, urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=3).read().decode())' |
+		awk -v m="$1" '$1 == m { print $2 }'
+}
+[ "$(metric 'gw_xdp_packets_total{action="drop",reason="filter"}')" -gt 0 ] ||
+	it_fail "metrics: no filter drops"
+[ "$(metric 'gw_service_packets_total{service="web"}')" -gt 0 ] ||
+	it_fail "metrics: no packets for service web"
+[ "$(metric 'gw_config_reloads_total{result="success"}')" = 1 ] ||
+	it_fail "metrics: reload successes"
+[ "$(metric 'gw_config_reloads_total{result="failure"}')" = 1 ] ||
+	it_fail "metrics: reload failures"
+[ -n "$(metric 'gw_backend_packets_total{service="web",backend="198.18.11.2:8080"}')" ] ||
+	it_fail "metrics: no backend row"
 
 # kill -9: the datapath keeps serving; a new gwd adopts it.
 kill -9 "$GWD_PID"

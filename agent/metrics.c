@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "gw/names.h"
+#include "filter.h"
+#include "log.h"
+#include "metrics.h"
+#include "show.h"
+
+/* ------------------------------------------------------------------ */
+/* Exposition                                                           */
+
+/* A label value with \, " and newline escaped as the format wants. */
+static void put_label(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*s, f);
+	}
+}
+
+static void header(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_reasons(FILE *f, const struct gw_dp_maps *m)
+{
+	struct gw_counter sum[GW_R_MAX];
+	__u32 r;
+
+	memset(sum, 0, sizeof(sum));
+	for (r = 1; r < GW_R_MAX; r++)
+		gw_dp_counter_sum(m->stats, r, &sum[r]);
+
+	header(f, "gw_xdp_packets_total", "counter",
+	       "Packets by the L3/L4 datapath's action and reason (XDP and TC).");
+	for (r = 1; r < GW_R_MAX; r++)
+		fprintf(f, "gw_xdp_packets_total{action=\"%s\",reason=\"%s\"} %llu\n",
+			gw_action_labels[gw_reason_actions[r]], gw_reason_labels[r],
+			(unsigned long long)sum[r].packets);
+	header(f, "gw_xdp_bytes_total", "counter", "Bytes by action and reason.");
+	for (r = 1; r < GW_R_MAX; r++)
+		fprintf(f, "gw_xdp_bytes_total{action=\"%s\",reason=\"%s\"} %llu\n",
+			gw_action_labels[gw_reason_actions[r]], gw_reason_labels[r],
+			(unsigned long long)sum[r].bytes);
+	header(f, "gw_ratelimited_total", "counter", "Requests or packets refused by a rate limit.");
+	fprintf(f, "gw_ratelimited_total{layer=\"xdp\"} %llu\n",
+		(unsigned long long)(sum[GW_R_DROP_RATELIMIT].packets +
+				     sum[GW_R_DROP_SYN_RATELIMIT].packets));
+}
+
+struct backend_rows {
+	FILE *f;
+	const struct gw_dp_maps *m;
+	const char *service;
+	int bytes;
+};
+
+static int backend_row(__u32 id, const struct gw_backend *b, void *arg)
+{
+	struct backend_rows *br = arg;
+	struct gw_counter c = { 0 };
+	char ep[GW_ADDR_STRLEN];
+
+	gw_dp_counter_sum(br->m->backend_stats, id, &c);
+	fprintf(br->f, "gw_backend_%s_total{service=\"", br->bytes ? "bytes" : "packets");
+	put_label(br->f, br->service);
+	fprintf(br->f, "\",backend=\"%s\"} %llu\n",
+		gw_abi_ep_str(b->addr, b->family, b->port, ep, sizeof(ep)),
+		(unsigned long long)(br->bytes ? c.bytes : c.packets));
+	return 0;
+}
+
+static void render_services(FILE *f, const struct gw_metrics_src *src)
+{
+	static const char *const kinds[2] = { "packets", "bytes" };
+	const struct gw_cfg *cfg = src->cfg;
+	size_t i;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "gw_service_%s_total", kinds[k]);
+		header(f, name, "counter", k ? "Bytes steered to each L4 service." :
+					       "Packets steered to each L4 service.");
+		for (i = 0; i < cfg->n_services; i++) {
+			const struct gw_cfg_service *s = &cfg->services[i];
+			struct gw_endpoint vip = { .ip = s->vip, .port = (__u16)s->port };
+			struct gw_counter c = { 0 };
+			struct gw_svc svc;
+
+			if (gw_svc_lookup(src->maps, &vip, (__u8)s->protocol, &svc))
+				continue;
+			gw_dp_counter_sum(src->maps->svc_stats, svc.id, &c);
+			fputs(name, f);
+			fputs("{service=\"", f);
+			put_label(f, s->name);
+			fprintf(f, "\"} %llu\n", (unsigned long long)(k ? c.bytes : c.packets));
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "gw_backend_%s_total", kinds[k]);
+		header(f, name, "counter", "Traffic steered to each backend of an L4 service.");
+		for (i = 0; i < cfg->n_services; i++) {
+			const struct gw_cfg_service *s = &cfg->services[i];
+			struct gw_endpoint vip = { .ip = s->vip, .port = (__u16)s->port };
+			struct backend_rows br = { f, src->maps, s->name, k };
+			struct gw_svc svc;
+
+			if (!gw_svc_lookup(src->maps, &vip, (__u8)s->protocol, &svc))
+				gw_dp_foreach_backend(src->maps, svc.id, backend_row, &br);
+		}
+	}
+}
+
+struct ban_count {
+	__u64 now;
+	unsigned long long n;
+};
+
+static int count_ban(const struct gw_filter_entry *e, void *arg)
+{
+	struct ban_count *bc = arg;
+
+	if (e->is_ban && (!e->rule.expires_ns || e->rule.expires_ns > bc->now))
+		bc->n++;
+	return 0;
+}
+
+int gw_metrics_render(FILE *f, const struct gw_metrics_src *src)
+{
+	struct ban_count bans = { .now = gw_now_ns() };
+
+	render_reasons(f, src->maps);
+	render_services(f, src);
+
+	gw_filter_foreach(&src->maps->filter, count_ban, &bans);
+	header(f, "gw_bans_active", "gauge", "Time-limited deny entries in force.");
+	fprintf(f, "gw_bans_active %llu\n", bans.n);
+
+	header(f, "gw_config_reloads_total", "counter", "Reloads of gateway.yaml by result.");
+	fprintf(f, "gw_config_reloads_total{result=\"success\"} %llu\n", src->agent->reloads_ok);
+	fprintf(f, "gw_config_reloads_total{result=\"failure\"} %llu\n",
+		src->agent->reloads_failed);
+	header(f, "gw_config_generation", "gauge", "Generation of the applied configuration.");
+	fprintf(f, "gw_config_generation %u\n", src->agent->generation);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Server                                                               */
+
+#define METRICS_CLIENTS 16
+#define METRICS_REQ_MAX 8192
+#define METRICS_IDLE_NS (5ull * 1000000000ull)
+
+struct metrics_client {
+	int fd;				/* -1: free slot */
+	size_t len;
+	__u64 since_ns;
+	char buf[METRICS_REQ_MAX];
+};
+
+struct gw_metrics {
+	int ep;
+	int lfd;
+	struct metrics_client c[METRICS_CLIENTS];
+};
+
+int gw_metrics_open(const struct gw_endpoint *addr, struct gw_metrics **out)
+{
+	struct sockaddr_storage ss;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct gw_metrics *m;
+	socklen_t sl;
+	int one = 1, i, err;
+
+	memset(&ss, 0, sizeof(ss));
+	if (addr->ip.family == GW_FAMILY_V4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(addr->port);
+		s4->sin_addr.s_addr = addr->ip.addr[0];
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(addr->port);
+		memcpy(&s6->sin6_addr, addr->ip.addr, 16);
+		sl = sizeof(*s6);
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	for (i = 0; i < METRICS_CLIENTS; i++)
+		m->c[i].fd = -1;
+	m->ep = epoll_create1(EPOLL_CLOEXEC);
+	m->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (m->ep < 0 || m->lfd < 0)
+		goto fail;
+	setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(m->lfd, (struct sockaddr *)&ss, sl) || listen(m->lfd, 64))
+		goto fail;
+	ev.data.fd = m->lfd;
+	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, m->lfd, &ev))
+		goto fail;
+	*out = m;
+	return 0;
+fail:
+	err = -errno;
+	gw_metrics_close(m);
+	return err;
+}
+
+int gw_metrics_fd(const struct gw_metrics *m)
+{
+	return m->ep;
+}
+
+static void client_close(struct gw_metrics *m, struct metrics_client *c)
+{
+	epoll_ctl(m->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->len = 0;
+}
+
+/* Sends all of buf, waiting at most a second for a slow reader. */
+static void send_all(int fd, const char *buf, size_t len)
+{
+	struct timeval tv = { 1, 0 };
+	int fl = fcntl(fd, F_GETFL);
+
+	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void respond(int fd, const char *status, const char *ctype, const char *body, size_t len)
+{
+	char head[256];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n", status, ctype, len);
+	send_all(fd, head, (size_t)n);
+	send_all(fd, body, len);
+}
+
+/* A whole request head is in c->buf: answer it. */
+static void serve(struct metrics_client *c, const struct gw_metrics_src *src)
+{
+	char *body = NULL, *sp, *path;
+	size_t blen = 0;
+	FILE *f;
+
+	c->buf[c->len] = 0;
+	sp = strchr(c->buf, ' ');
+	if (!sp) {
+		respond(c->fd, "400 Bad Request", "text/plain", "bad request\n", 12);
+		return;
+	}
+	*sp = 0;
+	path = sp + 1;
+	sp = strchr(path, ' ');
+	if (sp)
+		*sp = 0;
+	if (strcmp(c->buf, "GET") && strcmp(c->buf, "HEAD")) {
+		respond(c->fd, "405 Method Not Allowed", "text/plain", "GET only\n", 9);
+		return;
+	}
+	if (strcmp(path, "/metrics")) {
+		respond(c->fd, "404 Not Found", "text/plain", "try /metrics\n", 13);
+		return;
+	}
+	f = open_memstream(&body, &blen);
+	if (!f) {
+		respond(c->fd, "500 Internal Server Error", "text/plain", "no memory\n", 10);
+		return;
+	}
+	gw_metrics_render(f, src);
+	fclose(f);
+	respond(c->fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body,
+		strcmp(c->buf, "HEAD") ? blen : 0);
+	free(body);
+}
+
+static void accept_all(struct gw_metrics *m, __u64 now)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd, i;
+
+	while ((fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		for (i = 0; i < METRICS_CLIENTS; i++)
+			if (m->c[i].fd < 0 ||
+			    now - m->c[i].since_ns > METRICS_IDLE_NS)
+				break;
+		if (i == METRICS_CLIENTS) {
+			close(fd);	/* busy: the scraper retries */
+			continue;
+		}
+		if (m->c[i].fd >= 0)
+			client_close(m, &m->c[i]);	/* idle too long */
+		m->c[i].fd = fd;
+		m->c[i].len = 0;
+		m->c[i].since_ns = now;
+		ev.data.fd = fd;
+		if (epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev))
+			client_close(m, &m->c[i]);
+	}
+}
+
+void gw_metrics_process(struct gw_metrics *m, const struct gw_metrics_src *src)
+{
+	struct epoll_event evs[METRICS_CLIENTS + 1];
+	__u64 now = gw_now_ns();
+	int n, i, j;
+
+	n = epoll_wait(m->ep, evs, METRICS_CLIENTS + 1, 0);
+	for (i = 0; i < n; i++) {
+		struct metrics_client *c = NULL;
+		ssize_t r;
+
+		if (evs[i].data.fd == m->lfd) {
+			accept_all(m, now);
+			continue;
+		}
+		for (j = 0; j < METRICS_CLIENTS; j++)
+			if (m->c[j].fd == evs[i].data.fd)
+				c = &m->c[j];
+		if (!c)
+			continue;
+		r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
+		if (r <= 0) {
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			client_close(m, c);
+			continue;
+		}
+		c->len += (size_t)r;
+		c->buf[c->len] = 0;
+		if (strstr(c->buf, "\r\n\r\n") || strstr(c->buf, "\n\n")) {
+			serve(c, src);
+			client_close(m, c);
+		} else if (c->len >= sizeof(c->buf) - 1) {
+			respond(c->fd, "431 Request Header Fields Too Large", "text/plain",
+				"too large\n", 10);
+			client_close(m, c);
+		}
+	}
+}
+
+void gw_metrics_close(struct gw_metrics *m)
+{
+	int i;
+
+	if (!m)
+		return;
+	for (i = 0; i < METRICS_CLIENTS; i++)
+		if (m->c[i].fd >= 0)
+			close(m->c[i].fd);
+	if (m->lfd >= 0)
+		close(m->lfd);
+	if (m->ep >= 0)
+		close(m->ep);
+	free(m);
+}

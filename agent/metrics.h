@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Prometheus text exposition on gateway.metrics: GET /metrics answers with
+ * the datapath's per-CPU counters summed, per service and backend, bans
+ * and the agent's own counters. A small non-blocking HTTP/1.1 server with
+ * its own epoll fd, which gwd polls (like the admin socket). Every function
+ * returns 0 or a negative errno unless it says otherwise.
+ */
+#ifndef GW_METRICS_H
+#define GW_METRICS_H
+
+#include <stdio.h>
+#include "addr.h"
+#include "config.h"
+#include "dp.h"
+
+/* What the agent counts itself. */
+struct gw_agent_counters {
+	unsigned long long reloads_ok;
+	unsigned long long reloads_failed;
+	unsigned int generation;
+};
+
+struct gw_metrics_src {
+	const struct gw_dp_maps *maps;
+	const struct gw_cfg *cfg;	/* service names */
+	const struct gw_agent_counters *agent;
+};
+
+/* Writes the whole exposition to f. */
+int gw_metrics_render(FILE *f, const struct gw_metrics_src *src);
+
+struct gw_metrics;
+
+/* Listens on addr (TCP). */
+int gw_metrics_open(const struct gw_endpoint *addr, struct gw_metrics **m);
+
+/* The fd to poll for readability. */
+int gw_metrics_fd(const struct gw_metrics *m);
+
+/* Accepts and serves what is ready; never blocks. */
+void gw_metrics_process(struct gw_metrics *m, const struct gw_metrics_src *src);
+
+void gw_metrics_close(struct gw_metrics *m);
+
+#endif /* GW_METRICS_H */
