@@ -138,6 +138,15 @@ int gwt_config_set(struct gw_bpf *skel, const struct gw_config *cfg)
 		       -errno : 0;
 }
 
+void gwt_filter_maps(struct gw_bpf *skel, struct gw_filter_maps *m)
+{
+	m->v4 = bpf_map__fd(skel->maps.gw_filter_v4);
+	m->v6 = bpf_map__fd(skel->maps.gw_filter_v6);
+	m->ban_v4 = bpf_map__fd(skel->maps.gw_ban_v4);
+	m->ban_v6 = bpf_map__fd(skel->maps.gw_ban_v6);
+	m->config = bpf_map__fd(skel->maps.gw_config);
+}
+
 void gwt_lb_maps(struct gw_bpf *skel, struct gw_lb_maps *m)
 {
 	m->services = bpf_map__fd(skel->maps.gw_services);

@@ -13,6 +13,7 @@
 #include "gw/abi.h"
 #include "gw.skel.h"
 #include "pkt.h"
+#include "filter.h"
 
 /* Moves the test process into a new network namespace with `lo` up, so FIB
  * lookups and devices the test makes never touch the host. Returns 0 or a
@@ -55,6 +56,9 @@ int gwt_config_set(struct gw_bpf *skel, const struct gw_config *cfg);
 struct gw_lb_maps;
 
 /* Fills the descriptors of the service maps of a loaded skeleton. */
+/* The filter maps' descriptors of a loaded skeleton (config included). */
+void gwt_filter_maps(struct gw_bpf *skel, struct gw_filter_maps *m);
+
 void gwt_lb_maps(struct gw_bpf *skel, struct gw_lb_maps *m);
 
 /* Writes gw_ifaddr[ifindex] with a v4 and/or v6 address (text, NULL for

@@ -514,11 +514,7 @@ static int setup(void **state)
 	skel = gwt_load();
 	if (!skel)
 		return -1;
-	fm.v4 = bpf_map__fd(skel->maps.gw_filter_v4);
-	fm.v6 = bpf_map__fd(skel->maps.gw_filter_v6);
-	fm.ban_v4 = bpf_map__fd(skel->maps.gw_ban_v4);
-	fm.ban_v6 = bpf_map__fd(skel->maps.gw_ban_v6);
-	fm.config = bpf_map__fd(skel->maps.gw_config);
+	gwt_filter_maps(skel, &fm);
 	return 0;
 }
 
