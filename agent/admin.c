@@ -23,6 +23,7 @@
 
 #include "gw/names.h"
 #include "admin.h"
+#include "l7.h"
 #include "filter.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -113,13 +114,42 @@ static int json_add(json_t *o, const char *key, json_t *v)
 
 /* ---- status --------------------------------------------------------------- */
 
+/* The pinned programs, as {name, id, tag, pin, jited, btf}. */
+static json_t *programs_json(const char *pin_root)
+{
+	json_t *arr = json_array();
+	int xdp;
+
+	for (xdp = 1; xdp >= 0; xdp--) {
+		struct gw_dp_prog_info pi;
+
+		if (gw_dp_prog_info(pin_root, xdp, &pi))
+			continue;
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b}",
+			"name", pi.name, "type", xdp ? "xdp" : "tc", "id", (json_int_t)pi.id,
+			"tag", pi.tag, "pin", pi.pin, "jited", pi.jited, "btf", pi.btf_id != 0));
+	}
+	return arr;
+}
+
+/* 1 when the map behind fd carries BTF (bpftool prints its keys and
+ * values readably). */
+static int map_has_btf(int fd)
+{
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return !bpf_obj_get_info_by_fd(fd, &info, &len) && info.btf_id;
+}
+
 static int cmd_status(struct cmd_ctx *c, json_t **out)
 {
 	const struct gw_admin_ctx *a = c->a;
 	__u32 ids[GW_IFADDR_MAX];
 	struct gw_config cfg;
 	json_t *d, *ifs, *feat;
-	int n, i, err, tcx = 0, clsact = 0, xdp = 0;
+	int n, i, err, tcx = 0, clsact = 0, native = 0, generic = 0, multi = 0, alone = 0;
 
 	err = gw_dp_config_get(a->maps, &cfg);
 	if (err)
@@ -135,11 +165,12 @@ static int cmd_status(struct cmd_ctx *c, json_t **out)
 	json_add(d, "datapath_generation", json_integer(cfg.generation));
 	json_add(d, "filter_default",
 		 json_string(cfg.flags & GW_CFG_F_DEFAULT_DENY ? "deny" : "allow"));
+	json_add(d, "programs", programs_json(a->pin_root));
 	n = gw_dp_attached_ifaces(a->maps->ifaddr, ids, GW_IFADDR_MAX);
 	for (i = 0; i < n; i++) {
 		struct gw_ifaddr ia = { 0 };
 		char name[IF_NAMESIZE], a4[64] = "", a6[64] = "";
-		int kind = gw_dp_attached(a->pin_root, (int)ids[i]);
+		int kind = gw_dp_attached(a->pin_root, (int)ids[i]), disp = -ENOENT;
 		json_t *f = json_object();
 
 		bpf_map_lookup_elem(a->maps->ifaddr, &ids[i], &ia);
@@ -149,24 +180,41 @@ static int cmd_status(struct cmd_ctx *c, json_t **out)
 			inet_ntop(AF_INET, &ia.v4, a4, sizeof(a4));
 		if (ia.flags & GW_IFADDR_F_V6)
 			inet_ntop(AF_INET6, ia.v6, a6, sizeof(a6));
-		xdp |= kind == GW_ATTACH_XDP_NATIVE || kind == GW_ATTACH_XDP_GENERIC;
+		if (kind == GW_ATTACH_XDP_NATIVE || kind == GW_ATTACH_XDP_GENERIC)
+			disp = gw_dp_xdp_dispatcher((int)ids[i]);
+		native |= kind == GW_ATTACH_XDP_NATIVE;
+		generic |= kind == GW_ATTACH_XDP_GENERIC;
 		tcx |= kind == GW_ATTACH_TCX;
 		clsact |= kind == GW_ATTACH_CLSACT;
+		multi |= disp == 1;
+		alone |= disp == 0;
 		json_add(f, "name", json_string(name));
 		json_add(f, "ifindex", json_integer(ids[i]));
 		json_add(f, "hook", json_string(kind < 0 ? "?" :
 				gw_attach_kind_str((enum gw_attach_kind)kind)));
+		json_add(f, "xdp_dispatcher", disp < 0 ? json_null() : json_boolean(disp));
 		json_add(f, "ipv4", a4[0] ? json_string(a4) : json_null());
 		json_add(f, "ipv6", a6[0] ? json_string(a6) : json_null());
 		json_array_append_new(ifs, f);
 	}
 	json_add(d, "interfaces", ifs);
-	if (xdp)
-		json_array_append_new(feat, json_string("xdp (libxdp multiprog dispatcher)"));
+	if (native)
+		json_array_append_new(feat, json_string("xdp native"));
+	if (generic)
+		json_array_append_new(feat, json_string("xdp generic"));
+	if (multi)
+		json_array_append_new(feat, json_string("libxdp multiprog dispatcher"));
+	if (alone)
+		json_array_append_new(feat, json_string("xdp attached alone (no freplace: "
+							"no libxdp dispatcher)"));
 	if (tcx)
 		json_array_append_new(feat, json_string("tcx"));
 	if (clsact)
 		json_array_append_new(feat, json_string("tc clsact"));
+	if (!access("/sys/kernel/btf/vmlinux", R_OK))
+		json_array_append_new(feat, json_string("kernel btf"));
+	if (map_has_btf(a->maps->config))
+		json_array_append_new(feat, json_string("map btf"));
 	json_array_append_new(feat, json_string("lpm_trie"));
 	json_array_append_new(feat, json_string("lru_hash"));
 	json_array_append_new(feat, json_string("array_of_maps"));
@@ -182,7 +230,31 @@ struct svc_walk {
 	struct cmd_ctx *c;
 	json_t *arr;
 	int with_backends;
+	const struct gw_svc_key *key;	/* the service of a backend walk */
+	unsigned int n_serving, n_down;	/* not draining; of those, down */
 };
+
+/* Adds a backend's health to o: "health" up, down or unchecked, and
+ * "health_reason" (why the last check failed, or null). */
+static void backend_health_json(struct svc_walk *w, const struct gw_backend *b, json_t *o)
+{
+	const struct gw_admin_ctx *a = w->c->a;
+	struct gw_endpoint ep = { .ip.family = b->family, .port = ntohs(b->port) };
+	struct gw_health_info in = { 0 };
+	int st = -1, down;
+
+	memcpy(ep.ip.addr, b->addr, sizeof(ep.ip.addr));
+	if (a->backend_health)
+		st = a->backend_health(a->arg, w->key, &ep, &in);
+	down = st < 0 ? !!(b->flags & GW_BE_F_DOWN) : st == GW_HS_DOWN;
+	if (!(b->flags & GW_BE_F_DRAIN)) {
+		w->n_serving++;
+		w->n_down += down;
+	}
+	json_add(o, "health", json_string(down ? "down" : st < 0 ? "unchecked" : "up"));
+	json_add(o, "health_reason", in.reason[0] ? json_string(in.reason) :
+		 st == GW_HS_UNKNOWN ? json_string("not checked yet") : json_null());
+}
 
 static int backend_json(__u32 id, const struct gw_backend *b, void *arg)
 {
@@ -197,6 +269,7 @@ static int backend_json(__u32 id, const struct gw_backend *b, void *arg)
 	json_add(o, "id", json_integer(id));
 	json_add(o, "weight", json_integer(b->weight));
 	json_add(o, "state", json_string(b->flags & GW_BE_F_DRAIN ? "drain" : "active"));
+	backend_health_json(w, b, o);
 	json_add(o, "packets", json_integer((json_int_t)cnt.packets));
 	json_add(o, "bytes", json_integer((json_int_t)cnt.bytes));
 	json_array_append_new(w->arr, o);
@@ -223,10 +296,12 @@ static int service_json(const struct gw_svc_key *k, const struct gw_svc *s, void
 	json_add(o, "packets", json_integer((json_int_t)cnt.packets));
 	json_add(o, "bytes", json_integer((json_int_t)cnt.bytes));
 	if (w->with_backends) {
-		struct svc_walk bw = { .c = w->c, .arr = json_array() };
+		struct svc_walk bw = { .c = w->c, .arr = json_array(), .key = k };
 
 		gw_dp_foreach_backend(w->c->a->maps, s->id, backend_json, &bw);
 		json_add(o, "backends", bw.arr);
+		/* every serving backend down: the table holds them all */
+		json_add(o, "fail_open", json_boolean(bw.n_serving && bw.n_down == bw.n_serving));
 	}
 	json_array_append_new(w->arr, o);
 	return 0;
@@ -541,6 +616,8 @@ static int backend_change(struct cmd_ctx *c, json_t **out, const char *verb)
 	}
 	if (err)
 		return fail(c, err, "backend %s failed: %s", verb, strerror(-err));
+	if (c->a->backends_changed)
+		c->a->backends_changed(c->a->arg);
 	*out = json_object();
 	json_add(*out, "service", json_string(name));
 	json_add(*out, "backend", json_string(gw_endpoint_str(&b.ep, msg, sizeof(msg))));
@@ -663,7 +740,7 @@ static int cmd_ct_list(struct cmd_ctx *c, json_t **out)
 	return 0;
 }
 
-/* ---- reload and the L7 placeholders ------------------------------------------------- */
+/* ---- reload and L7 ------------------------------------------------- */
 
 static int cmd_reload(struct cmd_ctx *c, json_t **out)
 {
@@ -682,24 +759,86 @@ static int cmd_reload(struct cmd_ctx *c, json_t **out)
 		for (i = 0; i < errs.n && off < sizeof(c->err); i++)
 			off += (size_t)snprintf(c->err + off, sizeof(c->err) - off, "\n%s",
 						errs.msgs[i]);
+		/* The daemon's log says why as well, not only the client. */
+		pr_warn("admin: reload refused: %s is invalid; the running config stays\n",
+			c->a->config_path);
+		for (i = 0; i < errs.n; i++)
+			pr_warn("%s\n", errs.msgs[i]);
 		gw_cfg_errors_free(&errs);
 		return err;
 	}
 	gw_cfg_errors_free(&errs);
 	gw_cfg_free(&probe);
-	err = c->a->reload(c->a->arg);
-	if (err)
+	c->err[0] = '\0';
+	err = c->a->reload(c->a->arg, c->err, sizeof(c->err));
+	if (err && !c->err[0])
 		return fail(c, err, "reload failed (%s); the running config stays",
 			    strerror(-err));
+	if (err)
+		return err;
 	*out = json_object();
 	json_add(*out, "config_file", json_string(c->a->config_path));
 	json_add(*out, "generation", json_integer(c->a->generation + 1));
 	return 0;
 }
 
-static int cmd_no_l7(struct cmd_ctx *c, json_t **out)
+static int cmd_no_l7(struct cmd_ctx *c)
 {
 	return fail(c, -EOPNOTSUPP, GW_ADMIN_NO_L7);
+}
+
+static int cmd_upstream_list(struct cmd_ctx *c, json_t **out)
+{
+	if (!c->a->l7)
+		return cmd_no_l7(c);
+	return gw_l7_upstream_list(c->a->l7, out);
+}
+
+static int cmd_route_list(struct cmd_ctx *c, json_t **out)
+{
+	if (!c->a->l7)
+		return cmd_no_l7(c);
+	return gw_l7_route_list(c->a->l7, out);
+}
+
+/* upstream.server.add|del|drain {upstream, server, weight}: a live change
+ * of an L7 upstream's servers, replaced by the file on reload. */
+static int server_change(struct cmd_ctx *c, json_t **out, const char *op)
+{
+	const char *up = arg_str(c, "upstream"), *addr = arg_str(c, "server");
+	unsigned long long w = 0;
+	int err, have_w;
+
+	if (!c->a->l7)
+		return cmd_no_l7(c);
+	if (!up || !addr)
+		return fail(c, -EINVAL, "missing argument 'upstream' or 'server'");
+	if (arg_uint(c, "weight", 65535, &w, &have_w) || (have_w && !w))
+		return fail(c, -EINVAL, "'weight' must be 1-65535");
+	if (have_w && strcmp(op, "add"))
+		return fail(c, -EINVAL, "'weight' applies to upstream.server.add");
+	err = gw_l7_server_change(c->a->l7, op, up, addr, (__u32)w, c->err, sizeof(c->err));
+	if (err)
+		return err;
+	*out = json_pack("{s:s, s:s, s:s}", "upstream", up, "server", addr, "change",
+			 !strcmp(op, "add") ? "added" : !strcmp(op, "del") ? "removed" :
+			 "draining");
+	return 0;
+}
+
+static int cmd_server_add(struct cmd_ctx *c, json_t **out)
+{
+	return server_change(c, out, "add");
+}
+
+static int cmd_server_del(struct cmd_ctx *c, json_t **out)
+{
+	return server_change(c, out, "del");
+}
+
+static int cmd_server_drain(struct cmd_ctx *c, json_t **out)
+{
+	return server_change(c, out, "drain");
 }
 
 /* ---- dispatch ----------------------------------------------------------------------- */
@@ -723,11 +862,11 @@ static const struct {
 	{ "backend.drain", cmd_backend_drain },
 	{ "conntrack.list", cmd_ct_list },
 	{ "reload", cmd_reload },
-	{ "upstream.list", cmd_no_l7 },
-	{ "upstream.server.add", cmd_no_l7 },
-	{ "upstream.server.del", cmd_no_l7 },
-	{ "upstream.server.drain", cmd_no_l7 },
-	{ "route.list", cmd_no_l7 },
+	{ "upstream.list", cmd_upstream_list },
+	{ "upstream.server.add", cmd_server_add },
+	{ "upstream.server.del", cmd_server_del },
+	{ "upstream.server.drain", cmd_server_drain },
+	{ "route.list", cmd_route_list },
 };
 
 static json_t *error_resp(const char *msg)

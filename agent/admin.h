@@ -18,13 +18,16 @@
 #include <jansson.h>
 #include "config.h"
 #include "dp.h"
+#include "health.h"
 
 #define GW_ADMIN_SOCKET_DEFAULT "/run/gw/gwd.sock"
 #define GW_ADMIN_GROUP "gw"
 #define GW_ADMIN_LINE_MAX (64 * 1024)	/* longest request line */
 #define GW_ADMIN_MAX_CLIENTS 16
-#define GW_ADMIN_NO_L7 "not available: gwd has no L7 upstreams/routes yet"
+#define GW_ADMIN_NO_L7 "not available: gwd serves no L7 listeners"
 #define GW_ADMIN_OUT_MAX (16 * 1024 * 1024)	/* largest queued answer */
+
+struct gw_l7;
 
 /* What a command works on. */
 struct gw_admin_ctx {
@@ -33,10 +36,20 @@ struct gw_admin_ctx {
 	const struct gw_cfg *cfg;	/* the running config; NULL without an agent */
 	const char *config_path;	/* NULL without an agent */
 	unsigned int generation;	/* the agent's config generation */
-	/* Re-reads the config file and applies it; returns 0 or -errno. NULL
+	/* Re-reads the config file and applies it; returns 0 or -errno, with
+	 * what went wrong in msg (len bytes; may stay empty). NULL without an
+	 * agent. */
+	int (*reload)(void *arg, char *msg, size_t len);
+	/* After a live backend change, so that health checks follow it. NULL
 	 * without an agent. */
-	int (*reload)(void *arg);
+	void (*backends_changed)(void *arg);
+	/* The health of backend be of service svc: -1 when unchecked, else a
+	 * gw_health_state with *info filled. NULL without an agent (the
+	 * backends' down marks are shown then). */
+	int (*backend_health)(void *arg, const struct gw_svc_key *svc,
+			      const struct gw_endpoint *be, struct gw_health_info *info);
 	void *arg;
+	struct gw_l7 *l7;		/* the L7 runtime; NULL when not running */
 };
 
 /* Runs command `cmd` with `args` (a JSON object or NULL). Returns a new

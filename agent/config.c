@@ -39,6 +39,7 @@ enum kw_type {
 };
 
 #define KW_REQUIRED (1u << 0)
+#define KW_KEYPOS (1u << 1)		/* the key's position goes to pos_off */
 
 struct kw_enum {
 	const char *name;
@@ -58,6 +59,7 @@ struct kw {
 	enum kw_type elem;		/* K_LIST */
 	size_t elem_size;		/* K_LIST */
 	size_t count_off;		/* K_LIST, K_STRMAP */
+	size_t pos_off;			/* KW_KEYPOS: a struct gw_cfg_pos */
 };
 
 struct kw_table {
@@ -68,21 +70,24 @@ struct kw_table {
 	void (*defaults)(void *obj);
 };
 
-#define KW_END { NULL, K_STR, 0, 0, 0, 0, NULL, NULL, K_STR, 0, 0 }
+#define KW_END { NULL, K_STR, 0, 0, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
 
 #define F(type, field) offsetof(type, field)
-#define STR(t, f, name, fl) { name, K_STR, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0 }
-#define BOOL(t, f, name) { name, K_BOOL, F(t, f), 0, 0, 0, NULL, NULL, K_STR, 0, 0 }
-#define U32(t, f, name, fl, lo, hi) { name, K_U32, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0 }
-#define DUR(t, f, name, fl, lo, hi) { name, K_DURATION, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0 }
-#define RATE(t, f, name, fl) { name, K_RATE, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0 }
-#define IP(t, f, name, fl) { name, K_IP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0 }
-#define EP(t, f, name, fl) { name, K_ENDPOINT, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0 }
-#define ENUM(t, f, name, fl, e) { name, K_ENUM, F(t, f), fl, 0, 0, e, NULL, K_STR, 0, 0 }
-#define TABLE(t, f, name, fl, sub) { name, K_TABLE, F(t, f), fl, 0, 0, NULL, sub, K_STR, 0, 0 }
+#define STR(t, f, name, fl) { name, K_STR, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
+/* A string whose key's position is kept too (a file a later check reads). */
+#define STRP(t, f, name, fl)                                                                  \
+	{ name, K_STR, F(t, f), (fl) | KW_KEYPOS, 0, 0, NULL, NULL, K_STR, 0, 0, F(t, f##_pos) }
+#define BOOL(t, f, name) { name, K_BOOL, F(t, f), 0, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
+#define U32(t, f, name, fl, lo, hi) { name, K_U32, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
+#define DUR(t, f, name, fl, lo, hi) { name, K_DURATION, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
+#define RATE(t, f, name, fl) { name, K_RATE, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
+#define IP(t, f, name, fl) { name, K_IP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
+#define EP(t, f, name, fl) { name, K_ENDPOINT, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
+#define ENUM(t, f, name, fl, e) { name, K_ENUM, F(t, f), fl, 0, 0, e, NULL, K_STR, 0, 0, 0 }
+#define TABLE(t, f, name, fl, sub) { name, K_TABLE, F(t, f), fl, 0, 0, NULL, sub, K_STR, 0, 0, 0 }
 #define LIST(t, f, name, fl, etype, esize, sub)                                              \
-	{ name, K_LIST, F(t, f), fl, 0, 0, NULL, sub, etype, esize, F(t, n_##f) }
-#define STRMAP(t, f, name, fl) { name, K_STRMAP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, F(t, n_##f) }
+	{ name, K_LIST, F(t, f), fl, 0, 0, NULL, sub, etype, esize, F(t, n_##f), 0 }
+#define STRMAP(t, f, name, fl) { name, K_STRMAP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, F(t, n_##f), 0 }
 
 #define NS_MS 1000000ull
 #define NS_S 1000000000ull
@@ -131,6 +136,9 @@ static const struct kw gateway_kws[] = {
 	LIST(struct gw_cfg_gateway, interfaces, "interfaces", 0, K_TABLE, sizeof(struct gw_cfg_iface),
 	     &iface_table),
 	BOOL(struct gw_cfg_gateway, keep_datapath_on_exit, "keep_datapath_on_exit"),
+	STR(struct gw_cfg_gateway, access_log, "access_log", 0),
+	U32(struct gw_cfg_gateway, workers, "workers", 0, 0, 64),
+	DUR(struct gw_cfg_gateway, drain_timeout_ns, "drain_timeout", 0, 0, 3600 * NS_S),
 	KW_END,
 };
 static const struct kw_table gateway_table = { "gateway", sizeof(struct gw_cfg_gateway),
@@ -231,8 +239,8 @@ static const struct kw_table service_table = { "service", sizeof(struct gw_cfg_s
 					       service_kws, NULL, service_defaults };
 
 static const struct kw cert_kws[] = {
-	STR(struct gw_cfg_cert, cert, "cert", KW_REQUIRED),
-	STR(struct gw_cfg_cert, key, "key", KW_REQUIRED),
+	STRP(struct gw_cfg_cert, cert, "cert", KW_REQUIRED),
+	STRP(struct gw_cfg_cert, key, "key", KW_REQUIRED),
 	LIST(struct gw_cfg_cert, sni, "sni", 0, K_STR, sizeof(char *), NULL),
 	KW_END,
 };
@@ -326,7 +334,7 @@ static const struct kw_table upstream_table = { "upstream", sizeof(struct gw_cfg
 
 static const struct kw jwt_kws[] = {
 	STR(struct gw_cfg_jwt, name, "name", KW_REQUIRED),
-	STR(struct gw_cfg_jwt, jwks, "jwks", KW_REQUIRED),
+	STRP(struct gw_cfg_jwt, jwks, "jwks", KW_REQUIRED),
 	STR(struct gw_cfg_jwt, issuer, "issuer", 0),
 	LIST(struct gw_cfg_jwt, audiences, "audiences", 0, K_STR, sizeof(char *), NULL),
 	LIST(struct gw_cfg_jwt, algorithms, "algorithms", KW_REQUIRED, K_STR, sizeof(char *),
@@ -340,7 +348,7 @@ static const struct kw_table jwt_table = { "jwt", sizeof(struct gw_cfg_jwt), jwt
 static const struct kw api_keys_kws[] = {
 	STR(struct gw_cfg_api_keys, name, "name", KW_REQUIRED),
 	STR(struct gw_cfg_api_keys, header, "header", KW_REQUIRED),
-	STR(struct gw_cfg_api_keys, keys, "keys", KW_REQUIRED),
+	STRP(struct gw_cfg_api_keys, keys, "keys", KW_REQUIRED),
 	KW_END,
 };
 static const struct kw_table api_keys_table = { "api_keys", sizeof(struct gw_cfg_api_keys),
@@ -811,6 +819,8 @@ static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node
 			continue;
 		}
 		seen |= 1ull << i;
+		if (k->flags & KW_KEYPOS)
+			set_pos((char *)obj + k->pos_off, kn);
 		parse_value(c, k, vn, obj);
 	}
 	for (i = 0, k = t->kws; k->name; k++, i++)
@@ -821,15 +831,40 @@ static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node
 /* ------------------------------------------------------------------ */
 /* Checks across keys                                                   */
 
-static int cidr_in_list(const struct gw_cidr *list, size_t n, size_t upto,
-			const struct gw_cidr *x)
+/* Orders prefixes by family, length, address: equal ones end up adjacent. */
+static int cidr_order(const void *pa, const void *pb)
 {
+	const struct gw_cidr *a = pa, *b = pb;
+
+	if (a->ip.family != b->ip.family)
+		return a->ip.family < b->ip.family ? -1 : 1;
+	if (a->prefixlen != b->prefixlen)
+		return a->prefixlen < b->prefixlen ? -1 : 1;
+	/* an IPv4 address is addr[0] only (as gw_ip_equal() reads it) */
+	return memcmp(a->ip.addr, b->ip.addr,
+		      a->ip.family == GW_FAMILY_V4 ? sizeof(a->ip.addr[0]) : sizeof(a->ip.addr));
+}
+
+/* Returns how many prefixes of list repeat an earlier one (a sorted copy:
+ * n log n, big deny lists stay quick), or -1 when out of memory. */
+static long cidr_repeats(const struct gw_cidr *list, size_t n)
+{
+	struct gw_cidr *v;
+	long dup = 0;
 	size_t i;
 
-	for (i = 0; i < n && i < upto; i++)
-		if (list[i].prefixlen == x->prefixlen && gw_ip_equal(&list[i].ip, &x->ip))
-			return 1;
-	return 0;
+	if (n < 2)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return -1;
+	memcpy(v, list, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cidr_order);
+	for (i = 1; i < n; i++)
+		if (!cidr_order(&v[i - 1], &v[i]))
+			dup++;
+	free(v);
+	return dup;
 }
 
 static void check_gateway(struct parse_ctx *c, const struct gw_cfg *cfg)
@@ -851,6 +886,8 @@ static void check_gateway(struct parse_ctx *c, const struct gw_cfg *cfg)
 	}
 	if (g->pin_root && g->pin_root[0] != '/')
 		pos_error(c, &g->pos, "gateway: pin_root must be an absolute path");
+	if (g->access_log && g->access_log[0] != '/')
+		pos_error(c, &g->pos, "gateway: access_log must be an absolute path");
 	if (g->admin_socket &&
 	    (g->admin_socket[0] != '/' || strlen(g->admin_socket) >= 108))
 		pos_error(c, &g->pos, "gateway: admin_socket must be an absolute path "
@@ -862,16 +899,30 @@ static void check_filter(struct parse_ctx *c, const struct gw_cfg *cfg)
 	const struct gw_cfg_filter *f = &cfg->filter;
 	size_t i;
 
-	for (i = 0; i < f->n_deny; i++)
-		if (cidr_in_list(f->deny, f->n_deny, i, &f->deny[i]))
-			pos_error(c, &f->pos, "filter: a deny prefix is listed twice");
-	for (i = 0; i < f->n_allow; i++)
-		if (cidr_in_list(f->allow, f->n_allow, i, &f->allow[i]))
-			pos_error(c, &f->pos, "filter: an allow prefix is listed twice");
+	long nd = cidr_repeats(f->deny, f->n_deny), na = cidr_repeats(f->allow, f->n_allow);
+
+	for (i = 0; nd > 0 && i < (size_t)nd; i++)
+		pos_error(c, &f->pos, "filter: a deny prefix is listed twice");
+	for (i = 0; na > 0 && i < (size_t)na; i++)
+		pos_error(c, &f->pos, "filter: an allow prefix is listed twice");
+	if (nd < 0 || na < 0)
+		pos_error(c, &f->pos, "filter: out of memory checking for repeated prefixes");
 	if (f->ban.auth_failures.count && !f->ban.duration_ns)
 		pos_error(c, &f->ban.pos, "ban: auth_failures needs a duration");
 }
 
+
+/* Returns 1 if an http health path is "/" and visible ASCII (it goes into a
+ * request line as it is). */
+static int health_path_ok(const char *p)
+{
+	if (p[0] != '/')
+		return 0;
+	for (; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return 0;
+	return 1;
+}
 static void check_services(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -909,6 +960,9 @@ static void check_services(struct parse_ctx *c, const struct gw_cfg *cfg)
 		}
 		if (s->health.type == GW_HEALTH_HTTP && !s->health.path)
 			pos_error(c, &s->health.pos, "health: type http needs a path");
+		if (s->health.path && !health_path_ok(s->health.path))
+			pos_error(c, &s->health.pos, "health: path must start with '/' and hold "
+				  "no spaces or control characters");
 		if (s->health.timeout_ns > s->health.interval_ns)
 			pos_error(c, &s->health.pos, "health: timeout is longer than interval");
 	}

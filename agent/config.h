@@ -51,6 +51,9 @@ struct gw_cfg_gateway {
 	struct gw_cfg_iface *interfaces;
 	size_t n_interfaces;
 	int keep_datapath_on_exit;
+	char *access_log;	/* JSON lines, one per L7 request; NULL: none */
+	__u32 workers;		/* L7 worker threads; 0: one per online CPU */
+	__u64 drain_timeout_ns;	/* L7 drain on stop; 0: GW_L7_DRAIN_NS (10 s) */
 };
 
 struct gw_cfg_ban {
@@ -111,6 +114,7 @@ struct gw_cfg_cert {
 	struct gw_cfg_pos pos;
 	char *cert;
 	char *key;
+	struct gw_cfg_pos cert_pos, key_pos;	/* of the keys, for file checks */
 	char **sni;
 	size_t n_sni;
 };
@@ -165,6 +169,7 @@ struct gw_cfg_jwt {
 	struct gw_cfg_pos pos;
 	char *name;
 	char *jwks;
+	struct gw_cfg_pos jwks_pos;
 	char *issuer;
 	char **audiences;
 	size_t n_audiences;
@@ -180,6 +185,7 @@ struct gw_cfg_api_keys {
 	char *name;
 	char *header;
 	char *keys;
+	struct gw_cfg_pos keys_pos;
 };
 
 struct gw_cfg_auth {

@@ -163,7 +163,11 @@ static int ensure_pin_root(const char *root)
 }
 
 /* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones to
- * the memory cgroup, where raising the limit is harmless. */
+ * the memory cgroup, where raising the limit is harmless. gwd raises it
+ * before it drops CAP_SYS_RESOURCE, and the unlimited limit then covers
+ * every later load (reloads, new interfaces). A limit that cannot be
+ * raised is a warning: on a new kernel it does not matter, on an old one
+ * the first large map fails with EPERM and this says why. */
 static void raise_memlock(void)
 {
 	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
@@ -172,7 +176,9 @@ static void raise_memlock(void)
 	if (!getrlimit(RLIMIT_MEMLOCK, &cur) && cur.rlim_cur == RLIM_INFINITY)
 		return;
 	if (setrlimit(RLIMIT_MEMLOCK, &r))
-		pr_debug("dp: cannot raise RLIMIT_MEMLOCK: %s\n", strerror(errno));
+		pr_warn("dp: cannot raise RLIMIT_MEMLOCK (%s); kernels before 5.11 may refuse "
+			"gw's maps: run with LimitMEMLOCK=infinity (ulimit -l unlimited)\n",
+			strerror(errno));
 }
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
@@ -779,6 +785,51 @@ static int xdp_find_gw(int ifindex, enum xdp_attach_mode *mode, struct xdp_multi
 		xdp_multiprog__close(mp);
 	}
 	return 1;
+}
+
+int gw_dp_xdp_dispatcher(int ifindex)
+{
+	struct xdp_multiprog *mp = NULL;
+	struct xdp_program *p = NULL;
+	int multi;
+
+	hook_libxdp();
+	if (!xdp_find_gw(ifindex, NULL, &mp, &p))
+		return -ENOENT;
+	multi = !xdp_multiprog__is_legacy(mp);
+	xdp_multiprog__close(mp);
+	return multi;
+}
+
+int gw_dp_prog_info(const char *pin_root, int xdp, struct gw_dp_prog_info *out)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	err = pin_path(out->pin, sizeof(out->pin), pin_root, "progs/%s",
+		       xdp ? GW_XDP_PROG : GW_TC_PROG);
+	if (err)
+		return err;
+	fd = bpf_obj_get(out->pin);
+	if (fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		goto out;
+	}
+	out->id = info.id;
+	out->btf_id = info.btf_id;
+	out->jited = info.jited_prog_len > 0;
+	out->type = info.type;
+	snprintf(out->name, sizeof(out->name), "%s", info.name);
+	for (len = 0; len < BPF_TAG_SIZE; len++)
+		snprintf(out->tag + 2 * len, 3, "%02x", info.tag[len]);
+out:
+	close(fd);
+	return err;
 }
 
 /* ------------------------------------------------------------------ */

@@ -157,6 +157,24 @@ int gw_dp_attached_ifaces(int ifaddr_fd, __u32 *ids, int max);
  * (maps, programs, links) and its directories. */
 int gw_dp_unload(const char *pin_root);
 
+/* 1 when gw's XDP program on ifindex runs under libxdp's multiprog
+ * dispatcher, 0 when it is attached alone (kernels or builds without
+ * freplace), -ENOENT when gw has no XDP program there. */
+int gw_dp_xdp_dispatcher(int ifindex);
+
+/* A pinned program of gw (progs/gw_xdp or progs/gw_tc). */
+struct gw_dp_prog_info {
+	char pin[256];
+	char name[16];
+	char tag[17];		/* hex */
+	__u32 id, btf_id, type;
+	int jited;
+};
+
+/* Fills *out for gw_xdp (xdp 1) or gw_tc (xdp 0) from its pin. -ENOENT
+ * when it is not pinned (not loaded, or no interface uses it). */
+int gw_dp_prog_info(const char *pin_root, int xdp, struct gw_dp_prog_info *out);
+
 /* Names for messages and tables. */
 const char *gw_attach_kind_str(enum gw_attach_kind kind);
 int gw_xdp_mode_parse(const char *s, enum gw_xdp_mode *mode);

@@ -167,6 +167,97 @@ int gw_filter_del(const struct gw_filter_maps *m, const struct gw_cidr *c, int a
 	return filter_bump(m);
 }
 
+/* Writes or deletes n keys of one trie (key size ksize), one batch call
+ * where the kernel takes it, else one by one. Returns 0 or a negative
+ * errno. */
+static int trie_write_many(int fd, const void *keys, size_t ksize, const struct gw_rule *vals,
+			   __u32 n, int del)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = n, i;
+	int err;
+
+	if (!n)
+		return 0;
+	err = del ? bpf_map_delete_batch(fd, keys, &count, &opts) :
+		    bpf_map_update_batch(fd, keys, vals, &count, &opts);
+	if (!err)
+		return 0;
+	/* No batch support (LPM tries), or an entry already gone: one by
+	 * one from where the batch stopped (0 when it did nothing). */
+	for (i = count < n ? count : 0; i < n; i++) {
+		const void *k = (const char *)keys + (size_t)i * ksize;
+
+		if (del ? bpf_map_delete_elem(fd, k) && errno != ENOENT :
+			  bpf_map_update_elem(fd, k, &vals[i], BPF_ANY) != 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int gw_filter_write_many(const struct gw_filter_maps *m, const struct gw_filter_rule_at *v,
+			 size_t n, int del)
+{
+	struct gw_lpm_v4_key *k4 = NULL;
+	struct gw_lpm_v6_key *k6 = NULL;
+	struct gw_rule *r4 = NULL, *r6 = NULL;
+	char buf[GW_ADDR_STRLEN];
+	__u32 n4 = 0, n6 = 0;
+	union lpm_key k;
+	size_t i;
+	int fd, err = 0;
+
+	if (!n)
+		return 0;
+	k4 = calloc(n, sizeof(*k4));
+	k6 = calloc(n, sizeof(*k6));
+	r4 = calloc(n, sizeof(*r4));
+	r6 = calloc(n, sizeof(*r6));
+	if (!k4 || !k6 || !r4 || !r6 || n > UINT32_MAX) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct gw_rule rule = {};
+
+		if ((v[i].action != GW_RULE_ALLOW && v[i].action != GW_RULE_DENY) ||
+		    v[i].origin < GW_ORIGIN_CONFIG || v[i].origin > GW_ORIGIN_BAN) {
+			err = -EINVAL;
+			goto out;
+		}
+		err = make_key(&v[i].cidr, m->v4, m->v6, &k, &fd);
+		if (err) {
+			pr_warn("filter: bad prefix %s\n", gw_cidr_str(&v[i].cidr, buf, sizeof(buf)));
+			goto out;
+		}
+		rule.action = (__u8)v[i].action;
+		rule.prefixlen = v[i].cidr.prefixlen;
+		rule.origin = (__u8)v[i].origin;
+		if (fd == m->v4) {
+			k4[n4] = k.v4;
+			r4[n4++] = rule;
+		} else {
+			k6[n6] = k.v6;
+			r6[n6++] = rule;
+		}
+	}
+	err = trie_write_many(m->v4, k4, sizeof(*k4), r4, n4, del);
+	if (!err)
+		err = trie_write_many(m->v6, k6, sizeof(*k6), r6, n6, del);
+	if (err)
+		pr_warn("filter: cannot %s the filter: %s\n", del ? "remove entries from" :
+			"write entries to", strerror(-err));
+out:
+	free(k4);
+	free(k6);
+	free(r4);
+	free(r6);
+	/* Whatever was written, cached verdicts must not outlive it. */
+	if (filter_bump(m) && !err)
+		err = -EIO;
+	return err;
+}
+
 /* Sets (on) or clears the flag bit of gw_config. Returns 0 or a negative
  * errno. Read-modify-write: gw_config's writers are serialised (gwd). */
 static int config_flag(const struct gw_filter_maps *m, __u32 bit, int on)

@@ -28,6 +28,20 @@ int gw_filter_add(const struct gw_filter_maps *m, const struct gw_cidr *c, int a
 /* Removes a static entry if it holds `action`; -ENOENT otherwise. */
 int gw_filter_del(const struct gw_filter_maps *m, const struct gw_cidr *c, int action);
 
+/* One static entry of gw_filter_write_many(). */
+struct gw_filter_rule_at {
+	struct gw_cidr cidr;
+	int action;		/* GW_RULE_ALLOW | GW_RULE_DENY */
+	int origin;		/* GW_ORIGIN_* */
+};
+
+/* Writes (del: removes; an entry already gone is no error) n static
+ * entries as they are, with no read of what the tries hold first (the
+ * caller knows: gwd applying a file), batched where the kernel can, and
+ * moves filter_gen on once at the end. Returns 0 or a negative errno. */
+int gw_filter_write_many(const struct gw_filter_maps *m, const struct gw_filter_rule_at *v,
+			 size_t n, int del);
+
 /* Adds or extends a time-limited deny that ends ttl_ns from now
  * (CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns). */
 int gw_ban_add(const struct gw_filter_maps *m, const struct gw_cidr *c, __u64 ttl_ns, int origin);

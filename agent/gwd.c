@@ -5,8 +5,10 @@
  * file (SIGHUP: re-read, apply the difference, keep the old config when the
  * new one is invalid) and with the interfaces' addresses.
  *
- * One thread, one epoll loop (signalfd, timerfd, the admin socket); the L7
- * proxy and metrics will join the same loop.
+ * The main thread runs one event loop (loop.h): signals through a signalfd,
+ * a one-second housekeeping timer, the admin socket and the metrics listener
+ * are handlers on it. Later concerns (netlink events, health checks, the L7
+ * workers' control) add handlers, not branches in a hand-written loop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,9 @@
 #include <limits.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +27,24 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <systemd/sd-daemon.h>
 
 #include "admin.h"
 #include "metrics.h"
 #include "apply.h"
+#include "cfgfiles.h"
 #include "config.h"
 #include "dp.h"
 #include "filter.h"
 #include "ifaddr.h"
+#include "l4health.h"
+#include "l7.h"
 #include "log.h"
+#include "caps.h"
+#include "loop.h"
+#include "nlmon.h"
 
 #define GWD_VERSION "0.1.0"
 #define GWD_DEFAULT_CONFIG "/etc/gw/gateway.yaml"
@@ -47,7 +60,32 @@ struct gwd {
 	struct gw_admin *admin;		/* NULL when the socket could not be opened */
 	struct gw_metrics *metrics;	/* NULL without gateway.metrics */
 	struct gw_agent_counters counters;
+	struct gw_loop *loop;
+	struct gw_io sig_io, admin_io, metrics_io, nl_io;
+	struct gw_timer tick, resync, watchdog;
+	__u64 watchdog_ns;		/* 0: no systemd watchdog */
+	int keep_caps;			/* --keep-caps: no drop (debugging) */
+	char problem[512];		/* the first problem of the running reload */
+	int problem_err;
+	struct gw_nlmon *nlmon;		/* interface events (rtnetlink) */
+	char *admin_path;		/* where the admin socket in use listens */
+	/* The last name seen of each interface gw holds, to tell a rename
+	 * away from a configured name from events on interfaces attached by
+	 * someone else (gw-dpctl). */
+	struct {
+		int ifindex;
+		char name[IF_NAMESIZE];
+	} seen[GW_IFADDR_MAX];
+	struct gw_endpoint metrics_ep;	/* where the metrics listener in use listens */
+	struct gw_l4health *l4h;	/* health checks of L4 backends; NULL if none could start */
+	struct gw_l7 *l7;		/* the L7 proxy; NULL without listeners */
+	int sfd;
 };
+
+#define GWD_TICK_NS 1000000000ull
+/* Netlink events keep gw_ifaddr and the attachments current; this slow
+ * pass only catches what no event reported. */
+#define GWD_RESYNC_NS (30 * 1000000000ull)
 
 static void print_errors(const struct gw_cfg_errors *errs)
 {
@@ -57,17 +95,30 @@ static void print_errors(const struct gw_cfg_errors *errs)
 		fprintf(stderr, "%s\n", errs->msgs[i]);
 }
 
+/* Prints errs when err is set and frees them. Returns err. */
+static int errors_done(struct gw_cfg_errors *errs, int err)
+{
+	if (err)
+		print_errors(errs);
+	gw_cfg_errors_free(errs);
+	return err;
+}
+
 /* Parses the file; on failure prints every problem. Returns 0 or -errno. */
 static int load_config(const char *path, struct gw_cfg *cfg)
 {
 	struct gw_cfg_errors errs;
-	int err;
 
-	err = gw_cfg_load(path, cfg, &errs);
-	if (err)
-		print_errors(&errs);
-	gw_cfg_errors_free(&errs);
-	return err;
+	return errors_done(&errs, gw_cfg_load(path, cfg, &errs));
+}
+
+/* --check: the files the L7 layer reads load too. Returns 0 or -EINVAL
+ * (every problem printed). */
+static int check_files(const char *path, const struct gw_cfg *cfg)
+{
+	struct gw_cfg_errors errs = { 0 };
+
+	return errors_done(&errs, gw_cfg_check_files(path, cfg, &errs));
 }
 
 static const char *pin_root_of(const struct gw_cfg *cfg)
@@ -82,8 +133,93 @@ static enum gw_xdp_mode xdp_mode_of(int cfg_mode)
 						 GW_XDP_AUTO;
 }
 
-/* Attaches gw to every configured interface it is not on yet. A missing
- * interface is an error at start and a warning on reload. */
+static void problem(struct gwd *g, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Logs a problem (a warning) and keeps the first one of a reload for its
+ * answer and for systemd's STATUS=. */
+static void problem(struct gwd *g, int err, const char *fmt, ...)
+{
+	char buf[sizeof(g->problem)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pr_warn("gwd: %s\n", buf);
+	if (!g->problem_err) {
+		g->problem_err = err;
+		snprintf(g->problem, sizeof(g->problem), "%s", buf);
+	}
+}
+
+/* The configured interface called name, or NULL. */
+static const struct gw_cfg_iface *cfg_iface(const struct gw_cfg *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->gateway.n_interfaces; i++)
+		if (!strcmp(cfg->gateway.interfaces[i].name, name))
+			return &cfg->gateway.interfaces[i];
+	return NULL;
+}
+
+/* The slot of `seen` that holds ifindex, or else a free one (-1: full);
+ * *found says which. */
+static int seen_slot(struct gwd *g, int ifindex, int *found)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < GW_IFADDR_MAX; i++) {
+		if (g->seen[i].ifindex == ifindex) {
+			*found = 1;
+			return i;
+		}
+		if (!g->seen[i].ifindex && free_slot < 0)
+			free_slot = i;
+	}
+	*found = 0;
+	return free_slot;
+}
+
+/* Records the name gw last saw ifindex under. */
+static void remember(struct gwd *g, int ifindex, const char *name)
+{
+	int found, slot = seen_slot(g, ifindex, &found);
+
+	if (slot < 0)
+		return;
+	g->seen[slot].ifindex = ifindex;
+	snprintf(g->seen[slot].name, sizeof(g->seen[slot].name), "%s", name);
+}
+
+/* Attaches gw to one configured interface unless it is there already (then
+ * its addresses are refreshed). Returns 0 or -errno. */
+static int attach_one(struct gwd *g, const struct gw_cfg *cfg, const struct gw_cfg_iface *f,
+		      int ifindex, const char *why)
+{
+	enum gw_attach_kind kind = GW_ATTACH_NONE;
+	int err;
+
+	remember(g, ifindex, f->name);
+	if (gw_dp_attached(pin_root_of(cfg), ifindex) > 0) {
+		gw_ifaddr_sync_one(g->maps.ifaddr, ifindex);
+		return 0;	/* adopted from a previous gwd, or attached already */
+	}
+	err = gw_dp_attach_xdp(g->dp, ifindex, xdp_mode_of(f->xdp_mode), &kind);
+	if (err) {
+		problem(g, err, "cannot attach to %s: %s%s", f->name, strerror(-err),
+			err == -EPERM || err == -EACCES ? gw_caps_hint() : "");
+		return err;
+	}
+	pr_info("gwd: attached to %s (%s)%s\n", f->name, gw_attach_kind_str(kind), why);
+	return 0;
+}
+
+/* Attaches gw to every configured interface it is not on yet. An interface
+ * that does not exist is a warning: gwd attaches when it appears (netlink).
+ * A failure to attach to one that exists is an error at start (strict) and
+ * a warning on reload. */
 static int attach_interfaces(struct gwd *g, const struct gw_cfg *cfg, int strict)
 {
 	size_t i;
@@ -91,27 +227,16 @@ static int attach_interfaces(struct gwd *g, const struct gw_cfg *cfg, int strict
 
 	for (i = 0; i < cfg->gateway.n_interfaces; i++) {
 		const struct gw_cfg_iface *f = &cfg->gateway.interfaces[i];
-		enum gw_attach_kind kind = GW_ATTACH_NONE;
 		int ifindex = (int)if_nametoindex(f->name);
 
 		if (!ifindex) {
-			pr_warn("gwd: interface %s does not exist\n", f->name);
-			if (strict)
-				return -ENODEV;
+			pr_warn("gwd: interface %s does not exist (yet); attaching when it "
+				"appears\n", f->name);
 			continue;
 		}
-		if (gw_dp_attached(pin_root_of(cfg), ifindex) > 0) {
-			gw_ifaddr_sync_one(g->maps.ifaddr, ifindex);
-			continue;	/* adopted from a previous gwd */
-		}
-		err = gw_dp_attach_xdp(g->dp, ifindex, xdp_mode_of(f->xdp_mode), &kind);
-		if (err) {
-			pr_warn("gwd: cannot attach to %s: %s\n", f->name, strerror(-err));
-			if (strict)
-				return err;
-			continue;
-		}
-		pr_info("gwd: attached to %s (%s)\n", f->name, gw_attach_kind_str(kind));
+		err = attach_one(g, cfg, f, ifindex, "");
+		if (err && strict)
+			return err;
 	}
 	return 0;
 }
@@ -155,9 +280,57 @@ static int apply(struct gwd *g, const struct gw_cfg *cfg)
 	return 0;
 }
 
-/* SIGHUP or `gwctl reload`: the new file or, when it is invalid, the old
- * config as it is. Returns 0 when the new file was applied, else -errno. */
-static int reload(struct gwd *g)
+static int update_endpoints(struct gwd *g, const struct gw_cfg *cfg);
+
+/* Tells systemd (NOTIFY_SOCKET; nothing without it) how gwd is. */
+static void notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void notify(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	sd_notify(0, buf);
+}
+
+/* How long a stopping L7 runtime waits for requests in flight. */
+static __u64 drain_ns_of(const struct gw_cfg *cfg)
+{
+	return cfg->gateway.drain_timeout_ns ? cfg->gateway.drain_timeout_ns : GW_L7_DRAIN_NS;
+}
+
+/* Starts, reloads or stops the L7 runtime to match cfg. Returns 0 or -errno
+ * (the running L7 snapshot stays). */
+static int apply_l7(struct gwd *g, const struct gw_cfg *cfg)
+{
+	struct gw_l7_env env = { .main_loop = g->loop, .filter = &g->maps.filter };
+
+	if (!gw_l7_wanted(cfg)) {
+		if (g->l7) {
+			pr_info("gwd: no listeners left; stopping L7 (it drains in the "
+				"background)\n");
+			gw_l7_stop_async(g->l7, drain_ns_of(cfg));
+			g->l7 = NULL;
+		}
+		return 0;
+	}
+	if (g->l7)
+		return gw_l7_reload(g->l7, cfg);
+	return gw_l7_start(cfg, cfg->gateway.workers, &env, &g->l7);
+}
+
+/* Health checks follow the services and backends in the maps. */
+static void health_sync(struct gwd *g)
+{
+	if (g->l4h)
+		gw_l4health_sync(g->l4h, &g->cfg);
+}
+
+/* The new file or, when it is invalid, the old config as it is. Returns 0
+ * when the new file was applied, else -errno. */
+static int reload_apply(struct gwd *g)
 {
 	struct gw_cfg next;
 	int err;
@@ -176,6 +349,18 @@ static int reload(struct gwd *g)
 		g->counters.reloads_failed++;
 		return -EINVAL;
 	}
+	/* L7 first: what it loads (certificates, JWKS, key files, listener
+	 * ports) can fail where the file's syntax could not tell; it keeps
+	 * its running snapshot then, and so does everything else. */
+	err = apply_l7(g, &next);
+	if (err) {
+		pr_warn("gwd: L7 cannot run %s (%s); the running config stays\n",
+			g->config_path, strerror(-err));
+		snprintf(g->problem, sizeof(g->problem), "L7 cannot run it: %s", strerror(-err));
+		gw_cfg_free(&next);
+		g->counters.reloads_failed++;
+		return err;
+	}
 	attach_interfaces(g, &next, 0);
 	detach_removed(g, &next);
 	err = apply(g, &next);
@@ -184,23 +369,74 @@ static int reload(struct gwd *g)
 			g->config_path, strerror(-err));
 		gw_cfg_free(&next);
 		apply(g, &g->cfg);
+		apply_l7(g, &g->cfg);
 		g->counters.reloads_failed++;
 		return err;
 	}
 	gw_cfg_free(&g->cfg);
 	g->cfg = next;
+	/* A listener that cannot move keeps serving where it was; the next
+	 * reload tries again. */
+	update_endpoints(g, &g->cfg);
+	if (g->problem_err) {
+		/* The file is applied, but not all of it took: a failure. */
+		g->counters.reloads_failed++;
+		return g->problem_err;
+	}
 	g->counters.reloads_ok++;
 	return 0;
 }
 
-static int admin_reload(void *arg)
+/* SIGHUP or `gwctl reload`, bracketed by RELOADING=1 and READY=1 for
+ * systemd. Returns 0 when the new file was applied, else -errno with what
+ * went wrong in msg (len bytes, may be NULL). */
+static int reload(struct gwd *g, char *msg, size_t len)
 {
-	return reload(arg);
+	struct timespec ts;
+	int err;
+
+	g->problem[0] = '\0';
+	g->problem_err = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+	       (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000,
+	       g->config_path);
+	err = reload_apply(g);
+	health_sync(g);
+	if (err && g->problem[0] && msg)
+		snprintf(msg, len, g->problem_err ? "config generation %u applied, but: %s" :
+						    "config generation %u stays: %s",
+			 g->generation, g->problem);
+	if (err)
+		notify("READY=1\nSTATUS=reload failed (%s); running config generation %u",
+		       g->problem[0] ? g->problem : strerror(-err), g->generation);
+	else
+		notify("READY=1\nSTATUS=running, config generation %u", g->generation);
+	return err;
+}
+
+static int admin_reload(void *arg, char *msg, size_t len)
+{
+	return reload(arg, msg, len);
+}
+
+static void admin_backends_changed(void *arg)
+{
+	health_sync(arg);
+}
+
+static int admin_backend_health(void *arg, const struct gw_svc_key *svc,
+				const struct gw_endpoint *be, struct gw_health_info *info)
+{
+	struct gwd *g = arg;
+
+	return g->l4h ? gw_l4health_get(g->l4h, svc, be, info) : -1;
 }
 
 /* Serves the admin socket's ready clients with the current state. */
-static void admin_serve(struct gwd *g)
+static void on_admin(struct gw_io *io, __u32 events)
 {
+	struct gwd *g = container_of(io, struct gwd, admin_io);
 	struct gw_admin_ctx ctx = {
 		.maps = &g->maps,
 		.pin_root = pin_root_of(&g->cfg),
@@ -208,17 +444,156 @@ static void admin_serve(struct gwd *g)
 		.config_path = g->config_path,
 		.generation = g->generation,
 		.reload = admin_reload,
+		.backends_changed = admin_backends_changed,
+		.backend_health = admin_backend_health,
 		.arg = g,
+		.l7 = g->l7,
 	};
 
 	gw_admin_process(g->admin, &ctx);
 }
 
-/* Once a second: expired bans out, addresses refreshed. */
-static void tick(struct gwd *g)
+static void on_metrics(struct gw_io *io, __u32 events)
 {
+	struct gwd *g = container_of(io, struct gwd, metrics_io);
+	struct gw_metrics_src src = { &g->maps, &g->cfg, &g->counters, g->l7 };
+
+	g->counters.generation = g->generation;
+	gw_metrics_process(g->metrics, &src);
+}
+
+/* Once a second: expired bans out. */
+static void on_tick(struct gw_timer *t)
+{
+	struct gwd *g = container_of(t, struct gwd, tick);
+
 	gw_ban_gc(&g->maps.filter);
+	gw_timer_start(g->loop, &g->tick, GWD_TICK_NS, on_tick);
+}
+
+/* 1 when gw holds ifindex (it is a key of gw_ifaddr). */
+static int is_ours(struct gwd *g, int ifindex)
+{
+	struct gw_ifaddr val;
+	__u32 key = (__u32)ifindex;
+
+	return !bpf_map_lookup_elem(g->maps.ifaddr, &key, &val);
+}
+
+/* Everything read again: attachments of configured interfaces, the
+ * addresses of every attached one (entries of gone interfaces dropped). */
+static void resync_all(struct gwd *g)
+{
+	attach_interfaces(g, &g->cfg, 0);
 	gw_ifaddr_sync_all(g->maps.ifaddr, NULL);
+}
+
+/* A link exists with this name: a configured one gw is not on yet gets
+ * attached (created or renamed after gwd started); one gw holds whose name
+ * is no longer configured (renamed away) is left. */
+static void nl_link_new(void *arg, int ifindex, const char *name)
+{
+	struct gwd *g = arg;
+	const struct gw_cfg_iface *f = name[0] ? cfg_iface(&g->cfg, name) : NULL;
+	int found, slot;
+
+	if (!name[0])
+		return;
+	if (f && !is_ours(g, ifindex))
+		attach_one(g, &g->cfg, f, ifindex, " (the interface appeared)");
+	if (!is_ours(g, ifindex))
+		return;
+	slot = seen_slot(g, ifindex, &found);
+	if (found && !f && strcmp(g->seen[slot].name, name) &&
+	    cfg_iface(&g->cfg, g->seen[slot].name)) {
+		if (!gw_dp_detach(pin_root_of(&g->cfg), ifindex))
+			pr_info("gwd: %s was renamed to %s, which is not configured; detached\n",
+				g->seen[slot].name, name);
+		g->seen[slot].ifindex = 0;
+		return;
+	}
+	remember(g, ifindex, name);
+}
+
+/* A link is gone (its attachment went with it): its gw_ifaddr entry and
+ * its tcx link pin are removed. */
+static void nl_link_del(void *arg, int ifindex, const char *name)
+{
+	struct gwd *g = arg;
+	int found, slot;
+
+	if (!is_ours(g, ifindex))
+		return;
+	slot = seen_slot(g, ifindex, &found);
+	if (found)
+		g->seen[slot].ifindex = 0;
+	pr_warn("gwd: interface %s (ifindex %d) is gone; forgetting it%s\n", name, ifindex,
+		cfg_iface(&g->cfg, name) ? " (attaching again when it reappears)" : "");
+	gw_dp_detach(pin_root_of(&g->cfg), ifindex);
+}
+
+/* The addresses of ifindex changed: its gw_ifaddr entry (the source of
+ * NATed and encapsulated packets leaving there) is rewritten at once. */
+static void nl_addr_changed(void *arg, int ifindex)
+{
+	struct gwd *g = arg;
+	char a4[INET_ADDRSTRLEN] = "-", a6[INET6_ADDRSTRLEN] = "-", name[IF_NAMESIZE];
+	struct gw_ifaddr ia;
+	__u32 key = (__u32)ifindex;
+
+	if (!is_ours(g, ifindex) || gw_ifaddr_sync_one(g->maps.ifaddr, ifindex))
+		return;
+	if (bpf_map_lookup_elem(g->maps.ifaddr, &key, &ia))
+		return;
+	if (ia.flags & GW_IFADDR_F_V4)
+		inet_ntop(AF_INET, &ia.v4, a4, sizeof(a4));
+	if (ia.flags & GW_IFADDR_F_V6)
+		inet_ntop(AF_INET6, ia.v6, a6, sizeof(a6));
+	pr_info("gwd: addresses of %s: %s %s\n",
+		if_indextoname((unsigned int)ifindex, name) ? name : "?", a4, a6);
+}
+
+static void nl_resync(void *arg)
+{
+	resync_all(arg);
+}
+
+static const struct gw_nlmon_ops nl_ops = {
+	.link_new = nl_link_new,
+	.link_del = nl_link_del,
+	.addr_changed = nl_addr_changed,
+	.resync = nl_resync,
+};
+
+static void on_netlink(struct gw_io *io, __u32 events)
+{
+	struct gwd *g = container_of(io, struct gwd, nl_io);
+
+	gw_nlmon_process(g->nlmon, &nl_ops, g);
+}
+
+/* Every 30 s: the safety resync. */
+static void on_resync(struct gw_timer *t)
+{
+	struct gwd *g = container_of(t, struct gwd, resync);
+
+	resync_all(g);
+	gw_timer_start(g->loop, &g->resync, GWD_RESYNC_NS, on_resync);
+}
+
+static void on_signal(struct gw_io *io, __u32 events)
+{
+	struct gwd *g = container_of(io, struct gwd, sig_io);
+	struct signalfd_siginfo si;
+
+	while (read(g->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(g, NULL, 0);
+		else if (si.ssi_signo == SIGUSR1 && g->l7)
+			gw_l7_reopen_logs(g->l7);
+		else if (si.ssi_signo != SIGUSR1)
+			gw_loop_stop(g->loop);
+	}
 }
 
 /* One gwd per pin root: a lock file next to the pins' directory. */
@@ -240,109 +615,223 @@ static int take_lock(struct gwd *g)
 	return 0;
 }
 
+static const char *admin_path_of(const struct gw_cfg *cfg)
+{
+	return cfg->gateway.admin_socket ? cfg->gateway.admin_socket : GW_ADMIN_SOCKET_DEFAULT;
+}
+
+static void admin_free_cb(void *arg)
+{
+	gw_admin_close(arg);
+}
+
+static void metrics_free_cb(void *arg)
+{
+	gw_metrics_close(arg);
+}
+
+/* Serves the admin socket at path: the new listener is opened first and
+ * only then the running one closed (after the current batch of events, so
+ * a `gwctl reload` that moved the socket still gets its answer). A failure
+ * keeps the running socket. Returns 0 or -errno. */
+static int admin_switch(struct gwd *g, const char *path)
+{
+	struct gw_admin *next;
+	char *copy;
+	int err;
+
+	if (g->admin && !strcmp(g->admin_path, path))
+		return 0;
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	err = gw_admin_open(path, &next);
+	if (err) {
+		problem(g, err, "cannot serve the admin socket at %s: %s%s; %s", path,
+			strerror(-err), err == -EPERM || err == -EACCES ? gw_caps_hint() : "",
+			g->admin ? "the running one stays" : "gwctl falls back to the pins");
+		free(copy);
+		return err;
+	}
+	if (g->admin) {
+		/* The same io now watches the new socket; an event of the old
+		 * one pending in this batch is a harmless spurious wake-up. */
+		gw_io_stop(g->loop, &g->admin_io);
+		gw_loop_defer(g->loop, admin_free_cb, g->admin);
+		pr_info("gwd: admin socket moved from %s to %s\n", g->admin_path, path);
+	}
+	gw_io_start(g->loop, &g->admin_io, gw_admin_fd(next), EPOLLIN, on_admin);
+	free(g->admin_path);
+	g->admin_path = copy;
+	g->admin = next;
+	return 0;
+}
+
+/* Serves metrics on ep (family 0: none), opening before closing like
+ * admin_switch. Returns 0 or -errno. */
+static int metrics_switch(struct gwd *g, const struct gw_endpoint *ep)
+{
+	char addr[GW_ADDR_STRLEN], old[GW_ADDR_STRLEN];
+	struct gw_metrics *next = NULL;
+	int err;
+
+	if (g->metrics && ep->ip.family && gw_ip_equal(&ep->ip, &g->metrics_ep.ip) &&
+	    ep->port == g->metrics_ep.port)
+		return 0;
+	if (!g->metrics && !ep->ip.family)
+		return 0;
+	if (ep->ip.family) {
+		gw_endpoint_str(ep, addr, sizeof(addr));
+		err = gw_metrics_open(ep, &next);
+		if (err) {
+			problem(g, err, "cannot serve metrics on %s: %s%s%s", addr, strerror(-err),
+				err == -EPERM || err == -EACCES ? gw_caps_hint() : "",
+				g->metrics ? "; the running listener stays" : "");
+			return err;
+		}
+	}
+	if (g->metrics) {
+		gw_endpoint_str(&g->metrics_ep, old, sizeof(old));
+		gw_io_stop(g->loop, &g->metrics_io);
+		gw_loop_defer(g->loop, metrics_free_cb, g->metrics);
+		pr_info("gwd: metrics no longer on %s\n", old);
+	}
+	g->metrics = next;
+	memset(&g->metrics_ep, 0, sizeof(g->metrics_ep));
+	if (next) {
+		g->metrics_ep = *ep;
+		gw_io_start(g->loop, &g->metrics_io, gw_metrics_fd(next), EPOLLIN, on_metrics);
+		pr_info("gwd: metrics on http://%s/metrics\n", addr);
+	}
+	return 0;
+}
+
+/* The admin socket and the metrics listener of cfg: each optional at start
+ * (a failure is a warning; gwctl falls back to the pins); on reload each is
+ * moved when its address changed. Returns 0, or the first -errno. */
+static int update_endpoints(struct gwd *g, const struct gw_cfg *cfg)
+{
+	int err = admin_switch(g, admin_path_of(cfg));
+	int e2 = metrics_switch(g, &cfg->gateway.metrics);
+
+	return err ? err : e2;
+}
+
+static void close_endpoints(struct gwd *g)
+{
+	if (g->admin) {
+		gw_io_stop(g->loop, &g->admin_io);
+		gw_admin_close(g->admin);
+		g->admin = NULL;
+	}
+	free(g->admin_path);
+	g->admin_path = NULL;
+	if (g->metrics) {
+		gw_io_stop(g->loop, &g->metrics_io);
+		gw_metrics_close(g->metrics);
+		g->metrics = NULL;
+	}
+}
+
+/* Half the systemd watchdog interval: WATCHDOG=1. */
+static void on_watchdog(struct gw_timer *t)
+{
+	struct gwd *g = container_of(t, struct gwd, watchdog);
+
+	sd_notify(0, "WATCHDOG=1");
+	gw_timer_start(g->loop, &g->watchdog, g->watchdog_ns, on_watchdog);
+}
+
+/* Keeps the capabilities gwd needs from now on (caps.h). Returns 0 or
+ * -errno. */
+static int drop_caps(struct gwd *g)
+{
+	int caps[GW_CAPS_MAX], n;
+
+	if (g->keep_caps) {
+		pr_info("gwd: --keep-caps: keeping every capability\n");
+		return 0;
+	}
+	n = gw_caps_runtime_set(caps, GW_CAPS_MAX);
+	return gw_caps_drop(caps, n);
+}
+
 static int run(struct gwd *g)
 {
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	struct epoll_event ev, evs[8];
 	sigset_t mask;
-	int ep = -1, sfd = -1, tfd = -1, err = 0, n, i, stop = 0;
+	uint64_t wd_us = 0;
+	int err;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);	/* access log rotation */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || tfd < 0 || ep < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
-		err = -errno;
+	g->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (g->sfd < 0)
+		return -errno;
+	err = gw_loop_new(&g->loop);
+	if (!err)
+		err = gw_io_start(g->loop, &g->sig_io, g->sfd, EPOLLIN, on_signal);
+	if (!err)
+		err = gw_timer_start(g->loop, &g->tick, GWD_TICK_NS, on_tick);
+	if (!err)
+		err = gw_timer_start(g->loop, &g->resync, GWD_RESYNC_NS, on_resync);
+	if (!err)
+		err = gw_io_start(g->loop, &g->nl_io, gw_nlmon_fd(g->nlmon), EPOLLIN, on_netlink);
+	if (err)
 		goto out;
-	}
-	ev.events = EPOLLIN;
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = tfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
-	err = gw_admin_open(g->cfg.gateway.admin_socket, &g->admin);
-	if (err) {
-		pr_warn("gwd: no admin socket (%s); gwctl falls back to the pins\n",
-			strerror(-err));
-		err = 0;
-	} else {
-		ev.data.fd = gw_admin_fd(g->admin);
-		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	}
-	if (g->cfg.gateway.metrics.ip.family) {
-		char addr[GW_ADDR_STRLEN];
-
-		gw_endpoint_str(&g->cfg.gateway.metrics, addr, sizeof(addr));
-		err = gw_metrics_open(&g->cfg.gateway.metrics, &g->metrics);
-		if (err) {
-			pr_warn("gwd: cannot serve metrics on %s: %s\n", addr, strerror(-err));
-			err = 0;
-		} else {
-			ev.data.fd = gw_metrics_fd(g->metrics);
-			epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-			pr_info("gwd: metrics on http://%s/metrics\n", addr);
-		}
+	update_endpoints(g, &g->cfg);
+	err = drop_caps(g);
+	if (err)
+		goto out_endpoints;
+	/* After the drop: capabilities are per thread, so the L7 workers are
+	 * started with the reduced set (NET_BIND_SERVICE is kept). */
+	err = apply_l7(g, &g->cfg);
+	if (err)
+		goto out_endpoints;
+	err = gw_l4health_new(g->loop, &g->maps, &g->l4h);
+	if (err)
+		pr_warn("gwd: no health checks: %s\n", strerror(-err));
+	health_sync(g);
+	err = 0;
+	if (sd_watchdog_enabled(0, &wd_us) > 0 && wd_us) {
+		g->watchdog_ns = wd_us * 1000ull / 2;
+		gw_timer_start(g->loop, &g->watchdog, g->watchdog_ns, on_watchdog);
 	}
 
 	pr_info("gwd: running (pins under %s)\n", pin_root_of(&g->cfg));
-	while (!stop) {
-		n = epoll_wait(ep, evs, 8, -1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			break;
-		}
-		for (i = 0; i < n; i++) {
-			if (evs[i].data.fd == tfd) {
-				__u64 exp;
-
-				if (read(tfd, &exp, sizeof(exp)) == sizeof(exp))
-					tick(g);
-			} else if (evs[i].data.fd == sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
-						reload(g);
-					else
-						stop = 1;
-				}
-			} else if (g->admin && evs[i].data.fd == gw_admin_fd(g->admin)) {
-				admin_serve(g);
-			} else if (g->metrics && evs[i].data.fd == gw_metrics_fd(g->metrics)) {
-				struct gw_metrics_src src = { &g->maps, &g->cfg, &g->counters };
-
-				g->counters.generation = g->generation;
-				gw_metrics_process(g->metrics, &src);
-			}
-		}
+	notify("READY=1\nSTATUS=running, config generation %u", g->generation);
+	err = gw_loop_run(g->loop);
+	notify("STOPPING=1\nSTATUS=stopping");
+out_endpoints:
+	close_endpoints(g);
+	if (g->l7) {
+		pr_info("gwd: draining L7 connections\n");
+		gw_l7_stop(g->l7, drain_ns_of(&g->cfg));
+		g->l7 = NULL;
 	}
+	gw_l7_drains_wait();
 out:
-	gw_admin_close(g->admin);
-	g->admin = NULL;
-	gw_metrics_close(g->metrics);
-	g->metrics = NULL;
-	if (ep >= 0)
-		close(ep);
-	if (sfd >= 0)
-		close(sfd);
-	if (tfd >= 0)
-		close(tfd);
+	gw_l4health_free(g->l4h);
+	g->l4h = NULL;
+	gw_loop_free(g->loop);
+	g->loop = NULL;
+	close(g->sfd);
+	g->sfd = -1;
 	return err;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: gwd [-c FILE] [--foreground] [--check] [--map-size NAME=N]... "
-		   "[--verbose] [--version]\n"
+		   "[--keep-caps] [--verbose] [--version]\n"
 		   "  -c, --config FILE   gateway.yaml (default " GWD_DEFAULT_CONFIG ")\n"
 		   "  --check             validate FILE: exit 0 if valid, 1 with every problem\n"
 		   "  --foreground        do not detach from the terminal\n"
+		   "  --keep-caps         keep every capability (debugging; default: drop to\n"
+		   "                      what running needs after start)\n"
 		   "  --map-size NAME=N   size a datapath map at first load (ct, nat, rl_v4,\n"
 		   "                      rl_v6, filter_v4, filter_v6, ban_v4, ban_v6)\n"
 		   "  -v, --verbose       debug logging\n");
@@ -354,13 +843,14 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'k' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "keep-caps", no_argument, NULL, 'K' },
 		{ "map-size", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gwd g = { .config_path = GWD_DEFAULT_CONFIG, .lock_fd = -1 };
+	struct gwd g = { .config_path = GWD_DEFAULT_CONFIG, .lock_fd = -1, .sfd = -1 };
 	struct gw_dp_opts dopts = { 0 };
 	int check = 0, foreground = 0, c, err;
 	size_t i;
@@ -370,6 +860,7 @@ int main(int argc, char **argv)
 		case 'c': g.config_path = optarg; break;
 		case 'k': check = 1; break;
 		case 'f': foreground = 1; break;
+		case 'K': g.keep_caps = 1; break;
 		case 'v': gw_log_set_level(GW_LOG_DEBUG); break;
 		case 'm':
 			if (gw_dp_sizes_parse(&g.sizes, optarg)) {
@@ -390,13 +881,30 @@ int main(int argc, char **argv)
 	if (load_config(g.config_path, &g.cfg))
 		return 1;
 	if (check) {
+		err = check_files(g.config_path, &g.cfg);
+		if (err) {
+			gw_cfg_free(&g.cfg);
+			return 1;
+		}
 		printf("%s: valid\n", g.config_path);
 		gw_cfg_free(&g.cfg);
 		return 0;
 	}
 
+	/* What the L7 layer reads from files, and its listeners, are checked
+	 * before anything is touched and before gwd detaches: a start that
+	 * cannot work fails here, with the exit status the caller sees. */
+	if (check_files(g.config_path, &g.cfg) || gw_l7_precheck(&g.cfg)) {
+		gw_cfg_free(&g.cfg);
+		return 1;
+	}
 	gw_log_hook_libbpf();
 	err = take_lock(&g);
+	if (err)
+		goto out;
+	/* Subscribed before the first attach: an interface that appears in
+	 * between is reported, not missed. */
+	err = gw_nlmon_open(0, &g.nlmon);
 	if (err)
 		goto out;
 	dopts.pin_root = pin_root_of(&g.cfg);
@@ -434,6 +942,7 @@ int main(int argc, char **argv)
 		pr_info("gwd: exiting; datapath detached and unpinned\n");
 	}
 out:
+	gw_nlmon_close(g.nlmon);
 	if (g.dp) {
 		gw_dp_maps_close(&g.maps);
 		gw_dp_close(g.dp);

@@ -20,7 +20,8 @@
 
 struct perm {
 	const struct gw_maglev_entry *e;
-	__u64 offset, skip, next;
+	__u64 offset, skip;
+	__u64 cur;		/* (offset + next * skip) mod M, kept by additions */
 	__u64 credit;
 };
 
@@ -95,6 +96,7 @@ int gw_maglev_build(const struct gw_maglev_entry *e, size_t n, __u32 *table, __u
 		p[i].e = &e[i];
 		p[i].offset = hash64(e[i].key, e[i].key_len, 0x6d61676c65763031ull) % size;
 		p[i].skip = hash64(e[i].key, e[i].key_len, 0x736b697070657232ull) % (size - 1) + 1;
+		p[i].cur = p[i].offset;
 	}
 	qsort(p, n, sizeof(*p), perm_cmp);
 	memset(table, 0xff, (size_t)size * sizeof(*table));
@@ -107,9 +109,13 @@ int gw_maglev_build(const struct gw_maglev_entry *e, size_t n, __u32 *table, __u
 			if (p[i].credit < max_w)
 				continue;
 			p[i].credit -= max_w;
+			/* The next slot of the permutation without a division:
+			 * skip < M, so one subtraction keeps it below M. */
 			do {
-				slot = (p[i].offset + p[i].next * p[i].skip) % size;
-				p[i].next++;
+				slot = p[i].cur;
+				p[i].cur += p[i].skip;
+				if (p[i].cur >= size)
+					p[i].cur -= size;
 			} while (table[slot] != UINT32_MAX);
 			table[slot] = p[i].e->id;
 			filled++;

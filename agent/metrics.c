@@ -13,6 +13,7 @@
 #include "filter.h"
 #include "log.h"
 #include "metrics.h"
+#include "l7.h"
 #include "show.h"
 
 /* ------------------------------------------------------------------ */
@@ -37,7 +38,7 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void render_reasons(FILE *f, const struct gw_dp_maps *m)
+static void render_reasons(FILE *f, const struct gw_dp_maps *m, struct gw_l7 *l7)
 {
 	struct gw_counter sum[GW_R_MAX];
 	__u32 r;
@@ -61,27 +62,43 @@ static void render_reasons(FILE *f, const struct gw_dp_maps *m)
 	fprintf(f, "gw_ratelimited_total{layer=\"xdp\"} %llu\n",
 		(unsigned long long)(sum[GW_R_DROP_RATELIMIT].packets +
 				     sum[GW_R_DROP_SYN_RATELIMIT].packets));
+	if (l7)
+		fprintf(f, "gw_ratelimited_total{layer=\"l7\"} %llu\n",
+			(unsigned long long)gw_l7_ratelimited(l7));
 }
+
+enum backend_col {
+	COL_PACKETS,
+	COL_BYTES,
+	COL_UP,
+};
 
 struct backend_rows {
 	FILE *f;
 	const struct gw_dp_maps *m;
 	const char *service;
-	int bytes;
+	enum backend_col col;
 };
 
 static int backend_row(__u32 id, const struct gw_backend *b, void *arg)
 {
+	static const char *const names[] = { "gw_backend_packets_total", "gw_backend_bytes_total",
+					     "gw_backend_up" };
 	struct backend_rows *br = arg;
 	struct gw_counter c = { 0 };
 	char ep[GW_ADDR_STRLEN];
+	unsigned long long v;
 
-	gw_dp_counter_sum(br->m->backend_stats, id, &c);
-	fprintf(br->f, "gw_backend_%s_total{service=\"", br->bytes ? "bytes" : "packets");
+	if (br->col == COL_UP) {
+		v = !(b->flags & GW_BE_F_DOWN);
+	} else {
+		gw_dp_counter_sum(br->m->backend_stats, id, &c);
+		v = br->col == COL_BYTES ? c.bytes : c.packets;
+	}
+	fprintf(br->f, "%s{service=\"", names[br->col]);
 	put_label(br->f, br->service);
 	fprintf(br->f, "\",backend=\"%s\"} %llu\n",
-		gw_abi_ep_str(b->addr, b->family, b->port, ep, sizeof(ep)),
-		(unsigned long long)(br->bytes ? c.bytes : c.packets));
+		gw_abi_ep_str(b->addr, b->family, b->port, ep, sizeof(ep)), v);
 	return 0;
 }
 
@@ -113,15 +130,18 @@ static void render_services(FILE *f, const struct gw_metrics_src *src)
 			fprintf(f, "\"} %llu\n", (unsigned long long)(k ? c.bytes : c.packets));
 		}
 	}
-	for (k = 0; k < 2; k++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "gw_backend_%s_total", kinds[k]);
-		header(f, name, "counter", "Traffic steered to each backend of an L4 service.");
+	for (k = COL_PACKETS; k <= COL_UP; k++) {
+		if (k == COL_UP)
+			header(f, "gw_backend_up", "gauge", "0 when health checks find an L4 "
+			       "backend down, else 1 (also when unchecked).");
+		else
+			header(f, k == COL_BYTES ? "gw_backend_bytes_total" :
+			       "gw_backend_packets_total", "counter",
+			       "Traffic steered to each backend of an L4 service.");
 		for (i = 0; i < cfg->n_services; i++) {
 			const struct gw_cfg_service *s = &cfg->services[i];
 			struct gw_endpoint vip = { .ip = s->vip, .port = (__u16)s->port };
-			struct backend_rows br = { f, src->maps, s->name, k };
+			struct backend_rows br = { f, src->maps, s->name, (enum backend_col)k };
 			struct gw_svc svc;
 
 			if (!gw_svc_lookup(src->maps, &vip, (__u8)s->protocol, &svc))
@@ -148,7 +168,7 @@ int gw_metrics_render(FILE *f, const struct gw_metrics_src *src)
 {
 	struct ban_count bans = { .now = gw_now_ns() };
 
-	render_reasons(f, src->maps);
+	render_reasons(f, src->maps, src->l7);
 	render_services(f, src);
 
 	gw_filter_foreach(&src->maps->filter, count_ban, &bans);
@@ -161,6 +181,8 @@ int gw_metrics_render(FILE *f, const struct gw_metrics_src *src)
 		src->agent->reloads_failed);
 	header(f, "gw_config_generation", "gauge", "Generation of the applied configuration.");
 	fprintf(f, "gw_config_generation %u\n", src->agent->generation);
+	if (src->l7)
+		gw_l7_metrics(src->l7, f);
 	return ferror(f) ? -EIO : 0;
 }
 

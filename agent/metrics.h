@@ -14,6 +14,8 @@
 #include "config.h"
 #include "dp.h"
 
+struct gw_l7;
+
 /* What the agent counts itself. */
 struct gw_agent_counters {
 	unsigned long long reloads_ok;
@@ -25,6 +27,7 @@ struct gw_metrics_src {
 	const struct gw_dp_maps *maps;
 	const struct gw_cfg *cfg;	/* service names */
 	const struct gw_agent_counters *agent;
+	struct gw_l7 *l7;		/* NULL without the L7 proxy */
 };
 
 /* Writes the whole exposition to f. */

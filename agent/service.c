@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
@@ -34,6 +35,32 @@ struct be_table {
 	struct gw_backend *b;
 	__u32 n;
 };
+
+/* What the writers below need to know of the maps, read once (service.h:
+ * gw_lb_snap_read) and kept up to date by every change made through it. */
+struct gw_lb_snap {
+	struct be_table t;
+	unsigned char *svc_used;	/* service ids in gw_services */
+	__u32 svc_max;			/* gw_maglev's max_entries */
+	__u32 *bloom_users;		/* services per gw_svc_bloom bit */
+	/* Deferred mode (gw_lb_snap_defer): every gw_maglev write waits for
+	 * gw_lb_snap_commit, which does them in one batch; one such write
+	 * costs an RCU grace period (the kernel waits for running programs),
+	 * ~10 ms, so 1000 of them one by one would take seconds. What must
+	 * follow a table swap waits with it: */
+	int defer;
+	int *tables;			/* [svc id]: new table fd, -1: none */
+	int tombstone;			/* an empty table for removed services */
+	struct gw_svc_key *svc_keys;	/* gw_services entries to write after */
+	struct gw_svc *svc_vals;
+	__u32 n_svc;
+	__u32 *be_free;			/* backends to free after */
+	__u32 n_free;
+};
+
+/* Whether gw_maglev takes BPF_F_MMAPABLE tables (filled with one memcpy);
+ * cleared when the pinned map's inner template predates them. */
+static int ring_mmapable = 1;
 
 static void svc_key_make(const struct gw_endpoint *vip, __u8 proto, struct gw_svc_key *k)
 {
@@ -138,55 +165,313 @@ static __u32 be_alloc(struct be_table *t)
 	return 0;
 }
 
-/* Returns a free service id (lowest, from 1), or 0 when none. */
-static __u32 svc_alloc(const struct gw_lb_maps *m)
+/* Marks which service ids gw_services uses. Returns 0 or a negative errno. */
+static int svc_used_read(const struct gw_lb_maps *m, struct gw_lb_snap *sn)
 {
-	__u32 max = map_max_entries(m->maglev), id = 0;
 	struct gw_svc_key k, next;
-	unsigned char *used;
 	struct gw_svc s;
 	void *prev = NULL;
 
-	if (!max)
-		return 0;
-	used = calloc(max, 1);
-	if (!used)
-		return 0;
+	sn->svc_max = map_max_entries(m->maglev);
+	if (!sn->svc_max)
+		return -EINVAL;
+	sn->svc_used = calloc(sn->svc_max, 1);
+	sn->bloom_users = calloc(64 * GW_SVC_BLOOM_WORDS, sizeof(*sn->bloom_users));
+	if (!sn->svc_used || !sn->bloom_users)
+		return -ENOMEM;
 	while (!bpf_map_get_next_key(m->services, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (!bpf_map_lookup_elem(m->services, &k, &s) && s.id < max)
-			used[s.id] = 1;
+		sn->bloom_users[gw_svc_bloom_bit(&k)]++;
+		if (!bpf_map_lookup_elem(m->services, &k, &s) && s.id < sn->svc_max)
+			sn->svc_used[s.id] = 1;
 	}
-	for (id = 1; id < max; id++)
-		if (!used[id])
-			break;
-	free(used);
-	return id < max ? id : 0;
+	return errno == ENOENT ? 0 : -errno;
 }
 
-/* Builds the Maglev table of service svc_id from its valid, not draining
- * backends in t (skipping those marked in `gone`) and swaps it in; a
- * service without such backends gets no table (new flows: no_backend).
- * Returns 0 or a negative errno. */
-static int table_swap(const struct gw_lb_maps *m, const struct be_table *t, const __u8 *gone,
-		      __u32 svc_id, __u32 ring_size)
+/* Returns a free service id (lowest, from 1), or 0 when none. */
+static __u32 svc_alloc(const struct gw_lb_snap *sn)
+{
+	__u32 id;
+
+	for (id = 1; id < sn->svc_max; id++)
+		if (!sn->svc_used[id])
+			return id;
+	return 0;
+}
+
+int gw_lb_snap_read(const struct gw_lb_maps *m, struct gw_lb_snap **snp)
+{
+	struct gw_lb_snap *sn = calloc(1, sizeof(*sn));
+	int err;
+
+	*snp = NULL;
+	if (!sn)
+		return -ENOMEM;
+	sn->tombstone = -1;
+	err = be_table_read(m->backends, &sn->t);
+	if (!err)
+		err = svc_used_read(m, sn);
+	if (err) {
+		gw_lb_snap_free(sn);
+		return err;
+	}
+	*snp = sn;
+	return 0;
+}
+
+void gw_lb_snap_free(struct gw_lb_snap *sn)
+{
+	if (!sn)
+		return;
+	if (sn->tables) {
+		__u32 i;
+
+		for (i = 0; i < sn->svc_max; i++)
+			if (sn->tables[i] >= 0 && sn->tables[i] != sn->tombstone)
+				close(sn->tables[i]);
+	}
+	if (sn->tombstone >= 0)
+		close(sn->tombstone);
+	free(sn->tables);
+	free(sn->svc_keys);
+	free(sn->svc_vals);
+	free(sn->be_free);
+	free(sn->t.b);
+	free(sn->svc_used);
+	free(sn->bloom_users);
+	free(sn);
+}
+
+const struct gw_backend *gw_lb_snap_backends(const struct gw_lb_snap *sn, __u32 *n)
+{
+	*n = sn->t.n;
+	return sn->t.b;
+}
+
+/* Creates the one-slot table of removed services (no backend). Returns
+ * its fd or a negative errno. */
+static int tombstone_create(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
+	int fd;
+
+	if (ring_mmapable)
+		copts.map_flags |= BPF_F_MMAPABLE;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "gw_maglev_none", sizeof(__u32), sizeof(__u32), 1,
+			    &copts);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Finds out once whether gw_maglev takes mmapable tables (a gw_maglev
+ * pinned by an older gw does not): writes the tombstone into a free slot
+ * and removes it again. Returns 0 or a negative errno. */
+static int ring_probe(const struct gw_lb_maps *m, struct gw_lb_snap *sn)
+{
+	static int probed;
+	__u32 id;
+
+	if (probed || !ring_mmapable)
+		return 0;
+	for (id = sn->svc_max; id-- > 1;)
+		if (!sn->svc_used[id])
+			break;
+	if (!id)
+		return 0;	/* no free slot: table_swap's fallback still works */
+	if (bpf_map_update_elem(m->maglev, &id, &sn->tombstone, BPF_ANY)) {
+		if (errno != EINVAL)
+			return -errno;
+		pr_info("service: gw_maglev takes no mmapable tables; filling them slot by "
+			"slot\n");
+		ring_mmapable = 0;
+		close(sn->tombstone);
+		sn->tombstone = tombstone_create();
+		if (sn->tombstone < 0)
+			return sn->tombstone;
+	} else if (bpf_map_delete_elem(m->maglev, &id) && errno != ENOENT) {
+		return -errno;
+	}
+	probed = 1;
+	return 0;
+}
+
+int gw_lb_snap_defer(const struct gw_lb_maps *m, struct gw_lb_snap *sn)
+{
+	__u32 i;
+	int err;
+
+	sn->tables = malloc((size_t)sn->svc_max * sizeof(*sn->tables));
+	sn->svc_keys = calloc(sn->svc_max, sizeof(*sn->svc_keys));
+	sn->svc_vals = calloc(sn->svc_max, sizeof(*sn->svc_vals));
+	sn->be_free = calloc(sn->t.n ? sn->t.n : 1, sizeof(*sn->be_free));
+	if (!sn->tables || !sn->svc_keys || !sn->svc_vals || !sn->be_free)
+		return -ENOMEM;
+	for (i = 0; i < sn->svc_max; i++)
+		sn->tables[i] = -1;
+	/* One slot holding no backend (0): new flows of a service that is
+	 * gone would find none; its big table is released. */
+	sn->tombstone = tombstone_create();
+	if (sn->tombstone < 0)
+		return sn->tombstone;
+	err = ring_probe(m, sn);
+	if (err)
+		return err;
+	sn->defer = 1;
+	return 0;
+}
+
+/* Queues table fd (owned by the snapshot from now on) for service id. */
+static void defer_table(struct gw_lb_snap *sn, __u32 id, int fd)
+{
+	if (sn->tables[id] >= 0 && sn->tables[id] != sn->tombstone)
+		close(sn->tables[id]);
+	sn->tables[id] = fd;
+}
+
+/* Swaps the queued tables into gw_maglev: one batch (one grace period),
+ * slot by slot where the kernel has no batch for it. Returns 0 or a
+ * negative errno. */
+static int commit_tables(const struct gw_lb_maps *m, struct gw_lb_snap *sn)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 *keys, i, n = 0, count;
+	int *fds, err = 0;
+
+	keys = calloc(sn->svc_max, sizeof(*keys));
+	fds = calloc(sn->svc_max, sizeof(*fds));
+	if (!keys || !fds) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < sn->svc_max; i++) {
+		if (sn->tables[i] < 0)
+			continue;
+		keys[n] = i;
+		fds[n++] = sn->tables[i];
+	}
+	count = n;
+	if (n && bpf_map_update_batch(m->maglev, keys, fds, &count, &bopts)) {
+		for (i = count < n ? count : 0; i < n; i++) {
+			if (bpf_map_update_elem(m->maglev, &keys[i], &fds[i], BPF_ANY)) {
+				err = -errno;
+				pr_warn("service: cannot swap table of service %u: %s\n", keys[i],
+					strerror(-err));
+				goto out;
+			}
+		}
+	}
+out:
+	free(keys);
+	free(fds);
+	return err;
+}
+
+int gw_lb_snap_commit(const struct gw_lb_maps *m, struct gw_lb_snap *sn)
+{
+	__u32 i, id;
+	int err;
+
+	if (!sn->defer)
+		return 0;
+	err = commit_tables(m, sn);
+	/* Then what waited for the tables: new and changed services' entries
+	 * (their pre-check bits are set already), then freed backends. */
+	for (i = 0; !err && i < sn->n_svc; i++) {
+		if (bpf_map_update_elem(m->services, &sn->svc_keys[i], &sn->svc_vals[i], BPF_ANY)) {
+			err = -errno;
+			pr_warn("service: cannot write service %u: %s\n", sn->svc_vals[i].id,
+				strerror(-err));
+		}
+	}
+	for (i = 0; !err && i < sn->n_free; i++) {
+		id = sn->be_free[i];
+		sn->t.b[id].flags = 0;
+		if (bpf_map_update_elem(m->backends, &id, &sn->t.b[id], BPF_ANY)) {
+			err = -errno;
+			pr_warn("service: cannot free backend %u: %s\n", id, strerror(-err));
+		}
+	}
+	for (i = 0; i < sn->svc_max; i++) {
+		if (sn->tables[i] >= 0 && sn->tables[i] != sn->tombstone)
+			close(sn->tables[i]);
+		sn->tables[i] = -1;
+	}
+	sn->n_svc = 0;
+	sn->n_free = 0;
+	return err;
+}
+
+/* Creates an inner table of ring_size slots holding `table`: mmapable ones
+ * are filled with one copy, others with a batch update (slot by slot where
+ * the kernel has none). Returns its fd or a negative errno. */
+static int ring_create(const __u32 *table, __u32 ring_size, int mmapable)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, copts, .map_flags = BPF_F_INNER_MAP);
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	struct gw_maglev_entry *e = NULL;
-	__u32 *table = NULL, *keys = NULL, i, count;
-	size_t n = 0;
-	int inner = -1, err = 0;
+	size_t len = (size_t)ring_size * sizeof(*table), page = (size_t)sysconf(_SC_PAGESIZE);
+	/* an array's elements are 8-byte aligned: slot i is at i * 8 */
+	const size_t elem = (sizeof(*table) + 7) & ~(size_t)7;
+	__u32 *keys = NULL, i, count;
+	int fd, err = 0;
+	void *mem;
 
-	e = calloc(t->n, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
+	if (mmapable)
+		copts.map_flags |= BPF_F_MMAPABLE;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "gw_maglev_ring", sizeof(__u32), sizeof(__u32),
+			    ring_size, &copts);
+	if (fd < 0)
+		return -errno;
+	if (mmapable) {
+		len = ((size_t)ring_size * elem + page - 1) / page * page;
+		mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (mem == MAP_FAILED) {
+			err = -errno;
+			goto out;
+		}
+		for (i = 0; i < ring_size; i++)
+			*(__u32 *)((char *)mem + (size_t)i * elem) = table[i];
+		munmap(mem, len);
+		return fd;
+	}
+	keys = malloc(len);
+	if (!keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < ring_size; i++)
+		keys[i] = i;
+	count = ring_size;
+	if (bpf_map_update_batch(fd, keys, table, &count, &bopts)) {
+		for (i = 0; i < ring_size; i++) {
+			if (bpf_map_update_elem(fd, &keys[i], &table[i], BPF_ANY)) {
+				err = -errno;
+				break;
+			}
+		}
+	}
+out:
+	free(keys);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Collects into e the backends of service svc_id in t that take new
+ * flows: valid, not draining, not marked in `gone`, and not down unless
+ * `with_down`. Returns how many. */
+static size_t table_members(const struct be_table *t, const __u8 *gone, __u32 svc_id,
+			    int with_down, struct gw_maglev_entry *e)
+{
+	size_t n = 0;
+	__u32 i;
+
 	for (i = 1; i < t->n; i++) {
 		const struct gw_backend *b = &t->b[i];
 
 		if (!(b->flags & GW_BE_F_VALID) || (b->flags & GW_BE_F_DRAIN) ||
-		    b->svc_id != svc_id || gone[i])
+		    b->svc_id != svc_id || gone[i] || (!with_down && (b->flags & GW_BE_F_DOWN)))
 			continue;
 		/* Identity: family, address, port (the layout of gw_backend). */
 		e[n].key = b;
@@ -194,6 +479,32 @@ static int table_swap(const struct gw_lb_maps *m, const struct be_table *t, cons
 		e[n].weight = b->weight ? b->weight : 1;
 		e[n].id = i;
 		n++;
+	}
+	return n;
+}
+
+/* Builds the Maglev table of service svc_id from its valid, not draining,
+ * not down backends in t (skipping those marked in `gone`) and swaps it in
+ * (or queues it in sn when sn defers). When every such backend is down, the
+ * down ones form the table (fail open); a service without any gets no table
+ * (new flows: no_backend). sn may be NULL. Returns 0 or a negative errno. */
+static int table_swap(const struct gw_lb_maps *m, struct gw_lb_snap *sn, const struct be_table *t,
+		      const __u8 *gone, __u32 svc_id, __u32 ring_size)
+{
+	struct gw_maglev_entry *e = NULL;
+	__u32 *table = NULL;
+	size_t n = 0;
+	int inner = -1, err = 0;
+
+	e = calloc(t->n, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	n = table_members(t, gone, svc_id, 0, e);
+	if (!n)
+		n = table_members(t, gone, svc_id, 1, e);
+	if (!n && sn && sn->defer && svc_id < sn->svc_max) {
+		defer_table(sn, svc_id, sn->tombstone);
+		goto out;
 	}
 	if (!n) {
 		if (bpf_map_delete_elem(m->maglev, &svc_id) && errno != ENOENT) {
@@ -204,8 +515,7 @@ static int table_swap(const struct gw_lb_maps *m, const struct be_table *t, cons
 		goto out;
 	}
 	table = malloc((size_t)ring_size * sizeof(*table));
-	keys = malloc((size_t)ring_size * sizeof(*keys));
-	if (!table || !keys) {
+	if (!table) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -214,34 +524,34 @@ static int table_swap(const struct gw_lb_maps *m, const struct be_table *t, cons
 		pr_warn("service: cannot build table of service %u: %s\n", svc_id, strerror(-err));
 		goto out;
 	}
-	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "gw_maglev_ring", sizeof(__u32), sizeof(__u32),
-			       ring_size, &copts);
+	inner = ring_create(table, ring_size, ring_mmapable);
 	if (inner < 0) {
-		err = -errno;
+		err = inner;
 		pr_warn("service: cannot create a table of %u slots: %s\n", ring_size,
 			strerror(-err));
 		goto out;
 	}
-	for (i = 0; i < ring_size; i++)
-		keys[i] = i;
-	count = ring_size;
-	if (bpf_map_update_batch(inner, keys, table, &count, &bopts)) {
-		for (i = 0; i < ring_size; i++) {
-			if (bpf_map_update_elem(inner, &keys[i], &table[i], BPF_ANY)) {
-				err = -errno;
-				pr_warn("service: cannot fill table: %s\n", strerror(-err));
-				goto out;
-			}
-		}
+	if (sn && sn->defer && svc_id < sn->svc_max) {
+		defer_table(sn, svc_id, inner);
+		inner = -1;
+		goto out;
 	}
-	if (bpf_map_update_elem(m->maglev, &svc_id, &inner, BPF_ANY)) {
-		err = -errno;
+	err = bpf_map_update_elem(m->maglev, &svc_id, &inner, BPF_ANY) ? -errno : 0;
+	if (err == -EINVAL && ring_mmapable) {
+		/* gw_maglev was pinned by a gw whose tables were not mmapable */
+		pr_info("service: gw_maglev takes no mmapable tables; filling them slot by "
+			"slot\n");
+		ring_mmapable = 0;
+		close(inner);
+		inner = ring_create(table, ring_size, 0);
+		err = inner < 0 ? inner :
+		      bpf_map_update_elem(m->maglev, &svc_id, &inner, BPF_ANY) ? -errno : 0;
+	}
+	if (err)
 		pr_warn("service: cannot swap table of service %u: %s\n", svc_id, strerror(-err));
-	}
 out:
 	if (inner >= 0)
 		close(inner);
-	free(keys);
 	free(table);
 	free(e);
 	return err;
@@ -386,8 +696,22 @@ out:
 
 int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spec, __u32 *svc_id)
 {
+	struct gw_lb_snap *sn;
+	int err;
+
+	err = gw_lb_snap_read(m, &sn);
+	if (err)
+		return err;
+	err = gw_service_set_snap(m, sn, spec, svc_id);
+	gw_lb_snap_free(sn);
+	return err;
+}
+
+int gw_service_set_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
+			const struct gw_service_spec *spec, __u32 *svc_id)
+{
 	__u32 ring = spec->ring_size ? spec->ring_size : GW_MAGLEV_SIZE, i, id;
-	struct be_table t = { 0 };
+	struct be_table *tp = &sn->t, t;
 	struct gw_svc_key key;
 	struct gw_svc svc, old;
 	__u8 *gone = NULL;
@@ -400,7 +724,7 @@ int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spe
 	svc_key_make(&spec->vip, spec->proto, &key);
 	is_new = bpf_map_lookup_elem(m->services, &key, &old) != 0;
 	memset(&svc, 0, sizeof(svc));
-	svc.id = is_new ? svc_alloc(m) : old.id;
+	svc.id = is_new ? svc_alloc(sn) : old.id;
 	if (!svc.id) {
 		pr_warn("service: no free service id\n");
 		return -ENOSPC;
@@ -408,14 +732,10 @@ int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spe
 	svc.ring_size = ring;
 	svc.fwd = spec->fwd;
 
-	err = be_table_read(m->backends, &t);
-	if (err)
-		return err;
+	t = *tp;	/* written through: t.b is the snapshot's */
 	gone = calloc(t.n, 1);
-	if (!gone) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (!gone)
+		return -ENOMEM;
 	/* Backends of the service that the spec no longer names leave. */
 	for (i = 1; i < t.n; i++)
 		if ((t.b[i].flags & GW_BE_F_VALID) && t.b[i].svc_id == svc.id)
@@ -424,8 +744,12 @@ int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spe
 		const struct gw_backend_spec *bs = &spec->backends[k];
 		struct gw_backend nb;
 
+		__u8 down = 0;
+
 		id = is_new ? 0 : be_find(&t, svc.id, &bs->ep);
-		if (!id) {
+		if (id) {
+			down = t.b[id].flags & GW_BE_F_DOWN;	/* health is not config */
+		} else {
 			id = be_alloc(&t);
 			if (!id) {
 				pr_warn("service: no free backend id\n");
@@ -438,7 +762,7 @@ int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spe
 		memcpy(nb.addr, bs->ep.ip.addr, sizeof(nb.addr));
 		nb.port = htons(bs->ep.port);
 		nb.family = bs->ep.ip.family;
-		nb.flags = GW_BE_F_VALID | (bs->drain ? GW_BE_F_DRAIN : 0);
+		nb.flags = GW_BE_F_VALID | (bs->drain ? GW_BE_F_DRAIN : 0) | down;
 		nb.svc_id = svc.id;
 		nb.weight = bs->weight;
 		if (memcmp(&nb, &t.b[id], sizeof(nb))) {
@@ -451,7 +775,7 @@ int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spe
 			t.b[id] = nb;
 		}
 	}
-	err = table_swap(m, &t, gone, svc.id, ring);
+	err = table_swap(m, sn, &t, gone, svc.id, ring);
 	if (err)
 		goto out;
 	/* The pre-check bit before the entry: the datapath must not skip it. */
@@ -460,16 +784,28 @@ int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spe
 		pr_warn("service: cannot write gw_svc_bloom: %s\n", strerror(-err));
 		goto out;
 	}
-	if (is_new || memcmp(&svc, &old, sizeof(svc))) {
+	if ((is_new || memcmp(&svc, &old, sizeof(svc))) && sn->defer) {
+		sn->svc_keys[sn->n_svc] = key;	/* after its table: commit */
+		sn->svc_vals[sn->n_svc++] = svc;
+	} else if (is_new || memcmp(&svc, &old, sizeof(svc))) {
 		if (bpf_map_update_elem(m->services, &key, &svc, BPF_ANY)) {
 			err = -errno;
 			pr_warn("service: cannot write service %u: %s\n", svc.id, strerror(-err));
 			goto out;
 		}
 	}
+	if (svc.id < sn->svc_max)
+		sn->svc_used[svc.id] = 1;
+	if (is_new)
+		sn->bloom_users[gw_svc_bloom_bit(&key)]++;
 	for (i = 1; i < t.n; i++) {
 		if (!gone[i])
 			continue;
+		if (sn->defer) {
+			/* stays VALID in the snapshot until then: not reused */
+			sn->be_free[sn->n_free++] = i;
+			continue;
+		}
 		t.b[i].flags = 0;
 		if (bpf_map_update_elem(m->backends, &i, &t.b[i], BPF_ANY)) {
 			err = -errno;
@@ -481,17 +817,30 @@ int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spe
 		*svc_id = svc.id;
 out:
 	free(gone);
-	free(t.b);
 	return err;
 }
 
 int gw_service_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto)
 {
-	struct be_table t = { 0 };
+	struct gw_lb_snap *sn;
+	int err;
+
+	err = gw_lb_snap_read(m, &sn);
+	if (err)
+		return err;
+	err = gw_service_del_snap(m, sn, vip, proto);
+	gw_lb_snap_free(sn);
+	return err;
+}
+
+int gw_service_del_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
+			const struct gw_endpoint *vip, __u8 proto)
+{
+	struct be_table *t = &sn->t;
 	struct gw_svc_key key;
 	struct gw_svc svc;
-	int err;
-	__u32 i;
+	int err = 0;
+	__u32 i, bit;
 
 	svc_key_make(vip, proto, &key);
 	if (bpf_map_lookup_elem(m->services, &key, &svc))
@@ -501,24 +850,29 @@ int gw_service_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __
 		pr_warn("service: cannot remove service %u: %s\n", svc.id, strerror(-err));
 		return err;
 	}
-	if (bloom_bit_release_bit(m, gw_svc_bloom_bit(&key)))
+	if (svc.id < sn->svc_max)
+		sn->svc_used[svc.id] = 0;
+	/* The bit goes when no other service hashes to it (counted in the
+	 * snapshot: no walk of gw_services per removal). */
+	bit = gw_svc_bloom_bit(&key);
+	if (sn->bloom_users[bit])
+		sn->bloom_users[bit]--;
+	if (!sn->bloom_users[bit] && bloom_bit_write(m, bit, 0))
 		pr_warn("service: cannot clear the gw_svc_bloom bit of service %u\n", svc.id);
-	if (bpf_map_delete_elem(m->maglev, &svc.id) && errno != ENOENT)
+	if (sn->defer && svc.id < sn->svc_max)
+		defer_table(sn, svc.id, sn->tombstone);
+	else if (bpf_map_delete_elem(m->maglev, &svc.id) && errno != ENOENT)
 		pr_warn("service: cannot remove table of service %u: %s\n", svc.id,
 			strerror(errno));
-	err = be_table_read(m->backends, &t);
-	if (err)
-		return err;
-	for (i = 1; i < t.n; i++) {
-		if (!(t.b[i].flags & GW_BE_F_VALID) || t.b[i].svc_id != svc.id)
+	for (i = 1; i < t->n; i++) {
+		if (!(t->b[i].flags & GW_BE_F_VALID) || t->b[i].svc_id != svc.id)
 			continue;
-		t.b[i].flags = 0;
-		if (bpf_map_update_elem(m->backends, &i, &t.b[i], BPF_ANY)) {
+		t->b[i].flags = 0;
+		if (bpf_map_update_elem(m->backends, &i, &t->b[i], BPF_ANY)) {
 			err = -errno;
 			pr_warn("service: cannot free backend %u: %s\n", i, strerror(-err));
 		}
 	}
-	free(t.b);
 	return err;
 }
 
@@ -622,5 +976,70 @@ int gw_backend_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __
 	spec.n_backends--;
 	err = gw_service_set(m, &spec, NULL);
 	free(bs);
+	return err;
+}
+
+int gw_service_health_set(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto,
+			  const struct gw_endpoint *down, size_t n_down, int *changed,
+			  int *fail_open)
+{
+	struct be_table t = { 0 };
+	struct gw_svc_key key;
+	struct gw_svc svc;
+	__u8 *gone = NULL;
+	int err, dirty = 0, n_up = 0, n_down_now = 0;
+	size_t k;
+	__u32 i;
+
+	if (changed)
+		*changed = 0;
+	if (fail_open)
+		*fail_open = 0;
+	svc_key_make(vip, proto, &key);
+	if (bpf_map_lookup_elem(m->services, &key, &svc))
+		return -ENOENT;
+	err = be_table_read(m->backends, &t);
+	if (err)
+		return err;
+	gone = calloc(t.n, 1);
+	if (!gone) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 1; i < t.n; i++) {
+		struct gw_backend *b = &t.b[i];
+		__u8 want = 0;
+		struct gw_endpoint ep = { .ip.family = b->family, .port = ntohs(b->port) };
+
+		if (!(b->flags & GW_BE_F_VALID) || b->svc_id != svc.id)
+			continue;
+		memcpy(ep.ip.addr, b->addr, sizeof(ep.ip.addr));
+		for (k = 0; k < n_down; k++)
+			if (ep_same(&down[k], &ep))
+				want = GW_BE_F_DOWN;
+		if (!(b->flags & GW_BE_F_DRAIN)) {
+			n_up += !want;
+			n_down_now += !!want;
+		}
+		if ((b->flags & GW_BE_F_DOWN) == want)
+			continue;
+		b->flags = (__u8)((b->flags & ~GW_BE_F_DOWN) | want);
+		if (bpf_map_update_elem(m->backends, &i, b, BPF_ANY)) {
+			err = -errno;
+			pr_warn("service: cannot write backend %u: %s\n", i, strerror(-err));
+			goto out;
+		}
+		dirty = 1;
+	}
+	if (fail_open)
+		*fail_open = !n_up && n_down_now;
+	if (dirty) {
+		err = table_swap(m, NULL, &t, gone, svc.id, svc.ring_size);
+		if (!err && changed)
+			*changed = 1;
+	}
+out:
+	free(gone);
+	free(t.b);
 	return err;
 }

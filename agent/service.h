@@ -42,6 +42,29 @@ struct gw_service_spec {
  * *svc_id (optional) gets the service's id. */
 int gw_service_set(const struct gw_lb_maps *m, const struct gw_service_spec *spec, __u32 *svc_id);
 
+/*
+ * Many changes at once (gwd applying a file): a snapshot of what the
+ * writers need to know (the backend table, the service ids in use), read
+ * once and kept current by the _snap calls, which otherwise are
+ * gw_service_set / gw_service_del. Only for a single writer (gwd).
+ */
+struct gw_lb_snap;
+int gw_lb_snap_read(const struct gw_lb_maps *m, struct gw_lb_snap **snp);
+void gw_lb_snap_free(struct gw_lb_snap *sn);
+/* The snapshot's gw_backends, slot i at [i]; *n gets the slot count. */
+const struct gw_backend *gw_lb_snap_backends(const struct gw_lb_snap *sn, __u32 *n);
+int gw_service_set_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
+			const struct gw_service_spec *spec, __u32 *svc_id);
+int gw_service_del_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
+			const struct gw_endpoint *vip, __u8 proto);
+/* Deferred mode: the _snap calls queue their gw_maglev writes (and what
+ * must follow them: new services' entries, freed backends) until
+ * gw_lb_snap_commit, which swaps every queued table in one batch. Packets
+ * meanwhile see the old state of each queued service. A removed service's
+ * table becomes an empty one rather than being deleted. */
+int gw_lb_snap_defer(const struct gw_lb_maps *m, struct gw_lb_snap *sn);
+int gw_lb_snap_commit(const struct gw_lb_maps *m, struct gw_lb_snap *sn);
+
 /* Rebuilds gw_svc_bloom from gw_services: every service's bit set first,
  * then the bits no service hashes to cleared (a service is never hidden).
  * The loader runs it when it adopts pinned maps. */
@@ -56,5 +79,15 @@ int gw_backend_set(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __
 		   const struct gw_backend_spec *b);
 int gw_backend_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto,
 		   const struct gw_endpoint *backend);
+
+/* Marks exactly the listed backends of a service down (GW_BE_F_DOWN: out
+ * of the Maglev table, established flows kept) and the others not, and
+ * rebuilds and swaps the table when a mark changed (*changed, optional,
+ * says so). When every backend that is not draining is down, the table
+ * holds them all (fail open; *fail_open, optional, says so). Returns 0,
+ * -ENOENT without the service, or another negative errno. */
+int gw_service_health_set(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto,
+			  const struct gw_endpoint *down, size_t n_down, int *changed,
+			  int *fail_open);
 
 #endif /* GW_SERVICE_H */

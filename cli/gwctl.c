@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "admin.h"
+#include "cfgfiles.h"
 #include "config.h"
 #include "dp.h"
 #include "log.h"
@@ -44,7 +45,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: gwctl [-s SOCKET] [--pin-root DIR] [--json] COMMAND ...\n"
-		"  status                              programs, interfaces, config generation\n"
+		"  status                              programs, interfaces, modes, generation,\n"
+		"                                      kernel features in use\n"
 		"  stats [--watch [--count N]] [--all] counters by reason and service\n"
 		"  filter list\n"
 		"  filter deny add|del CIDR [--ttl DURATION]\n"
@@ -268,13 +270,23 @@ static void print_status(json_t *d)
 	printf("pin root   %s\n", S(d, "pin_root"));
 	printf("datapath   generation %lld, filter default %s\n", I(d, "datapath_generation"),
 	       S(d, "filter_default"));
+	json_array_foreach(json_object_get(d, "programs"), i, f)
+		printf("program    %s (%s) id %lld tag %s%s%s, pinned %s\n", S(f, "name"),
+		       S(f, "type"), I(f, "id"), S(f, "tag"),
+		       json_is_true(json_object_get(f, "jited")) ? ", jited" : "",
+		       json_is_true(json_object_get(f, "btf")) ? ", btf" : "", S(f, "pin"));
 	printf("features  ");
 	json_array_foreach(feat, i, f)
 		printf(" %s%s", json_string_value(f), i + 1 < json_array_size(feat) ? "," : "");
-	printf("\n\n%-16s %-8s %-14s %-16s %s\n", "INTERFACE", "IFINDEX", "HOOK", "IPV4", "IPV6");
-	json_array_foreach(ifs, i, f)
-		printf("%-16s %-8lld %-14s %-16s %s\n", S(f, "name"), I(f, "ifindex"),
-		       S(f, "hook"), S(f, "ipv4"), S(f, "ipv6"));
+	printf("\n\n%-16s %-8s %-12s %-10s %-16s %s\n", "INTERFACE", "IFINDEX", "HOOK", "LIBXDP",
+	       "IPV4", "IPV6");
+	json_array_foreach(ifs, i, f) {
+		json_t *disp = json_object_get(f, "xdp_dispatcher");
+
+		printf("%-16s %-8lld %-12s %-10s %-16s %s\n", S(f, "name"), I(f, "ifindex"),
+		       S(f, "hook"), json_is_true(disp) ? "multiprog" : json_is_false(disp) ?
+		       "alone" : "-", S(f, "ipv4"), S(f, "ipv6"));
+	}
 }
 
 static void print_services(json_t *arr, int backends)
@@ -290,10 +302,16 @@ static void print_services(json_t *arr, int backends)
 		       I(s, "bytes"));
 		if (!backends)
 			continue;
-		json_array_foreach(json_object_get(s, "backends"), j, b)
-			printf("  backend %-30s weight %-5lld %-6s %14lld %16lld\n",
-			       S(b, "address"), I(b, "weight"), S(b, "state"), I(b, "packets"),
+		if (json_is_true(json_object_get(s, "fail_open")))
+			printf("  every backend is down: new flows go to all of them (fail open)\n");
+		json_array_foreach(json_object_get(s, "backends"), j, b) {
+			printf("  backend %-30s weight %-5lld %-6s %-9s %14lld %16lld", S(b, "address"),
+			       I(b, "weight"), S(b, "state"), S(b, "health"), I(b, "packets"),
 			       I(b, "bytes"));
+			if (json_is_string(json_object_get(b, "health_reason")))
+				printf("  (%s)", S(b, "health_reason"));
+			printf("\n");
+		}
 	}
 }
 
@@ -377,6 +395,57 @@ static void print_rl_set(json_t *d)
 static void print_reload(json_t *d)
 {
 	printf("reloaded %s: config generation %lld\n", S(d, "config_file"), I(d, "generation"));
+}
+
+static void print_upstreams(json_t *d)
+{
+	size_t i, j;
+	json_t *u, *v;
+
+	json_array_foreach(d, i, u) {
+		printf("%s (%s, retries %lld)\n", S(u, "name"), S(u, "balance"), I(u, "retries"));
+		printf("  %-40s %6s  %-12s %8s %12s %10s\n", "SERVER", "WEIGHT", "STATE", "ACTIVE",
+		       "REQUESTS", "FAILURES");
+		json_array_foreach(json_object_get(u, "servers"), j, v) {
+			char st[32];
+
+			if (json_is_true(json_object_get(v, "draining")))
+				snprintf(st, sizeof(st), "draining");
+			else if (I(v, "ejected_ms"))
+				snprintf(st, sizeof(st), "ejected %llds",
+					 (I(v, "ejected_ms") + 999) / 1000);
+			else
+				snprintf(st, sizeof(st), "%s",
+					 json_is_true(json_object_get(v, "up")) ? "up" : "down");
+			printf("  %-40s %6lld  %-12s %8lld %12lld %10lld\n", S(v, "address"),
+			       I(v, "weight"), st, I(v, "active"), I(v, "requests"),
+			       I(v, "failures"));
+		}
+	}
+}
+
+static void print_routes(json_t *d)
+{
+	size_t i;
+	json_t *r;
+
+	printf("%-5s %-48s %s\n", "INDEX", "ROUTE", "ACTION");
+	json_array_foreach(d, i, r) {
+		if (json_object_get(r, "upstream"))
+			printf("%-5lld %-48s upstream %s%s%s%s\n", I(r, "index"), S(r, "route"),
+			       S(r, "upstream"),
+			       json_is_true(json_object_get(r, "strip_prefix")) ? ", strip_prefix" : "",
+			       json_is_string(json_object_get(r, "auth")) ? ", auth " : "",
+			       json_is_string(json_object_get(r, "auth")) ? S(r, "auth") : "");
+		else
+			printf("%-5lld %-48s respond %lld\n", I(r, "index"), S(r, "route"),
+			       I(r, "respond"));
+	}
+}
+
+static void print_server_change(json_t *d)
+{
+	printf("%s %s %s\n", S(d, "server"), S(d, "change"), S(d, "upstream"));
 }
 
 /* Says how long a live change lasts. */
@@ -528,12 +597,16 @@ static int cmd_check(const char *file)
 	int err;
 
 	err = gw_cfg_load(file, &cfg, &errs);
+	if (!err) {
+		/* what the L7 layer reads from files, as gwd --check */
+		err = gw_cfg_check_files(file, &cfg, &errs);
+		gw_cfg_free(&cfg);
+	}
 	for (i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
 	gw_cfg_errors_free(&errs);
 	if (err)
 		return 1;
-	gw_cfg_free(&cfg);
 	if (cli.json)
 		printf("{\"file\": \"%s\", \"valid\": true}\n", file);
 	else
@@ -661,24 +734,28 @@ static int dispatch(int argc, char **argv)
 			json_object_set_new(a, "limit", json_string(cli.limit));
 		return run("conntrack.list", a, print_ct, 0);
 	}
-	/* The L7 layer does not exist yet: say so rather than print nothing. */
 	if (!strcmp(c, "upstream")) {
-		ONLY("weight");
-		if (!(argc == 2 && !strcmp(argv[1], "list")) &&
-		    (argc != 5 || strcmp(argv[1], "server") || (strcmp(argv[2], "add") &&
-		     strcmp(argv[2], "del") && strcmp(argv[2], "drain"))))
+		if (argc == 2 && !strcmp(argv[1], "list")) {
+			ONLY("");
+			return run("upstream.list", NULL, print_upstreams, 0);
+		}
+		if (argc != 5 || strcmp(argv[1], "server") || (strcmp(argv[2], "add") &&
+		    strcmp(argv[2], "del") && strcmp(argv[2], "drain")))
 			return usage_err("usage: gwctl upstream list | upstream server "
 					 "add|del|drain UPSTREAM ADDR:PORT [--weight W]");
-		fprintf(stderr, "gwctl: %s\n", GW_ADMIN_NO_L7);
-		return 1;
+		ONLY(strcmp(argv[2], "add") ? "" : "weight");
+		a = json_pack("{s:s, s:s}", "upstream", argv[3], "server", argv[4]);
+		if (cli.weight)
+			json_object_set_new(a, "weight", json_string(cli.weight));
+		snprintf(cmd, sizeof(cmd), "upstream.server.%s", argv[2]);
+		return run(cmd, a, print_server_change, 1);
 	}
 	if (!strcmp(c, "route")) {
 		ONLY("");
 		NARGS(2, "route list");
 		if (strcmp(argv[1], "list"))
 			return usage_err("usage: gwctl route list");
-		fprintf(stderr, "gwctl: %s\n", GW_ADMIN_NO_L7);
-		return 1;
+		return run("route.list", NULL, print_routes, 0);
 	}
 	if (!strcmp(c, "reload")) {
 		ONLY("");

@@ -45,15 +45,17 @@ static __always_inline __u32 gw_filter_decide(const struct gw_rule *r, const str
 	return (cfg->flags & GW_CFG_F_DEFAULT_DENY) ? GW_R_DROP_FILTER : GW_R_NONE;
 }
 
-/* The longest live ban longer than `floor` bits (-1: any), or NULL. */
-static __always_inline const struct gw_rule *gw_ban_v4_lookup(__be32 addr, int floor)
+/* The longest live ban longer than `floor` bits (-1: any) in the ban trie
+ * `map`, or NULL. `key` is the trie's key with the whole address; *plen is
+ * its prefix length field. Expired bans are stepped over to shorter ones. */
+static __always_inline const struct gw_rule *gw_ban_walk(void *map, void *key, __u32 *plen,
+							 int floor)
 {
-	struct gw_lpm_v4_key k = { .prefixlen = 32, .addr = addr };
 	const struct gw_rule *b;
 	int i;
 
 	for (i = 0; i < GW_BAN_LOOKUPS; i++) {
-		b = bpf_map_lookup_elem(&gw_ban_v4, &k);
+		b = bpf_map_lookup_elem(map, key);
 		if (!b || (int)b->prefixlen <= floor)
 			return NULL;
 		if (gw_ban_live(b))
@@ -61,33 +63,28 @@ static __always_inline const struct gw_rule *gw_ban_v4_lookup(__be32 addr, int f
 		/* Expired: look for a shorter ban around it. */
 		if (!b->prefixlen)
 			return NULL;
-		k.prefixlen = (b->prefixlen < k.prefixlen ? b->prefixlen : k.prefixlen) - 1;
+		*plen = (b->prefixlen < *plen ? b->prefixlen : *plen) - 1;
 	}
 	return NULL;
+}
+
+static __always_inline const struct gw_rule *gw_ban_v4_lookup(__be32 addr, int floor)
+{
+	struct gw_lpm_v4_key k = { .prefixlen = 32, .addr = addr };
+
+	return gw_ban_walk(&gw_ban_v4, &k, &k.prefixlen, floor);
 }
 
 static __always_inline const struct gw_rule *gw_ban_v6_lookup(const __be32 *addr, int floor)
 {
 	struct gw_lpm_v6_key k;
-	const struct gw_rule *b;
-	int i;
 
 	k.prefixlen = 128;
 	k.addr[0] = addr[0];
 	k.addr[1] = addr[1];
 	k.addr[2] = addr[2];
 	k.addr[3] = addr[3];
-	for (i = 0; i < GW_BAN_LOOKUPS; i++) {
-		b = bpf_map_lookup_elem(&gw_ban_v6, &k);
-		if (!b || (int)b->prefixlen <= floor)
-			return NULL;
-		if (gw_ban_live(b))
-			return b;
-		if (!b->prefixlen)
-			return NULL;
-		k.prefixlen = (b->prefixlen < k.prefixlen ? b->prefixlen : k.prefixlen) - 1;
-	}
-	return NULL;
+	return gw_ban_walk(&gw_ban_v6, &k, &k.prefixlen, floor);
 }
 
 /* Returns GW_R_NONE to go on, GW_R_DROP_FILTER or GW_R_DROP_BAN. */

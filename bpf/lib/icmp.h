@@ -106,6 +106,27 @@ static __always_inline __u64 gw_icmp_fix_l4(__u16 *c, __u64 d, int udp)
 	return gw_csum_add16(0, old, new);
 }
 
+/* Rewrites the quoted transport header's ports to sport -> dport and fixes
+ * its checksum (when quoted) for the ports and the quoted addresses' delta
+ * dq. Returns the delta the ICMP checksum takes for these changes. The
+ * caller has checked that the 8 bytes at `ports` are in the packet. */
+static __always_inline __u64 gw_icmp_quote_ports(__be16 *ports, void *end, __be16 sport,
+						 __be16 dport, __u64 dq, int udp)
+{
+	__u64 dp = 0, d;
+
+	dp = gw_csum_add16(dp, ports[0], sport);
+	dp = gw_csum_add16(dp, ports[1], dport);
+	ports[0] = sport;
+	ports[1] = dport;
+	d = dp;
+	if (udp)
+		d += gw_icmp_fix_l4((__u16 *)((__u8 *)ports + 6), dq + dp, 1);
+	else if ((__u8 *)ports + 18 <= (__u8 *)end)
+		d += gw_icmp_fix_l4((__u16 *)((__u8 *)ports + 16), dq + dp, 0);
+	return d;
+}
+
 /* Rewrites the ICMP error p: outer source osrc, outer destination odst;
  * the quote to qsrc:qsport -> qdst:qdport; every checksum fixed; the outer
  * TTL / hop limit decremented when dec_ttl. The quote was read by
@@ -117,9 +138,8 @@ static __always_inline int gw_icmp_rewrite(struct gw_pkt *p, const __be32 *osrc,
 {
 	__u32 off = p->l4_off;
 	void *end = p->data_end;
-	__u64 dq = 0, dp = 0, dicmp = 0, dout = 0;
+	__u64 dq = 0, dicmp = 0, dout = 0;
 	__u16 *icheck;
-	__be16 *ports;
 	int udp;
 
 	if (off > GW_L4_OFF_MAX)
@@ -141,16 +161,7 @@ static __always_inline int gw_icmp_rewrite(struct gw_pkt *p, const __be32 *osrc,
 		oldc = qip->check;
 		qip->check = gw_csum_apply(oldc, dq);
 		dicmp = dq + gw_csum_add16(0, oldc, qip->check);
-		ports = (void *)(qip + 1);
-		dp = gw_csum_add16(dp, ports[0], qsport);
-		dp = gw_csum_add16(dp, ports[1], qdport);
-		ports[0] = qsport;
-		ports[1] = qdport;
-		dicmp += dp;
-		if (udp)
-			dicmp += gw_icmp_fix_l4((__u16 *)((__u8 *)ports + 6), dq + dp, 1);
-		else if ((__u8 *)ports + 18 <= (__u8 *)end)
-			dicmp += gw_icmp_fix_l4((__u16 *)((__u8 *)ports + 16), dq + dp, 0);
+		dicmp += gw_icmp_quote_ports((void *)(qip + 1), end, qsport, qdport, dq, udp);
 		*icheck = gw_csum_apply(*icheck, dicmp);
 
 		dout = gw_csum_add32(dout, ip->saddr, osrc[0]);
@@ -179,16 +190,7 @@ static __always_inline int gw_icmp_rewrite(struct gw_pkt *p, const __be32 *osrc,
 		__builtin_memcpy(qip6->saddr.in6_u.u6_addr32, qsrc, 16);
 		__builtin_memcpy(qip6->daddr.in6_u.u6_addr32, qdst, 16);
 		dicmp = dq;
-		ports = (void *)(qip6 + 1);
-		dp = gw_csum_add16(dp, ports[0], qsport);
-		dp = gw_csum_add16(dp, ports[1], qdport);
-		ports[0] = qsport;
-		ports[1] = qdport;
-		dicmp += dp;
-		if (udp)
-			dicmp += gw_icmp_fix_l4((__u16 *)((__u8 *)ports + 6), dq + dp, 1);
-		else if ((__u8 *)ports + 18 <= (__u8 *)end)
-			dicmp += gw_icmp_fix_l4((__u16 *)((__u8 *)ports + 16), dq + dp, 0);
+		dicmp += gw_icmp_quote_ports((void *)(qip6 + 1), end, qsport, qdport, dq, udp);
 
 		/* ICMPv6 sums the outer addresses too (pseudo header). */
 		dout = gw_csum_add128(dout, ip6->saddr.in6_u.u6_addr32, osrc);

@@ -91,13 +91,14 @@ struct {
 } gw_svc_bloom SEC(".maps");
 
 /* One Maglev table per service, swapped whole by the agent (an update of
- * the outer slot is atomic: a packet sees the old table or the new one). */
+ * the outer slot is atomic: a packet sees the old table or the new one).
+ * Mmapable: the agent fills a new table with one copy, not 65537 updates. */
 struct gw_maglev_ring {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u32);	/* backend id */
 	__uint(max_entries, GW_MAGLEV_SIZE);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 };
 
 struct {

@@ -147,10 +147,15 @@ struct gw_svc {
 };
 
 /* A slot with GW_BE_F_VALID clear is free: flows tracked to it pick a new
- * backend. A draining (or unhealthy) backend is VALID but absent from the
- * Maglev table: it keeps its established flows and takes no new ones. */
+ * backend. A draining backend (an operator's choice) and a down one (gwd's
+ * health checks) are VALID but absent from the Maglev table: they keep
+ * their established flows and take no new ones. The datapath reads only
+ * VALID; DRAIN and DOWN are the agent's, kept here so that a restarted gwd
+ * and gwctl see them. When every backend that is not draining is down, the
+ * agent builds the table from all of them (fail open, docs/health.md). */
 #define GW_BE_F_VALID (1u << 0)
 #define GW_BE_F_DRAIN (1u << 1)
+#define GW_BE_F_DOWN (1u << 2)
 
 struct gw_backend {
 	__be32 addr[4];

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Loads the files of a config's L7 layer for a check (cfgfiles.h): the TLS
+ * loader for certificates, the JWKS and API key parsers for auth files.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apikey.h"
+#include "cfgfiles.h"
+#include "fileid.h"
+#include "jwks.h"
+#include "log.h"
+#include "tls.h"
+
+/* Adds "NAME:LINE:COL: msg" to errs (not logged). */
+static void add(struct gw_cfg_errors *errs, const char *name, const struct gw_cfg_pos *pos,
+		const char *what, const char *msg)
+{
+	gw_msgs_add(errs, GW_LOG_DEBUG, "%s:%d:%d: %s%s", name, pos->line, pos->col, what, msg);
+}
+
+/* A parser of an auth file: 0, or -errno with the reasons in msgs. */
+typedef int (*parse_fn)(const char *path, const char *buf, size_t len,
+			struct gw_cfg_errors *msgs);
+
+static int parse_jwks(const char *path, const char *buf, size_t len, struct gw_cfg_errors *msgs)
+{
+	struct gw_jwks_set *set;
+	int err = gw_jwks_parse(path, buf, len, NULL, &set, msgs);
+
+	if (!err)
+		gw_jwks_set_put(set);
+	return err;
+}
+
+static int parse_apikeys(const char *path, const char *buf, size_t len,
+			 struct gw_cfg_errors *msgs)
+{
+	struct gw_apikeys_set *set;
+	int err = gw_apikeys_parse(path, buf, len, &set, msgs);
+
+	if (!err)
+		gw_apikeys_set_put(set);
+	return err;
+}
+
+/* Reads and parses one auth file. Returns 0 or -EINVAL (errs filled). */
+static int check_auth_file(const char *name, const struct gw_cfg_pos *pos, const char *what,
+			   const char *path, size_t max, parse_fn parse, struct gw_cfg_errors *errs)
+{
+	struct gw_cfg_errors msgs = { 0 };
+	struct gw_file_id id;
+	char head[64 + 4096];
+	size_t len, i;
+	char *buf;
+	int err;
+
+	snprintf(head, sizeof(head), "%s %s: ", what, path);
+	err = gw_file_read(path, max, &buf, &len, &id);
+	if (err) {
+		add(errs, name, pos, head, err == -EFBIG ? "too large" : strerror(-err));
+		return -EINVAL;
+	}
+	err = parse(path, buf, len, &msgs);
+	free(buf);
+	if (err) {
+		/* the parsers' messages name the file already */
+		snprintf(head, sizeof(head), "%s: ", what);
+		for (i = 0; i < msgs.n; i++)
+			add(errs, name, pos, strncmp(msgs.msgs[i], what, strlen(what)) ? head : "",
+			    msgs.msgs[i]);
+		if (!msgs.n)
+			add(errs, name, pos, head, strerror(-err));
+	}
+	gw_cfg_errors_free(&msgs);
+	return err ? -EINVAL : 0;
+}
+
+int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg_errors *errs)
+{
+	enum gw_log_level level = gw_log_get_level();
+	char msg[512 + 2 * 4096];
+	int ret = 0, key_bad;
+	size_t i;
+
+	/* the loaders log what they refuse: here it goes to errs instead */
+	gw_log_set_level((enum gw_log_level)(GW_LOG_ERR - 1));
+	for (i = 0; i < cfg->tls.n_certificates; i++) {
+		const struct gw_cfg_cert *c = &cfg->tls.certificates[i];
+
+		if (gw_tls_cert_check(&cfg->tls, i, &key_bad, msg, sizeof(msg))) {
+			add(errs, name, key_bad ? &c->key_pos : &c->cert_pos, "", msg);
+			ret = -EINVAL;
+		}
+	}
+	for (i = 0; i < cfg->auth.n_jwt; i++) {
+		const struct gw_cfg_jwt *j = &cfg->auth.jwt[i];
+
+		if (check_auth_file(name, &j->jwks_pos, "jwks", j->jwks, GW_JWKS_MAX_FILE,
+				    parse_jwks, errs))
+			ret = -EINVAL;
+	}
+	for (i = 0; i < cfg->auth.n_api_keys; i++) {
+		const struct gw_cfg_api_keys *k = &cfg->auth.api_keys[i];
+
+		if (check_auth_file(name, &k->keys_pos, "api keys", k->keys, GW_APIKEYS_MAX_FILE,
+				    parse_apikeys, errs))
+			ret = -EINVAL;
+	}
+	gw_log_set_level(level);
+	return ret;
+}
