@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <string.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <cmocka.h>
 
@@ -37,6 +40,40 @@ static int teardown(void **state)
 	gw_cfg_free(&cfg);
 	gw_cfg_errors_free(&errs);
 	return 0;
+}
+
+/* Repeated prefixes are found (one error each, per list), distinct ones
+ * are not, and a 100k-prefix list is checked quickly (no n^2 pass). */
+static void test_repeated_prefixes(void **state)
+{
+	size_t cap = 4u << 20, off, i, n = 0;
+	char *text = malloc(cap);
+	struct timespec t0, t1;
+
+	(void)state;
+	assert_non_null(text);
+	assert_int_not_equal(load("version: 1\nfilter:\n  deny: [198.18.1.0/24, 198.18.1.0/25, "
+				  "\"fd00::/64\", 198.18.1.0/24, \"fd00::/64\", \"fd00::/48\"]\n"
+				  "  allow: [198.18.2.0/24, 198.18.2.0/24]\n"), 0);
+	for (i = 0; i < errs.n; i++)
+		n += strstr(errs.msgs[i], "a deny prefix is listed twice") != NULL;
+	assert_int_equal(n, 2);	/* 198.18.1.0/24 and fd00::/64, not the /25 or /48 */
+	assert_true(has_error("an allow prefix is listed twice"));
+	gw_cfg_free(&cfg);
+	gw_cfg_errors_free(&errs);
+
+	off = (size_t)snprintf(text, cap, "version: 1\nfilter:\n  deny:\n");
+	for (i = 0; i < 100000; i++)
+		off += (size_t)snprintf(text + off, cap - off, "    - 198.%u.%u.%u/32\n",
+					18 + (unsigned)(i >> 16), (unsigned)(i >> 8) & 255,
+					(unsigned)i & 255);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(gw_cfg_load_string("t.yaml", text, off, &cfg, &errs), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(cfg.filter.n_deny, 100000);
+	/* well under a second; the n^2 check took ~9 s here (ASan: slower) */
+	assert_true(t1.tv_sec - t0.tv_sec < 20);
+	free(text);
 }
 
 static void test_contract_example(void **state)
@@ -141,12 +178,49 @@ static void test_references_and_types(void **state)
 
 	assert_int_equal(load(text), -EINVAL);
 	assert_true(has_error("t.yaml:2:35: keep_datapath_on_exit: expected true or false"));
+	teardown(state);
+	assert_int_equal(load("version: 1\ngateway: { access_log: logs/a.log }\n"), -EINVAL);
+	assert_true(has_error("t.yaml:2:10: gateway: access_log must be an absolute path"));
+	teardown(state);
+	assert_int_equal(load("version: 1\ngateway: { access_log: /var/log/gw/a.log }\n"), 0);
+	assert_string_equal(cfg.gateway.access_log, "/var/log/gw/a.log");
+	teardown(state);
+	assert_int_equal(load(text), -EINVAL);
 	assert_true(has_error("connect: '5' is not a duration"));
 	assert_true(has_error("algorithm 'none' is never accepted"));
 	assert_true(has_error("t.yaml:9:5: route: upstream 'nope' is not defined"));
 	assert_true(has_error("route: auth 'missing' is not defined"));
 	assert_true(has_error("match: paths must start with '/'"));
 	assert_true(has_error("t.yaml:12:5: route: give exactly one of upstream and respond"));
+}
+
+/* A service's health section: present or not (gwd checks only when it is
+ * there), and an http path fit for a request line. */
+static void test_service_health(void **state)
+{
+	const char *svc = "version: 1\n"
+			  "services:\n"
+			  "  - { name: a, vip: 198.18.0.10, port: 80, backends: [198.18.1.2:80] }\n"
+			  "  - name: b\n"
+			  "    vip: 198.18.0.11\n"
+			  "    port: 80\n"
+			  "    backends: [198.18.1.2:80]\n"
+			  "    health: { type: http, path: /healthz, interval: 200ms, timeout: 100ms }\n";
+
+	assert_int_equal(load(svc), 0);
+	assert_int_equal(cfg.services[0].health.pos.line, 0);	/* no section: unchecked */
+	assert_int_equal(cfg.services[1].health.pos.line, 8);	/* a section: checked */
+	assert_int_equal(cfg.services[1].health.type, GW_HEALTH_HTTP);
+	assert_int_equal(cfg.services[1].health.interval_ns, 200000000ull);
+	teardown(state);
+	assert_int_equal(load("version: 1\nservices:\n"
+			      "  - { name: a, vip: 198.18.0.10, port: 80, backends: [198.18.1.2:80],\n"
+			      "      health: { type: http, path: healthz } }\n"
+			      "  - { name: b, vip: 198.18.0.11, port: 80, backends: [198.18.1.2:80],\n"
+			      "      health: { type: http, path: '/a b' } }\n"), -EINVAL);
+	assert_true(has_error("t.yaml:4:15: health: path must start with '/'"));
+	assert_true(has_error("t.yaml:6:15: health: path must start with '/'"));
+	assert_int_equal(errs.n, 2);
 }
 
 static void test_structure_errors(void **state)
@@ -194,6 +268,26 @@ static void test_durations_and_sizes(void **state)
 	assert_int_equal(gw_size_parse("1kb", &v), -EINVAL);
 }
 
+static void test_l7_gateway_keys(void **state)
+{
+	assert_int_equal(load("version: 1\ngateway: { workers: 3, drain_timeout: 2500ms }\n"), 0);
+	assert_int_equal(cfg.gateway.workers, 3);
+	assert_int_equal(cfg.gateway.drain_timeout_ns, 2500000000ull);
+	gw_cfg_free(&cfg);
+	/* absent: 0, the built-in defaults */
+	assert_int_equal(load("version: 1\ngateway: { pin_root: /sys/fs/bpf/x }\n"), 0);
+	assert_int_equal(cfg.gateway.workers, 0);
+	assert_int_equal(cfg.gateway.drain_timeout_ns, 0);
+	gw_cfg_free(&cfg);
+	/* out of range: refused at the value */
+	assert_int_equal(load("version: 1\ngateway: { workers: 65 }\n"), -EINVAL);
+	assert_true(has_error("t.yaml:2:"));
+	assert_true(has_error("workers"));
+	gw_cfg_errors_free(&errs);
+	assert_int_equal(load("version: 1\ngateway: { drain_timeout: 2h }\n"), -EINVAL);
+	assert_true(has_error("drain_timeout"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,9 +295,12 @@ int main(void)
 		cmocka_unit_test_teardown(test_unknown_key_has_position, teardown),
 		cmocka_unit_test_teardown(test_every_error_is_reported, teardown),
 		cmocka_unit_test_teardown(test_references_and_types, teardown),
+		cmocka_unit_test_teardown(test_service_health, teardown),
 		cmocka_unit_test_teardown(test_structure_errors, teardown),
 		cmocka_unit_test_teardown(test_missing_file, teardown),
 		cmocka_unit_test(test_durations_and_sizes),
+		cmocka_unit_test_teardown(test_repeated_prefixes, teardown),
+		cmocka_unit_test_teardown(test_l7_gateway_keys, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* JSON Web Key Sets (RFC 7517) read from a file: the verification keys of a
+ * jwt auth. Keys are RSA (n, e; modulus of 2048 to 16384 bits), EC P-256 and
+ * P-384 (x, y; the point is checked on the curve), OKP Ed25519 (x) and oct
+ * (k, at least 32 bytes, for HS256/384/512).
+ *
+ * A loaded set is immutable and reference counted: verifiers take it with
+ * gw_jwks_acquire() and drop it with gw_jwks_set_put(), so a reload on one
+ * thread never frees keys another thread is using. A key that cannot be used
+ * is skipped with a message naming its index and the reason; a file that
+ * cannot be read or parsed keeps the previously loaded set. */
+#ifndef GW_JWKS_H
+#define GW_JWKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <pthread.h>
+#include <linux/types.h>
+#include <openssl/evp.h>
+
+#include "config.h"
+#include "fileid.h"
+
+/* JWS algorithms (RFC 7518 section 3, RFC 8037). */
+enum gw_jwa {
+	GW_JWA_NONE = 0, /* absent, unknown, or "none" */
+	GW_JWA_RS256,
+	GW_JWA_RS384,
+	GW_JWA_RS512,
+	GW_JWA_PS256,
+	GW_JWA_PS384,
+	GW_JWA_PS512,
+	GW_JWA_ES256,
+	GW_JWA_ES384,
+	GW_JWA_EDDSA,
+	GW_JWA_HS256,
+	GW_JWA_HS384,
+	GW_JWA_HS512,
+	GW_JWA_COUNT
+};
+
+/* Returns the algorithm spelled exactly `name` (`len` bytes), or
+ * GW_JWA_NONE ("none" included). */
+enum gw_jwa gw_jwa_from_name(const char *name, size_t len);
+
+/* Returns the JOSE name of `alg` ("RS256", ...), "none" for GW_JWA_NONE. */
+const char *gw_jwa_name(enum gw_jwa alg);
+
+enum gw_jwk_type {
+	GW_KTY_RSA = 1,
+	GW_KTY_P256,
+	GW_KTY_P384,
+	GW_KTY_ED25519,
+	GW_KTY_OCT,
+};
+
+struct gw_jwk {
+	char *kid;	 /* NULL when the key has none */
+	enum gw_jwa alg; /* the key's own "alg", GW_JWA_NONE if absent */
+	enum gw_jwk_type type;
+	EVP_PKEY *pkey;	       /* RSA, EC, Ed25519 */
+	unsigned char *secret; /* oct */
+	size_t secret_len;
+	size_t sig_len;	      /* RSA: modulus bytes; others: fixed by alg */
+	unsigned char fp[32]; /* SHA-256 of type, alg, kid and key material */
+};
+
+struct gw_jwks_set {
+	int refs;	  /* atomic */
+	__u64 generation; /* advances when the keys change */
+	size_t n_keys;
+	struct gw_jwk keys[];
+};
+
+/* Returns true when `key` may verify signatures of `alg`: its type fits the
+ * algorithm family (and curve, and HMAC key length >= hash length) and its
+ * own "alg", when present, is `alg`. Never true for GW_JWA_NONE. */
+bool gw_jwk_fits(const struct gw_jwk *key, enum gw_jwa alg);
+
+/* Returns the key of `set` with fingerprint `fp`, or NULL. */
+const struct gw_jwk *gw_jwks_set_find_fp(const struct gw_jwks_set *set, const unsigned char *fp);
+
+/* Drops one reference; the last frees the set. NULL is ignored. */
+void gw_jwks_set_put(struct gw_jwks_set *set);
+
+#define GW_JWKS_MAX_KEYS   256
+#define GW_JWKS_MAX_FILE   (1024 * 1024)
+#define GW_JWKS_REFRESH_NS (10ull * 1000000000ull)
+#define GW_JWKS_CHECK_NS   (1ull * 1000000000ull)
+
+struct gw_jwks_opts {
+	__u64 refresh_interval_ns; /* unknown-kid rereads at most this often; 0: 10 s */
+	__u64 check_interval_ns;   /* maybe_reload stats the file at most this often; 0: 1 s */
+	size_t max_keys;	   /* 0: GW_JWKS_MAX_KEYS */
+	size_t max_file;	   /* 0: GW_JWKS_MAX_FILE */
+};
+
+/* Parses a JWKS document (`name` is used in messages). Keys that cannot be
+ * used are skipped, each with a message in msgs ("key 2 (kid "a"): ...").
+ * Returns 0 with *out holding one reference, or -EINVAL (not JSON, not an
+ * object with a "keys" array, more than max_keys keys) with the reason in
+ * msgs, or -ENOMEM. */
+int gw_jwks_parse(const char *name, const char *buf, size_t len, const struct gw_jwks_opts *opts,
+		  struct gw_jwks_set **out, struct gw_cfg_errors *msgs);
+
+struct gw_jwks_stats {
+	__u64 reads;	 /* file reads (initial, on change, unknown kid) */
+	__u64 changes;	 /* reads that installed a different key set */
+	__u64 failures;	 /* reads that kept the previous set */
+	__u64 refreshes; /* rereads for an unknown kid */
+};
+
+struct gw_jwks {
+	struct gw_watched file; /* its lock covers every member */
+	struct gw_jwks_opts opts;
+	struct gw_jwks_set *cur;
+	__u64 last_refresh_ns;
+	bool refreshed; /* last_refresh_ns is set */
+	__u64 next_generation;
+	struct gw_jwks_stats stats;
+};
+
+/* Opens and loads the JWKS file at `path` (opts may be NULL for defaults).
+ * Returns 0 with *out set, or a negative errno when the file cannot be read
+ * or parsed (the reasons are logged). A file without one usable key loads
+ * (with a warning): tokens are then refused as unknown_kid. */
+int gw_jwks_open(const char *path, const struct gw_jwks_opts *opts, struct gw_jwks **out);
+
+void gw_jwks_free(struct gw_jwks *jwks);
+
+/* Returns the current key set with a reference the caller drops with
+ * gw_jwks_set_put(). Never NULL after a successful open. */
+struct gw_jwks_set *gw_jwks_acquire(struct gw_jwks *jwks);
+
+/* Stats the file (at most once per check interval; `now_ns` is any clock
+ * that moves forward, gwd uses CLOCK_REALTIME) and rereads it when its
+ * identity (device, inode, size, mtime) changed. Returns 1 when a different
+ * key set was installed, 0 when nothing changed (or it was not time to look),
+ * or a negative errno when the new file was unusable (the old set stays). */
+int gw_jwks_maybe_reload(struct gw_jwks *jwks, __u64 now_ns);
+
+/* For a token whose kid is not in the set: rereads the file, whatever its
+ * identity, unless a refresh happened less than refresh_interval ago (a
+ * clock that went backwards allows one). Returns 1 when a different key set
+ * was installed, 0 when rate limited or the keys are the same, or a negative
+ * errno when the file was unusable. */
+int gw_jwks_refresh_unknown_kid(struct gw_jwks *jwks, __u64 now_ns);
+
+/* Copies the counters. */
+void gw_jwks_get_stats(struct gw_jwks *jwks, struct gw_jwks_stats *st);
+
+/* Returns 1 if a message of the last read contains `needle` (for tests and
+ * the admin socket). */
+int gw_jwks_msgs_has(struct gw_jwks *jwks, const char *needle);
+
+#endif /* GW_JWKS_H */

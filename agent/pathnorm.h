@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Request path and host normalization: what the router matches and the
+ * proxy forwards. A gateway that routes on a raw path can be bypassed
+ * ("/admin" denied, "/%61dmin" or "/x/../admin" passed through), so the
+ * proxy normalizes every request target once, matches the result and
+ * forwards the same bytes. docs/routing.md lists every rule.
+ */
+#ifndef GW_PATHNORM_H
+#define GW_PATHNORM_H
+
+#include <stddef.h>
+
+#include "gw/l7.h"
+
+/* Room for a normalized host and its NUL. */
+#define GW_HOST_BUF GW_L7_HOST_LEN
+
+/*
+ * Normalizes an origin-form request target ("/path?query", `len` bytes,
+ * need not be NUL-terminated) into `out` (NUL-terminated): percent-encoded
+ * unreserved characters decoded, other percent-encodings upper-cased, runs
+ * of '/' merged, "." and ".." segments resolved (RFC 3986 5.2.4; ".." never
+ * climbs above "/"); the query is kept as it came. `out_size` >= len + 1 is
+ * always enough. On success *path_len (may be NULL) gets the length of the
+ * path part (before '?').
+ *
+ * Returns the length of `out` (at least 1), -EINVAL for a target the proxy
+ * must answer 400 (not starting with '/', NUL, %00, %2F, %5C, '\\', '#',
+ * controls, space or non-ASCII bytes, bad percent-encodings, a "." or ".."
+ * segment with ";" parameters), or -ENOSPC
+ * when out_size is too small.
+ */
+int gw_path_normalize(const char *in, size_t len, char *out, size_t out_size, size_t *path_len);
+
+/*
+ * Normalizes a Host header value (or :authority) into `out`
+ * (GW_HOST_BUF bytes): port removed, lower-cased, one trailing dot removed;
+ * "[v6]" literals keep their brackets. An empty host stays empty (matches
+ * only routes without a host condition). With `wildcard` set, a leading
+ * "*." is allowed (config hosts) and kept.
+ *
+ * Returns the length of `out`, or -EINVAL for a host the proxy must answer
+ * 400: empty labels, characters outside letters, digits, '-', '_' and '.',
+ * a bad port, a malformed literal, more than 253 bytes.
+ */
+int gw_host_normalize(const char *in, size_t len, char *out, int wildcard);
+
+#endif /* GW_PATHNORM_H */

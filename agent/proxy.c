@@ -1,0 +1,1845 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The L7 proxy's per-connection state machine (proxy.h).
+ *
+ * A client connection is in one of four states:
+ *   HEAD    waiting for (the rest of) a request head;
+ *   PROXY   a request is being forwarded: its head and body go upstream
+ *           while the response comes back (interim 1xx heads included);
+ *   REPLY   the gateway answers itself (404, respond routes, errors, stages);
+ *   TUNNEL  after a 101 answer to an Upgrade: bytes both ways, unparsed.
+ * cli_drive() makes every step that the sockets' readiness allows, in a
+ * loop, until none is left; io callbacks only record readiness and call it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "gw/abi.h"
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "pathnorm.h"
+#include "proxy.h"
+
+enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL };
+enum { RS_HEAD, RS_BODY };
+enum { FAIL_CONNECT, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD };
+
+struct pbuf {
+	__u32 start, end;
+	char data[GW_L7_BUF];
+};
+
+struct gw_cli {
+	int fd;
+	struct gw_io io;
+	struct gw_timer timer;
+	__u64 deadline;
+	__u64 head_since;		/* first byte of the pending request head */
+	struct gw_l7_worker *w;
+	struct gw_cli *next, **pprev;
+	int tls;
+	SSL *ssl;			/* TLS listeners: the client side's session */
+	unsigned int ssl_rd_wants_wr : 1, ssl_wr_wants_rd : 1;
+	char peer[INET6_ADDRSTRLEN];
+	struct gw_ip peer_ip;
+	__u32 hash;
+	/* readiness (edge-triggered) */
+	unsigned int rd_ready : 1, wr_ready : 1, rd_hup : 1, rd_eof : 1, closed : 1;
+	unsigned int keep : 1, wr_shut : 1, resume_queued : 1;
+	int state;
+
+	/* the request */
+	struct gw_l7_wsnap *ws;
+	const struct gw_l7_route *route;
+	struct gw_upstream *ups;
+	int srv;
+	unsigned int tries;
+	int status;
+	__u64 t0;
+	unsigned int method;
+	unsigned int head_request : 1, upgrade : 1, has_body : 1;
+	unsigned int rq_scanned : 1, rq_sent : 1, rs_started : 1, rs_scanned : 1;
+	unsigned int up_reusable : 1, rs_dechunk : 1;
+	int rq_body, rs_body, rs_state;
+	__u32 rs_skip;			/* chunk framing to drop once rs_ready is out */
+	__u64 rq_left, rs_left;
+	__u32 rq_ready, rs_ready;
+	struct gw_chunk rq_ch, rs_ch;
+
+	/* for the access log, taken at the request's start when logging */
+	__u64 a_time;			/* CLOCK_REALTIME ns; 0: nothing taken */
+	__u64 bytes_in, bytes_out;	/* body bytes from / to the client */
+	__u16 a_path_len;
+	__u8 a_method_len, a_rid_len;
+	char a_method[24];
+	char a_path[512];
+	char a_rid[129];
+	char a_consumer[256];		/* "": none */
+
+	/* the upstream connection */
+	struct gw_upconn *up;
+	unsigned int up_connecting : 1, up_rd_ready : 1, up_wr_ready : 1, up_hup : 1;
+	unsigned int up_eof : 1, up_reused : 1, up_wr_shut : 1;
+
+	/* the head buffer: a request head going upstream (hdst 1) or a
+	 * response head, or a whole gateway answer, going to the client */
+	__u32 hlen, hoff;
+	int hdst;
+
+	struct gw_http_req req;
+	struct gw_http_resp resp;
+	struct gw_http_hdr rqh[GW_L7_MAX_HDRS];
+	struct gw_http_hdr rsh[GW_L7_MAX_HDRS];
+	char hbuf[GW_L7_HEAD_BUF];
+	struct pbuf in, out;
+};
+
+#define HDST_CLIENT 0
+#define HDST_UP 1
+
+static const struct gw_http_limits req_limits = {
+	.max_line = 8000,
+	.max_fields = 8000,
+	.max_headers = GW_L7_MAX_HDRS,
+};
+
+static const struct gw_http_limits resp_limits = {
+	.max_line = 8000,
+	.max_fields = 8000,
+	.max_headers = GW_L7_MAX_HDRS,
+};
+
+static const struct gw_chunk_limits chunk_limits = { 0 };
+
+static void cli_drive(struct gw_cli *c);
+static void cli_close(struct gw_cli *c);
+static void up_begin(struct gw_cli *c);
+static void req_end(struct gw_cli *c);
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static __u64 rng_next(struct gw_l7_worker *w)
+{
+	__u64 s1 = w->rng[0];
+	const __u64 s0 = w->rng[1];
+
+	w->rng[0] = s0;
+	s1 ^= s1 << 23;
+	w->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+	return w->rng[1] + s0;
+}
+
+/* Writes v as 16 lower-case hex digits (no NUL). */
+static void hex64(char *out, __u64 v)
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 15; i >= 0; i--, v >>= 4)
+		out[i] = digits[v & 15];
+}
+
+static __u64 now_ns(struct gw_cli *c)
+{
+	return gw_loop_now(c->w->loop);
+}
+
+/* Moves unread bytes to the front when the tail has less than a quarter
+ * of the buffer. Returns the free bytes at the tail. */
+static __u32 pbuf_room(struct pbuf *b)
+{
+	if (b->start == b->end) {
+		b->start = 0;
+		b->end = 0;
+	} else if (b->start && GW_L7_BUF - b->end < GW_L7_BUF / 4) {
+		memmove(b->data, b->data + b->start, b->end - b->start);
+		b->end -= b->start;
+		b->start = 0;
+	}
+	return GW_L7_BUF - b->end;
+}
+
+static __u32 pbuf_len(const struct pbuf *b)
+{
+	return b->end - b->start;
+}
+
+/* Reads from fd into b. Returns bytes read (> 0), 0 on EOF, -EAGAIN when
+ * nothing is there or b is full, or another -errno. *ready is cleared when
+ * the socket is known to be drained. */
+static ssize_t pbuf_read(int fd, struct pbuf *b, int hup, unsigned int *ready)
+{
+	__u32 room = pbuf_room(b);
+	ssize_t n;
+
+	if (!room)
+		return -EAGAIN;
+	n = recv(fd, b->data + b->end, room, 0);
+	if (n > 0) {
+		b->end += (__u32)n;
+		if ((size_t)n < room && !hup)
+			*ready = 0;
+		return n;
+	}
+	if (n == 0)
+		return 0;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		*ready = 0;
+		return -EAGAIN;
+	}
+	return errno == EINTR ? -EAGAIN : -errno;
+}
+
+/* Sends up to two pieces with one syscall. Returns bytes sent (>= 0), or
+ * -errno; *ready is cleared when the socket is full. */
+static ssize_t send2(int fd, const char *a, size_t alen, const char *b, size_t blen,
+		     unsigned int *ready)
+{
+	struct iovec iov[2];
+	struct msghdr mh = { .msg_iov = iov };
+	ssize_t n;
+
+	if (alen) {
+		iov[mh.msg_iovlen].iov_base = (void *)a;
+		iov[mh.msg_iovlen++].iov_len = alen;
+	}
+	if (blen) {
+		iov[mh.msg_iovlen].iov_base = (void *)b;
+		iov[mh.msg_iovlen++].iov_len = blen;
+	}
+	if (!mh.msg_iovlen)
+		return 0;
+	n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n >= 0) {
+		if ((size_t)n < alen + blen)
+			*ready = 0;
+		return n;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		*ready = 0;
+		return 0;
+	}
+	return errno == EINTR ? 0 : -errno;
+}
+
+static int idempotent(unsigned int m)
+{
+	return m == GW_METHOD_GET || m == GW_METHOD_HEAD || m == GW_METHOD_OPTIONS ||
+	       m == GW_METHOD_PUT || m == GW_METHOD_DELETE || m == GW_METHOD_TRACE;
+}
+
+/* ---- metrics -------------------------------------------------------------------- */
+
+static void stats_record(struct gw_l7_rstats *st, unsigned int worker, int code, __u64 dur_ns)
+{
+	struct gw_l7_rstats_w *s;
+	__u64 us = dur_ns / 1000;
+	unsigned int b = 0;
+
+	if (!st)
+		return;
+	s = &st->w[worker];
+	while (b < GW_L7_HIST_BUCKETS - 1 && us > gw_l7_hist_bounds_us[b])
+		b++;
+	__atomic_store_n(&s->codes[gw_l7_code_slot(code)], s->codes[gw_l7_code_slot(code)] + 1,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&s->hist[b], s->hist[b] + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->sum_us, s->sum_us + us, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED);
+}
+
+/* ---- upstream connections -------------------------------------------------------- */
+
+static void up_timer_cb(struct gw_timer *t);
+static void up_io_cb(struct gw_io *io, __u32 events);
+
+static void upconn_free(void *arg)
+{
+	free(arg);
+}
+
+/* Closes an upstream connection (in use or idle). */
+static void upconn_close(struct gw_l7_worker *w, struct gw_upconn *uc)
+{
+	gw_pool_unlink(uc);
+	*uc->wpprev = uc->wnext;
+	if (uc->wnext)
+		uc->wnext->wpprev = uc->wpprev;
+	gw_io_stop(w->loop, &uc->io);
+	gw_timer_stop(w->loop, &uc->timer);
+	close(uc->fd);
+	gw_srv_state_put(uc->st);
+	uc->st = NULL;
+	uc->owner = NULL;
+	if (gw_loop_defer(w->loop, upconn_free, uc))
+		pr_warn("l7: out of memory deferring a free\n");
+}
+
+/* The worker of this thread: idle pooled connections' callbacks have no
+ * client connection to find it through. */
+static __thread struct gw_l7_worker *tls_worker;
+
+/* Sets uc's deadline. The timer is lazy: it stays armed at an earlier time
+ * and, when it fires early, re-arms for what is left, so moving a deadline
+ * later (every request) costs no heap operation. */
+static void up_set_deadline(struct gw_l7_worker *w, struct gw_upconn *uc, __u64 when)
+{
+	__u64 now = gw_loop_now(w->loop);
+
+	uc->deadline = when;
+	if (!gw_timer_armed(&uc->timer) || uc->timer.when_ns > when)
+		gw_timer_start(w->loop, &uc->timer, when > now ? when - now : 0, up_timer_cb);
+}
+
+/* Releases the request's upstream connection: back to the pool when it can
+ * carry another request, else closed. */
+static void up_release(struct gw_cli *c, int reusable)
+{
+	struct gw_upconn *uc = c->up;
+	struct gw_l7_worker *w = c->w;
+
+	if (!uc)
+		return;
+	c->up = NULL;
+	if (c->ups && c->ups->balance == GW_BALANCE_LEAST_CONN)
+		__atomic_fetch_sub(&uc->st->active, 1, __ATOMIC_RELAXED);
+	if (reusable && !w->draining && !c->up_eof && !c->up_connecting &&
+	    gw_srv_in_rotation(uc->st, now_ns(c)) && !gw_pool_put(uc)) {
+		uc->owner = NULL;
+		up_set_deadline(w, uc, now_ns(c) + c->ups->idle_ns);
+		return;
+	}
+	upconn_close(w, uc);
+}
+
+/* Attaches uc to the request; starts the response clock. */
+static void up_attach(struct gw_cli *c, struct gw_upconn *uc, int connecting)
+{
+	c->up = uc;
+	uc->owner = c;
+	uc->uses++;
+	c->up_connecting = connecting;
+	c->up_rd_ready = 0;
+	c->up_wr_ready = !connecting;
+	c->up_hup = 0;
+	c->up_eof = 0;
+	c->up_wr_shut = 0;
+	c->up_reused = uc->uses > 1;
+	up_set_deadline(c->w, uc,
+			now_ns(c) + (connecting ? c->ups->connect_ns : c->ups->response_ns));
+	if (c->ups->balance == GW_BALANCE_LEAST_CONN)
+		__atomic_fetch_add(&uc->st->active, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&uc->st->pool[uc->worker].requests,
+			 uc->st->pool[uc->worker].requests + 1, __ATOMIC_RELAXED);
+}
+
+/* Opens a connection to server s. Returns 0 or -errno. */
+static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
+{
+	struct gw_upconn *uc;
+	int fd, one = 1, err;
+
+	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&s->sa, s->salen) && errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	uc = calloc(1, sizeof(*uc));
+	if (!uc) {
+		close(fd);
+		return -ENOMEM;
+	}
+	uc->fd = fd;
+	uc->worker = c->w->id;
+	uc->st = s->st;
+	gw_srv_state_get(uc->st);
+	err = gw_io_start(c->w->loop, &uc->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+			  up_io_cb);
+	if (err) {
+		gw_srv_state_put(uc->st);
+		close(fd);
+		free(uc);
+		return err;
+	}
+	uc->wnext = c->w->upconns;
+	if (uc->wnext)
+		uc->wnext->wpprev = &uc->wnext;
+	uc->wpprev = &c->w->upconns;
+	c->w->upconns = uc;
+	up_attach(c, uc, 1);
+	return 0;
+}
+
+/* ---- answers of the gateway's own ---------------------------------------------- */
+
+/* Answers the current request with a gateway response; close: the client
+ * connection ends after it. */
+static void reply(struct gw_cli *c, int status, const struct gw_http_kv *extra, size_t n_extra,
+		  const char *body, size_t body_len, int close_after)
+{
+	int n;
+
+	if (c->up) {
+		up_release(c, 0);
+	}
+	if (c->has_body && !c->rq_scanned)
+		close_after = 1;	/* the body's end is unknown: no next request */
+	if (c->w->draining || c->rd_eof)
+		close_after = 1;
+	c->keep = !close_after;
+	c->status = status;
+	if (!body) {
+		char msg[64];
+		int l = snprintf(msg, sizeof(msg), "%s\n", gw_http_reason(status));
+
+		n = gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
+					    "text/plain", msg, (size_t)l, close_after);
+	} else {
+		n = gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
+					    "text/plain", body, body_len, close_after);
+	}
+	if (n < 0) {
+		c->status = 500;
+		c->keep = 0;
+		n = gw_http_format_response(c->hbuf, sizeof(c->hbuf), 500, NULL, 0, NULL, NULL, 0,
+					    true);
+	}
+	c->hlen = n > 0 ? (__u32)n : 0;
+	c->hoff = 0;
+	c->hdst = HDST_CLIENT;
+	c->rs_started = 1;
+	c->state = CS_REPLY;
+	c->bytes_out = body_len;
+}
+
+/* ---- requests ------------------------------------------------------------------- */
+
+/* Writes the worker's buffered access log lines (after each batch). */
+static void log_flush(void *arg)
+{
+	struct gw_l7_worker *w = arg;
+
+	w->alb_flush_queued = 0;
+	if (w->alb_log && w->alb->len)
+		gw_accesslog_flush(w->alb_log, w->alb);
+}
+
+/* Keeps the request id for the access log line. */
+static void log_rid(struct gw_cli *c, const char *rid, size_t rid_len)
+{
+	size_t n = rid_len < sizeof(c->a_rid) ? rid_len : sizeof(c->a_rid);
+
+	memcpy(c->a_rid, rid, n);
+	c->a_rid_len = (__u8)n;
+}
+
+/* Keeps what the access log line needs of the request head (which the
+ * buffer will lose): method, path, the client's request id, start time. */
+static void log_capture(struct gw_cli *c, const char *buf)
+{
+	const struct gw_http_req *q = &c->req;
+	struct timespec ts;
+	size_t n;
+	int k;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->a_time = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	n = q->method_tok.len < sizeof(c->a_method) ? q->method_tok.len : sizeof(c->a_method);
+	memcpy(c->a_method, buf + q->method_tok.off, n);
+	c->a_method_len = (__u8)n;
+	n = q->path.len < sizeof(c->a_path) ? q->path.len : sizeof(c->a_path);
+	memcpy(c->a_path, buf + q->path.off, n);
+	c->a_path_len = (__u16)n;
+	c->a_rid_len = 0;
+	c->a_consumer[0] = '\0';
+	k = gw_http_request_id(q, buf);
+	if (k >= 0)
+		log_rid(c, buf + q->h.hdr[k].value, q->h.hdr[k].value_len);
+}
+
+/* Appends the request's line to the worker's buffer; the flush comes after
+ * the batch, so a busy worker writes many lines with one write(2). */
+static void log_request(struct gw_cli *c, struct gw_accesslog *log)
+{
+	struct gw_l7_worker *w = c->w;
+	struct gw_access_rec r = { 0 };
+	char rid[sizeof(c->a_rid) + 1];
+	struct timespec ts;
+
+	if (!c->a_time) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		c->a_time = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	}
+	r.time_ns = c->a_time;
+	r.duration_ns = now_ns(c) - c->t0;
+	r.client = &c->peer_ip;
+	r.method = c->a_method_len ? c->a_method : NULL;
+	r.method_len = c->a_method_len;
+	r.path = c->a_method_len ? (c->a_path_len ? c->a_path : "/") : NULL;
+	r.path_len = c->a_path_len ? c->a_path_len : 1;
+	r.route = c->route ? c->route->r->label : NULL;
+	r.upstream = c->ups && c->srv >= 0 ? c->ups->servers[c->srv].name : NULL;
+	r.status = c->status ? c->status : 499;
+	r.bytes_in = c->bytes_in;
+	r.bytes_out = c->bytes_out;
+	r.tls = c->ssl ? SSL_get_version(c->ssl) : NULL;
+	r.consumer = c->a_time && c->a_consumer[0] ? c->a_consumer : NULL;
+	if (c->a_rid_len) {
+		memcpy(rid, c->a_rid, c->a_rid_len);
+		rid[c->a_rid_len] = '\0';
+		r.request_id = rid;
+	}
+	if (w->alb_log != log && w->alb->len)
+		gw_accesslog_flush(w->alb_log, w->alb);
+	w->alb_log = log;
+	gw_accesslog_append(log, w->alb, &r);
+	if (!w->alb_flush_queued && !gw_loop_defer(w->loop, log_flush, w))
+		w->alb_flush_queued = 1;
+}
+
+static void req_reset(struct gw_cli *c)
+{
+	c->route = NULL;
+	c->ups = NULL;
+	c->srv = -1;
+	c->tries = 0;
+	c->status = 0;
+	c->head_request = c->upgrade = c->has_body = 0;
+	c->rq_scanned = c->rq_sent = c->rs_started = c->rs_scanned = 0;
+	c->up_reusable = c->rs_dechunk = 0;
+	c->rs_skip = 0;
+	c->a_time = 0;
+	c->bytes_in = c->bytes_out = 0;
+	c->rq_ready = c->rs_ready = 0;
+	c->rq_left = c->rs_left = 0;
+	c->hlen = c->hoff = 0;
+	c->head_since = 0;
+	c->state = CS_HEAD;
+	gw_http_req_init(&c->req, c->rqh, GW_L7_MAX_HDRS, &req_limits);
+}
+
+/* The request ends (answered, or abandoned on error): counted, its
+ * snapshot released, the upstream connection pooled or closed. The client
+ * connection then goes on with the next request or closes. */
+static void req_end(struct gw_cli *c)
+{
+	struct gw_l7_worker *w = c->w;
+	struct gw_l7_rstats *st = NULL;
+
+	if (c->ws) {
+		st = c->route ? c->route->stats : c->ws->s->nomatch;
+		stats_record(st, w->id, c->status ? c->status : 499, now_ns(c) - c->t0);
+		if (c->ws->s->alog)
+			log_request(c, c->ws->s->alog);
+	}
+	if (pbuf_len(&c->out)) {
+		/* bytes after the answer: that upstream connection is not to
+		 * be trusted with another request, and they are no answer */
+		c->up_reusable = 0;
+		c->out.start = c->out.end = 0;
+	}
+	up_release(c, c->up_reusable);
+	if (c->ws) {
+		gw_l7_worker_unsnap(w, c->ws);
+		c->ws = NULL;
+	}
+	if (!c->keep || w->draining) {
+		cli_close(c);
+		return;
+	}
+	req_reset(c);
+}
+
+/* route.h's header lookup for header conditions: the first field named
+ * `name`. Returns its value or NULL. */
+static const char *route_header(void *arg, const char *name, size_t *len)
+{
+	struct gw_cli *c = arg;
+	const char *buf = c->in.data + c->in.start;
+	int k = gw_http_find(&c->req.h, buf, name, strlen(name), 0);
+
+	if (k < 0)
+		return NULL;
+	*len = c->req.h.hdr[k].value_len;
+	return buf + c->req.h.hdr[k].value;
+}
+
+/* Normalizes the request's target into norm (see pathnorm.h) and its host
+ * into host. Returns the target's length, or -EINVAL (answer 400). */
+static int normalize(struct gw_cli *c, const char *buf, char *norm, size_t norm_size,
+		     size_t *path_len, char *host, int *host_len)
+{
+	const struct gw_http_req *q = &c->req;
+	char tmp[GW_L7_BUF + 2];
+	const char *t = buf + q->path.off;
+	size_t tl = q->path.len + (q->has_query ? 1 + q->query.len : 0);
+
+	if (!q->path.len) {
+		/* absolute-form without a path: "/" and the query */
+		tmp[0] = '/';
+		tl = 1;
+		if (q->has_query) {
+			tmp[tl++] = '?';
+			memcpy(tmp + tl, buf + q->query.off, q->query.len);
+			tl += q->query.len;
+		}
+		t = tmp;
+	}
+	*host_len = gw_host_normalize(buf + q->authority.off, q->authority.len, host, 0);
+	if (*host_len < 0)
+		return -EINVAL;
+	return gw_path_normalize(t, tl, norm, norm_size, path_len);
+}
+
+/* Starts a request: snapshot, route, stages, then the upstream. */
+static void req_start(struct gw_cli *c, int head_len)
+{
+	struct gw_l7_worker *w = c->w;
+	const struct gw_l7_route *r = NULL;
+	const char *buf = c->in.data + c->in.start;
+	struct gw_route_req rq = { 0 };
+	struct gw_l7_reqctx ctx;
+	struct gw_l7_reply rep;
+	const struct gw_l7_stage *stages[2];
+	struct gw_http_kv add[GW_L7_MAX_ADD * 2];
+	const char *rm[GW_L7_MAX_ADD * 2];
+	size_t n_rm = 0;
+	struct gw_http_fwd f = { 0 };
+	char norm[GW_L7_BUF + 2], target[GW_L7_BUF + 4], host[GW_HOST_BUF];
+	char reqid[33];
+	__u8 trace[24];
+	size_t i, n_add = 0, path_len = 0;
+	int n, nl, hl, k;
+
+	c->t0 = now_ns(c);
+	c->ws = gw_l7_worker_snap(w);
+	c->method = c->req.method;
+	c->head_request = c->req.method == GW_METHOD_HEAD;
+	c->upgrade = c->req.upgrade;
+	c->rq_body = c->req.h.body;
+	c->has_body = c->rq_body == GW_BODY_CHUNKED ||
+		      (c->rq_body == GW_BODY_LENGTH && c->req.h.content_length);
+	c->rq_left = c->req.h.content_length;
+	c->rq_scanned = !c->has_body;
+	gw_chunk_init(&c->rq_ch, &chunk_limits, false);
+	c->keep = c->req.h.keep_alive;
+	if (c->ws->s->alog)
+		log_capture(c, buf);
+
+	nl = -EINVAL;
+	if (c->req.form != GW_FORM_ASTERISK) {
+		nl = normalize(c, buf, norm, sizeof(norm), &path_len, host, &hl);
+		if (nl < 0) {
+			c->in.start += (__u32)head_len;
+			reply(c, 400, NULL, 0, NULL, 0, 0);
+			return;
+		}
+		rq.host = host;
+		rq.host_len = (size_t)hl;
+		rq.path = norm;
+		rq.path_len = path_len;
+		rq.method = buf + c->req.method_tok.off;
+		rq.method_len = c->req.method_tok.len;
+		rq.header = route_header;
+		rq.header_arg = c;
+		r = gw_l7_route_match(c->ws->s, &rq);
+	}
+	c->route = r;
+	if (!r) {
+		c->in.start += (__u32)head_len;
+		reply(c, 404, NULL, 0, NULL, 0, 0);
+		return;
+	}
+	/* not memset: the 4 KiB store needs no zeroing */
+	ctx.n_add = 0;
+	ctx.n_remove = 0;
+	ctx.consumer = NULL;
+	ctx.store_len = 0;
+	ctx.req = &c->req;
+	ctx.buf = buf;
+	ctx.client = c->peer;
+	ctx.client_ip = &c->peer_ip;
+	ctx.route = r->r->index;
+	ctx.worker = w->id;
+	ctx.now = c->t0;
+	stages[0] = &r->auth;
+	stages[1] = &r->limit;
+	for (i = 0; i < 2; i++) {
+		if (!stages[i]->run)
+			continue;
+		memset(&rep, 0, offsetof(struct gw_l7_reply, buf));
+		n = stages[i]->run(stages[i]->state, &ctx, &rep);
+		if (ctx.consumer && c->a_time && !c->a_consumer[0])
+			snprintf(c->a_consumer, sizeof(c->a_consumer), "%s", ctx.consumer);
+		if (n == GW_L7_REPLY) {
+			c->in.start += (__u32)head_len;
+			reply(c, rep.status, rep.extra, rep.n_extra, rep.body, rep.body_len, 0);
+			return;
+		}
+	}
+	if (r->upstream < 0) {
+		c->in.start += (__u32)head_len;
+		reply(c, (int)r->r->respond_status ? (int)r->r->respond_status : 502, NULL, 0,
+		      r->r->respond_body ? r->r->respond_body : "",
+		      r->r->respond_body ? strlen(r->r->respond_body) : 0, 0);
+		return;
+	}
+	c->ups = &c->ws->s->ups[r->upstream];
+
+	/* the upstream head: the normalized target, strip_prefix applied */
+	n = gw_route_upstream_path(r->r, norm, (size_t)nl, target, sizeof(target));
+	if (n < 0) {
+		c->in.start += (__u32)head_len;
+		reply(c, 414, NULL, 0, NULL, 0, 0);
+		return;
+	}
+	f.target = target;
+	f.target_len = (size_t)n;
+	for (i = 0; i < r->n_add; i++)
+		add[n_add++] = r->add[i];
+	for (i = 0; i < ctx.n_add && i < GW_L7_MAX_ADD; i++)
+		add[n_add++] = ctx.add[i];
+	f.remove = r->remove;
+	f.n_remove = r->n_remove;
+	if (ctx.n_remove) {
+		/* the route's removals and the fields a stage adds itself */
+		for (i = 0; i < r->n_remove && i < GW_L7_MAX_ADD; i++)
+			rm[n_rm++] = r->remove[i];
+		for (i = 0; i < ctx.n_remove; i++)
+			rm[n_rm++] = ctx.remove[i];
+		f.remove = rm;
+		f.n_remove = n_rm;
+	}
+	f.add = add;
+	f.n_add = n_add;
+	f.client_addr = c->peer;
+	f.proto = c->tls ? "https" : "http";
+	k = gw_http_request_id(&c->req, buf);
+	if (k < 0) {
+		hex64(reqid, rng_next(w));
+		hex64(reqid + 16, rng_next(w));
+		reqid[32] = '\0';
+		f.request_id = reqid;
+	}
+	if (k < 0 && c->a_time)
+		log_rid(c, reqid, 32);
+	for (i = 0; i < sizeof(trace); i += 8) {
+		__u64 v = rng_next(w);
+
+		memcpy(trace + i, &v, 8);
+	}
+	f.trace_rand = trace;
+	f.trace_flags = 0;
+	f.conn = c->upgrade ? GW_CONN_UPGRADE : GW_CONN_NONE;
+	n = gw_http_req_build(&c->req, buf, &f, c->hbuf, sizeof(c->hbuf));
+	c->in.start += (__u32)head_len;
+	if (n < 0) {
+		reply(c, n == -ENOSPC ? 431 : 500, NULL, 0, NULL, 0, 1);
+		return;
+	}
+	c->hlen = (__u32)n;
+	c->hoff = 0;
+	c->hdst = HDST_UP;
+	c->state = CS_PROXY;
+	c->rs_state = RS_HEAD;
+	gw_http_resp_init(&c->resp, c->rsh, GW_L7_MAX_HDRS, &resp_limits, c->head_request);
+	up_begin(c);
+}
+
+/* Picks a server and attaches a pooled or new connection to it; answers
+ * 503 (nothing usable) or 502 (a retry found no other server). */
+static void up_begin(struct gw_cli *c)
+{
+	struct gw_l7_worker *w = c->w;
+	__u64 now = now_ns(c);
+	struct gw_upconn *uc;
+	int idx, err;
+
+	for (;;) {
+		idx = gw_upstream_pick(c->ups, w->id, c->hash, c->tries ? c->srv : -1, now);
+		if (idx < 0) {
+			reply(c, c->tries ? 502 : 503, NULL, 0, NULL, 0, 0);
+			return;
+		}
+		c->srv = idx;
+		/* a pooled connection that is still open */
+		uc = gw_pool_take(c->ups->servers[idx].st, w->id);
+		if (uc) {
+			up_attach(c, uc, 0);
+			return;
+		}
+		err = up_connect(c, &c->ups->servers[idx]);
+		if (!err)
+			return;
+		pr_debug("l7: connect to %s: %s\n", c->ups->servers[idx].name, strerror(-err));
+		/* the gateway's own shortage says nothing about the server */
+		if (err != -EMFILE && err != -ENFILE && err != -ENOMEM && err != -ENOBUFS &&
+		    err != -EADDRNOTAVAIL)
+			gw_upstream_report(c->ups, c->ups->servers[idx].st, 0, now);
+		if (!idempotent(c->method) || c->tries >= c->ups->retries) {
+			reply(c, 502, NULL, 0, NULL, 0, 0);
+			return;
+		}
+		c->tries++;
+	}
+}
+
+/* The upstream failed the request: retried on another server when allowed
+ * (connect failures of idempotent requests; an idempotent request on a
+ * reused keep-alive connection the server closed before answering: at most
+ * once per pooled connection, the pool being bounded), else 502/504 or,
+ * once the response has started, the client connection is cut. */
+static void up_fail(struct gw_cli *c, int kind)
+{
+	/* the head buffer must still hold the request (no interim answer) */
+	int resendable = idempotent(c->method) && !c->rq_sent && c->hdst == HDST_UP;
+	int reused_race = c->up_reused && kind == FAIL_IO && resendable &&
+			  c->rs_state == RS_HEAD && pbuf_len(&c->out) == 0 && !c->rs_started;
+	struct gw_up_server *s = c->srv >= 0 ? &c->ups->servers[c->srv] : NULL;
+
+	if (s && !reused_race)
+		gw_upstream_report(c->ups, s->st, 0, now_ns(c));
+	if (s)
+		pr_debug("l7: upstream %s server %s failed (%d)\n", c->ups->name, s->name, kind);
+	up_release(c, 0);
+	if (reused_race || (kind == FAIL_CONNECT && resendable && c->tries < c->ups->retries)) {
+		if (!reused_race)
+			c->tries++;
+		c->hoff = 0;
+		c->hdst = HDST_UP;
+		up_begin(c);
+		return;
+	}
+	if (c->rs_started) {
+		c->keep = 0;
+		c->up_reusable = 0;
+		if (!c->status)
+			c->status = 502;
+		req_end(c);
+		return;
+	}
+	c->out.start = c->out.end = 0;
+	reply(c, kind == FAIL_TIMEOUT ? 504 : 502, NULL, 0, NULL, 0, c->rq_sent && !c->rq_scanned);
+}
+
+/* ---- the steps cli_drive() takes --------------------------------------------------- */
+
+/* One SSL_read into b (the handshake runs inside it). Returns bytes (> 0),
+ * 0 on the peer's close_notify or EOF, -EAGAIN (readiness noted) or -EIO. */
+static ssize_t tls_read(struct gw_cli *c, struct pbuf *b)
+{
+	__u32 room = pbuf_room(b);
+	int n;
+
+	if (!room)
+		return -EAGAIN;
+	ERR_clear_error();
+	n = SSL_read(c->ssl, b->data + b->end, (int)room);
+	if (n > 0) {
+		/* a record boundary says nothing about the socket: rd_ready
+		 * stays until SSL asks for more */
+		b->end += (__u32)n;
+		return n;
+	}
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		c->rd_ready = 0;
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		c->rd_ready = 0;
+		c->ssl_rd_wants_wr = 1;
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		return n == 0 ? 0 : -EIO;	/* EOF without close_notify */
+	default:
+		pr_debug("l7: TLS from %s: %s\n", c->peer,
+			 ERR_reason_error_string(ERR_peek_last_error()) ?: "error");
+		return -EIO;
+	}
+}
+
+/* As send2() on the client's TLS session: the two pieces go out as one
+ * record when both are there (copied into the worker's scratch). */
+static ssize_t tls_send2(struct gw_cli *c, const char *a, size_t alen, const char *b,
+			 size_t blen)
+{
+	const char *p = alen ? a : b;
+	size_t len = alen + blen;
+	int n;
+
+	if (alen && blen) {
+		memcpy(c->w->tls_scratch, a, alen);
+		memcpy(c->w->tls_scratch + alen, b, blen);
+		p = c->w->tls_scratch;
+	}
+	if (!len)
+		return 0;
+	ERR_clear_error();
+	n = SSL_write(c->ssl, p, (int)len);
+	if (n > 0) {
+		if ((size_t)n < len)
+			c->wr_ready = 0;
+		return n;
+	}
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_WRITE:
+		c->wr_ready = 0;
+		return 0;
+	case SSL_ERROR_WANT_READ:
+		c->wr_ready = 0;
+		c->ssl_wr_wants_rd = 1;
+		return 0;
+	default:
+		return -EIO;
+	}
+}
+
+/* Client progress (body bytes in or response bytes out): while the request
+ * moves at the client's pace, gwd is not waiting on the upstream, so its
+ * response clock starts again. Without this a slow client's upload or
+ * download would end in a 504 although the upstream keeps up. */
+static void client_progress(struct gw_cli *c)
+{
+	c->deadline = now_ns(c) + GW_L7_CLIENT_IDLE_NS;
+	if (c->up && !c->up_connecting && c->state != CS_TUNNEL)
+		c->up->deadline = c->deadline - GW_L7_CLIENT_IDLE_NS + c->ups->response_ns;
+}
+
+/* Client bytes into `in`. Returns 1 on progress, 0 without, -1 when the
+ * connection was closed. */
+static int step_client_read(struct gw_cli *c)
+{
+	ssize_t n;
+	unsigned int r;
+
+	if (!c->rd_ready || c->rd_eof)
+		return 0;
+	if (c->ssl) {
+		n = tls_read(c, &c->in);
+	} else {
+		r = c->rd_ready;
+		n = pbuf_read(c->fd, &c->in, c->rd_hup, &r);
+		c->rd_ready = r;
+	}
+	if (n > 0) {
+		client_progress(c);
+		return 1;
+	}
+	if (n == 0) {
+		c->rd_eof = 1;
+		return 1;
+	}
+	if (n == -EAGAIN)
+		return 0;
+	cli_close(c);
+	return -1;
+}
+
+/* The head buffer and the ready response bytes to the client. Returns 1 on
+ * progress, 0 without, -1 when closed. */
+static int step_client_write(struct gw_cli *c)
+{
+	const char *h = NULL;
+	size_t hl = 0;
+	__u32 body = c->state == CS_TUNNEL ? pbuf_len(&c->out) : c->rs_ready;
+	ssize_t n;
+	unsigned int r;
+
+	if (c->hdst == HDST_CLIENT && c->hoff < c->hlen) {
+		h = c->hbuf + c->hoff;
+		hl = c->hlen - c->hoff;
+	}
+	if (c->state == CS_REPLY)
+		body = 0;
+	if ((!hl && !body) || !c->wr_ready)
+		return 0;
+	if (c->ssl) {
+		n = tls_send2(c, h, hl, c->out.data + c->out.start, body);
+	} else {
+		r = c->wr_ready;
+		n = send2(c->fd, h, hl, c->out.data + c->out.start, body, &r);
+		c->wr_ready = r;
+	}
+	if (n < 0) {
+		cli_close(c);
+		return -1;
+	}
+	if (!n)
+		return 0;
+	client_progress(c);
+	if ((size_t)n <= hl) {
+		c->hoff += (__u32)n;
+		return 1;
+	}
+	c->hoff = c->hlen;
+	n -= (ssize_t)hl;
+	c->out.start += (__u32)n;
+	c->bytes_out += (__u64)n;
+	if (c->state != CS_TUNNEL)
+		c->rs_ready -= (__u32)n;
+	if (!c->rs_ready && c->rs_skip) {
+		c->out.start += c->rs_skip;
+		c->rs_skip = 0;
+	}
+	return 1;
+}
+
+/* Validates more of the request body in `in`. Returns 0, or -1 when the
+ * body is malformed (the request was answered or cut). */
+static int scan_request_body(struct gw_cli *c)
+{
+	__u32 avail = pbuf_len(&c->in);
+	size_t used;
+	int rc;
+
+	if (c->rq_scanned || c->rq_ready || !avail)
+		return 0;
+	if (c->rq_body == GW_BODY_LENGTH) {
+		c->rq_ready = avail < c->rq_left ? avail : (__u32)c->rq_left;
+		c->rq_left -= c->rq_ready;
+		if (!c->rq_left)
+			c->rq_scanned = 1;
+		return 0;
+	}
+	rc = gw_chunk_scan(&c->rq_ch, c->in.data + c->in.start, avail, &used);
+	if (rc < 0) {
+		pr_debug("l7: bad request body from %s: %s\n", c->peer, c->rq_ch.reason);
+		if (c->rs_started) {
+			c->keep = 0;
+			req_end(c);
+		} else {
+			reply(c, c->rq_ch.status ? c->rq_ch.status : 400, NULL, 0, NULL, 0, 1);
+		}
+		return -1;
+	}
+	c->rq_ready = (__u32)used;
+	if (rc == GW_CHUNK_DONE)
+		c->rq_scanned = 1;
+	return 0;
+}
+
+/* The request head and body to the upstream. Returns 1 on progress, 0
+ * without, -1 when the request changed course (failed, answered). */
+static int step_up_write(struct gw_cli *c)
+{
+	const char *h = NULL;
+	size_t hl = 0;
+	__u32 body;
+	ssize_t n;
+	unsigned int r;
+
+	if (!c->up || c->up_connecting || !c->up_wr_ready || c->up_wr_shut)
+		return 0;
+	if (c->hdst == HDST_UP && c->hoff < c->hlen) {
+		h = c->hbuf + c->hoff;
+		hl = c->hlen - c->hoff;
+	}
+	if (c->state == CS_TUNNEL) {
+		body = pbuf_len(&c->in);
+	} else {
+		if (scan_request_body(c))
+			return -1;
+		body = c->rq_ready;
+	}
+	if (!hl && !body)
+		return 0;
+	r = c->up_wr_ready;
+	n = send2(c->up->fd, h, hl, c->in.data + c->in.start, body, &r);
+	c->up_wr_ready = r;
+	if (n < 0) {
+		if (c->state == CS_TUNNEL) {
+			cli_close(c);
+			return -1;
+		}
+		up_fail(c, FAIL_IO);
+		return -1;
+	}
+	if (!n)
+		return 0;
+	/* the upstream takes the request: its response clock restarts */
+	c->up->deadline = now_ns(c) + (c->state == CS_TUNNEL ? c->ups->idle_ns :
+							       c->ups->response_ns);
+	if ((size_t)n <= hl) {
+		c->hoff += (__u32)n;
+		return 1;
+	}
+	c->hoff = c->hlen;
+	n -= (ssize_t)hl;
+	c->in.start += (__u32)n;
+	c->bytes_in += (__u64)n;
+	if (c->state != CS_TUNNEL) {
+		c->rq_ready -= (__u32)n;
+		c->rq_sent = 1;
+	}
+	return 1;
+}
+
+/* Upstream bytes into `out`. Returns 1 on progress, 0 without, -1 when the
+ * request changed course. */
+static int step_up_read(struct gw_cli *c)
+{
+	ssize_t n;
+	unsigned int r;
+
+	if (!c->up || c->up_connecting || !c->up_rd_ready || c->up_eof)
+		return 0;
+	if (c->state == CS_PROXY && c->hdst == HDST_UP && c->hoff < c->hlen)
+		return 0;	/* the request head first */
+	if (c->state == CS_PROXY && c->rs_state == RS_HEAD && c->hdst == HDST_CLIENT &&
+	    c->hoff < c->hlen)
+		return 0;	/* an interim head still going out */
+	r = c->up_rd_ready;
+	n = pbuf_read(c->up->fd, &c->out, c->up_hup, &r);
+	c->up_rd_ready = r;
+	if (n > 0) {
+		c->up->deadline = now_ns(c) + (c->state == CS_TUNNEL ? c->ups->idle_ns :
+								       c->ups->response_ns);
+		return 1;
+	}
+	if (n == 0) {
+		c->up_eof = 1;
+		return 1;
+	}
+	if (n == -EAGAIN)
+		return 0;
+	if (c->state == CS_TUNNEL) {
+		cli_close(c);
+		return -1;
+	}
+	up_fail(c, FAIL_IO);
+	return -1;
+}
+
+/* Parses the response head in `out` and writes the client's version into
+ * the head buffer. Returns 1 on progress, 0 without, -1 on change of course. */
+static int step_resp_head(struct gw_cli *c)
+{
+	struct gw_http_rfwd f = { 0 };
+	__u32 avail = pbuf_len(&c->out);
+	int rc, n, keep;
+
+	if (c->rs_state != RS_HEAD || (c->hdst == HDST_CLIENT && c->hoff < c->hlen) ||
+	    (c->hdst == HDST_UP && c->hoff < c->hlen))
+		return 0;
+	if (!avail) {
+		if (c->up_eof) {
+			up_fail(c, FAIL_IO);
+			return -1;
+		}
+		return 0;
+	}
+	rc = gw_http_resp_parse(&c->resp, c->out.data + c->out.start, avail);
+	if (rc == 0) {
+		if (c->up_eof || avail == GW_L7_BUF) {
+			up_fail(c, c->up_eof ? FAIL_IO : FAIL_BAD);
+			return -1;
+		}
+		return 0;
+	}
+	if (rc < 0) {
+		pr_debug("l7: bad response from %s: %s\n", c->ups->servers[c->srv].name,
+			 c->resp.h.reason);
+		up_fail(c, FAIL_BAD);
+		return -1;
+	}
+	if (c->resp.interim) {
+		f.conn = GW_CONN_NONE;
+		n = gw_http_resp_build(&c->resp, c->out.data + c->out.start, &f, c->hbuf,
+				       sizeof(c->hbuf));
+		c->out.start += (__u32)rc;
+		gw_http_resp_init(&c->resp, c->rsh, GW_L7_MAX_HDRS, &resp_limits,
+				  c->head_request);
+		if (n < 0)
+			return 1;	/* an interim head we cannot rewrite is dropped */
+		c->hlen = (__u32)n;
+		c->hoff = 0;
+		c->hdst = HDST_CLIENT;
+		return 1;
+	}
+	if (c->resp.switching && !c->upgrade) {
+		up_fail(c, FAIL_BAD);
+		return -1;
+	}
+	gw_upstream_report(c->ups, c->ups->servers[c->srv].st, 1, now_ns(c));
+	keep = c->keep && !c->w->draining && c->resp.h.body != GW_BODY_CLOSE && !c->rd_eof;
+	/* An HTTP/1.0 client cannot take chunked: the payload goes out as it
+	 * is and the connection's end delimits it. */
+	c->rs_dechunk = c->req.h.minor == 0 && c->resp.h.body == GW_BODY_CHUNKED;
+	if (c->rs_dechunk && c->resp.h.nte != 1) {
+		up_fail(c, FAIL_BAD);	/* other transfer codings: not for 1.0 */
+		return -1;
+	}
+	if (c->rs_dechunk)
+		keep = 0;
+	if (c->resp.switching)
+		f.conn = GW_CONN_UPGRADE;
+	else if (!keep)
+		f.conn = GW_CONN_CLOSE;
+	else
+		f.conn = c->req.h.minor == 0 ? GW_CONN_KEEP_ALIVE : GW_CONN_NONE;
+	if (c->rs_dechunk) {
+		struct gw_http_resp plain = c->resp;
+
+		plain.h.nte = 0;
+		plain.h.has_cl = false;
+		n = gw_http_resp_build(&plain, c->out.data + c->out.start, &f, c->hbuf,
+				       sizeof(c->hbuf));
+	} else {
+		n = gw_http_resp_build(&c->resp, c->out.data + c->out.start, &f, c->hbuf,
+				       sizeof(c->hbuf));
+	}
+	if (n < 0) {
+		up_fail(c, FAIL_BAD);
+		return -1;
+	}
+	c->out.start += (__u32)rc;
+	c->hlen = (__u32)n;
+	c->hoff = 0;
+	c->hdst = HDST_CLIENT;
+	c->rs_started = 1;
+	c->status = c->resp.code;
+	c->keep = keep;
+	c->up_reusable = c->resp.h.keep_alive && c->resp.h.body != GW_BODY_CLOSE;
+	if (c->resp.switching) {
+		c->state = CS_TUNNEL;
+		c->keep = 0;
+		c->up_reusable = 0;
+		c->up->deadline = now_ns(c) + c->ups->idle_ns;
+		return 1;
+	}
+	c->rs_state = RS_BODY;
+	c->rs_body = c->resp.h.body;
+	c->rs_left = c->resp.h.content_length;
+	c->rs_scanned = c->rs_body == GW_BODY_NONE ||
+			(c->rs_body == GW_BODY_LENGTH && !c->rs_left);
+	gw_chunk_init(&c->rs_ch, &chunk_limits, true);
+	return 1;
+}
+
+/* Validates more of the response body in `out`. Returns 1 on progress, 0
+ * without, -1 when the response was cut. */
+static int step_resp_body(struct gw_cli *c)
+{
+	__u32 avail = pbuf_len(&c->out);
+	size_t used;
+	int rc;
+
+	if (c->rs_state != RS_BODY || c->rs_scanned || c->rs_ready)
+		return 0;
+	if (!avail) {
+		if (!c->up_eof)
+			return 0;
+		if (c->rs_body == GW_BODY_CLOSE) {
+			c->rs_scanned = 1;
+			return 1;
+		}
+		pr_debug("l7: response from %s cut short\n", c->ups->servers[c->srv].name);
+		up_fail(c, FAIL_IO);
+		return -1;
+	}
+	switch (c->rs_body) {
+	case GW_BODY_LENGTH:
+		c->rs_ready = avail < c->rs_left ? avail : (__u32)c->rs_left;
+		c->rs_left -= c->rs_ready;
+		if (!c->rs_left)
+			c->rs_scanned = 1;
+		break;
+	case GW_BODY_CHUNKED:
+		if (c->rs_dechunk) {
+			struct gw_chunk_res cr;
+
+			rc = gw_chunk_parse(&c->rs_ch, c->out.data + c->out.start, avail, &cr);
+			if (rc < 0) {
+				up_fail(c, FAIL_BAD);
+				return -1;
+			}
+			/* framing before the payload goes now, after it later */
+			c->out.start += (__u32)cr.data_off;
+			c->rs_ready = (__u32)cr.data_len;
+			c->rs_skip = (__u32)(cr.used - cr.data_off - cr.data_len);
+			if (!c->rs_ready) {
+				c->out.start += c->rs_skip;
+				c->rs_skip = 0;
+			}
+			if (rc == GW_CHUNK_DONE)
+				c->rs_scanned = 1;
+			break;
+		}
+		rc = gw_chunk_scan(&c->rs_ch, c->out.data + c->out.start, avail, &used);
+		if (rc < 0) {
+			up_fail(c, FAIL_BAD);
+			return -1;
+		}
+		c->rs_ready = (__u32)used;
+		if (rc == GW_CHUNK_DONE)
+			c->rs_scanned = 1;
+		break;
+	default:
+		c->rs_ready = avail;
+		break;
+	}
+	return 1;
+}
+
+/* The tunnel's half-closes: an EOF on one side, once its bytes are out,
+ * becomes a shutdown of the other; both done ends the connection. Returns
+ * -1 when closed, else 0. */
+static int step_tunnel_close(struct gw_cli *c)
+{
+	if (c->rd_eof && !pbuf_len(&c->in) && !c->up_wr_shut) {
+		shutdown(c->up->fd, SHUT_WR);
+		c->up_wr_shut = 1;
+	}
+	if (c->up_eof && !pbuf_len(&c->out) && c->hoff >= c->hlen && !c->wr_shut) {
+		if (c->ssl)
+			SSL_shutdown(c->ssl);	/* close_notify */
+		else
+			shutdown(c->fd, SHUT_WR);
+		c->wr_shut = 1;
+	}
+	if (c->up_wr_shut && c->wr_shut) {
+		req_end(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses a request head from `in`. Returns 1 on progress, 0 without, -1
+ * when closed. */
+static int step_req_head(struct gw_cli *c)
+{
+	__u32 avail = pbuf_len(&c->in);
+	int rc;
+
+	if (!avail) {
+		if (c->rd_eof || c->w->draining) {
+			cli_close(c);
+			return -1;
+		}
+		return 0;
+	}
+	rc = gw_http_req_parse(&c->req, c->in.data + c->in.start, avail);
+	if (rc > 0) {
+		req_start(c, rc);
+		return 1;
+	}
+	if (rc == 0 && avail < GW_L7_BUF && !c->rd_eof)
+		return 0;
+	c->t0 = now_ns(c);
+	c->ws = gw_l7_worker_snap(c->w);
+	c->in.start = c->in.end;	/* never forwarded, never parsed again */
+	if (rc == 0 && c->rd_eof) {
+		/* half a head, then EOF: nothing to answer */
+		c->status = 400;
+		c->keep = 0;
+		req_end(c);
+		return -1;
+	}
+	pr_debug("l7: refused request from %s: %d %s\n", c->peer,
+		 rc ? c->req.h.status : 431, rc ? c->req.h.reason : "head too large");
+	reply(c, rc ? c->req.h.status : 431, NULL, 0, NULL, 0, 1);
+	return 1;
+}
+
+static void cli_timer_cb(struct gw_timer *t);
+
+static void cli_arm_timer(struct gw_cli *c)
+{
+	__u64 now = now_ns(c);
+
+	if (c->state == CS_HEAD && pbuf_len(&c->in)) {
+		/* a head must be complete within GW_L7_HEAD_TIMEOUT_NS of its
+		 * first byte, however slowly it trickles in */
+		if (!c->head_since)
+			c->head_since = now;
+		if (c->deadline > c->head_since + GW_L7_HEAD_TIMEOUT_NS)
+			c->deadline = c->head_since + GW_L7_HEAD_TIMEOUT_NS;
+	}
+	if (!gw_timer_armed(&c->timer) || c->timer.when_ns > c->deadline)
+		gw_timer_start(c->w->loop, &c->timer, c->deadline > now ? c->deadline - now : 0,
+			       cli_timer_cb);
+}
+
+static void cli_resume(void *arg);
+
+/* Steps one call of cli_drive() takes at most, so that a client with many
+ * pipelined requests does not hold the worker; the rest follows after the
+ * batch of events. */
+#define CLI_DRIVE_STEPS 256
+
+/* Everything the sockets allow, until nothing is left to do. */
+static void cli_drive(struct gw_cli *c)
+{
+	int guard, p, r;
+
+	for (guard = 0; guard < CLI_DRIVE_STEPS; guard++) {
+		p = 0;
+		r = step_client_read(c);
+		if (r < 0)
+			return;
+		p |= r;
+		switch (c->state) {
+		case CS_HEAD:
+			r = step_req_head(c);
+			if (r < 0)
+				return;
+			p |= r;
+			break;
+		case CS_PROXY:
+			r = step_up_write(c);
+			if (r < 0)
+				break;
+			p |= r;
+			r = step_up_read(c);
+			if (r < 0)
+				break;
+			p |= r;
+			r = step_resp_head(c);
+			if (r < 0)
+				break;
+			p |= r;
+			r = step_resp_body(c);
+			if (r < 0)
+				break;
+			p |= r;
+			break;
+		case CS_TUNNEL:
+			r = step_up_write(c);
+			if (r < 0)
+				return;
+			p |= r;
+			r = step_up_read(c);
+			if (r < 0)
+				return;
+			p |= r;
+			break;
+		}
+		if (r < 0) {
+			if (c->closed)
+				return;
+			continue;
+		}
+		r = step_client_write(c);
+		if (r < 0)
+			return;
+		p |= r;
+		if (c->state == CS_TUNNEL && step_tunnel_close(c) < 0)
+			return;
+		/* complete? */
+		if (c->state == CS_REPLY && c->hoff >= c->hlen) {
+			req_end(c);
+			if (c->closed)
+				return;
+			p = 1;
+		} else if (c->state == CS_PROXY && c->rs_state == RS_BODY && c->rs_scanned &&
+			   !c->rs_ready && !c->rs_skip && c->hoff >= c->hlen) {
+			if (!c->rq_scanned || c->rq_ready || (c->hdst == HDST_UP && c->hoff < c->hlen)) {
+				/* answered before the whole request went up */
+				c->keep = 0;
+				c->up_reusable = 0;
+			}
+			if (c->up_eof)
+				c->up_reusable = 0;
+			req_end(c);
+			if (c->closed)
+				return;
+			p = 1;
+		}
+		if (!p)
+			break;
+	}
+	if (c->closed)
+		return;
+	if (guard == CLI_DRIVE_STEPS && !c->resume_queued &&
+	    !gw_loop_defer(c->w->loop, cli_resume, c))
+		c->resume_queued = 1;	/* pipelined requests left: go on after the batch */
+	cli_arm_timer(c);
+}
+
+static void cli_resume(void *arg)
+{
+	struct gw_cli *c = arg;
+
+	c->resume_queued = 0;
+	if (!c->closed)
+		cli_drive(c);
+}
+
+/* ---- callbacks -------------------------------------------------------------------- */
+
+static void cli_timer_cb(struct gw_timer *t)
+{
+	struct gw_cli *c = container_of(t, struct gw_cli, timer);
+	__u64 now = now_ns(c);
+
+	if (c->deadline > now) {
+		gw_timer_start(c->w->loop, &c->timer, c->deadline - now, cli_timer_cb);
+		return;
+	}
+	if (c->state == CS_HEAD && pbuf_len(&c->in)) {
+		c->t0 = now;
+		c->ws = gw_l7_worker_snap(c->w);
+		c->in.start = c->in.end;
+		reply(c, 408, NULL, 0, NULL, 0, 1);
+		c->deadline = now + GW_L7_CLIENT_IDLE_NS;
+		cli_drive(c);
+		return;
+	}
+	if (c->state == CS_PROXY && c->up && !c->rs_started)
+		return;		/* the upstream's clock decides */
+	cli_close(c);
+}
+
+static void up_timer_cb(struct gw_timer *t)
+{
+	struct gw_upconn *uc = container_of(t, struct gw_upconn, timer);
+	struct gw_cli *c = uc->owner;
+	__u64 now = gw_loop_now(tls_worker->loop);
+
+	if (uc->deadline > now) {
+		gw_timer_start(tls_worker->loop, &uc->timer, uc->deadline - now, up_timer_cb);
+		return;
+	}
+	if (!c) {
+		upconn_close(tls_worker, uc);	/* idle too long */
+		return;
+	}
+	if (c->state == CS_TUNNEL) {
+		cli_close(c);
+		return;
+	}
+	up_fail(c, c->up_connecting ? FAIL_CONNECT : FAIL_TIMEOUT);
+	if (!c->closed)
+		cli_drive(c);
+}
+
+static void up_io_cb(struct gw_io *io, __u32 events)
+{
+	struct gw_upconn *uc = container_of(io, struct gw_upconn, io);
+	struct gw_cli *c = uc->owner;
+
+	if (!c) {
+		/* idle: the server closed it or sent something unasked */
+		upconn_close(tls_worker, uc);
+		return;
+	}
+	if (c->up_connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		if (soerr || (events & (EPOLLERR | EPOLLHUP))) {
+			pr_debug("l7: connect to %s: %s\n", c->ups->servers[c->srv].name,
+				 strerror(soerr ? soerr : ECONNREFUSED));
+			up_fail(c, FAIL_CONNECT);
+			if (!c->closed)
+				cli_drive(c);
+			return;
+		}
+		c->up_connecting = 0;
+		c->up->deadline = now_ns(c) + c->ups->response_ns;
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+		c->up_rd_ready = 1;
+	if (events & (EPOLLRDHUP | EPOLLHUP))
+		c->up_hup = 1;
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		c->up_wr_ready = 1;
+	cli_drive(c);
+}
+
+static void cli_io_cb(struct gw_io *io, __u32 events)
+{
+	struct gw_cli *c = container_of(io, struct gw_cli, io);
+
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+		c->rd_ready = 1;
+	if (events & (EPOLLRDHUP | EPOLLHUP))
+		c->rd_hup = 1;
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		c->wr_ready = 1;
+	/* TLS: a read may wait for the socket to take a write, and back */
+	if (c->ssl_rd_wants_wr && (events & EPOLLOUT)) {
+		c->ssl_rd_wants_wr = 0;
+		c->rd_ready = 1;
+	}
+	if (c->ssl_wr_wants_rd && (events & EPOLLIN)) {
+		c->ssl_wr_wants_rd = 0;
+		c->wr_ready = 1;
+	}
+	cli_drive(c);
+}
+
+/* ---- connections ------------------------------------------------------------------- */
+
+/* A closed connection's memory goes to its worker's cache of free ones
+ * (after the batch): connection-per-request traffic then costs no malloc
+ * churn of ~50 KiB objects. */
+static void cli_free(void *arg)
+{
+	struct gw_cli *c = arg;
+	struct gw_l7_worker *w = c->w;
+
+	if (w->n_free_conns >= GW_L7_FREE_CONNS || w->draining) {
+		free(c);
+		return;
+	}
+	c->next = w->free_conns;
+	w->free_conns = c;
+	w->n_free_conns++;
+}
+
+/* A connection object from the worker's cache, or a new one. Returns it or
+ * NULL. */
+static struct gw_cli *cli_alloc(struct gw_l7_worker *w)
+{
+	struct gw_cli *c = w->free_conns;
+
+	if (!c)
+		return malloc(sizeof(*c));
+	w->free_conns = c->next;
+	w->n_free_conns--;
+	return c;
+}
+
+static void listeners_resume(struct gw_l7_worker *w);
+
+static void cli_close(struct gw_cli *c)
+{
+	struct gw_l7_worker *w = c->w;
+
+	if (c->closed)
+		return;
+	c->closed = 1;
+	if (c->ws) {
+		gw_l7_worker_unsnap(w, c->ws);
+		c->ws = NULL;
+	}
+	if (c->up)
+		up_release(c, 0);
+	gw_io_stop(w->loop, &c->io);
+	gw_timer_stop(w->loop, &c->timer);
+	if (c->ssl) {
+		if (!c->wr_shut && SSL_is_init_finished(c->ssl))
+			SSL_shutdown(c->ssl);	/* close_notify, best effort */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	close(c->fd);
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
+	w->n_conns--;
+	if (w->paused && w->n_conns < GW_L7_CONNS_MAX * 7 / 8)
+		listeners_resume(w);
+	if (gw_loop_defer(w->loop, cli_free, c))
+		pr_warn("l7: out of memory deferring a free\n");
+}
+
+/* A TLS session for a connection of a tls listener, on the current
+ * snapshot's certificates (the session keeps them through reloads).
+ * Returns 0 or -errno. */
+static int tls_start(struct gw_l7_worker *w, struct gw_cli *c)
+{
+	struct gw_l7_wsnap *ws = gw_l7_worker_snap(w);
+	int err = -ENOENT;
+
+	if (ws->s->tls) {
+		c->ssl = gw_tls_set_new_ssl(ws->s->tls);
+		err = c->ssl ? 0 : -ENOMEM;
+	}
+	gw_l7_worker_unsnap(w, ws);
+	if (err)
+		return err;
+	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_set_read_ahead(c->ssl, 1);
+	if (!SSL_set_fd(c->ssl, c->fd)) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return -EIO;
+	}
+	SSL_set_accept_state(c->ssl);
+	return 0;
+}
+
+static void resume_cb(struct gw_timer *t)
+{
+	struct gw_l7_worker *w = container_of(t, struct gw_l7_worker, resume_timer);
+
+	if (w->n_conns < GW_L7_CONNS_MAX)
+		listeners_resume(w);
+	else
+		gw_timer_start(w->loop, t, GW_L7_PAUSE_NS, resume_cb);
+}
+
+/* Stops accepting for a while: at the connection limit (until connections
+ * close) or out of descriptors (GW_L7_PAUSE_NS, the listeners being level-
+ * triggered would spin). */
+static void listeners_pause(struct gw_l7_worker *w, const char *why)
+{
+	size_t i;
+
+	if (w->paused)
+		return;
+	w->paused = 1;
+	pr_warn("l7: worker %u stops accepting for now: %s (%u connections)\n", w->id, why,
+		w->n_conns);
+	for (i = 0; i < w->n_ls; i++)
+		if (w->ls[i].fd >= 0)
+			gw_io_stop(w->loop, &w->ls[i].io);
+	gw_timer_start(w->loop, &w->resume_timer, GW_L7_PAUSE_NS, resume_cb);
+}
+
+static void listeners_resume(struct gw_l7_worker *w)
+{
+	size_t i;
+
+	if (!w->paused || w->draining)
+		return;
+	w->paused = 0;
+	gw_timer_stop(w->loop, &w->resume_timer);
+	for (i = 0; i < w->n_ls; i++)
+		if (w->ls[i].fd >= 0 && !w->ls[i].io.active)
+			gw_io_start(w->loop, &w->ls[i].io, w->ls[i].fd, EPOLLIN, w->ls[i].io.cb);
+}
+
+void gw_proxy_accept(struct gw_l7_worker *w, struct gw_l7_wlisten *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct gw_cli *c;
+	int fd, i, one = 1;
+
+	tls_worker = w;
+	for (i = 0; i < 64; i++) {
+		sl = sizeof(ss);
+		if (w->n_conns >= GW_L7_CONNS_MAX) {
+			listeners_pause(w, "connection limit");
+			return;
+		}
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				listeners_pause(w, strerror(errno));
+			else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+				 errno != ECONNABORTED)
+				pr_warn("l7: accept: %s\n", strerror(errno));
+			return;
+		}
+		if (w->draining) {
+			close(fd);
+			continue;
+		}
+		c = cli_alloc(w);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		memset(c, 0, offsetof(struct gw_cli, req));
+		c->fd = fd;
+		c->w = w;
+		c->tls = l->tls;
+		c->wr_ready = 1;
+		c->rd_ready = 1;
+		c->srv = -1;
+		c->in.start = c->in.end = 0;
+		c->out.start = c->out.end = 0;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer,
+				  sizeof(c->peer));
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer,
+				  sizeof(c->peer));
+		c->hash = gw_up_hash_addr(&ss);
+		if (l->tls && tls_start(w, c)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		if (ss.ss_family == AF_INET) {
+			c->peer_ip.family = GW_FAMILY_V4;
+			memcpy(&c->peer_ip.addr[0], &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		} else {
+			c->peer_ip.family = GW_FAMILY_V6;
+			memcpy(c->peer_ip.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		}
+		req_reset(c);
+		if (gw_io_start(w->loop, &c->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+				cli_io_cb)) {
+			SSL_free(c->ssl);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->timer.cb = cli_timer_cb;
+		c->deadline = gw_loop_now(w->loop) + GW_L7_HEAD_TIMEOUT_NS;
+		gw_timer_start(w->loop, &c->timer, GW_L7_HEAD_TIMEOUT_NS, cli_timer_cb);
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->pprev = &c->next;
+		c->pprev = &w->conns;
+		w->conns = c;
+		w->n_conns++;
+	}
+}
+
+void gw_proxy_bind_thread(struct gw_l7_worker *w)
+{
+	tls_worker = w;
+}
+
+void gw_proxy_drain(struct gw_l7_worker *w)
+{
+	struct gw_cli *c, *next;
+
+	tls_worker = w;
+	w->draining = 1;
+	gw_timer_stop(w->loop, &w->resume_timer);
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		if (c->state == CS_HEAD && !pbuf_len(&c->in))
+			cli_close(c);
+	}
+}
+
+void gw_proxy_close_all(struct gw_l7_worker *w)
+{
+	tls_worker = w;
+	while (w->conns)
+		cli_close(w->conns);
+	log_flush(w);
+	/* what is left is idle, pooled, maybe for servers no snapshot lists */
+	while (w->upconns)
+		upconn_close(w, w->upconns);
+	gw_proxy_free_cache(w);
+}
+
+void gw_proxy_free_cache(struct gw_l7_worker *w)
+{
+	struct gw_cli *c;
+
+	while ((c = w->free_conns)) {
+		w->free_conns = c->next;
+		free(c);
+	}
+	w->n_free_conns = 0;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * L7 upstreams: the server set of each `upstreams[]` entry, how a server is
+ * picked for a request (smooth weighted round robin, least connections, or
+ * Maglev on a hash key), passive ejection of servers that keep failing
+ * (consecutive failures, then out of rotation for an exponentially growing
+ * time), and each worker's bounded pool of idle keep-alive connections.
+ *
+ * An upstream set (struct gw_upstream) is part of an immutable L7 snapshot
+ * (l7.h). What changes while it is in use lives elsewhere:
+ *  - struct gw_srv_state, one per server address of an upstream, shared by
+ *    every snapshot that lists that server (so a reload or a `gwctl upstream
+ *    server` change keeps the ejection state and the idle pools), updated
+ *    with relaxed atomics by all workers;
+ *  - per-worker scratch (round-robin weights), indexed by worker id, written
+ *    by that worker only.
+ */
+#ifndef GW_UPSTREAM_H
+#define GW_UPSTREAM_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <linux/types.h>
+#include "addr.h"
+#include "config.h"
+#include "loop.h"
+
+#define GW_UP_POOL_MAX 64		/* idle connections per server and worker */
+#define GW_UP_EJECT_FAILS 3		/* consecutive failures that eject */
+#define GW_UP_EJECT_BASE_NS 1000000000ull	/* first ejection: 1 s */
+#define GW_UP_EJECT_MAX_SHIFT 5		/* longest ejection: 32 s */
+
+struct gw_upconn;
+
+/* One worker's idle connections to one server, and its count of requests
+ * sent there (summed over workers for gwctl). */
+struct gw_up_pool {
+	struct gw_upconn *head;
+	unsigned int n;
+	__u64 requests;			/* written by the worker, read relaxed */
+} __attribute__((aligned(64)));
+
+/* What outlives snapshots: one per (upstream name, server address). */
+struct gw_srv_state {
+	int refs;			/* atomic */
+	__u32 fails;			/* consecutive failures; atomic */
+	__u32 ejections;		/* consecutive ejections; atomic */
+	__u64 ejected_until;		/* CLOCK_MONOTONIC ns; 0: in rotation; atomic */
+	int health_down;		/* set by an active checker; atomic */
+	int active;			/* requests in flight (least_conn only); atomic */
+	__u64 failures;			/* failures seen; atomic */
+	unsigned int n_workers;
+	struct gw_up_pool pool[];	/* [n_workers], each written by its worker */
+};
+
+struct gw_up_server {
+	struct gw_endpoint addr;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char name[GW_ADDR_STRLEN];	/* "192.0.2.1:80" */
+	__u32 weight;			/* 0: drained (no new requests) */
+	struct gw_srv_state *st;
+};
+
+/* One worker's scratch for one upstream. */
+struct gw_up_worker {
+	__s64 *cw;			/* smooth round robin: current weights */
+} __attribute__((aligned(64)));
+
+struct gw_upstream {
+	char *name;
+	int balance;			/* GW_BALANCE_* */
+	struct gw_up_server *servers;
+	size_t n_servers;
+	__u64 connect_ns, response_ns, idle_ns;
+	__u32 retries;
+	__u32 eject_fails;		/* consecutive failures that eject */
+	/* active checks (upstreams[].health; run by l7.c on gwd's loop) */
+	char *hc_path;			/* http GET path; NULL: tcp connect checks */
+	__u64 hc_interval_ns;		/* 0: no active checks */
+	__u64 hc_timeout_ns;
+	__u32 hc_rise, hc_fall;
+	__u32 *maglev;			/* balance maglev: server index per slot */
+	__u32 maglev_size;
+	unsigned int n_workers;
+	struct gw_up_worker *w;		/* [n_workers] */
+};
+
+/* An upstream connection: owned by one worker, either serving one request
+ * or idle in its server's pool for that worker. */
+struct gw_upconn {
+	int fd;
+	struct gw_io io;
+	struct gw_timer timer;		/* fires at or before `deadline` */
+	__u64 deadline;			/* connect/response/idle, CLOCK_MONOTONIC ns */
+	struct gw_srv_state *st;	/* a reference, held while the fd is open */
+	struct gw_upconn *next;		/* pool list */
+	struct gw_upconn **pprev;
+	struct gw_upconn *wnext;	/* every open connection of the worker */
+	struct gw_upconn **wpprev;
+	unsigned int worker;
+	unsigned int uses;		/* requests sent on it */
+	void *owner;			/* the client connection using it */
+};
+
+/* Builds `up` for worker count n_workers from the config entry, sharing the
+ * gw_srv_state of servers that `prev` (the same upstream in the running
+ * snapshot, or NULL) already has. A server of weight 0 is drained (gwctl
+ * upstream server drain). Returns 0 or -errno. */
+int gw_upstream_build(struct gw_upstream *up, const struct gw_cfg_upstream *c,
+		      const struct gw_upstream *prev, unsigned int n_workers);
+
+void gw_upstream_free(struct gw_upstream *up);
+
+/* 1 if server i takes new requests at `now` (weight > 0, not ejected, not
+ * reported down by health checks), else 0. */
+int gw_upstream_usable(const struct gw_upstream *up, size_t i, __u64 now);
+
+/* Picks a server for worker `worker`: hash is the maglev key (client
+ * address hash), `avoid` a server index not to pick (a retry; -1 for none).
+ * Returns the index, or -1 when no server is usable. */
+int gw_upstream_pick(struct gw_upstream *up, unsigned int worker, __u32 hash, int avoid,
+		     __u64 now);
+
+/* Records the outcome of a request on a server: ok = 0 counts a failure
+ * (connect error, bad or missing answer, timeout) toward ejection. */
+void gw_upstream_report(const struct gw_upstream *up, struct gw_srv_state *st, int ok,
+			__u64 now);
+
+/* 1 if the server is in rotation by passive checks at now. */
+int gw_srv_in_rotation(const struct gw_srv_state *st, __u64 now);
+
+void gw_srv_state_get(struct gw_srv_state *st);
+void gw_srv_state_put(struct gw_srv_state *st);
+
+/* A pooled idle connection of worker `worker` to st, unlinked, or NULL. */
+struct gw_upconn *gw_pool_take(struct gw_srv_state *st, unsigned int worker);
+/* Puts c into its server's pool. Returns 0, or -ENOSPC when the pool is full
+ * (the caller closes c). */
+int gw_pool_put(struct gw_upconn *c);
+/* Unlinks c from its pool (it closed while idle). */
+void gw_pool_unlink(struct gw_upconn *c);
+
+/* Requests sent to the server by every worker. */
+__u64 gw_srv_requests(const struct gw_srv_state *st);
+
+/* The socket address of e in *ss, its length in *len. */
+void gw_endpoint_sockaddr(const struct gw_endpoint *e, struct sockaddr_storage *ss,
+			  socklen_t *len);
+
+/* A 32-bit hash of an address (the maglev key). */
+__u32 gw_up_hash_addr(const struct sockaddr_storage *sa);
+
+#endif /* GW_UPSTREAM_H */
