@@ -5,7 +5,8 @@
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps test test-unit test-bpf test-integ run bench vmtest clean format
+.PHONY: all deps bench-deps bench-l7 test test-unit test-bpf test-integ run bench vmtest clean format \
+	install
 
 ifeq ($(V),1)
 Q :=
@@ -26,14 +27,18 @@ DEB_PACKAGES := build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpfto
 	libelf-dev zlib1g-dev libmnl-dev libyaml-dev libssl-dev libjansson-dev \
 	libcmocka-dev libclang-rt-14-dev linux-libc-dev pkg-config iproute2 ethtool \
 	iputils-ping netcat-openbsd socat tcpdump procps psmisc python3 \
-	qemu-system-x86 busybox-static cpio xz-utils linux-image-amd64
+	qemu-system-x86 busybox-static cpio xz-utils linux-image-amd64 \
+	libsystemd-dev libcap-ng-dev curl openssl wrk python3-websockets python3-cryptography \
+	groff-base man-db
+# The peers `make bench` measures gw against (their services stay stopped).
+BENCH_PACKAGES := haproxy nginx-light
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iagent -I$(BUILD)/bpf \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
-LDLIBS := -lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lelf -lz
+LDLIBS := -lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lsystemd -lcap-ng -lelf -lz
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
@@ -132,8 +137,9 @@ $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
 # Installs the Debian packages that are missing (root; apt-get update once).
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# $(call install,PACKAGES): apt-get install those not installed yet.
+define install
+	@missing=$$(for p in $(1); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
 	done); \
 	if [ -n "$$missing" ]; then \
@@ -141,6 +147,16 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
+
+deps:
+	$(call install,$(DEB_PACKAGES))
+
+# The peers are run by bench/ with their own configs on loopback; the
+# services the packages start are stopped.
+bench-deps: deps
+	$(call install,$(BENCH_PACKAGES))
+	-@for s in haproxy nginx; do service $$s stop >/dev/null 2>&1; done; true
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -153,13 +169,56 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)examples/lab.sh
 
-bench: deps
+bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh
+	$(Q)bench/l7.sh
+
+bench-l7: bench-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/l7.sh
 
 vmtest: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)vmtests/run.sh $(if $(KERNEL),--kernel $(KERNEL)) $(VMTEST_ARGS)
+
+# --- install -----------------------------------------------------------------
+# make install [DESTDIR=/tmp/stage] [PREFIX=/usr]: the programs, the systemd
+# unit (its paths rewritten for PREFIX), sysusers/tmpfiles snippets, man
+# pages, bash completion, the decap program and the example config (as
+# SYSCONFDIR/gw/gateway.yaml.example: it names eth0, so it is never made
+# the live file by an install).
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+LIBDIR ?= $(PREFIX)/lib
+UNITDIR ?= $(LIBDIR)/systemd/system
+INSTALL ?= install
+
+install: $(BINS) $(BUILD)/bpf/decap.bpf.o
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBDIR)/sysusers.d $(DESTDIR)$(LIBDIR)/tmpfiles.d \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/doc/gw \
+		$(DESTDIR)$(LIBDIR)/gw
+	$(Q)$(INSTALL) -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/gw
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/bin/gwd $(BUILD)/bin/gw-dpctl $(DESTDIR)$(SBINDIR)/
+	$(Q)$(INSTALL) -m 0755 $(BUILD)/bin/gwctl $(DESTDIR)$(BINDIR)/
+	$(Q)$(INSTALL) -m 0644 $(BUILD)/bpf/decap.bpf.o $(DESTDIR)$(LIBDIR)/gw/
+	$(Q)$(INSTALL) -m 0644 docs/man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	$(Q)$(INSTALL) -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	$(Q)sed -e 's#/usr/sbin/#$(SBINDIR)/#g' -e 's#/etc/gw/#$(SYSCONFDIR)/gw/#g' \
+		examples/systemd/gwd.service >$(DESTDIR)$(UNITDIR)/gwd.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/gwd.service
+	$(Q)$(INSTALL) -m 0644 examples/systemd/gw.sysusers $(DESTDIR)$(LIBDIR)/sysusers.d/gw.conf
+	$(Q)$(INSTALL) -m 0644 examples/systemd/gw.tmpfiles $(DESTDIR)$(LIBDIR)/tmpfiles.d/gw.conf
+	$(Q)$(INSTALL) -m 0644 cli/gwctl.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/gwctl
+	$(Q)$(INSTALL) -m 0644 examples/gateway.example.yaml $(DESTDIR)$(DATADIR)/doc/gw/
+	$(Q)$(INSTALL) -m 0640 examples/gateway.example.yaml \
+		$(DESTDIR)$(SYSCONFDIR)/gw/gateway.yaml.example
 
 format:
 	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')

@@ -3,7 +3,10 @@
 #
 # gw's datapath benchmark (`make bench` runs it after `make all`).
 # Builds what it needs into build/bench/ and runs bench_xdp, which prints
-# ns/packet of gw beside the floor and xdp-filter, and live-frame rates.
+# ns/packet of gw beside the floor and xdp-filter, and live-frame rates;
+# then the control-plane benchmarks: bench/reload.sh (gwd's apply time of
+# 100k prefixes + 1000 services), bench/gwctl_latency.sh (change to
+# datapath) and bench/rss.sh (gwd's idle memory).
 # Arguments go to bench_xdp (e.g. --quick, --rounds 7, --cpu -1).
 # The table is also written to build/bench/results.txt.
 set -euo pipefail
@@ -67,4 +70,18 @@ ulimit -l unlimited 2>/dev/null || true
 
 "$OUT/bench_xdp" --gw "$BUILD/bpf/gw.bpf.o" --floor "$OUT/floor.bpf.o" "$@" |
 	tee "$OUT/results.txt"
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+
+# The control plane: reload time, gwctl change-to-datapath latency, idle
+# memory (each in its own network namespaces; see the scripts' headers).
+changes=200
+for a in "$@"; do
+	[ "$a" = --quick ] && changes=50
+done
+for b in "bench/reload.sh" "bench/gwctl_latency.sh --changes $changes" "bench/rss.sh"; do
+	echo
+	# shellcheck disable=SC2086
+	BUILD=$(cd "$BUILD" && pwd) bash $b 2>&1 | tee -a "$OUT/results.txt"
+	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+done
+exit "$rc"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # Runs gw's test suites and prints one closing line "N passed, N failed,
-# N skipped". Usage: tests/run.sh [unit|bpf|integ|all] [NAME-FILTER]
+# N skipped". Usage: tests/run.sh [unit|bpf|integ|all] [NAME-REGEX]
 #   unit   C unit tests (cmocka), plain and under ASan+UBSan
 #   bpf    BPF programs through bpf_prog_test_run_opts (cmocka)
 #   integ  real traffic between network namespaces (tests/integ/test_*.sh)
@@ -77,7 +77,7 @@ run_script() {
 }
 
 want() { [ "$suite" = all ] || [ "$suite" = "$1" ]; }
-match() { [ -z "$filter" ] || [[ $1 == *"$filter"* ]]; }
+match() { [ -z "$filter" ] || [[ $1 =~ $filter ]]; }	# an extended regex: "reload|l7"
 
 if want unit; then
 	for bin in "$BUILD"/tests/unit/test_* "$BUILD"/tests/unit-san/test_*; do

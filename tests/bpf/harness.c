@@ -16,8 +16,37 @@
 
 #include "harness.h"
 #include "service.h"
+#include "decap.skel.h"
 
 const char *const gwt_hook_names[2] = { "xdp", "tc" };
+
+struct gw_bpf *gwt_open(void)
+{
+	return gwt_netns() ? NULL : gwt_load();
+}
+
+int gwt_close(struct gw_bpf **skel)
+{
+	gw_bpf__destroy(*skel);
+	*skel = NULL;
+	return 0;
+}
+
+struct decap_bpf *gwt_decap_load(void)
+{
+	struct decap_bpf *d = decap_bpf__open();
+	struct bpf_map *m;
+
+	if (!d)
+		return NULL;
+	bpf_object__for_each_map(m, d->obj)
+		bpf_map__set_pin_path(m, NULL);
+	if (decap_bpf__load(d)) {
+		decap_bpf__destroy(d);
+		return NULL;
+	}
+	return d;
+}
 
 int gwt_netns(void)
 {
@@ -91,22 +120,7 @@ int gwt_run(struct gw_bpf *skel, int hook, int ifindex, const uint8_t *in, size_
 
 uint64_t gwt_reason_count(struct gw_bpf *skel, enum gw_reason reason)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct gw_counter *vals;
-	__u32 key = reason;
-	uint64_t sum = 0;
-	int i;
-
-	if (ncpu <= 0)
-		return 0;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return 0;
-	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.gw_stats), &key, vals))
-		for (i = 0; i < ncpu; i++)
-			sum += vals[i].packets;
-	free(vals);
-	return sum;
+	return gwt_counter(bpf_map__fd(skel->maps.gw_stats), reason);
 }
 
 void gwt_reset_counts(struct gw_bpf *skel)

@@ -28,6 +28,18 @@ int gwt_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * failure (libbpf says why on stderr). */
 struct gw_bpf *gwt_load(void);
 
+/* gwt_netns() then gwt_load(): the usual start of a test group. NULL on
+ * failure. */
+struct gw_bpf *gwt_open(void);
+
+/* A test group's teardown: destroys *skel (when set) and clears it.
+ * Returns 0. */
+int gwt_close(struct gw_bpf **skel);
+
+/* Opens and loads decap.bpf.o without pinning. NULL on failure. */
+struct decap_bpf;
+struct decap_bpf *gwt_decap_load(void);
+
 /* The result of one run. */
 struct gwt_run {
 	int retval;		/* XDP_* or TC_ACT_* */

@@ -18,9 +18,7 @@ static struct gw_dp_maps maps;
 
 static int setup(void **state)
 {
-	if (gwt_netns())
-		return -1;
-	skel = gwt_load();
+	skel = gwt_open();
 	if (!skel)
 		return -1;
 	memset(&maps, 0, sizeof(maps));
@@ -38,8 +36,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	gw_bpf__destroy(skel);
-	return 0;
+	return gwt_close(&skel);
 }
 
 static const char *file_a =

@@ -23,17 +23,12 @@ static struct decap_bpf *dskel;
 static int setup(void **state)
 {
 	struct gw_decap_key k;
-	struct bpf_map *m;
 	__u32 one = 1;
 
 	if (gwt_netns())
 		return -1;
-	dskel = decap_bpf__open();
+	dskel = gwt_decap_load();
 	if (!dskel)
-		return -1;
-	bpf_object__for_each_map(m, dskel->obj)
-		bpf_map__set_pin_path(m, NULL);
-	if (decap_bpf__load(dskel))
 		return -1;
 	memset(&k, 0, sizeof(k));
 	k.family = GW_FAMILY_V4;

@@ -20,6 +20,7 @@
 #include "gw/names.h"
 #include "filter.h"
 #include "harness.h"
+#include "authban.h"
 
 static struct gw_bpf *skel;
 static struct gw_filter_maps fm;
@@ -230,6 +231,36 @@ static void test_ban_expiry(void **state)
 	expect_src("198.18.8.65", GW_R_DROP_BAN);
 	usleep(300 * 1000);
 	expect_src("198.18.8.65", GW_R_PASS_LOCAL);
+}
+
+/* Repeated auth failures (agent/authban.c) end in a ban the datapath
+ * enforces: the IPv4 source itself, an IPv6 source's whole /64. */
+static void test_auth_failures_ban(void **state)
+{
+	struct gw_authban_opts o = {
+		.failures = { 3, 60 * SEC_NS },
+		.duration_ns = 60 * SEC_NS,
+		.maps = &fm,
+	};
+	struct gw_authban *b = NULL;
+	struct gw_ip a4, a6;
+	int i;
+
+	assert_int_equal(gw_authban_new(&o, &b), 0);
+	assert_int_equal(gw_ip_parse("198.18.14.9", &a4), 0);
+	assert_int_equal(gw_ip_parse("fd00:14::9", &a6), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(gw_authban_fail(b, &a4), 0);
+		assert_int_equal(gw_authban_fail(b, &a6), 0);
+	}
+	expect_src("198.18.14.9", GW_R_PASS_LOCAL);	/* at the threshold: not yet */
+	assert_int_equal(gw_authban_fail(b, &a4), 1);
+	assert_int_equal(gw_authban_fail(b, &a6), 1);
+	expect_src("198.18.14.9", GW_R_DROP_BAN);
+	expect_src("198.18.14.10", GW_R_PASS_LOCAL);	/* only that address */
+	expect_src("fd00:14::1234", GW_R_DROP_BAN);	/* the whole /64 */
+	expect_src("fd00:15::9", GW_R_PASS_LOCAL);
+	gw_authban_free(b);
 }
 
 /* GW_CFG_F_NO_BANS_*: set for empty tries only, cleared before a ban is
@@ -509,9 +540,7 @@ static void test_api_rules(void **state)
 
 static int setup(void **state)
 {
-	if (gwt_netns())
-		return -1;
-	skel = gwt_load();
+	skel = gwt_open();
 	if (!skel)
 		return -1;
 	gwt_filter_maps(skel, &fm);
@@ -520,8 +549,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	gw_bpf__destroy(skel);
-	return 0;
+	return gwt_close(&skel);
 }
 
 int main(void)
@@ -532,6 +560,7 @@ int main(void)
 		cmocka_unit_test_setup(test_tie_allow_wins, reset),
 		cmocka_unit_test_setup(test_default_deny, reset),
 		cmocka_unit_test_setup(test_ban_expiry, reset),
+		cmocka_unit_test_setup(test_auth_failures_ban, reset),
 		cmocka_unit_test_setup(test_no_bans_flag, reset),
 		cmocka_unit_test_setup(test_verdict_cache, reset),
 		cmocka_unit_test_setup(test_expired_ban_does_not_hide_live_one, reset),

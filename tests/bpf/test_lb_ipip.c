@@ -33,20 +33,12 @@ static struct gwt_topo topo;
 
 static int setup(void **state)
 {
-	struct bpf_map *m;
-
-	if (gwt_netns())
-		return -1;
-	skel = gwt_load();
+	skel = gwt_open();
 	if (!skel)
 		return -1;
 	gwt_lb_maps(skel, &maps);
-	dskel = decap_bpf__open();
+	dskel = gwt_decap_load();
 	if (!dskel)
-		return -1;
-	bpf_object__for_each_map(m, dskel->obj)
-		bpf_map__set_pin_path(m, NULL);
-	if (decap_bpf__load(dskel))
 		return -1;
 	return gwt_topo_make(skel, &topo) ? -1 : 0;
 }
@@ -54,8 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	decap_bpf__destroy(dskel);
-	gw_bpf__destroy(skel);
-	return 0;
+	return gwt_close(&skel);
 }
 
 static void svc_ipip(const char *vip, const char *backend)

@@ -2,8 +2,9 @@
 /*
  * `nat` services through the whole pipeline at XDP and TC: translation
  * toward the backend and back, checksums, MACs from the neighbour table,
- * conntrack and NAT state, table swaps and draining, the FIB's verdicts and
- * ICMP errors about translated flows. IPv4 and IPv6.
+ * conntrack and NAT state, table swaps and draining, flows that keep their
+ * backend when one is added or weights change, the FIB's verdicts and ICMP
+ * errors about translated flows. IPv4 and IPv6.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
@@ -36,9 +38,7 @@ static struct gwt_topo topo;
 
 static int setup(void **state)
 {
-	if (gwt_netns())
-		return -1;
-	skel = gwt_load();
+	skel = gwt_open();
 	if (!skel)
 		return -1;
 	gwt_lb_maps(skel, &maps);
@@ -47,8 +47,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	gw_bpf__destroy(skel);
-	return 0;
+	return gwt_close(&skel);
 }
 
 static void ip_of(const char *s, struct gw_ip *ip)
@@ -309,6 +308,242 @@ static void test_drain_and_swap_v4(void **state)
 static void test_drain_and_swap_v6(void **state)
 {
 	drain_and_swap(6);
+}
+
+/* Sends `n` flows (source ports from sport) and counts those forwarded to
+ * `be`; every one must be forwarded. */
+static int flows_to(int fam, int hook, const char *vip, __u16 sport, int n, const char *be)
+{
+	char got[64];
+	int i, hits = 0;
+
+	for (i = 0; i < n; i++) {
+		send_flow(fam, hook, vip, (__u16)(sport + i), got);
+		assert_true(got[0]);
+		hits += !strcmp(got, be);
+	}
+	return hits;
+}
+
+/* Sets the weights of BE2 and BE3 through a deferred snapshot, as gwd's
+ * apply does (tables swapped in one batch at the commit). */
+static void weights_by_apply(int fam, const char *vip, __u32 w2, __u32 w3)
+{
+	struct gw_backend_spec b[2];
+	struct gw_service_spec s;
+	struct gw_lb_snap *sn;
+
+	memset(&s, 0, sizeof(s));
+	memset(b, 0, sizeof(b));
+	ip_of(vip, &s.vip.ip);
+	s.vip.port = 80;
+	s.proto = IPPROTO_TCP;
+	s.fwd = GW_FWD_NAT;
+	s.ring_size = 251;
+	ip_of(BE2(fam), &b[0].ep.ip);
+	ip_of(BE3(fam), &b[1].ep.ip);
+	b[0].ep.port = b[1].ep.port = 8080;
+	b[0].weight = w2;
+	b[1].weight = w3;
+	s.backends = b;
+	s.n_backends = 2;
+	assert_int_equal(gw_lb_snap_read(&maps, &sn), 0);
+	assert_int_equal(gw_lb_snap_defer(&maps, sn), 0);
+	assert_int_equal(gw_service_set_snap(&maps, sn, &s, NULL), 0);
+	assert_int_equal(gw_lb_snap_commit(&maps, sn), 0);
+	gw_lb_snap_free(sn);
+}
+
+/* Adding a backend (gwctl's path) or changing weights (gwd's apply path)
+ * swaps the Maglev table, and new flows land on the new backend; flows
+ * with a conntrack entry stay on the backend they had. */
+static void backend_add_keeps_flows(int fam)
+{
+	const char *vip = FAM(fam, "198.51.100.21", "2001:db8::21");
+	const char *one[1] = { BE2(fam) };
+	struct gw_backend_spec nb;
+	struct gw_endpoint v;
+	int hook, n = 64, moved;
+	__u16 old, fresh;
+
+	for (hook = 0; hook < 2; hook++) {
+		old = (__u16)(45000 + hook * 1000);
+		fresh = (__u16)(old + 200);
+		svc_set(fam, vip, 80, IPPROTO_TCP, one, NULL, 1);
+		assert_int_equal(flows_to(fam, hook, vip, old, n, BE2(fam)), n);
+
+		/* gwctl backend add: BE3 with weight 3 */
+		memset(&nb, 0, sizeof(nb));
+		memset(&v, 0, sizeof(v));
+		ip_of(vip, &v.ip);
+		v.port = 80;
+		ip_of(BE3(fam), &nb.ep.ip);
+		nb.ep.port = 8080;
+		nb.weight = 3;
+		assert_int_equal(gw_backend_set(&maps, &v, IPPROTO_TCP, &nb), 0);
+		moved = flows_to(fam, hook, vip, fresh, n, BE3(fam));
+		assert_true(moved > n / 2);	/* the table changed: new flows go to BE3 */
+		assert_int_equal(flows_to(fam, hook, vip, old, n, BE2(fam)), n); /* kept */
+
+		/* apply: weights 3:1, the table swaps again; nobody moves */
+		weights_by_apply(fam, vip, 3, 1);
+		assert_int_equal(flows_to(fam, hook, vip, old, n, BE2(fam)), n);
+		assert_int_equal(flows_to(fam, hook, vip, fresh, n, BE3(fam)), moved);
+		assert_true(flows_to(fam, hook, vip, (__u16)(fresh + 200), n, BE2(fam)) > n / 2);
+	}
+}
+
+static void test_backend_add_keeps_flows_v4(void **state)
+{
+	backend_add_keeps_flows(4);
+}
+
+static void test_backend_add_keeps_flows_v6(void **state)
+{
+	backend_add_keeps_flows(6);
+}
+
+/* Reads service id's Maglev table (251 slots) into ring; returns 0, or -1
+ * when the service has no table. */
+static int ring_read(__u32 id, __u32 *ring)
+{
+	__u32 inner_id, i;
+	int fd;
+
+	if (bpf_map_lookup_elem(maps.maglev, &id, &inner_id))
+		return -1;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	assert_true(fd >= 0);
+	for (i = 0; i < 251; i++)
+		assert_int_equal(bpf_map_lookup_elem(fd, &i, &ring[i]), 0);
+	close(fd);
+	return 0;
+}
+
+/* Returns how many slots of ring name backend id be. */
+static int ring_count(const __u32 *ring, __u32 be)
+{
+	int i, n = 0;
+
+	for (i = 0; i < 251; i++)
+		n += ring[i] == be;
+	return n;
+}
+
+/* The id of backend addr:8080 of service svc. */
+static __u32 be_id(__u32 svc, const char *addr)
+{
+	struct gw_backend x;
+	struct gw_ip ip;
+	__u32 id;
+
+	ip_of(addr, &ip);
+	for (id = 1; id < 16384; id++)
+		if (!bpf_map_lookup_elem(maps.backends, &id, &x) && (x.flags & GW_BE_F_VALID) &&
+		    x.svc_id == svc && x.family == ip.family && x.port == htons(8080) &&
+		    !memcmp(x.addr, ip.addr, sizeof(x.addr)))
+			return id;
+	fail_msg("backend %s not found", addr);
+	return 0;
+}
+
+/* Marks the listed addresses (port 8080) of service vip:80 down; returns
+ * whether the table changed. */
+static int mark_down(const char *vip, const char *const *addrs, size_t n, int want_open)
+{
+	struct gw_endpoint v = { .port = 80 }, down[4];
+	int changed = -1, open = -1;
+	size_t i;
+
+	ip_of(vip, &v.ip);
+	for (i = 0; i < n; i++) {
+		down[i].port = 8080;
+		ip_of(addrs[i], &down[i].ip);
+	}
+	assert_int_equal(gw_service_health_set(&maps, &v, IPPROTO_TCP, down, n, &changed, &open),
+			 0);
+	assert_int_equal(open, want_open);	/* fail open exactly when all are down */
+	return changed;
+}
+
+/* Health marks: a down backend leaves the table while the others keep
+ * their slots, its established flow stays, the mark survives a service
+ * update (reload), all down fails open to every non-draining backend, a
+ * drained backend stays out even then, and clearing the marks restores the
+ * table. */
+static void health_marks(int fam)
+{
+	const char *vip = FAM(fam, "198.51.100.40", "2001:db8::40");
+	const char *addrs[3] = { BE2(fam), BE3(fam), FAM(fam, "198.18.0.4", "fd00:18::4") };
+	int drain[3] = { 0, 0, 0 }, i, kept = 0, others = 0;
+	__u32 svc, ring0[251], ring[251], b2, b3, b4;
+	char got[64];
+	__u16 sport = 0;
+
+	svc = svc_set(fam, vip, 80, IPPROTO_TCP, addrs, drain, 3);
+	b2 = be_id(svc, addrs[0]);
+	b3 = be_id(svc, addrs[1]);
+	b4 = be_id(svc, addrs[2]);
+	assert_int_equal(ring_read(svc, ring0), 0);
+	/* a flow on BE2 before it goes down */
+	for (i = 0; i < 200 && !sport; i++) {
+		send_flow(fam, 0, vip, (__u16)(44000 + i), got);
+		if (!strcmp(got, addrs[0]))
+			sport = (__u16)(44000 + i);
+	}
+	assert_true(sport != 0);
+
+	assert_int_equal(mark_down(vip, addrs, 1, 0), 1);	/* BE2 down: rebuilt */
+	assert_int_equal(mark_down(vip, addrs, 1, 0), 0);	/* the same again: untouched */
+	assert_int_equal(ring_read(svc, ring), 0);
+	assert_int_equal(ring_count(ring, b2), 0);		/* down backend out of the table */
+	for (i = 0; i < 251; i++) {
+		if (ring0[i] == b2)
+			continue;
+		others++;
+		kept += ring[i] == ring0[i];
+	}
+	assert_true(kept * 100 >= others * 95);	/* the others keep >= 95% of their slots */
+	send_flow(fam, 0, vip, sport, got);
+	assert_string_equal(got, addrs[0]);		/* established flow stays on the down one */
+	for (i = 1; i <= 20; i++) {
+		send_flow(fam, 0, vip, (__u16)(45000 + i), got);
+		assert_string_not_equal(got, addrs[0]);	/* new flows avoid it */
+	}
+
+	/* a reload (service set again, weights and all): the mark stays */
+	svc_set(fam, vip, 80, IPPROTO_TCP, addrs, drain, 3);
+	assert_int_equal(ring_read(svc, ring), 0);
+	assert_int_equal(ring_count(ring, b2), 0);		/* still down after a service update */
+
+	/* all down: fail open, every backend takes new flows again */
+	assert_int_equal(mark_down(vip, addrs, 3, 1), 1);
+	assert_int_equal(ring_read(svc, ring), 0);		/* a table, not no_backend */
+	assert_true(ring_count(ring, b2) > 0 && ring_count(ring, b3) > 0 &&
+		    ring_count(ring, b4) > 0);
+	/* ... but a drained backend stays out */
+	drain[1] = 1;
+	svc_set(fam, vip, 80, IPPROTO_TCP, addrs, drain, 3);
+	assert_int_equal(ring_read(svc, ring), 0);
+	assert_int_equal(ring_count(ring, b3), 0);		/* drained: out even in fail open */
+	assert_true(ring_count(ring, b2) > 0 && ring_count(ring, b4) > 0);
+
+	/* healthy again: the table without marks is the original one */
+	drain[1] = 0;
+	svc_set(fam, vip, 80, IPPROTO_TCP, addrs, drain, 3);
+	assert_int_equal(mark_down(vip, addrs, 0, 0), 1);
+	assert_int_equal(ring_read(svc, ring), 0);
+	assert_memory_equal(ring, ring0, sizeof(ring));	/* same set, same table */
+}
+
+static void test_health_marks_v4(void **state)
+{
+	health_marks(4);
+}
+
+static void test_health_marks_v6(void **state)
+{
+	health_marks(6);
 }
 
 /* Checks the verdict and reason of one client packet. */
@@ -638,11 +873,15 @@ int main(void)
 		cmocka_unit_test(test_udp_zero_csum_stays_zero),
 		cmocka_unit_test(test_drain_and_swap_v4),
 		cmocka_unit_test(test_drain_and_swap_v6),
+		cmocka_unit_test(test_backend_add_keeps_flows_v4),
+		cmocka_unit_test(test_backend_add_keeps_flows_v6),
 		cmocka_unit_test(test_verdicts_v4),
 		cmocka_unit_test(test_verdicts_v6),
 		cmocka_unit_test(test_icmp_errors_v4),
 		cmocka_unit_test(test_icmp_errors_v6),
 		cmocka_unit_test(test_svc_bloom),
+		cmocka_unit_test(test_health_marks_v4),
+		cmocka_unit_test(test_health_marks_v6),
 	};
 
 	return cmocka_run_group_tests_name("bpf_lb_nat", tests, setup, teardown);

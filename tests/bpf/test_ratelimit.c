@@ -356,16 +356,13 @@ static void test_exact_across_cpus(void **state)
 
 static int setup(void **state)
 {
-	if (gwt_netns())
-		return -1;
-	skel = gwt_load();
+	skel = gwt_open();
 	return skel ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	gw_bpf__destroy(skel);
-	return 0;
+	return gwt_close(&skel);
 }
 
 int main(void)

@@ -11,16 +11,13 @@ static struct gw_bpf *skel;
 
 static int setup(void **state)
 {
-	if (gwt_netns())
-		return -1;
-	skel = gwt_load();
+	skel = gwt_open();
 	return skel ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
-	gw_bpf__destroy(skel);
-	return 0;
+	return gwt_close(&skel);
 }
 
 static void test_arp_passes_on_both_hooks(void **state)

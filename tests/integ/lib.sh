@@ -67,6 +67,11 @@ it_cleanup() {
 		find "$IT_PIN" -mindepth 1 ! -type d -delete 2>/dev/null
 		find "$IT_PIN" -depth -type d -exec rmdir {} \; 2>/dev/null
 	fi
+	# Whatever still runs inside the test's namespaces (a server started
+	# through a shell function, whose $! was the subshell) ends with them.
+	for ns in "${IT_NETNS[@]}"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+	done
 	# Deleting a namespace deletes its veths, and with them every XDP/TC
 	# attachment on them.
 	for ns in "${IT_NETNS[@]}"; do
@@ -256,7 +261,9 @@ it_servers() {
 	local port=${1:-8080} life=${2:-240} k
 	it_server_py
 	for ((k = 1; k <= ${#IT_BE[@]}; k++)); do
-		nsx "${IT_BE[k - 1]}" "$PY" "$IT_TMP/server.py" "be$k" "$port" "$life" \
+		# ip netns exec, not nsx (a function): $! must be the server
+		# itself, or killing it at exit leaves the server running.
+		ip netns exec "${IT_BE[k - 1]}" "$PY" "$IT_TMP/server.py" "be$k" "$port" "$life" \
 			>"$IT_TMP/server-be$k.log" 2>&1 &
 		IT_PIDS+=($!)
 	done
@@ -308,6 +315,14 @@ print(n)
 EOF
 }
 
+# it_need_gwd: skips unless gwd and gwctl are built; sets GWD and GWCTL_BIN (= GWCTL).
+it_need_gwd() {
+	GWD=$BUILD/bin/gwd
+	GWCTL_BIN=$BUILD/bin/gwctl
+	GWCTL=$GWCTL_BIN
+	[ -x "$GWD" ] && [ -x "$GWCTL_BIN" ] || it_skip "missing gwd/gwctl (run make)"
+}
+
 # Counter of one reason from `gw-dpctl stats --all`.
 it_reason() {
 	dpctl stats --all | awk -v r="$1" '$1 == r { print $3; found = 1 } END { if (!found) print 0 }'
@@ -324,6 +339,23 @@ it_need_datapath() {
 # it_expect_backend OUTPUT: the answer must come from a backend.
 it_backend_of() {
 	awk '{ print $1 }' <<<"$1"
+}
+
+# it_check_answer LABEL ANSWER MSG BACKENDS: ANSWER (of it_request) must come
+# from a backend matching the glob BACKENDS (e.g. 'be[1-3]') and echo MSG.
+# Records IT_SEEN[LABEL:beK]; a bad answer is printed and counted in IT_BAD.
+declare -gA IT_SEEN=()
+IT_BAD=0
+it_check_answer() {
+	local be
+	be=$(it_backend_of "$2")
+	# shellcheck disable=SC2053
+	if [[ $be != $4 ]] || [[ $2 != *" $3" ]]; then
+		echo "  $1: bad answer '$2'"
+		IT_BAD=$((IT_BAD + 1))
+		return
+	fi
+	IT_SEEN[$1:$be]=1
 }
 
 # Hex bytes of a struct gw_decap_key for ADDR (include/gw/decap.h).
@@ -355,18 +387,30 @@ it_decap() {
 	done
 }
 
-# it_gwd_start CFG LOG [SOCK]: gwd in the gateway netns with small maps;
-# waits (at most 10 s) until it runs and, given SOCK, its admin socket
-# exists. Sets IT_GWD_PID.
+# it_gw_yaml KEEP [SOCK]: prints the start of a gateway.yaml: version, and
+# the gateway section with the run's pins, every gateway interface,
+# keep_datapath_on_exit KEEP and (given SOCK) the admin socket. The caller
+# appends the other sections.
+it_gw_yaml() {
+	printf 'version: 1\ngateway:\n  pin_root: %s\n' "$IT_PIN"
+	[ -n "${2:-}" ] && printf '  admin_socket: %s\n' "$2"
+	printf '  interfaces: [%s]\n' "$(IFS=,; echo "${IT_GW_IFS[*]}" | sed 's/,/, /g')"
+	printf '  keep_datapath_on_exit: %s\n' "$1"
+}
+
+# it_gwd_start CFG LOG [SOCK]: gwd in the gateway netns with small maps
+# (IT_GWD_FILTER_SIZE=N raises the filter maps' size for big configs);
+# waits (at most IT_GWD_WAIT tenths of a second, default 100) until it runs
+# and, given SOCK, its admin socket exists. Sets IT_GWD_PID.
 it_gwd_start() {
-	local cfg=$1 log=$2 sock=${3:-} i
+	local cfg=$1 log=$2 sock=${3:-} i fsz=${IT_GWD_FILTER_SIZE:-1024}
 	nsenter --net="/run/netns/$IT_GW" "$BUILD/bin/gwd" -c "$cfg" --foreground \
 		--map-size ct=16384 --map-size nat=16384 --map-size rl_v4=4096 \
-		--map-size rl_v6=4096 --map-size filter_v4=1024 --map-size filter_v6=1024 \
+		--map-size rl_v6=4096 --map-size filter_v4="$fsz" --map-size filter_v6="$fsz" \
 		>>"$log" 2>&1 &
 	IT_GWD_PID=$!
 	IT_PIDS+=("$IT_GWD_PID")
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < ${IT_GWD_WAIT:-100}; i++)); do
 		if grep -q "gwd: running" "$log" && { [ -z "$sock" ] || [ -S "$sock" ]; }; then
 			return 0
 		fi
@@ -392,4 +436,213 @@ it_unanswered() {
 	local a
 	a=$(it_request "$1" tcp "$2" 80 "$3" 1)
 	[ -z "$a" ] || it_fail "$3: expected no answer, got '$a'"
+}
+
+# ---- counted traffic (reload/restart tests) ---------------------------------
+
+# it_counting_servers PORT: on every backend a UDP server on PORT (v4) that
+# answers each datagram "beK SEQ" and, when it ends (SIGTERM or LIFE=120 s),
+# writes the number of distinct datagrams it got to $IT_TMP/count-beK.
+# Sets IT_COUNT_PIDS.
+it_counting_servers() {
+	local port=$1 k i
+	cat >"$IT_TMP/count_server.py" <<'PYEOF'
+import signal, socket, sys, time
+name, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+seen = set()
+def done(*_):
+    with open(out + ".tmp", "w") as f:
+        f.write("%d\n" % len(seen))
+    import os
+    os.rename(out + ".tmp", out)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# SO_RCVBUFFORCE (root): past rmem_max, so a server that is not scheduled
+# for a while (a busy or emulated machine) loses nothing to its buffer.
+s.setsockopt(socket.SOL_SOCKET, 33, 1 << 24)
+s.bind(("0.0.0.0", port))
+s.settimeout(0.5)
+end = time.time() + 120
+while time.time() < end:
+    try:
+        d, a = s.recvfrom(2048)
+    except socket.timeout:
+        continue
+    seen.add(d)
+    s.sendto(name.encode() + b" " + d, a)
+done()
+PYEOF
+	IT_COUNT_PIDS=()
+	for ((k = 1; k <= ${#IT_BE[@]}; k++)); do
+		rm -f "$IT_TMP/count-be$k"
+		# ip netns exec, not nsx: $! must be the server itself.
+		ip netns exec "${IT_BE[k - 1]}" "$PY" "$IT_TMP/count_server.py" "be$k" "$port" \
+			"$IT_TMP/count-be$k" >"$IT_TMP/count-server-be$k.log" 2>&1 &
+		IT_COUNT_PIDS+=($!)
+		IT_PIDS+=($!)
+	done
+	for ((k = 1; k <= ${#IT_BE[@]}; k++)); do
+		for ((i = 0; i < 50; i++)); do
+			nsx "${IT_BE[k - 1]}" ss -lun | grep -q ":$port " && break
+			sleep 0.1
+		done
+	done
+}
+
+# it_counted_total: stops the counting servers; prints the sum of what they
+# received (distinct datagrams). Works in a $(...) subshell: it waits for
+# the servers' count files, not for the processes.
+it_counted_total() {
+	local pid k n total=0 i
+	for pid in "${IT_COUNT_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for ((k = 1; k <= ${#IT_BE[@]}; k++)); do
+		for ((i = 0; i < 50; i++)); do
+			[ -e "$IT_TMP/count-be$k" ] && break
+			sleep 0.1
+		done
+		n=$(cat "$IT_TMP/count-be$k" 2>/dev/null) || n=0
+		total=$((total + n))
+	done
+	echo "$total"
+}
+
+# it_udp_stream NS HOST PORT COUNT PPS FLOWS OUT: sends COUNT numbered UDP
+# datagrams (unique payloads "RUN:SEQ") at PPS per second, round-robin over
+# FLOWS sockets (one source port each), and collects the replies ("beK
+# PAYLOAD"). With IT_STREAM_STOP=FILE it stops early once FILE exists
+# (COUNT is then the most it sends). Waits at most 3 s after the last one for missing replies. Writes
+# a JSON summary to OUT: sent, replies (distinct), per-flow backends. Runs
+# in the background: sets IT_STREAM_PID; $IT_TMP/stream.started appears once
+# it has begun sending.
+it_udp_stream() {
+	local ns=$1 host=$2 port=$3 count=$4 pps=$5 flows=$6 out=$7
+	rm -f "$IT_TMP/stream.started"
+	ip netns exec "$ns" timeout $((count / pps + 20)) "$PY" - "$host" "$port" "$count" "$pps" \
+		"$flows" "$out" "$IT_TMP/stream.started" "${IT_STREAM_STOP:-}" <<'PYEOF' &
+import json, os, select, socket, sys, time
+host, port, count, pps, nflows, out, started, stop = sys.argv[1], int(sys.argv[2]), \
+    int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7], sys.argv[8]
+run = "%d" % os.getpid()
+socks = []
+for _ in range(nflows):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, 33, 1 << 22)  # SO_RCVBUFFORCE
+    s.bind(("0.0.0.0", 0)); s.setblocking(False); socks.append(s)
+got, backends, errors = set(), {}, 0
+def drain(timeout):
+    r, _, _ = select.select(socks, [], [], timeout)
+    for s in r:
+        while True:
+            try:
+                d = s.recv(2048)
+            except BlockingIOError:
+                break
+            be, _, payload = d.partition(b" ")
+            got.add(payload)
+            backends.setdefault(str(s.getsockname()[1]), set()).add(be.decode())
+open(started, "w").close()
+t0 = time.monotonic()
+sent = 0
+for i in range(count):
+    if stop and i % 100 == 0 and os.path.exists(stop):
+        break
+    due = t0 + i / pps
+    while True:
+        now = time.monotonic()
+        if now >= due:
+            break
+        drain(due - now)
+    # Behind schedule (a starved sender catching up) it never waits above:
+    # read the replies anyway, or they overflow the sockets' buffers.
+    if i % 16 == 0:
+        drain(0)
+    try:
+        socks[i % nflows].sendto(("%s:%d" % (run, i)).encode(), (host, port))
+    except OSError:
+        errors += 1
+    sent += 1
+end = time.monotonic() + 3
+while len(got) < sent and time.monotonic() < end:
+    drain(0.05)
+json.dump({"sent": sent - errors, "send_errors": errors, "replies": len(got),
+           "seconds": round(time.monotonic() - t0, 2),
+           "flows": {k: sorted(v) for k, v in backends.items()}}, open(out, "w"))
+PYEOF
+	IT_STREAM_PID=$!
+	IT_PIDS+=("$IT_STREAM_PID")
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -e "$IT_TMP/stream.started" ] && return 0
+		sleep 0.05
+	done
+	it_fail "the UDP stream did not start"
+}
+
+# it_stream_rate NS HOST PORT PPS: sets IT_STREAM_PPS to the highest of
+# PPS, PPS/2, PPS/4
+# ... (at least 100) at which a quiet 1-second stream (nothing else
+# happening) loses nothing, so that a loss in the test proper is the
+# test's finding, not an overloaded machine's (a TCG guest handles a few
+# hundred datagrams a second in python). Needs it_counting_servers running;
+# restarts them (so: not in a $(...) subshell). Fails when even 100/s
+# loses datagrams.
+it_stream_rate() {
+	local ns=$1 host=$2 port=$3 pps=$4 out=$IT_TMP/calibrate.json recv
+	while :; do
+		it_udp_stream "$ns" "$host" "$port" "$pps" "$pps" 16 "$out"
+		wait "$IT_STREAM_PID"
+		recv=$(it_counted_total)
+		it_counting_servers "$port"
+		if "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
+sys.exit(0 if d["sent"] == int(sys.argv[2]) == d["replies"] and not d["send_errors"] else 1)' \
+			"$out" "$recv"; then
+			IT_STREAM_PPS=$pps
+			return 0
+		fi
+		[ "$pps" -le 100 ] && it_fail "even a quiet stream of 100 datagrams/s loses some: $(cat "$out"), backends got $recv"
+		pps=$((pps / 2 < 100 ? 100 : pps / 2))
+	done
+}
+
+# it_udp_drops: where datagrams were dropped: UDP receive errors of every
+# namespace's stack and gw's drop reasons that counted anything.
+it_udp_drops() {
+	local ns
+	for ns in "${IT_NETNS[@]}"; do
+		nsx "$ns" awk -v ns="$ns" '/^Udp:/ { if (!h) { split($0, k); h = 1 } else {
+			split($0, v); for (i = 2; i <= NF; i++)
+				if (k[i] ~ /Errors/ && v[i] > 0) printf "  %s: %s %s\n", ns, k[i], v[i] } }' \
+			/proc/net/snmp
+	done
+	dpctl stats --all 2>/dev/null | awk '$2 == "drop" && $3 > 0 { print "  gw drop", $1, $3 }'
+}
+
+# it_stream_check OUT SENT_BY_BACKENDS WHAT: the stream's summary must show
+# every datagram sent, received by the backends and answered, and every
+# flow served by one backend only (conntrack kept it where it was). On a
+# loss it shows where the datagrams went (it_udp_drops).
+it_stream_check() {
+	local out=$1 recv=$2 what=$3
+	"$PY" - "$out" "$recv" "$what" <<'PYEOF' || { it_udp_drops; it_fail "$what: counted traffic lost packets"; }
+import json, sys
+d = json.load(open(sys.argv[1])); recv = int(sys.argv[2]); what = sys.argv[3]
+moved = {k: v for k, v in d["flows"].items() if len(v) != 1}
+print("%s: sent %d, received by the backends %d, replies %d, send errors %d, %s s; "
+      "flows per backend: %s" % (what, d["sent"], recv, d["replies"], d["send_errors"],
+      d["seconds"], {b: sum(1 for v in d["flows"].values() if v == [b])
+                     for b in sorted({x for v in d["flows"].values() for x in v})}))
+ok = True
+if d["send_errors"]:
+    print("FAIL: the client could not send %d datagrams" % d["send_errors"]); ok = False
+if recv != d["sent"]:
+    print("FAIL: backends received %d of %d" % (recv, d["sent"])); ok = False
+if d["replies"] != d["sent"]:
+    print("FAIL: %d of %d replies came back" % (d["replies"], d["sent"])); ok = False
+if moved:
+    print("FAIL: flows changed backend: %s" % moved); ok = False
+sys.exit(0 if ok else 1)
+PYEOF
 }

@@ -17,7 +17,7 @@ dpctl service set "$VIP4:80" tcp nat 198.18.11.2:8080 || it_fail "service set"
 
 # 8 long-lived connections: one line each now, another line on each when
 # $IT_TMP/go appears (at most 30 s), a third when go2 appears.
-nsx "$IT_CL1" timeout 60 "$PY" - "$VIP4" "$IT_TMP" >"$IT_TMP/long.out" 2>&1 <<'PYEOF' &
+ip netns exec "$IT_CL1" timeout 60 "$PY" - "$VIP4" "$IT_TMP" >"$IT_TMP/long.out" 2>&1 <<'PYEOF' &
 import os, socket, sys, time
 vip, tmp = sys.argv[1], sys.argv[2]
 conns = []

@@ -67,10 +67,37 @@ for ifc in "${IT_GW_IFS[@]}"; do
 done
 gwctl --json status | is_json "status --json"
 sed 's/^/    /' <<<"$out"
+# status: the loaded program is the one on the interfaces, the modes and the
+# kernel features in use agree with what the kernel reports.
+xdp_id=$(nsx "$IT_GW" ip -d link show "${IT_GW_IFS[0]}" | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -1)
+gwctl --json status | "$PY" -c '
+import json, sys
+d, xdp_id = json.load(sys.stdin), int(sys.argv[1])
+progs = {p["name"]: p for p in d["programs"]}
+assert "gw_xdp" in progs, d["programs"]
+ifs = d["interfaces"]
+assert all(i["hook"] == "xdp-native" for i in ifs), ifs
+disp = {i["xdp_dispatcher"] for i in ifs}
+assert disp <= {True, False} and len(disp) == 1, ifs
+f = d["features"]
+assert "xdp native" in f and "kernel btf" in f and "map btf" in f, f
+if disp == {True}:
+    assert "libxdp multiprog dispatcher" in f, f
+else:
+    # attached alone: the interface runs gw_xdp itself
+    assert progs["gw_xdp"]["id"] == xdp_id, (progs, xdp_id)
+    assert any(x.startswith("xdp attached alone") for x in f), f
+assert progs["gw_xdp"]["jited"] and progs["gw_xdp"]["btf"], progs
+' "${xdp_id:-0}" || it_fail "status: programs, modes or features wrong: $(gwctl status)"
+grep -q "^program    gw_xdp (xdp) id [0-9]" <<<"$out" || it_fail "status table shows no program"
 
 # filter deny add under live traffic: blocks cl1 within a bounded wait.
 # A client loop keeps connecting meanwhile.
-nsx "$IT_CL1" timeout 10 "$PY" - "$VIP4" >/dev/null 2>&1 <<'PYEOF' &
+# ip netns exec, not nsx (a function): $! must be the client itself, so
+# that `kill $BG` ends it (timeout passes the signal on). Through nsx, the
+# kill ended only a subshell and the client went on connecting, and a
+# backend added below caught one of its new flows.
+ip netns exec "$IT_CL1" timeout 10 "$PY" - "$VIP4" >/dev/null 2>&1 <<'PYEOF' &
 import socket, sys, time
 end = time.time() + 8
 while time.time() < end:
@@ -131,6 +158,18 @@ gwctl --json ratelimit show | is_json "ratelimit show --json"
 gwctl backend add web 198.18.11.9:8080 --weight 2 >/dev/null 2>&1 || it_fail "backend add failed"
 gwctl service list | grep -qE "backend 198\.18\.11\.9:8080 +weight 2 +active" ||
 	it_fail "added backend not listed: $(gwctl service list)"
+# be_packets ADDR: packets gw counted for backend ADDR of service web.
+be_packets() {
+	gwctl --json service list | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(b["packets"] for s in d for b in s.get("backends", [])
+          if b["address"] == sys.argv[1]))' "$1"
+}
+# No client talks now (the background client is gone): an added backend
+# must see nothing. (It once saw a packet: the background client was still
+# running, its new flows were hashed to the new backend.)
+[ "$(be_packets 198.18.11.9:8080)" = 0 ] || it_fail "a new backend got packets no client sent"
 gwctl backend drain web 198.18.11.9:8080 >/dev/null 2>&1 || it_fail "backend drain failed"
 gwctl service list | grep -qE "backend 198\.18\.11\.9:8080 +weight 2 +drain" ||
 	it_fail "backend not draining: $(gwctl service list)"
@@ -155,6 +194,32 @@ gwctl service list | sed 's/^/    /'
 n=$(gwctl --json stats --watch --count 2 | tee "$IT_TMP/watch" | wc -l)
 [ "$n" = 2 ] || it_fail "stats --watch --count 2 printed $n lines"
 while read -r line; do is_json "stats --watch --json" <<<"$line"; done <"$IT_TMP/watch"
+# --watch rates: 1000 datagrams a second, paced, for 5 s; the middle
+# intervals' total rate must be about that.
+nsx "$IT_CL1" timeout 10 "$PY" - <<'PY' &
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t0 = time.monotonic()
+for i in range(5000):
+    d = t0 + i / 1000.0 - time.monotonic()
+    if d > 0:
+        time.sleep(d)
+    s.sendto(b"rate", ("198.18.1.1", 9))
+PY
+pacer=$!
+sleep 0.5
+gwctl --json stats --watch --count 3 --all >"$IT_TMP/rates"
+wait "$pacer"
+"$PY" - "$IT_TMP/rates" <<'PY' || it_fail "stats --watch rates are not ~1000 pkt/s: $(cat "$IT_TMP/rates")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 3, lines
+for x in lines:
+    total = sum(r["packets_per_s"] for r in x["reasons"])
+    assert 0.8 <= x["interval_s"] <= 1.5, x["interval_s"]
+    assert 700 <= total <= 1300, total
+    print("    watch: %.0f pkt/s over %.2f s" % (total, x["interval_s"]))
+PY
 gwctl --json conntrack list --service web --limit 5 | is_json "conntrack list --json"
 gwctl conntrack list | grep -q "flow(s)" || it_fail "conntrack list has no summary"
 
@@ -182,11 +247,11 @@ out=$(gwctl check "$IT_TMP/bad.yaml" 2>&1)
 [ $? = 1 ] || it_fail "check of a bad file did not exit 1"
 grep -q "bad.yaml:2:18" <<<"$out" || it_fail "check lacks FILE:LINE:COL: $out"
 
-# The L7 commands say they are not there yet.
+# Without listeners the L7 commands say there is no L7 runtime.
 for c in "upstream list" "route list" "upstream server add api 198.18.11.2:80"; do
 	out=$(gwctl $c 2>&1)
 	[ $? = 1 ] || it_fail "'$c' did not exit 1"
-	grep -q "not available: gwd has no L7 upstreams/routes yet" <<<"$out" ||
+	grep -q "not available: gwd serves no L7 listeners" <<<"$out" ||
 		it_fail "'$c': $out"
 done
 

@@ -24,6 +24,7 @@ write_cfg() {
 version: 1
 gateway:
   pin_root: $IT_PIN
+  admin_socket: $IT_TMP/gwd.sock
   interfaces: [${IT_GW_IFS[0]}, { name: ${IT_GW_IFS[1]}, xdp_mode: native }, ${IT_GW_IFS[2]}]
   keep_datapath_on_exit: $1
   metrics: 127.0.0.1:9100

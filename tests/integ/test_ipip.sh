@@ -24,24 +24,13 @@ dpctl service set "$VIP4:8080" udp ipip 198.18.11.2 198.18.12.2 || it_fail "serv
 dpctl service set "[$VIP6]:8080" tcp ipip fd00:11::2 fd00:12::2 || it_fail "service set v6"
 dpctl service list
 
-declare -A seen
-fails=0
-check() {
-	local be
-	be=$(it_backend_of "$2")
-	if [[ $be != be[12] ]] || [[ $2 != *" $3" ]]; then
-		echo "  $1: bad answer '$2'"
-		fails=$((fails + 1))
-		return
-	fi
-	seen[$1:$be]=1
-}
+check() { it_check_answer "$1" "$2" "$3" 'be[12]'; }
 for i in $(seq 1 10); do
 	check tcp4 "$(it_request "$IT_CL1" tcp "$VIP4" 8080 "dsr-$i")" "dsr-$i"
 	check udp4 "$(it_request "$IT_CL2" udp "$VIP4" 8080 "dsru-$i")" "dsru-$i"
 	check tcp6 "$(it_request "$IT_CL2" tcp "$VIP6" 8080 "dsr6-$i")" "dsr6-$i"
 done
-echo "backends seen: ${!seen[*]}"
+echo "backends seen: ${!IT_SEEN[*]}"
 dpctl stats
 for k in 1 2; do
 	# key 2 is GW_DECAP_IPIP, 3 GW_DECAP_IP6 (include/gw/decap.h)
@@ -52,10 +41,10 @@ d = {e["key"]: sum(v["value"]["packets"] for v in e["values"]) for e in json.loa
 print("ipip %d, ip6 %d" % (d.get(2, 0), d.get(3, 0)))')"
 done
 
-[ "$fails" = 0 ] || it_fail "$fails request(s) went unanswered or wrong"
+[ "$IT_BAD" = 0 ] || it_fail "$IT_BAD request(s) went unanswered or wrong"
 for p in tcp4 udp4 tcp6; do
 	# 10 flows on one of 2 backends: (1/2)^9; a bug, not luck.
-	[ -n "${seen[$p:be1]:-}" ] && [ -n "${seen[$p:be2]:-}" ] ||
+	[ -n "${IT_SEEN[$p:be1]:-}" ] && [ -n "${IT_SEEN[$p:be2]:-}" ] ||
 		it_fail "$p: all flows went to one backend"
 done
 [ "$(it_reason ipip)" -gt 0 ] || it_fail "no packet counted as ipip"

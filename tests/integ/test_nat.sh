@@ -21,33 +21,22 @@ dpctl service set "[$VIP6]:80" tcp nat "[fd00:11::2]:8080" "[fd00:12::2]:8080" \
 	"[fd00:13::2]:8080" || it_fail "service set (v6 tcp)"
 dpctl service list
 
-declare -A seen
-fails=0
-check() {	# check LABEL ANSWER MSG
-	local be
-	be=$(it_backend_of "$2")
-	if [[ $be != be[1-3] ]] || [[ $2 != *" $3" ]]; then
-		echo "  $1: bad answer '$2'"
-		fails=$((fails + 1))
-		return
-	fi
-	seen[$1:$be]=1
-}
+check() { it_check_answer "$1" "$2" "$3" 'be[1-3]'; }
 
 for i in $(seq 1 12); do
 	check tcp4 "$(it_request "$IT_CL1" tcp "$VIP4" 80 "hello-$i")" "hello-$i"
 	check udp4 "$(it_request "$IT_CL2" udp "$VIP4" 53 "query-$i")" "query-$i"
 	check tcp6 "$(it_request "$IT_CL1" tcp "$VIP6" 80 "hello6-$i")" "hello6-$i"
 done
-echo "backends seen: ${!seen[*]}"
+echo "backends seen: ${!IT_SEEN[*]}"
 dpctl stats
 dpctl conntrack list --limit 10
 
-[ "$fails" = 0 ] || it_fail "$fails request(s) went unanswered or wrong"
+[ "$IT_BAD" = 0 ] || it_fail "$IT_BAD request(s) went unanswered or wrong"
 for p in tcp4 udp4 tcp6; do
 	n=0
 	for b in be1 be2 be3; do
-		[ -n "${seen[$p:$b]:-}" ] && n=$((n + 1))
+		[ -n "${IT_SEEN[$p:$b]:-}" ] && n=$((n + 1))
 	done
 	# 12 flows over 3 backends all landing on one: (1/3)^11, a bug.
 	[ "$n" -ge 2 ] || it_fail "$p: 12 flows all went to one backend"
