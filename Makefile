@@ -3,6 +3,7 @@
 # gw: `make` builds everything into build/; `make test` installs what is
 # missing and runs every suite; `make run` starts the lab. V=1 shows commands.
 
+.DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all deps bench-deps bench-l7 test test-unit test-bpf test-integ run bench vmtest clean format \
