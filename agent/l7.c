@@ -632,6 +632,12 @@ const struct gw_l7_route *gw_l7_route_match(const struct gw_l7_snap *s,
 
 /* ---- workers ------------------------------------------------------------------------ */
 
+/*
+ * A socket bound to e. Workers listen on one each, with SO_REUSEPORT
+ * (do_listen 1). A probe (do_listen 0) leaves SO_REUSEPORT off, so that it
+ * fails on a port anyone else holds, even a process of our own uid that
+ * set SO_REUSEPORT too.
+ */
 static int listen_socket(const struct gw_endpoint *e, int do_listen)
 {
 	struct sockaddr_storage ss;
@@ -643,7 +649,8 @@ static int listen_socket(const struct gw_endpoint *e, int do_listen)
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (do_listen)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) || (do_listen && listen(fd, 4096))) {
@@ -874,13 +881,31 @@ int gw_l7_wanted(const struct gw_cfg *cfg)
 
 /* Every listener of cfg can be bound (next to our own sockets). Returns 0
  * or the first -errno. */
-static int check_listeners(const struct gw_cfg *cfg)
+/* 1 if the running snapshot s (may be NULL) listens on e already. */
+static int snap_listens_on(const struct gw_l7_snap *s, const struct gw_endpoint *e)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->n_ls; i++)
+		if (!memcmp(&s->ls[i].addr, e, sizeof(*e)))
+			return 1;
+	return 0;
+}
+
+/*
+ * Every listener of cfg that running (NULL at start) does not hold yet
+ * must bind: a probe without SO_REUSEPORT fails on a port that anyone
+ * holds. The ones running holds stay open across the reload.
+ */
+static int check_listeners(const struct gw_cfg *cfg, const struct gw_l7_snap *running)
 {
 	char a[GW_ADDR_STRLEN];
 	size_t i;
 	int fd;
 
 	for (i = 0; i < cfg->n_listeners; i++) {
+		if (snap_listens_on(running, &cfg->listeners[i].address))
+			continue;
 		fd = listen_socket(&cfg->listeners[i].address, 0);
 		if (fd < 0) {
 			pr_err("l7: listener %s: cannot bind %s: %s\n", cfg->listeners[i].name,
@@ -895,7 +920,7 @@ static int check_listeners(const struct gw_cfg *cfg)
 
 int gw_l7_precheck(const struct gw_cfg *cfg)
 {
-	return gw_l7_wanted(cfg) ? check_listeners(cfg) : 0;
+	return gw_l7_wanted(cfg) ? check_listeners(cfg, NULL) : 0;
 }
 
 /* A check changed a server's state: workers see it at their next pick. */
@@ -1018,7 +1043,7 @@ int gw_l7_start(const struct gw_cfg *cfg, unsigned int n_workers, const struct g
 	}
 	if (n_workers > GW_L7_WORKERS_MAX)
 		n_workers = GW_L7_WORKERS_MAX;
-	err = check_listeners(cfg);
+	err = check_listeners(cfg, NULL);
 	if (err)
 		return err;
 	code_slots_init();
@@ -1086,10 +1111,9 @@ int gw_l7_reload(struct gw_l7 *l7, const struct gw_cfg *cfg)
 	struct gw_l7_snap *s;
 	int err;
 
-	/* A listener the new file adds must bind (ours are SO_REUSEPORT, so
-	 * the ones already open bind again beside them): else the whole
-	 * reload fails and the running snapshot stays. */
-	err = check_listeners(cfg);
+	/* A listener the new file adds must bind, else the whole reload
+	 * fails and the running snapshot stays. */
+	err = check_listeners(cfg, l7->cur);
 	if (err)
 		return err;
 	if (l7->ban)

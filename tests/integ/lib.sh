@@ -421,10 +421,12 @@ it_gwd_start() {
 }
 
 # it_answered NS HOST MSG [LOG]: a TCP request to HOST:80 must get be1's
-# answer (LOG is shown when it does not).
+# answer (LOG is shown when it does not). It waits up to 5 s: a first SYN
+# lost while a just-attached path resolves its neighbour is resent after 1 s,
+# and a loaded emulated guest is slow.
 it_answered() {
 	local a
-	a=$(it_request "$1" tcp "$2" 80 "$3" 2)
+	a=$(it_request "$1" tcp "$2" 80 "$3" 5)
 	if [[ $a != "be1 $3" ]]; then
 		[ -n "${4:-}" ] && cat "$4"
 		it_fail "$3: expected an answer from be1, got '$a'"

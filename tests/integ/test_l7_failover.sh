@@ -23,7 +23,7 @@ declare -A BE_PID
 start_be() {
 	# ip netns exec (not the nsx function): $! is then the origin itself
 	ip netns exec "${IT_BE[$1 - 1]}" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" "be$1" :: 8080 \
-		"$IT_TMP/be$1.log" 60 >>"$IT_TMP/be$1.out" 2>&1 &
+		"$IT_TMP/be$1.log" 600 >>"$IT_TMP/be$1.out" 2>&1 &
 	BE_PID[$1]=$!
 	IT_PIDS+=($!)
 }

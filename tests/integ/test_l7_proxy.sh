@@ -29,7 +29,7 @@ T0=$(date +%s)
 
 for k in 1 2 3; do
 	nsx "${IT_BE[k - 1]}" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" "be$k" :: \
-		8080 "$IT_TMP/be$k.log" 120 >"$IT_TMP/be$k.out" 2>&1 &
+		8080 "$IT_TMP/be$k.log" 1200 >"$IT_TMP/be$k.out" 2>&1 &
 	IT_PIDS+=($!)
 done
 

@@ -20,7 +20,7 @@ SOCK=$IT_TMP/gwd.sock
 GW=198.18.1.1
 D=$IT_TMP
 
-nsx "${IT_BE[0]}" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" be1 :: 8080 "$D/be1.log" 120 \
+nsx "${IT_BE[0]}" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" be1 :: 8080 "$D/be1.log" 1200 \
 	>"$D/be1.out" 2>&1 &
 IT_PIDS+=($!)
 
@@ -164,11 +164,14 @@ grep -q '^serial 65$' "$D/client.out" || it_fail "the old connection's certifica
 it_log "SIGHUP: new certificate for new connections, the open connection kept"
 
 # --- a listener that cannot bind fails the reload -----------------------------------
-# Another program holds 198.18.1.1:8443 (no SO_REUSEPORT): a file adding a
-# listener there is refused as a whole and the running listeners stay.
+# Another program of the same uid holds 198.18.1.1:8443 with SO_REUSEPORT
+# set, as gwd's own workers do: a file adding a listener there is still
+# refused as a whole (gwd would otherwise share the port with it), and the
+# running listeners stay.
 ip netns exec "$IT_GW" "$PY" -c '
 import socket, time
-s = socket.socket(); s.bind(("198.18.1.1", 8443)); s.listen(1); time.sleep(60)' &
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("198.18.1.1", 8443)); s.listen(1); time.sleep(60)' &
 IT_PIDS+=($!)
 for ((i = 0; i < 50; i++)); do
 	nsx "$IT_GW" ss -ltn | grep -q '198.18.1.1:8443 ' && break
