@@ -273,14 +273,15 @@ static void client_timeouts_defaults(void *o)
 	t->tls_handshake_ns = GW_CFG_CLIENT_TLS_NS;
 }
 
-#define CLIENT_TO(f, name)                                                                   \
-	DUR(struct gw_cfg_client_timeouts, f, name, 0, 100 * NS_MS, 3600 * NS_S)
+#define CLIENT_TO_MIN (100 * NS_MS)
+#define CLIENT_TO_MAX (3600 * NS_S)
 static const struct kw client_timeouts_kws[] = {
-	CLIENT_TO(header_ns, "header"),
-	CLIENT_TO(idle_ns, "idle"),
-	CLIENT_TO(body_ns, "body"),
-	CLIENT_TO(send_ns, "send"),
-	CLIENT_TO(tls_handshake_ns, "tls_handshake"),
+	DUR(struct gw_cfg_client_timeouts, header_ns, "header", 0, CLIENT_TO_MIN, CLIENT_TO_MAX),
+	DUR(struct gw_cfg_client_timeouts, idle_ns, "idle", 0, CLIENT_TO_MIN, CLIENT_TO_MAX),
+	DUR(struct gw_cfg_client_timeouts, body_ns, "body", 0, CLIENT_TO_MIN, CLIENT_TO_MAX),
+	DUR(struct gw_cfg_client_timeouts, send_ns, "send", 0, CLIENT_TO_MIN, CLIENT_TO_MAX),
+	DUR(struct gw_cfg_client_timeouts, tls_handshake_ns, "tls_handshake", 0, CLIENT_TO_MIN,
+	    CLIENT_TO_MAX),
 	KW_END,
 };
 static const struct kw_table client_timeouts_table = { "timeouts",
