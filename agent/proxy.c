@@ -74,7 +74,7 @@ struct gw_cli {
 	unsigned int method;
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
 	unsigned int rq_scanned : 1, rq_sent : 1, rs_started : 1, rs_scanned : 1;
-	unsigned int up_reusable : 1, rs_dechunk : 1;
+	unsigned int up_reusable : 1, rs_dechunk : 1, rs_interim : 1;
 	int rq_body, rs_body, rs_state;
 	__u32 rs_skip;			/* chunk framing to drop once rs_ready is out */
 	__u64 rq_left, rs_left;
@@ -526,7 +526,7 @@ static void req_reset(struct gw_cli *c)
 	c->status = 0;
 	c->head_request = c->upgrade = c->has_body = 0;
 	c->rq_scanned = c->rq_sent = c->rs_started = c->rs_scanned = 0;
-	c->up_reusable = c->rs_dechunk = 0;
+	c->up_reusable = c->rs_dechunk = c->rs_interim = 0;
 	c->rs_skip = 0;
 	c->a_time = 0;
 	c->bytes_in = c->bytes_out = 0;
@@ -1172,6 +1172,7 @@ static int step_resp_head(struct gw_cli *c)
 		return -1;
 	}
 	if (c->resp.interim) {
+		c->rs_interim = 1;
 		f.conn = GW_CONN_NONE;
 		n = gw_http_resp_build(&c->resp, c->out.data + c->out.start, &f, c->hbuf,
 				       sizeof(c->hbuf));
@@ -1375,12 +1376,16 @@ static void cli_timer_cb(struct gw_timer *t);
 /* 1 when the request waits for body bytes from the client: everything it
  * sent went up (or the upstream could take more), and the body is not
  * complete. While the upstream connects or does not take bytes, the wait
- * is the upstream's. */
+ * is the upstream's, and so it is for a request with Expect: 100-continue
+ * until the upstream answered something (the client may wait for the 100)
+ * or body bytes came anyway. */
 static int waits_for_body(const struct gw_cli *c)
 {
 	return c->state == CS_PROXY && c->up && !c->up_connecting && !c->rq_scanned &&
 	       !c->rq_ready && !(c->hdst == HDST_UP && c->hoff < c->hlen) &&
-	       (!pbuf_len(&c->in) || c->up_wr_ready);
+	       (!pbuf_len(&c->in) || c->up_wr_ready) &&
+	       !(c->req.expect_continue && !c->rs_interim && !c->rs_started && !c->bytes_in &&
+		 !pbuf_len(&c->in));
 }
 
 /* 1 when bytes for the client wait for it to read (cli_drive() sends all
