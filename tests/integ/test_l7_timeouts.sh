@@ -75,7 +75,8 @@ nsx "${IT_BE[1]}" "$PY" "$IT_TMP/sink.py" "$IT_TMP/sink.log" >"$IT_TMP/sink.out"
 IT_PIDS+=($!)
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-	-subj /CN=api.test -keyout "$IT_TMP/api.key" -out "$IT_TMP/api.crt" >/dev/null 2>&1 ||
+	-subj /CN=api.test -addext subjectAltName=DNS:api.test -keyout "$IT_TMP/api.key" \
+	-out "$IT_TMP/api.crt" >/dev/null 2>&1 ||
 	it_skip "openssl cannot make a certificate"
 
 # write_cfg IDLE: the config, with the http listener's idle timeout IDLE.
