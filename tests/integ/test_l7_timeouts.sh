@@ -234,7 +234,9 @@ def until_eof(s):
 
 
 def status(head):
-    return head.split(b"\r\n")[0].decode("latin-1").replace(" ", "_") if head else "none"
+    """The status code of a head ("408"), or "none"."""
+    parts = head.split(b"\r\n")[0].split(b" ") if head else []
+    return parts[1].decode("latin-1") if len(parts) > 1 else "none"
 
 
 def closes(head):
@@ -375,7 +377,7 @@ done
 # --- header ------------------------------------------------------------------------
 out=$(probe slowloris "$GW" 80 0.3)
 it_log "slowloris: $out"
-[ "$(field "$out" status)" = HTTP/1.1_408_Request_Timeout ] || it_fail "slowloris: no 408: $out"
+[ "$(field "$out" status)" = 408 ] || it_fail "slowloris: no 408: $out"
 [ "$(field "$out" close)" = 1 ] || it_fail "slowloris: the 408 lacks Connection: close: $out"
 within "$(field "$out" elapsed)" 1.5 2.5 ||
 	it_fail "slowloris: 408 after $(field "$out" elapsed) s, header is 1.5 s"
@@ -389,7 +391,7 @@ within "$(field "$out" elapsed)" 1.5 2.5 ||
 # --- idle ---------------------------------------------------------------------------
 out=$(probe idle "$GW" 80 /web/idle)
 it_log "keep-alive idle: $out"
-[ "$(field "$out" status)" = HTTP/1.1_200_OK ] || it_fail "idle: the request failed: $out"
+[ "$(field "$out" status)" = 200 ] || it_fail "idle: the request failed: $out"
 [ "$(field "$out" bytes)" = 0 ] || it_fail "idle: bytes after the answer (no 408 when idle): $out"
 within "$(field "$out" elapsed)" 1.0 2.0 ||
 	it_fail "idle: closed after $(field "$out" elapsed) s, idle is 1 s"
@@ -398,7 +400,7 @@ within "$(field "$out" elapsed)" 1.0 2.0 ||
 : >"$IT_TMP/sink.log"
 out=$(probe stall "$GW" 80 /sink/up 100000 1000)
 it_log "a stalled upload: $out"
-[ "$(field "$out" status)" = HTTP/1.1_408_Request_Timeout ] || it_fail "stalled body: no 408: $out"
+[ "$(field "$out" status)" = 408 ] || it_fail "stalled body: no 408: $out"
 [ "$(field "$out" close)" = 1 ] || it_fail "stalled body: 408 without Connection: close"
 within "$(field "$out" elapsed)" 1.0 2.0 ||
 	it_fail "stalled body: 408 after $(field "$out" elapsed) s, body is 1 s"
@@ -434,7 +436,7 @@ grep -q '^be1 GET /tls$' <<<"$out" || it_fail "a TLS request: $out"
 # --- clients within the timeouts --------------------------------------------------------
 out=$(probe pieces "$GW" 80 /web/sha 0.3 0.6)
 want=$("$PY" -c 'import hashlib; print(hashlib.sha256(b"0123456789" * 1000).hexdigest())')
-[ "$out" = "status=HTTP/1.1_200_OK body=be1_sha256=${want}_len=10000" ] ||
+[ "$out" = "status=200 body=be1_sha256=${want}_len=10000" ] ||
 	it_fail "a head and a body in pieces within the timeouts: $out"
 out=$(probe keepalive "$GW" 80 /web/ka 4 0.6)
 [ "$out" = answered=4 ] || it_fail "keep-alive requests 0.6 s apart (idle 1 s): $out"
