@@ -1135,9 +1135,9 @@ static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
 		int found = 0;
 
 		if (r->name && !route_name_ok(r->name))
-			pos_error(c, &r->name_pos, "route: name '%s' must be 1-%d letters, digits, '_', "
-				  "'-' or '.', starting with a letter or digit, and not 'none'",
-				  r->name, GW_CFG_ROUTE_NAME_MAX);
+			pos_error(c, &r->name_pos, "route: name '%s' must be 1-%d letters, digits, "
+				  "'_', '-' or '.', starting with a letter or digit, and not "
+				  "'none'", r->name, GW_CFG_ROUTE_NAME_MAX);
 		for (j = 0; r->name && j < i; j++)
 			if (cfg->routes[j].name && !strcmp(cfg->routes[j].name, r->name))
 				pos_error(c, &r->name_pos, "route '%s' is defined twice (first at "

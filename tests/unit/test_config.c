@@ -386,14 +386,14 @@ static void test_route_names(void **state)
 	/* 64 bytes at most */
 	memset(name, 'a', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
-	snprintf(text, sizeof(text), "%s  - { name: %s, match: { path_prefix: /u/ }, upstream: u }\n",
-		 head, name);
+	snprintf(text, sizeof(text),
+		 "%s  - { name: %s, match: { path_prefix: /u/ }, upstream: u }\n", head, name);
 	assert_int_equal(load(text), -EINVAL);
 	assert_true(has_error("t.yaml:4:7: route: name 'aaaa"));
 	teardown(state);
 	name[GW_CFG_ROUTE_NAME_MAX] = '\0';
-	snprintf(text, sizeof(text), "%s  - { name: %s, match: { path_prefix: /u/ }, upstream: u }\n",
-		 head, name);
+	snprintf(text, sizeof(text),
+		 "%s  - { name: %s, match: { path_prefix: /u/ }, upstream: u }\n", head, name);
 	assert_int_equal(load(text), 0);
 }
 
