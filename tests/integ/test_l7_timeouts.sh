@@ -14,7 +14,7 @@
 #   - tls_handshake: a handshake that never completes is closed;
 #   - clients within the timeouts (a head and a body in pieces, keep-alive
 #     requests, a slow upstream) are not affected;
-#   - a reload changes the timeouts of new connections;
+#   - a reload changes the timeouts of new connections, open ones keep theirs;
 #   - every timeout counted in gw_http_client_timeouts_total{listener,phase}.
 # And the all-down policy of L7 upstreams: an upstream whose health checks
 # fail on every server still serves (panic, fail open, in metrics and gwctl);
@@ -479,7 +479,19 @@ grep -qE "gateway.yaml:[0-9]+:[0-9]+: idle: 50ms is out of range" <<<"$out" ||
 gwctl reload >/dev/null 2>&1 && it_fail "a reload with idle: 50ms succeeded"
 out=$(probe idle "$GW" 80 /web/idle3)
 within "$(field "$out" elapsed)" 2.5 3.5 || it_fail "a refused reload changed the timeouts: $out"
-it_log "reload: idle 1 s -> 2.5 s for new connections; a bad value refused"
+# back to 1 s while a connection accepted with 2.5 s is open: it keeps its own
+probe idle "$GW" 80 /web/before >"$IT_TMP/before.out" &
+ppid=$!
+sleep 0.5
+write_cfg 1s
+gwctl reload >/dev/null || it_fail "reload back to idle 1 s failed"
+out=$(probe idle "$GW" 80 /web/after)
+within "$(field "$out" elapsed)" 1.0 2.0 || it_fail "after a reload to idle 1 s: $out"
+wait "$ppid"
+before=$(cat "$IT_TMP/before.out")
+within "$(field "$before" elapsed)" 2.5 3.5 ||
+	it_fail "a connection accepted before the reload lost its idle timeout: $before"
+it_log "reload: idle 1 s -> 2.5 s -> 1 s for new connections, open ones keep theirs; a bad value refused"
 
 # --- panic: every server down by health checks ------------------------------------------
 for ((i = 0; i < 50; i++)); do
