@@ -262,14 +262,47 @@ static const struct kw tls_kws[] = {
 static const struct kw_table tls_table = { "tls", sizeof(struct gw_cfg_tls), tls_kws, NULL,
 					   tls_defaults };
 
+static void client_timeouts_defaults(void *o)
+{
+	struct gw_cfg_client_timeouts *t = o;
+
+	t->header_ns = GW_CFG_CLIENT_HEADER_NS;
+	t->idle_ns = GW_CFG_CLIENT_IDLE_NS;
+	t->body_ns = GW_CFG_CLIENT_BODY_NS;
+	t->send_ns = GW_CFG_CLIENT_SEND_NS;
+	t->tls_handshake_ns = GW_CFG_CLIENT_TLS_NS;
+}
+
+#define CLIENT_TO_MIN (100 * NS_MS)
+#define CLIENT_TO_MAX (3600 * NS_S)
+static const struct kw client_timeouts_kws[] = {
+	DUR(struct gw_cfg_client_timeouts, header_ns, "header", 0, CLIENT_TO_MIN, CLIENT_TO_MAX),
+	DUR(struct gw_cfg_client_timeouts, idle_ns, "idle", 0, CLIENT_TO_MIN, CLIENT_TO_MAX),
+	DUR(struct gw_cfg_client_timeouts, body_ns, "body", 0, CLIENT_TO_MIN, CLIENT_TO_MAX),
+	DUR(struct gw_cfg_client_timeouts, send_ns, "send", 0, CLIENT_TO_MIN, CLIENT_TO_MAX),
+	DUR(struct gw_cfg_client_timeouts, tls_handshake_ns, "tls_handshake", 0, CLIENT_TO_MIN,
+	    CLIENT_TO_MAX),
+	KW_END,
+};
+static const struct kw_table client_timeouts_table = { "timeouts",
+						       sizeof(struct gw_cfg_client_timeouts),
+						       client_timeouts_kws, NULL,
+						       client_timeouts_defaults };
+
+static void listener_defaults(void *o)
+{
+	client_timeouts_defaults(&((struct gw_cfg_listener *)o)->timeouts);
+}
+
 static const struct kw listener_kws[] = {
 	STR(struct gw_cfg_listener, name, "name", KW_REQUIRED),
 	EP(struct gw_cfg_listener, address, "address", KW_REQUIRED),
 	BOOL(struct gw_cfg_listener, tls, "tls"),
+	TABLE(struct gw_cfg_listener, timeouts, "timeouts", 0, &client_timeouts_table),
 	KW_END,
 };
 static const struct kw_table listener_table = { "listener", sizeof(struct gw_cfg_listener),
-						listener_kws, NULL, NULL };
+						listener_kws, NULL, listener_defaults };
 
 static void up_health_defaults(void *o)
 {
@@ -401,6 +434,7 @@ static const struct kw_table respond_table = { "respond", sizeof(struct gw_cfg_r
 					       respond_kws, NULL, NULL };
 
 static const struct kw route_kws[] = {
+	STRP(struct gw_cfg_route, name, "name", 0),
 	TABLE(struct gw_cfg_route, match, "match", KW_REQUIRED, &match_table),
 	STR(struct gw_cfg_route, upstream, "upstream", 0),
 	STR(struct gw_cfg_route, auth, "auth", 0),
@@ -995,6 +1029,26 @@ static int auth_exists(const struct gw_cfg *cfg, const char *name)
 	return 0;
 }
 
+/* Returns 1 if a route name is fit for a metric label next to the
+ * positional ones ("#3 ..."), which it can never look like, and "none"
+ * (requests no route took). */
+static int route_name_ok(const char *n)
+{
+	size_t i, len = strlen(n);
+
+	if (!len || len > GW_CFG_ROUTE_NAME_MAX || !strcmp(n, "none"))
+		return 0;
+	for (i = 0; i < len; i++) {
+		char ch = n[i];
+		int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			    (ch >= '0' && ch <= '9');
+
+		if (!alnum && (!i || (ch != '_' && ch != '-' && ch != '.')))
+			return 0;
+	}
+	return 1;
+}
+
 static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -1079,6 +1133,15 @@ static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
 		const struct gw_cfg_route *r = &cfg->routes[i];
 		const struct gw_cfg_match *m = &r->match;
 		int found = 0;
+
+		if (r->name && !route_name_ok(r->name))
+			pos_error(c, &r->name_pos, "route: name '%s' must be 1-%d letters, digits, "
+				  "'_', '-' or '.', starting with a letter or digit, and not "
+				  "'none'", r->name, GW_CFG_ROUTE_NAME_MAX);
+		for (j = 0; r->name && j < i; j++)
+			if (cfg->routes[j].name && !strcmp(cfg->routes[j].name, r->name))
+				pos_error(c, &r->name_pos, "route '%s' is defined twice (first at "
+					  "line %d)", r->name, cfg->routes[j].name_pos.line);
 
 		if (m->path_prefix && m->path_exact)
 			pos_error(c, &m->pos, "match: path_prefix and path_exact exclude each "

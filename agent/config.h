@@ -128,11 +128,28 @@ struct gw_cfg_tls {
 	size_t n_alpn;
 };
 
+/* Client-side timeouts of a listener (defaults below). */
+#define GW_CFG_CLIENT_HEADER_NS 10000000000ull	/* a whole request head */
+#define GW_CFG_CLIENT_IDLE_NS 60000000000ull	/* keep-alive between requests */
+#define GW_CFG_CLIENT_BODY_NS 30000000000ull	/* between reads of a request body */
+#define GW_CFG_CLIENT_SEND_NS 60000000000ull	/* between writes of an answer */
+#define GW_CFG_CLIENT_TLS_NS 10000000000ull	/* a TLS handshake */
+
+struct gw_cfg_client_timeouts {
+	struct gw_cfg_pos pos;
+	__u64 header_ns;
+	__u64 idle_ns;
+	__u64 body_ns;
+	__u64 send_ns;
+	__u64 tls_handshake_ns;
+};
+
 struct gw_cfg_listener {
 	struct gw_cfg_pos pos;
 	char *name;
 	struct gw_endpoint address;
 	int tls;
+	struct gw_cfg_client_timeouts timeouts;
 };
 
 #define GW_BALANCE_ROUND_ROBIN 0
@@ -232,8 +249,12 @@ struct gw_cfg_respond {
 	char *body;
 };
 
+#define GW_CFG_ROUTE_NAME_MAX 64
+
 struct gw_cfg_route {
 	struct gw_cfg_pos pos;
+	char *name;		/* NULL: labelled by position and match */
+	struct gw_cfg_pos name_pos;	/* of the key, for the checks of names */
 	struct gw_cfg_match match;
 	char *upstream;
 	char *auth;		/* NULL or "none": no auth */

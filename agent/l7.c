@@ -41,6 +41,7 @@ struct l7_log {
 /* An active health check of one upstream server (main thread only). */
 struct l7_hc {
 	struct l7_hc *next;
+	struct gw_l7 *l7;
 	struct gw_srv_state *st;	/* a reference */
 	struct gw_health_target *t;
 	char upstream[128];
@@ -84,6 +85,7 @@ struct gw_l7 {
 	struct gw_l7_snap *cur;		/* under mu; the main thread's reference */
 	__u64 gen;			/* atomic: cur's generation */
 	struct gw_l7_rstats *stats;	/* every route label seen; main thread adds */
+	struct gw_l7_lstats *lstats;	/* every listener name seen; main thread adds */
 	int stopping;			/* atomic */
 	__u64 drain_ns;
 };
@@ -189,10 +191,46 @@ void gw_l7_snap_put(struct gw_l7_snap *s)
 	free(s);
 }
 
+static struct gw_l7_lstats *lstats_for(struct gw_l7 *l7, const char *name)
+{
+	struct gw_l7_lstats *s;
+
+	for (s = l7->lstats; s; s = s->next)
+		if (!strcmp(s->name, name))
+			return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->name = strdup(name);
+	if (!s->name) {
+		free(s);
+		return NULL;
+	}
+	s->next = l7->lstats;
+	l7->lstats = s;
+	return s;
+}
+
+/* A timeout of 0 (a config not from the parser) takes the default. */
+static __u64 or_default(__u64 v, __u64 dflt)
+{
+	return v ? v : dflt;
+}
+
+/* The listener's client timeouts of a config entry. */
+static void cto_of(const struct gw_cfg_client_timeouts *t, struct gw_l7_cto *to)
+{
+	to->header_ns = or_default(t->header_ns, GW_CFG_CLIENT_HEADER_NS);
+	to->idle_ns = or_default(t->idle_ns, GW_CFG_CLIENT_IDLE_NS);
+	to->body_ns = or_default(t->body_ns, GW_CFG_CLIENT_BODY_NS);
+	to->send_ns = or_default(t->send_ns, GW_CFG_CLIENT_SEND_NS);
+	to->tls_ns = or_default(t->tls_handshake_ns, GW_CFG_CLIENT_TLS_NS);
+}
+
 /* Appends a listener to s (room was made by snap_alloc). Returns 0 or
  * -ENOMEM. */
-static int snap_add_listener(struct gw_l7_snap *s, const char *name,
-			     const struct gw_endpoint *addr, int tls)
+static int snap_add_listener(struct gw_l7 *l7, struct gw_l7_snap *s, const char *name,
+			     const struct gw_endpoint *addr, int tls, const struct gw_l7_cto *to)
 {
 	struct gw_l7_listener *l = &s->ls[s->n_ls];
 
@@ -201,8 +239,10 @@ static int snap_add_listener(struct gw_l7_snap *s, const char *name,
 		return -ENOMEM;
 	l->addr = *addr;
 	l->tls = tls;
+	l->to = *to;
+	l->stats = lstats_for(l7, name);
 	s->n_ls++;
-	return 0;
+	return l->stats ? 0 : -ENOMEM;
 }
 
 /* The limit stage: counts the request against the route's bucket for its
@@ -550,10 +590,14 @@ static int snap_build(struct gw_l7 *l7, const struct gw_cfg *cfg, const struct g
 	if (!s->rt)
 		goto fail;
 	s->rt->refs = 1;
-	for (i = 0; i < cfg->n_listeners; i++)
-		if (snap_add_listener(s, cfg->listeners[i].name, &cfg->listeners[i].address,
-				      cfg->listeners[i].tls))
+	for (i = 0; i < cfg->n_listeners; i++) {
+		struct gw_l7_cto to;
+
+		cto_of(&cfg->listeners[i].timeouts, &to);
+		if (snap_add_listener(l7, s, cfg->listeners[i].name, &cfg->listeners[i].address,
+				      cfg->listeners[i].tls, &to))
 			goto fail;
+	}
 	for (i = 0; i < cfg->n_upstreams; i++) {
 		const struct gw_upstream *p = NULL;
 
@@ -693,6 +737,8 @@ static void sync_listeners(struct gw_l7_worker *w, const struct gw_l7_snap *s)
 		nl[n].w = w;
 		nl[n].addr = s->ls[i].addr;
 		nl[n].tls = s->ls[i].tls;
+		nl[n].to = s->ls[i].to;
+		nl[n].stats = s->ls[i].stats;
 		if (j < w->n_ls) {
 			/* kept: the io moves (its callback finds it by address) */
 			gw_io_stop(w->loop, &w->ls[j].io);
@@ -923,16 +969,36 @@ int gw_l7_precheck(const struct gw_cfg *cfg)
 	return gw_l7_wanted(cfg) ? check_listeners(cfg, NULL) : 0;
 }
 
-/* A check changed a server's state: workers see it at their next pick. */
+/* The upstream called name in s, or NULL. */
+static const struct gw_upstream *upstream_named(const struct gw_l7_snap *s, const char *name)
+{
+	size_t u;
+
+	for (u = 0; s && u < s->n_ups; u++)
+		if (!strcmp(s->ups[u].name, name))
+			return &s->ups[u];
+	return NULL;
+}
+
+/* A check changed a server's state: workers see it at their next pick.
+ * The upstream's entering or leaving panic is logged (main thread: the
+ * current snapshot is its own). */
 static void hc_changed(struct gw_health_target *t, enum gw_health_state old,
 		       enum gw_health_state now, void *arg)
 {
 	struct l7_hc *hc = arg;
+	const struct gw_upstream *up = upstream_named(hc->l7->cur, hc->upstream);
+	int panic = up && gw_upstream_panic(up);
 
 	__atomic_store_n(&hc->st->health_down, now == GW_HS_DOWN, __ATOMIC_RELAXED);
 	if (now == GW_HS_DOWN || old == GW_HS_DOWN)
 		pr_info("l7: upstream %s server %s is %s\n", hc->upstream, hc->server,
 			gw_health_state_str(now));
+	if (up && !panic && gw_upstream_panic(up))
+		pr_warn("l7: upstream %s: every server is down by health checks; requests go "
+			"to all of them (panic, fail open)\n", hc->upstream);
+	else if (up && panic && !gw_upstream_panic(up))
+		pr_info("l7: upstream %s: a server is up again; panic ends\n", hc->upstream);
 }
 
 static void hc_free(struct l7_hc *hc)
@@ -980,6 +1046,7 @@ static void health_sync(struct gw_l7 *l7, const struct gw_l7_snap *s)
 			if (!hc)
 				continue;
 			hc->st = up->servers[j].st;
+			hc->l7 = l7;
 			snprintf(hc->upstream, sizeof(hc->upstream), "%s", up->name);
 			snprintf(hc->server, sizeof(hc->server), "%s", up->servers[j].name);
 			if (gw_health_add(l7->health, &p, GW_HS_UNKNOWN, hc_changed, hc, &hc->t)) {
@@ -1166,6 +1233,7 @@ static void stop_begin(struct gw_l7 *l7, __u64 drain_ns)
  * everything. */
 static void stop_finish(struct gw_l7 *l7)
 {
+	struct gw_l7_lstats *ls;
 	struct gw_l7_rstats *st;
 	struct l7_log *lg;
 	unsigned int i;
@@ -1186,6 +1254,11 @@ static void stop_finish(struct gw_l7 *l7)
 		l7->stats = st->next;
 		free(st->label);
 		free(st);
+	}
+	while ((ls = l7->lstats)) {
+		l7->lstats = ls->next;
+		free(ls->name);
+		free(ls);
 	}
 	gw_l7limit_free(l7->limits);
 	gw_authban_free(l7->ban);
@@ -1267,9 +1340,16 @@ static void put_label(FILE *f, const char *s)
 
 #define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 
+static const char *const to_phase_names[GW_L7_TO_PHASES] = {
+	[GW_L7_TO_TLS] = "tls_handshake", [GW_L7_TO_HEADER] = "header",
+	[GW_L7_TO_IDLE] = "idle",	  [GW_L7_TO_BODY] = "body",
+	[GW_L7_TO_SEND] = "send",
+};
+
 int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 {
 	unsigned int ncodes = sizeof(known_codes) / sizeof(known_codes[0]);
+	struct gw_l7_lstats *lst;
 	struct gw_l7_rstats *st;
 	const struct gw_l7_snap *s = l7->cur;
 	unsigned int i, k;
@@ -1326,6 +1406,16 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 		put_label(f, st->label);
 		fprintf(f, "\"} %llu\n", (unsigned long long)cnt);
 	}
+	fputs("# HELP gw_http_client_timeouts_total Client connections a listener's timeout "
+	      "ended, by phase.\n# TYPE gw_http_client_timeouts_total counter\n", f);
+	for (lst = l7->lstats; lst; lst = lst->next) {
+		for (k = 0; k < GW_L7_TO_PHASES; k++) {
+			fputs("gw_http_client_timeouts_total{listener=\"", f);
+			put_label(f, lst->name);
+			fprintf(f, "\",phase=\"%s\"} %llu\n", to_phase_names[k],
+				(unsigned long long)LD(&lst->timeouts[k]));
+		}
+	}
 	fputs("# HELP gw_auth_failures_total Requests refused by auth, by reason.\n"
 	      "# TYPE gw_auth_failures_total counter\n", f);
 	for (k = 1; k < GW_AUTH_REASON_COUNT; k++)
@@ -1343,6 +1433,14 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 			fprintf(f, "\",server=\"%s\"} %d\n", s->ups[u].servers[j].name,
 				gw_srv_in_rotation(s->ups[u].servers[j].st, now));
 		}
+	}
+	fputs("# HELP gw_upstream_panic 1 when every server of the upstream is down by health "
+	      "checks and all of them take requests (fail open).\n"
+	      "# TYPE gw_upstream_panic gauge\n", f);
+	for (u = 0; s && u < s->n_ups; u++) {
+		fputs("gw_upstream_panic{upstream=\"", f);
+		put_label(f, s->ups[u].name);
+		fprintf(f, "\"} %d\n", gw_upstream_panic(&s->ups[u]));
 	}
 	return 0;
 }
@@ -1388,9 +1486,10 @@ int gw_l7_upstream_list(struct gw_l7 *l7, json_t **out)
 					       (json_int_t)gw_srv_requests(v->st), "failures",
 					       (json_int_t)LD(&v->st->failures), "health", hs));
 		}
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:o}", "name", up->name,
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:b,s:o}", "name", up->name,
 						     "balance", balance_name(up->balance),
-						     "retries", (int)up->retries, "servers", srv));
+						     "retries", (int)up->retries, "panic",
+						     gw_upstream_panic(up), "servers", srv));
 	}
 	*out = arr;
 	return 0;
@@ -1406,8 +1505,8 @@ int gw_l7_route_list(struct gw_l7 *l7, json_t **out)
 		return -ENOMEM;
 	for (i = 0; i < s->rt->n; i++) {
 		const struct gw_l7_route *r = &s->rt->r[i];
-		json_t *o = json_pack("{s:i,s:s}", "index", (int)r->r->index, "route",
-				      r->r->label);
+		json_t *o = json_pack("{s:i,s:s,s:s?}", "index", (int)r->r->index, "route",
+				      r->r->label, "name", r->r->name);
 
 		if (!o)
 			continue;
@@ -1469,7 +1568,8 @@ static int snap_with_upstream(struct gw_l7 *l7, size_t u, const struct gw_cfg_up
 	if (!s)
 		return -ENOMEM;
 	for (i = 0; i < cur->n_ls; i++)
-		if (snap_add_listener(s, cur->ls[i].name, &cur->ls[i].addr, cur->ls[i].tls))
+		if (snap_add_listener(l7, s, cur->ls[i].name, &cur->ls[i].addr, cur->ls[i].tls,
+				      &cur->ls[i].to))
 			goto fail;
 	for (i = 0; i < cur->n_ups; i++) {
 		if (i == u) {

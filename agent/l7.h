@@ -36,8 +36,6 @@
 #define GW_L7_HEAD_BUF 16384		/* a rewritten head */
 #define GW_L7_MAX_HDRS 100		/* header fields per head */
 #define GW_L7_MAX_ADD 16		/* fields stages may add per request */
-#define GW_L7_CLIENT_IDLE_NS 60000000000ull	/* keep-alive between requests */
-#define GW_L7_HEAD_TIMEOUT_NS 30000000000ull	/* a request head in progress */
 #define GW_L7_DRAIN_NS 10000000000ull	/* SIGTERM: longest wait for in-flight */
 #define GW_L7_WORKERS_MAX 64
 #define GW_L7_CONNS_MAX 16384		/* client connections per worker */
@@ -101,10 +99,42 @@ struct gw_l7_route {
 	struct gw_l7_rstats *stats;	/* counters, kept across reloads */
 };
 
+/* A listener's client-side timeouts (listeners[].timeouts), in ns. */
+struct gw_l7_cto {
+	__u64 header_ns;		/* a request head, from its first byte; the first
+					 * request of a connection, from accept (or the
+					 * TLS handshake's end) */
+	__u64 idle_ns;			/* keep-alive: between requests */
+	__u64 body_ns;			/* a request body, between client reads */
+	__u64 send_ns;			/* an answer, between client writes */
+	__u64 tls_ns;			/* the TLS handshake, from accept */
+};
+
+/* Which client timeout fired (gw_http_client_timeouts_total{phase}). */
+enum gw_l7_to_phase {
+	GW_L7_TO_TLS,
+	GW_L7_TO_HEADER,
+	GW_L7_TO_IDLE,
+	GW_L7_TO_BODY,
+	GW_L7_TO_SEND,
+	GW_L7_TO_PHASES
+};
+
+/* Client timeouts counted per listener name, kept across reloads (a
+ * listener that is renamed starts new counts); relaxed atomics, as they
+ * are rare. */
+struct gw_l7_lstats {
+	struct gw_l7_lstats *next;
+	char *name;
+	__u64 timeouts[GW_L7_TO_PHASES];
+};
+
 struct gw_l7_listener {
 	char *name;
 	struct gw_endpoint addr;
 	int tls;
+	struct gw_l7_cto to;
+	struct gw_l7_lstats *stats;
 };
 
 /* The compiled routes, shared by the snapshots a live server change makes. */
@@ -200,7 +230,8 @@ const char *gw_l7_ctx_keep(struct gw_l7_reqctx *ctx, const char *s, size_t len);
 __u64 gw_l7_ratelimited(struct gw_l7 *l7);
 
 /* Prometheus text: gw_http_requests_total, gw_http_request_duration_seconds,
- * gw_upstream_server_up. Returns 0 or -errno. */
+ * gw_http_client_timeouts_total, gw_upstream_server_up, gw_upstream_panic.
+ * Returns 0 or -errno. */
 int gw_l7_metrics(struct gw_l7 *l7, FILE *f);
 
 /* Admin: JSON-ready listings and live server changes (ephemeral, replaced

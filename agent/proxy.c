@@ -43,9 +43,12 @@ struct pbuf {
 struct gw_cli {
 	int fd;
 	struct gw_io io;
-	struct gw_timer timer;
-	__u64 deadline;
+	struct gw_timer timer;		/* fires at or before the client's deadline */
+	__u64 wait_since;		/* accept, handshake end or last request's end */
 	__u64 head_since;		/* first byte of the pending request head */
+	__u64 progress;			/* last byte the current request moved */
+	struct gw_l7_cto to;		/* the listener's, when accepted */
+	struct gw_l7_lstats *lstats;	/* the listener's timeout counts */
 	struct gw_l7_worker *w;
 	struct gw_cli *next, **pprev;
 	int tls;
@@ -57,6 +60,7 @@ struct gw_cli {
 	/* readiness (edge-triggered) */
 	unsigned int rd_ready : 1, wr_ready : 1, rd_hup : 1, rd_eof : 1, closed : 1;
 	unsigned int keep : 1, wr_shut : 1, resume_queued : 1;
+	unsigned int first : 1, hs_done : 1;	/* no request yet; TLS handshake over */
 	int state;
 
 	/* the request */
@@ -70,7 +74,7 @@ struct gw_cli {
 	unsigned int method;
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
 	unsigned int rq_scanned : 1, rq_sent : 1, rs_started : 1, rs_scanned : 1;
-	unsigned int up_reusable : 1, rs_dechunk : 1;
+	unsigned int up_reusable : 1, rs_dechunk : 1, rs_interim : 1;
 	int rq_body, rs_body, rs_state;
 	__u32 rs_skip;			/* chunk framing to drop once rs_ready is out */
 	__u64 rq_left, rs_left;
@@ -315,7 +319,7 @@ static void up_release(struct gw_cli *c, int reusable)
 	if (c->ups && c->ups->balance == GW_BALANCE_LEAST_CONN)
 		__atomic_fetch_sub(&uc->st->active, 1, __ATOMIC_RELAXED);
 	if (reusable && !w->draining && !c->up_eof && !c->up_connecting &&
-	    gw_srv_in_rotation(uc->st, now_ns(c)) && !gw_pool_put(uc)) {
+	    gw_upstream_poolable(c->ups, uc->st, now_ns(c)) && !gw_pool_put(uc)) {
 		uc->owner = NULL;
 		up_set_deadline(w, uc, now_ns(c) + c->ups->idle_ns);
 		return;
@@ -403,6 +407,7 @@ static void reply(struct gw_cli *c, int status, const struct gw_http_kv *extra, 
 		close_after = 1;
 	c->keep = !close_after;
 	c->status = status;
+	c->progress = now_ns(c);	/* the answer's send clock starts */
 	if (!body) {
 		char msg[64];
 		int l = snprintf(msg, sizeof(msg), "%s\n", gw_http_reason(status));
@@ -521,7 +526,7 @@ static void req_reset(struct gw_cli *c)
 	c->status = 0;
 	c->head_request = c->upgrade = c->has_body = 0;
 	c->rq_scanned = c->rq_sent = c->rs_started = c->rs_scanned = 0;
-	c->up_reusable = c->rs_dechunk = 0;
+	c->up_reusable = c->rs_dechunk = c->rs_interim = 0;
 	c->rs_skip = 0;
 	c->a_time = 0;
 	c->bytes_in = c->bytes_out = 0;
@@ -529,6 +534,7 @@ static void req_reset(struct gw_cli *c)
 	c->rq_left = c->rs_left = 0;
 	c->hlen = c->hoff = 0;
 	c->head_since = 0;
+	c->wait_since = now_ns(c);
 	c->state = CS_HEAD;
 	gw_http_req_init(&c->req, c->rqh, GW_L7_MAX_HDRS, &req_limits);
 }
@@ -562,6 +568,7 @@ static void req_end(struct gw_cli *c)
 		cli_close(c);
 		return;
 	}
+	c->first = 0;
 	req_reset(c);
 }
 
@@ -627,6 +634,7 @@ static void req_start(struct gw_cli *c, int head_len)
 	int n, nl, hl, k;
 
 	c->t0 = now_ns(c);
+	c->progress = c->t0;
 	c->ws = gw_l7_worker_snap(w);
 	c->method = c->req.method;
 	c->head_request = c->req.method == GW_METHOD_HEAD;
@@ -917,9 +925,9 @@ static ssize_t tls_send2(struct gw_cli *c, const char *a, size_t alen, const cha
  * download would end in a 504 although the upstream keeps up. */
 static void client_progress(struct gw_cli *c)
 {
-	c->deadline = now_ns(c) + GW_L7_CLIENT_IDLE_NS;
+	c->progress = now_ns(c);
 	if (c->up && !c->up_connecting && c->state != CS_TUNNEL)
-		c->up->deadline = c->deadline - GW_L7_CLIENT_IDLE_NS + c->ups->response_ns;
+		c->up->deadline = c->progress + c->ups->response_ns;
 }
 
 /* Client bytes into `in`. Returns 1 on progress, 0 without, -1 when the
@@ -1073,9 +1081,11 @@ static int step_up_write(struct gw_cli *c)
 	}
 	if (!n)
 		return 0;
-	/* the upstream takes the request: its response clock restarts */
-	c->up->deadline = now_ns(c) + (c->state == CS_TUNNEL ? c->ups->idle_ns :
-							       c->ups->response_ns);
+	/* the upstream takes the request: its response clock restarts, and
+	 * so does the client's body clock (what it waits for is new bytes) */
+	c->progress = now_ns(c);
+	c->up->deadline = c->progress + (c->state == CS_TUNNEL ? c->ups->idle_ns :
+								 c->ups->response_ns);
 	if ((size_t)n <= hl) {
 		c->hoff += (__u32)n;
 		return 1;
@@ -1109,8 +1119,10 @@ static int step_up_read(struct gw_cli *c)
 	n = pbuf_read(c->up->fd, &c->out, c->up_hup, &r);
 	c->up_rd_ready = r;
 	if (n > 0) {
-		c->up->deadline = now_ns(c) + (c->state == CS_TUNNEL ? c->ups->idle_ns :
-								       c->ups->response_ns);
+		/* new bytes for the client: its send clock starts again */
+		c->progress = now_ns(c);
+		c->up->deadline = c->progress + (c->state == CS_TUNNEL ? c->ups->idle_ns :
+									 c->ups->response_ns);
 		return 1;
 	}
 	if (n == 0) {
@@ -1160,6 +1172,7 @@ static int step_resp_head(struct gw_cli *c)
 		return -1;
 	}
 	if (c->resp.interim) {
+		c->rs_interim = 1;
 		f.conn = GW_CONN_NONE;
 		n = gw_http_resp_build(&c->resp, c->out.data + c->out.start, &f, c->hbuf,
 				       sizeof(c->hbuf));
@@ -1360,21 +1373,84 @@ static int step_req_head(struct gw_cli *c)
 
 static void cli_timer_cb(struct gw_timer *t);
 
+/* 1 when the request waits for body bytes from the client: everything it
+ * sent went up (or the upstream could take more), and the body is not
+ * complete. While the upstream connects or does not take bytes, the wait
+ * is the upstream's, and so it is for a request with Expect: 100-continue
+ * until the upstream answered something (the client may wait for the 100)
+ * or body bytes came anyway. */
+static int waits_for_body(const struct gw_cli *c)
+{
+	return c->state == CS_PROXY && c->up && !c->up_connecting && !c->rq_scanned &&
+	       !c->rq_ready && !(c->hdst == HDST_UP && c->hoff < c->hlen) &&
+	       (!pbuf_len(&c->in) || c->up_wr_ready) &&
+	       !(c->req.expect_continue && !c->rs_interim && !c->rs_started && !c->bytes_in &&
+		 !pbuf_len(&c->in));
+}
+
+/* 1 when bytes for the client wait for it to read (cli_drive() sends all
+ * that the socket takes, so what is left waits on the client). */
+static int waits_to_send(const struct gw_cli *c)
+{
+	return (c->hdst == HDST_CLIENT && c->hoff < c->hlen) ||
+	       (c->state == CS_PROXY && c->rs_ready);
+}
+
+/* The client's deadline and which timeout it is (*phase), or 0 when
+ * gwd waits on the upstream (its connect/response/idle clock decides). */
+static __u64 cli_deadline(const struct gw_cli *c, int *phase)
+{
+	switch (c->state) {
+	case CS_HEAD:
+		if (c->ssl && !c->hs_done) {
+			*phase = GW_L7_TO_TLS;
+			return c->wait_since + c->to.tls_ns;
+		}
+		/* a head must be complete within `header` of its first byte,
+		 * however slowly it trickles in */
+		*phase = GW_L7_TO_HEADER;
+		if (c->head_since)
+			return c->head_since + c->to.header_ns;
+		if (c->first)
+			return c->wait_since + c->to.header_ns;
+		*phase = GW_L7_TO_IDLE;
+		return c->wait_since + c->to.idle_ns;
+	case CS_REPLY:
+		*phase = GW_L7_TO_SEND;
+		return c->progress + c->to.send_ns;
+	case CS_PROXY:
+		if (waits_for_body(c)) {
+			*phase = GW_L7_TO_BODY;
+			return c->progress + c->to.body_ns;
+		}
+		if (waits_to_send(c)) {
+			*phase = GW_L7_TO_SEND;
+			return c->progress + c->to.send_ns;
+		}
+		return 0;
+	default:
+		return 0;	/* a tunnel: the upstream's idle clock, both ways */
+	}
+}
+
+/* After each drive: the clocks that start on a state (a handshake's end,
+ * a head's first byte) and the timer. The timer is lazy: it stays armed at
+ * an earlier time and re-arms for what is left when it fires early. */
 static void cli_arm_timer(struct gw_cli *c)
 {
-	__u64 now = now_ns(c);
+	__u64 now = now_ns(c), dl;
+	int phase;
 
-	if (c->state == CS_HEAD && pbuf_len(&c->in)) {
-		/* a head must be complete within GW_L7_HEAD_TIMEOUT_NS of its
-		 * first byte, however slowly it trickles in */
+	if (c->ssl && !c->hs_done && SSL_is_init_finished(c->ssl)) {
+		c->hs_done = 1;
 		if (!c->head_since)
-			c->head_since = now;
-		if (c->deadline > c->head_since + GW_L7_HEAD_TIMEOUT_NS)
-			c->deadline = c->head_since + GW_L7_HEAD_TIMEOUT_NS;
+			c->wait_since = now;	/* the first request's wait starts */
 	}
-	if (!gw_timer_armed(&c->timer) || c->timer.when_ns > c->deadline)
-		gw_timer_start(c->w->loop, &c->timer, c->deadline > now ? c->deadline - now : 0,
-			       cli_timer_cb);
+	if (c->state == CS_HEAD && pbuf_len(&c->in) && !c->head_since)
+		c->head_since = now;
+	dl = cli_deadline(c, &phase);
+	if (dl && (!gw_timer_armed(&c->timer) || c->timer.when_ns > dl))
+		gw_timer_start(c->w->loop, &c->timer, dl > now ? dl - now : 0, cli_timer_cb);
 }
 
 static void cli_resume(void *arg);
@@ -1484,27 +1560,63 @@ static void cli_resume(void *arg)
 
 /* ---- callbacks -------------------------------------------------------------------- */
 
-static void cli_timer_cb(struct gw_timer *t)
+/* A client timeout fired: counted, then
+ *  - header: with part of a head read, 408 and close; with nothing, close;
+ *  - body: 408 and close when no answer has started (the upstream request
+ *    is abandoned: its connection closes, the server is not blamed), else
+ *    the connection is cut;
+ *  - idle, tls_handshake: closed without a byte;
+ *  - send: the client does not read; the request ends cut short. */
+static void cli_timeout(struct gw_cli *c, int phase, __u64 now)
 {
-	struct gw_cli *c = container_of(t, struct gw_cli, timer);
-	__u64 now = now_ns(c);
-
-	if (c->deadline > now) {
-		gw_timer_start(c->w->loop, &c->timer, c->deadline - now, cli_timer_cb);
-		return;
-	}
-	if (c->state == CS_HEAD && pbuf_len(&c->in)) {
+	if (c->lstats)
+		__atomic_fetch_add(&c->lstats->timeouts[phase], 1, __ATOMIC_RELAXED);
+	pr_debug("l7: client %s: %s timeout\n", c->peer,
+		 phase == GW_L7_TO_TLS	  ? "tls_handshake" :
+		 phase == GW_L7_TO_HEADER ? "header" :
+		 phase == GW_L7_TO_IDLE	  ? "idle" :
+		 phase == GW_L7_TO_BODY	  ? "body" :
+					    "send");
+	if (phase == GW_L7_TO_HEADER && pbuf_len(&c->in)) {
 		c->t0 = now;
 		c->ws = gw_l7_worker_snap(c->w);
 		c->in.start = c->in.end;
 		reply(c, 408, NULL, 0, NULL, 0, 1);
-		c->deadline = now + GW_L7_CLIENT_IDLE_NS;
 		cli_drive(c);
 		return;
 	}
-	if (c->state == CS_PROXY && c->up && !c->rs_started)
-		return;		/* the upstream's clock decides */
-	cli_close(c);
+	if (phase == GW_L7_TO_BODY && !c->rs_started && !waits_to_send(c)) {
+		c->in.start = c->in.end;
+		reply(c, 408, NULL, 0, NULL, 0, 1);
+		cli_drive(c);
+		return;
+	}
+	if (!c->ws) {
+		cli_close(c);
+		return;
+	}
+	/* a request in progress: counted and logged as it ends */
+	c->keep = 0;
+	c->up_reusable = 0;
+	if (!c->status)
+		c->status = phase == GW_L7_TO_BODY ? 408 : 499;
+	req_end(c);
+}
+
+static void cli_timer_cb(struct gw_timer *t)
+{
+	struct gw_cli *c = container_of(t, struct gw_cli, timer);
+	__u64 now = now_ns(c), dl;
+	int phase;
+
+	dl = cli_deadline(c, &phase);
+	if (!dl)
+		return;		/* the upstream's clock decides; a drive re-arms */
+	if (dl > now) {
+		gw_timer_start(c->w->loop, &c->timer, dl - now, cli_timer_cb);
+		return;
+	}
+	cli_timeout(c, phase, now);
 }
 
 static void up_timer_cb(struct gw_timer *t)
@@ -1523,6 +1635,13 @@ static void up_timer_cb(struct gw_timer *t)
 	}
 	if (c->state == CS_TUNNEL) {
 		cli_close(c);
+		return;
+	}
+	if (!c->up_connecting && (waits_for_body(c) || waits_to_send(c))) {
+		/* the client is the slow one: its body or send clock decides,
+		 * and the server is not blamed for it */
+		uc->deadline = now + c->ups->response_ns;
+		gw_timer_start(tls_worker->loop, &uc->timer, c->ups->response_ns, up_timer_cb);
 		return;
 	}
 	up_fail(c, c->up_connecting ? FAIL_CONNECT : FAIL_TIMEOUT);
@@ -1791,8 +1910,10 @@ void gw_proxy_accept(struct gw_l7_worker *w, struct gw_l7_wlisten *l)
 			continue;
 		}
 		c->timer.cb = cli_timer_cb;
-		c->deadline = gw_loop_now(w->loop) + GW_L7_HEAD_TIMEOUT_NS;
-		gw_timer_start(w->loop, &c->timer, GW_L7_HEAD_TIMEOUT_NS, cli_timer_cb);
+		c->to = l->to;
+		c->lstats = l->stats;
+		c->first = 1;
+		cli_arm_timer(c);
 		c->next = w->conns;
 		if (w->conns)
 			w->conns->pprev = &c->next;

@@ -38,6 +38,8 @@ struct gw_l7_wlisten {
 	int fd;
 	struct gw_endpoint addr;
 	int tls;
+	struct gw_l7_cto to;		/* for connections accepted from now on */
+	struct gw_l7_lstats *stats;
 	struct gw_l7_worker *w;
 };
 

@@ -313,14 +313,16 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 	r->strip_prefix = cr->strip_prefix && rec->path_kind == GW_L7_PATH_PREFIX;
 	if (r->strip_prefix)
 		r->strip_len = rec->path_len - (rec->path[rec->path_len - 1] == '/');
-	/* "#0 api.example.com/users/..." style: host ('*' for any or a
-	 * wildcard), then the path with '*' after a prefix. */
+	/* The label: the route's name, else the "#0 api.example.com/users/..."
+	 * style: host ('*' for any or a wildcard), then the path with '*'
+	 * after a prefix. Names cannot start with '#' (config.c). */
 	snprintf(buf, sizeof(buf), "#%u %s%.*s%.*s%s", rec->index,
 		 rec->host_kind == GW_L7_HOST_EXACT ? "" : "*", (int)rec->host_len, rec->host,
 		 rec->path_kind == GW_L7_PATH_ANY ? 1 : (int)rec->path_len,
 		 rec->path_kind == GW_L7_PATH_ANY ? "/" : rec->path,
 		 rec->path_kind == GW_L7_PATH_EXACT ? "" : "*");
-	r->label = strdup(buf);
+	r->name = dup_opt(cr->name, &err);
+	r->label = strdup(cr->name ? cr->name : buf);
 	if (!r->label)
 		err = -ENOMEM;
 	/* A stable id for rate-limit buckets: the match, not the position. */
@@ -392,6 +394,7 @@ static void free_route(struct gw_route *r)
 	size_t j;
 
 	free(r->label);
+	free(r->name);
 	free(r->upstream);
 	free(r->auth);
 	free(r->respond_body);

@@ -35,7 +35,9 @@ struct gw_route_header {
 /* One compiled route. Everything it points to belongs to the table. */
 struct gw_route {
 	__u32 index;			/* position in `routes:`, from 0 */
-	char *label;			/* "#3 api.example.com/users/" for logs, metrics */
+	char *label;			/* the route's name, or "#3 api.example.com/users/"
+					 * style without one: logs, metrics, listings */
+	char *name;			/* `name:`; NULL when the route has none */
 	const struct gw_l7_match *m;	/* its record in the table's flat array */
 	char *upstream;			/* NULL when the route responds itself */
 	char *auth;			/* NULL: no auth */

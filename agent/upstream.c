@@ -200,17 +200,53 @@ int gw_upstream_usable(const struct gw_upstream *up, size_t i, __u64 now)
 	return s->weight && gw_srv_in_rotation(s->st, now);
 }
 
+int gw_upstream_panic(const struct gw_upstream *up)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < up->n_servers; i++) {
+		if (!up->servers[i].weight)
+			continue;
+		if (!LD(&up->servers[i].st->health_down))
+			return 0;
+		n++;
+	}
+	return n > 0;
+}
+
+/* Usable in panic: what the health checks say is ignored, the rest holds. */
+static int usable_in_panic(const struct gw_upstream *up, size_t i, __u64 now)
+{
+	const struct gw_up_server *s = &up->servers[i];
+	__u64 until = LD(&s->st->ejected_until);
+
+	return s->weight && (!until || until <= now);
+}
+
+int gw_upstream_poolable(const struct gw_upstream *up, const struct gw_srv_state *st,
+			 __u64 now)
+{
+	__u64 until = LD(&st->ejected_until);
+
+	if (until && until > now)
+		return 0;
+	return !LD(&st->health_down) || gw_upstream_panic(up);
+}
+
+typedef int (*usable_fn)(const struct gw_upstream *up, size_t i, __u64 now);
+
 /* Smooth weighted round robin (as nginx does it): every usable server's
  * current weight grows by its weight, the largest wins and loses the
  * total. Returns the index or -1. */
-static int pick_rr(struct gw_upstream *up, unsigned int worker, int avoid, __u64 now)
+static int pick_rr(struct gw_upstream *up, unsigned int worker, int avoid, __u64 now,
+		   usable_fn usable)
 {
 	__s64 *cw = up->w[worker].cw, total = 0;
 	int best = -1;
 	size_t i;
 
 	for (i = 0; i < up->n_servers; i++) {
-		if ((int)i == avoid || !gw_upstream_usable(up, i, now))
+		if ((int)i == avoid || !usable(up, i, now))
 			continue;
 		cw[i] += up->servers[i].weight;
 		total += up->servers[i].weight;
@@ -224,7 +260,8 @@ static int pick_rr(struct gw_upstream *up, unsigned int worker, int avoid, __u64
 
 /* Fewest requests in flight relative to weight; ties go round robin.
  * Returns the index or -1. */
-static int pick_least(struct gw_upstream *up, unsigned int worker, int avoid, __u64 now)
+static int pick_least(struct gw_upstream *up, unsigned int worker, int avoid, __u64 now,
+		      usable_fn usable)
 {
 	__s64 *cw = up->w[worker].cw;
 	int best = -1;
@@ -234,7 +271,7 @@ static int pick_least(struct gw_upstream *up, unsigned int worker, int avoid, __
 	for (i = 0; i < up->n_servers; i++) {
 		__u64 load;
 
-		if ((int)i == avoid || !gw_upstream_usable(up, i, now))
+		if ((int)i == avoid || !usable(up, i, now))
 			continue;
 		/* active/weight compared without division */
 		load = ((__u64)(__u32)LD(&up->servers[i].st->active) << 16) / up->servers[i].weight;
@@ -251,7 +288,8 @@ static int pick_least(struct gw_upstream *up, unsigned int worker, int avoid, __
 
 /* The hash's slot, or the next slots' servers while the slot's is not
  * usable. Returns the index or -1. */
-static int pick_maglev(struct gw_upstream *up, __u32 hash, int avoid, __u64 now)
+static int pick_maglev(struct gw_upstream *up, __u32 hash, int avoid, __u64 now,
+		       usable_fn usable)
 {
 	__u32 k, slot;
 
@@ -261,23 +299,36 @@ static int pick_maglev(struct gw_upstream *up, __u32 hash, int avoid, __u64 now)
 	for (k = 0; k < up->maglev_size && k < 4096; k++) {
 		__u32 i = up->maglev[(slot + k) % up->maglev_size];
 
-		if ((int)i != avoid && gw_upstream_usable(up, i, now))
+		if ((int)i != avoid && usable(up, i, now))
 			return (int)i;
 	}
 	return -1;
 }
 
-int gw_upstream_pick(struct gw_upstream *up, unsigned int worker, __u32 hash, int avoid,
-		     __u64 now)
+static int pick_with(struct gw_upstream *up, unsigned int worker, __u32 hash, int avoid,
+		     __u64 now, usable_fn usable)
 {
 	switch (up->balance) {
 	case GW_BALANCE_LEAST_CONN:
-		return pick_least(up, worker, avoid, now);
+		return pick_least(up, worker, avoid, now, usable);
 	case GW_BALANCE_MAGLEV:
-		return pick_maglev(up, hash, avoid, now);
+		return pick_maglev(up, hash, avoid, now, usable);
 	default:
-		return pick_rr(up, worker, avoid, now);
+		return pick_rr(up, worker, avoid, now, usable);
 	}
+}
+
+int gw_upstream_pick(struct gw_upstream *up, unsigned int worker, __u32 hash, int avoid,
+		     __u64 now)
+{
+	int i = pick_with(up, worker, hash, avoid, now, gw_upstream_usable);
+
+	/* Nothing in rotation: when the checks have every server down
+	 * (panic), all of them take requests, with their weights, but those
+	 * passive ejection took out; the scan is paid only then. */
+	if (i < 0 && gw_upstream_panic(up))
+		i = pick_with(up, worker, hash, avoid, now, usable_in_panic);
+	return i;
 }
 
 void gw_upstream_report(const struct gw_upstream *up, struct gw_srv_state *st, int ok,

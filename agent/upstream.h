@@ -116,9 +116,18 @@ void gw_upstream_free(struct gw_upstream *up);
  * reported down by health checks), else 0. */
 int gw_upstream_usable(const struct gw_upstream *up, size_t i, __u64 now);
 
+/* 1 when every server of the upstream that is not drained (weight > 0) is
+ * down by active health checks: panic (fail open, as Envoy's panic
+ * threshold at 100%, and as L4 services do): the checks are ignored and
+ * every such server takes requests with its weight, except those passive
+ * ejection took out. */
+int gw_upstream_panic(const struct gw_upstream *up);
+
 /* Picks a server for worker `worker`: hash is the maglev key (client
  * address hash), `avoid` a server index not to pick (a retry; -1 for none).
- * Returns the index, or -1 when no server is usable. */
+ * Servers in rotation first; with none and the upstream in panic, every
+ * server not drained nor passively ejected. Returns the index, or -1 when
+ * no server is usable. */
 int gw_upstream_pick(struct gw_upstream *up, unsigned int worker, __u32 hash, int avoid,
 		     __u64 now);
 
@@ -127,8 +136,14 @@ int gw_upstream_pick(struct gw_upstream *up, unsigned int worker, __u32 hash, in
 void gw_upstream_report(const struct gw_upstream *up, struct gw_srv_state *st, int ok,
 			__u64 now);
 
-/* 1 if the server is in rotation by passive checks at now. */
+/* 1 if the server is in rotation at now: not passively ejected and not
+ * down by active checks. */
 int gw_srv_in_rotation(const struct gw_srv_state *st, __u64 now);
+
+/* 1 if an idle connection to server st of up may go back to its pool: the
+ * server is in rotation, or down by checks in an upstream in panic. */
+int gw_upstream_poolable(const struct gw_upstream *up, const struct gw_srv_state *st,
+			 __u64 now);
 
 void gw_srv_state_get(struct gw_srv_state *st);
 void gw_srv_state_put(struct gw_srv_state *st);

@@ -404,6 +404,9 @@ static void print_upstreams(json_t *d)
 
 	json_array_foreach(d, i, u) {
 		printf("%s (%s, retries %lld)\n", S(u, "name"), S(u, "balance"), I(u, "retries"));
+		if (json_is_true(json_object_get(u, "panic")))
+			printf("  every server is down by health checks: requests go to all of "
+			       "them (panic)\n");
 		printf("  %-40s %6s  %-12s %8s %12s %10s\n", "SERVER", "WEIGHT", "STATE", "ACTIVE",
 		       "REQUESTS", "FAILURES");
 		json_array_foreach(json_object_get(u, "servers"), j, v) {

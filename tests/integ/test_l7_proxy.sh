@@ -371,7 +371,9 @@ it_log "upstream failures: 502 fast, retry, 504 after ${ms} ms, garbage 502, tru
 
 # --- active health checks -------------------------------------------------------------
 # be3:9 refuses: one failed check takes it out, so no request goes there
-# (retries 0 would turn a pick of it into a 502).
+# (retries 0 would turn a pick of it into a 502). be2 passes its checks, so
+# the upstream is not in panic (all servers down by checks: fail open,
+# test_l7_timeouts.sh) and these expectations are unchanged by it.
 for ((i = 0; i < 30; i++)); do
 	gwctl upstream list --json | grep -q '"health": "down"' && break
 	sleep 0.1

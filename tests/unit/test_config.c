@@ -288,6 +288,115 @@ static void test_l7_gateway_keys(void **state)
 	assert_true(has_error("drain_timeout"));
 }
 
+/* Listener timeouts: defaults without the section, the values given,
+ * every key checked for its range at the value's position. */
+static void test_listener_timeouts(void **state)
+{
+	const struct gw_cfg_client_timeouts *t;
+
+	assert_int_equal(load("version: 1\n"
+			      "listeners:\n"
+			      "  - { name: a, address: 198.18.0.1:80 }\n"
+			      "  - name: b\n"
+			      "    address: 198.18.0.1:81\n"
+			      "    timeouts: { header: 2s, idle: 90s, body: 1500ms, send: 1m,\n"
+			      "                tls_handshake: 3s }\n"
+			      "  - { name: c, address: 198.18.0.1:82, timeouts: { idle: 5s } }\n"),
+			 0);
+	t = &cfg.listeners[0].timeouts;
+	assert_int_equal(t->header_ns, GW_CFG_CLIENT_HEADER_NS);
+	assert_int_equal(t->idle_ns, GW_CFG_CLIENT_IDLE_NS);
+	assert_int_equal(t->body_ns, GW_CFG_CLIENT_BODY_NS);
+	assert_int_equal(t->send_ns, GW_CFG_CLIENT_SEND_NS);
+	assert_int_equal(t->tls_handshake_ns, GW_CFG_CLIENT_TLS_NS);
+	assert_int_equal(GW_CFG_CLIENT_HEADER_NS, 10000000000ull);
+	t = &cfg.listeners[1].timeouts;
+	assert_int_equal(t->header_ns, 2000000000ull);
+	assert_int_equal(t->idle_ns, 90000000000ull);
+	assert_int_equal(t->body_ns, 1500000000ull);
+	assert_int_equal(t->send_ns, 60000000000ull);
+	assert_int_equal(t->tls_handshake_ns, 3000000000ull);
+	/* a partial section keeps the defaults of the keys it leaves out */
+	t = &cfg.listeners[2].timeouts;
+	assert_int_equal(t->idle_ns, 5000000000ull);
+	assert_int_equal(t->header_ns, GW_CFG_CLIENT_HEADER_NS);
+	assert_int_equal(t->body_ns, GW_CFG_CLIENT_BODY_NS);
+	teardown(state);
+
+	assert_int_equal(load("version: 1\n"
+			      "listeners:\n"
+			      "  - name: a\n"
+			      "    address: 198.18.0.1:80\n"
+			      "    timeouts:\n"
+			      "      header: 50ms\n"
+			      "      idle: 2h\n"
+			      "      body: 30\n"
+			      "      send: [1s]\n"
+			      "      tls_handshake: 0s\n"
+			      "      read: 5s\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:6:15: header: 50ms is out of range (100ms-3600s)"));
+	assert_true(has_error("t.yaml:7:13: idle: 2h is out of range (100ms-3600s)"));
+	assert_true(has_error("t.yaml:8:13: body: '30' is not a duration"));
+	assert_true(has_error("t.yaml:9:13: send: expected a value, found a list"));
+	assert_true(has_error("t.yaml:10:22: tls_handshake: 0s is out of range"));
+	assert_true(has_error("t.yaml:11:7: unknown key 'read' in timeouts"));
+	assert_int_equal(errs.n, 6);
+}
+
+/* Route names: optional, unique, fit for a metric label; the message
+ * points at the name. */
+static void test_route_names(void **state)
+{
+	const char *head = "version: 1\n"
+			   "upstreams: [{ name: u, servers: [198.18.1.2:80] }]\n"
+			   "routes:\n";
+	char text[1024], name[GW_CFG_ROUTE_NAME_MAX + 2];
+
+	snprintf(text, sizeof(text), "%s"
+		 "  - { name: users, match: { path_prefix: /u/ }, upstream: u }\n"
+		 "  - { match: { path_prefix: /o/ }, upstream: u }\n"
+		 "  - { name: v1.orders_x-2, match: { path_prefix: /x/ }, upstream: u }\n", head);
+	assert_int_equal(load(text), 0);
+	assert_string_equal(cfg.routes[0].name, "users");
+	assert_null(cfg.routes[1].name);
+	assert_string_equal(cfg.routes[2].name, "v1.orders_x-2");
+	teardown(state);
+
+	snprintf(text, sizeof(text), "%s"
+		 "  - { name: users, match: { path_prefix: /u/ }, upstream: u }\n"
+		 "  - { name: none, match: { path_prefix: /n/ }, upstream: u }\n"
+		 "  - match: { path_prefix: /v/ }\n"
+		 "    upstream: u\n"
+		 "    name: users\n"
+		 "  - { name: '#1 */x/*', match: { path_prefix: /x/ }, upstream: u }\n"
+		 "  - { name: 'a b', match: { path_prefix: /y/ }, upstream: u }\n"
+		 "  - { name: '', match: { path_prefix: /z/ }, upstream: u }\n"
+		 "  - { name: -x, match: { path_prefix: /w/ }, upstream: u }\n", head);
+	assert_int_equal(load(text), -EINVAL);
+	assert_true(has_error("t.yaml:5:7: route: name 'none' must be"));
+	assert_true(has_error("t.yaml:8:5: route 'users' is defined twice (first at line 4)"));
+	assert_true(has_error("t.yaml:9:7: route: name '#1 */x/*' must be"));
+	assert_true(has_error("t.yaml:10:7: route: name 'a b' must be"));
+	assert_true(has_error("t.yaml:11:7: route: name '' must be"));
+	assert_true(has_error("t.yaml:12:7: route: name '-x' must be"));
+	assert_int_equal(errs.n, 6);
+	teardown(state);
+
+	/* 64 bytes at most */
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	snprintf(text, sizeof(text),
+		 "%s  - { name: %s, match: { path_prefix: /u/ }, upstream: u }\n", head, name);
+	assert_int_equal(load(text), -EINVAL);
+	assert_true(has_error("t.yaml:4:7: route: name 'aaaa"));
+	teardown(state);
+	name[GW_CFG_ROUTE_NAME_MAX] = '\0';
+	snprintf(text, sizeof(text),
+		 "%s  - { name: %s, match: { path_prefix: /u/ }, upstream: u }\n", head, name);
+	assert_int_equal(load(text), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +410,8 @@ int main(void)
 		cmocka_unit_test(test_durations_and_sizes),
 		cmocka_unit_test_teardown(test_repeated_prefixes, teardown),
 		cmocka_unit_test_teardown(test_l7_gateway_keys, teardown),
+		cmocka_unit_test_teardown(test_listener_timeouts, teardown),
+		cmocka_unit_test_teardown(test_route_names, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -508,6 +508,37 @@ static void test_actions_and_records(void **state)
 }
 
 /* Rate-limit buckets follow a route's match, not its position. */
+/* A route's name is its label (metrics, access log, gwctl); without one
+ * the label is positional. A name changes neither matching nor the
+ * rate-limit scope, which follows the match. */
+static void test_route_names(void **state)
+{
+	const struct gw_route *r;
+	__u64 scope;
+
+	assert_int_equal(build("  - name: users-api\n"
+			       "    match: { path_prefix: /users/ }\n"
+			       "    upstream: u\n"
+			       "    rate_limit: { rate: 10/s, burst: 10, key: ip }\n"
+			       "  - match: { path_prefix: /orders/ }\n"
+			       "    upstream: v\n"),
+			 0);
+	r = gw_route_at(tab, 0);
+	assert_string_equal(r->name, "users-api");
+	assert_string_equal(r->label, "users-api");
+	assert_null(gw_route_at(tab, 1)->name);
+	assert_string_equal(gw_route_at(tab, 1)->label, "#1 */orders/*");
+	assert_int_equal(route_of("h", "GET", "/users/1", NULL), 0);
+	scope = r->rl_scope;
+	teardown(state);
+	assert_int_equal(build("  - match: { path_prefix: /users/ }\n"
+			       "    upstream: u\n"
+			       "    rate_limit: { rate: 10/s, burst: 10, key: ip }\n"),
+			 0);
+	assert_string_equal(gw_route_at(tab, 0)->label, "#0 */users/*");
+	assert_true(gw_route_at(tab, 0)->rl_scope == scope);
+}
+
 static void test_scope_stable_across_reload(void **state)
 {
 	__u64 a, b;
@@ -830,6 +861,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_match_methods_headers, teardown),
 		cmocka_unit_test_teardown(test_strip_prefix, teardown),
 		cmocka_unit_test_teardown(test_actions_and_records, teardown),
+		cmocka_unit_test_teardown(test_route_names, teardown),
 		cmocka_unit_test_teardown(test_scope_stable_across_reload, teardown),
 		cmocka_unit_test_teardown(test_bad_paths_refused, teardown),
 		cmocka_unit_test_teardown(test_refcount_swap, teardown),

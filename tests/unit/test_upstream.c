@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* L7 upstream server sets: smooth weighted round robin, least connections,
  * maglev stickiness and failover, drained servers, passive ejection with
- * exponential backoff, state kept across rebuilds, bounded idle pools. */
+ * exponential backoff, panic when health checks have every server down,
+ * state kept across rebuilds, bounded idle pools. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -195,6 +196,82 @@ static void test_passive_ejection_backoff(void **state)
 	gw_upstream_free(&up);
 }
 
+/* Panic: every server not drained is down by health checks, so all of
+ * them take requests with their weights (each balance); passive ejection
+ * still applies, and with every server ejected nothing is picked (503).
+ * One server up again ends it; drained servers never count nor take. */
+static void test_panic_all_down(void **state)
+{
+	static const __u32 w[] = { 3, 1, 0 };
+	static const int balances[] = { GW_BALANCE_ROUND_ROBIN, GW_BALANCE_LEAST_CONN,
+					GW_BALANCE_MAGLEV };
+	struct gw_cfg_backend b[3];
+	struct gw_cfg_upstream c;
+	struct gw_upstream up;
+	__u64 t = 10 * SEC;
+	size_t k;
+	int i, count[3];
+
+	for (k = 0; k < 3; k++) {
+		make_cfg(&c, b, 3, w, balances[k]);
+		assert_int_equal(gw_upstream_build(&up, &c, NULL, 1), 0);
+		/* one of two servers down: no panic, the other takes all */
+		up.servers[0].st->health_down = 1;
+		assert_false(gw_upstream_panic(&up));
+		for (i = 0; i < 8; i++)
+			assert_int_equal(gw_upstream_pick(&up, 0, (__u32)i * 7919, -1, t), 1);
+		/* both down (the drained third does not count): panic */
+		up.servers[1].st->health_down = 1;
+		assert_true(gw_upstream_panic(&up));
+		assert_false(gw_upstream_usable(&up, 0, t));
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < 400; i++) {
+			int p = gw_upstream_pick(&up, 0, (__u32)i * 2654435761u, -1, t);
+
+			assert_in_range(p, 0, 1);
+			count[p]++;
+		}
+		if (balances[k] == GW_BALANCE_ROUND_ROBIN) {
+			assert_int_equal(count[0], 300);	/* weights 3:1 hold */
+			assert_int_equal(count[1], 100);
+		} else {
+			assert_true(count[0] > 0 && count[1] > 0);
+		}
+		/* a retry avoids the failed one even in panic */
+		for (i = 0; i < 8; i++)
+			assert_int_equal(gw_upstream_pick(&up, 0, (__u32)i, 0, t), 1);
+		/* passively ejected servers stay out: only server 1 is left */
+		up.servers[0].st->ejected_until = t + SEC;
+		assert_true(gw_upstream_panic(&up));
+		for (i = 0; i < 8; i++)
+			assert_int_equal(gw_upstream_pick(&up, 0, (__u32)i * 7919, -1, t), 1);
+		assert_false(gw_upstream_poolable(&up, up.servers[0].st, t));
+		assert_true(gw_upstream_poolable(&up, up.servers[1].st, t));
+		/* every one ejected: nothing, at once */
+		up.servers[1].st->ejected_until = t + SEC;
+		assert_int_equal(gw_upstream_pick(&up, 0, 1, -1, t), -1);
+		/* the ejections end: panic picks again */
+		assert_in_range(gw_upstream_pick(&up, 0, 1, -1, t + SEC), 0, 1);
+		/* one server passes its checks again: panic ends */
+		up.servers[0].st->health_down = 0;
+		assert_false(gw_upstream_panic(&up));
+		assert_false(gw_upstream_poolable(&up, up.servers[1].st, t + SEC));
+		for (i = 0; i < 8; i++)
+			assert_int_equal(gw_upstream_pick(&up, 0, (__u32)i * 7919, -1, t + SEC), 0);
+		gw_upstream_free(&up);
+	}
+	/* only drained servers, all down: no panic (nothing to fail open to) */
+	make_cfg(&c, b, 3, w, GW_BALANCE_ROUND_ROBIN);
+	c.servers[0].weight = 0;
+	c.servers[1].weight = 0;
+	assert_int_equal(gw_upstream_build(&up, &c, NULL, 1), 0);
+	for (k = 0; k < 3; k++)
+		up.servers[k].st->health_down = 1;
+	assert_false(gw_upstream_panic(&up));
+	assert_int_equal(gw_upstream_pick(&up, 0, 1, -1, t), -1);
+	gw_upstream_free(&up);
+}
+
 static void test_state_kept_across_rebuild(void **state)
 {
 	struct gw_cfg_backend b[3];
@@ -256,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_least_conn),
 		cmocka_unit_test(test_maglev_sticky_and_failover),
 		cmocka_unit_test(test_passive_ejection_backoff),
+		cmocka_unit_test(test_panic_all_down),
 		cmocka_unit_test(test_state_kept_across_rebuild),
 		cmocka_unit_test(test_pool_bounded),
 	};
