@@ -359,7 +359,8 @@ static int apply_services(const struct gw_cfg *cfg, const struct gw_dp_maps *m,
 		err = -ENOMEM;
 	if (err)
 		goto out;
-	qsort(ls.v, ls.n, sizeof(*ls.v), svc_key_cmp);
+	if (ls.n)	/* qsort(NULL, 0) is undefined */
+		qsort(ls.v, ls.n, sizeof(*ls.v), svc_key_cmp);
 	for (i = 0; i < cfg->n_services; i++) {
 		const struct live_svc *l;
 

@@ -372,7 +372,8 @@ int gw_l4health_sync(struct gw_l4health *lh, const struct gw_cfg *cfg)
 	free(lh->v);
 	lh->v = nv;
 	lh->n = nn;
-	qsort(lh->v, lh->n, sizeof(*lh->v), entry_cmp);
+	if (lh->n)
+		qsort(lh->v, lh->n, sizeof(*lh->v), entry_cmp);
 	/* Every configured service's marks: those of checked backends from
 	 * their state, none for the rest (a service whose checks were turned
 	 * off loses its marks). */
