@@ -236,6 +236,12 @@ static int ticket_crypto(const struct ticket_key *key, unsigned char *iv, EVP_CI
  * IV; returns 1, or -1 to issue no ticket. Decrypting: the key named in the
  * ticket; returns 1 (newest key), 2 (older key: resume and send a ticket
  * under the newest) or 0 (unknown or dropped key: full handshake).
+ *
+ * TLS 1.3 always gets 2: OpenSSL sends a TLS 1.3 resumption a new ticket
+ * only when the callback asks for a renewal, and TLS 1.3 clients use a
+ * ticket once (RFC 8446 C.4), so with 1 a client reconnecting again and
+ * again would resume only every other time. TLS 1.2 clients keep their
+ * ticket; they get a new one when its key is no longer the newest.
  */
 static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
 		     EVP_MAC_CTX *hctx, int enc)
@@ -256,7 +262,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
 		for (i = 0; i < k->n; i++)
 			if (!CRYPTO_memcmp(name, k->keys[i].name, TICKET_NAME_LEN)) {
 				key = k->keys[i];
-				ret = i ? 2 : 1;
+				ret = i || SSL_version(ssl) >= TLS1_3_VERSION ? 2 : 1;
 				break;
 			}
 	}

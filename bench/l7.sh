@@ -344,7 +344,7 @@ print('  %-26s median %.2fx, min %.2fx, max %.2fx over %d runs' % \
 # profile (by library and symbol) goes to build/bench/perf-NAME-KEY.txt.
 profile() {
 	local f=$ROOT/$BUILD/bench/perf-$1-$KEY
-	perf record -q -F 999 -g -p "$2" -o "$f.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+	perf record -q -e cpu-clock -F 999 -g -p "$2" -o "$f.data" -- sleep "$DURATION" >/dev/null 2>&1 &
 	local rec=$!
 	bench "$3" >/dev/null
 	wait "$rec" || true

@@ -579,6 +579,32 @@ static void test_resumption_tls12(void **state)
 	run_resumption(TLS1_2_VERSION);
 }
 
+/* TLS 1.3 clients use a ticket once (RFC 8446 C.4): every resumption gets
+ * a fresh ticket, so a client that reconnects again and again resumes
+ * every time, not every other time. A full handshake gets two (OpenSSL's
+ * default: one per parallel connection a client may open). */
+static void test_tls13_resumption_renews_ticket(void **state)
+{
+	struct client_opts o = { .sni = "api.example.com" };
+	struct result r = connect_to(set, &o);
+	SSL_SESSION *sess;
+	int i;
+
+	assert_true(r.ok);
+	assert_int_equal(r.tickets, 2);
+	sess = r.session;
+	for (i = 0; i < 3; i++) {
+		o.resume = sess;
+		r = connect_to(set, &o);
+		SSL_SESSION_free(sess);
+		assert_true(r.ok);
+		assert_true(r.reused);
+		assert_int_equal(r.tickets, 1);
+		sess = r.session;
+	}
+	SSL_SESSION_free(sess);
+}
+
 static void test_keys_expire_by_age(void **state)
 {
 	struct client_opts o = { .sni = "api.example.com" };
@@ -874,6 +900,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alpn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resumption_tls13, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resumption_tls12, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls13_resumption_renews_ticket, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_keys_expire_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_is_the_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files_keep_old_set, setup, teardown),
