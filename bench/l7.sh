@@ -340,19 +340,41 @@ print('  %-26s median %.2fx, min %.2fx, max %.2fx over %d runs' % \
 (sys.argv[1], statistics.median(v), min(v), max(v), len(v)))" "$@")"
 }
 
-# profile NAME PID URL: perf record of one process under wrk; the flat
-# profile (by library and symbol) goes to build/bench/perf-NAME-KEY.txt.
+# tids_of PID: the thread ids of PID and its descendants (nsenter may
+# stand between start() and the server), comma-separated.
+tids_of() {
+	local p
+	ls "/proc/$1/task"
+	for p in $(pgrep -P "$1" || true); do tids_of "$p"; done
+}
+
+# profile NAME PID URL [WRK_ARGS...]: a system-wide perf record through
+# one wrk run, reported for the threads of PID and its children only (perf
+# -p recorded no samples of these processes here); the flat profile (by library and
+# symbol, shares of that process's samples) goes to
+# build/bench/perf-NAME-KEY.txt.
 profile() {
-	local f=$ROOT/$BUILD/bench/perf-$1-$KEY
-	perf record -q -e cpu-clock -F 999 -g -p "$2" -o "$f.data" -- sleep "$DURATION" >/dev/null 2>&1 &
-	local rec=$!
-	bench "$3" >/dev/null
+	local name=$1 pid=$2 f=$ROOT/$BUILD/bench/perf-$1-$KEY rec tids
+	shift 2
+	tids=$(tids_of "$pid" | paste -sd,)
+	perf record -q -a -e cpu-clock -F 999 -g -o "$f.data" -- sleep "$DURATION" \
+		>/dev/null 2>&1 &
+	rec=$!
+	bench "$@" >/dev/null
 	wait "$rec" || true
-	perf report -i "$f.data" --stdio --no-children --sort dso,sym --percent-limit 0.3 \
-		-g none 2>/dev/null >"$f.txt" || true
-	perf report -i "$f.data" --stdio --no-children --sort dso -g none 2>/dev/null |
-		grep -E '^ +[0-9.]+%' | head -6 | sed "s/^ */  $1 /" | tee -a "$OUT"
+	perf report -i "$f.data" --tid "$tids" --percentage relative --stdio --no-children \
+		--sort dso,sym --percent-limit 0.3 -g none >"$f.txt" 2>/dev/null || true
 	say "  full profile: $f.txt"
+	perf report -i "$f.data" --tid "$tids" --percentage relative --stdio --no-children \
+		--sort dso,sym -g none 2>/dev/null | python3 -c '
+import collections, re, sys
+by = collections.Counter()
+for l in sys.stdin:
+    m = re.match(r"\s+([\d.]+)%\s+(\S+)", l)
+    if m:
+        by[m.group(2)] += float(m.group(1))
+print("  %s: %s" % (sys.argv[1], ", ".join("%s %.0f%%" % (d, p) for d, p in by.most_common(6))))
+' "$name" | tee -a "$OUT"
 }
 
 # tls_case CASE: one TLS case, RUNS times, on the current key's servers.
