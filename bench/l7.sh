@@ -151,12 +151,21 @@ start() {	# name, command...
 	PID_OF[$name]=$!
 }
 
-stop() {	# names...
-	local n
+# stop NAME...: ends what start() ran under those names, the server first:
+# nsenter may have forked it, and a server left running would share the
+# port (SO_REUSEPORT) with the next one.
+stop() {
+	local n i kids
 	for n; do
 		[ -n "${PID_OF[$n]:-}" ] || continue
+		kids=$(pgrep -P "${PID_OF[$n]}" || true)
+		[ -z "$kids" ] || kill $kids 2>/dev/null || true
 		kill "${PID_OF[$n]}" 2>/dev/null || true
 		wait "${PID_OF[$n]}" 2>/dev/null || true
+		for i in $(seq 50); do
+			[ -n "$kids" ] && kill -0 $kids 2>/dev/null || break
+			sleep 0.1
+		done
 		unset "PID_OF[$n]"
 	done
 }
