@@ -622,8 +622,10 @@ int gw_tls_set_build(const struct gw_cfg_tls *cfg, struct gw_tls_keys *keys,
 
 	*out = NULL;
 	snprintf(err, errlen, "out of memory");
-	if (init_globals())
+	if (init_globals()) {
+		snprintf(err, errlen, "cannot set up OpenSSL (ex_data index, AES-256-CBC)");
 		return -ENOMEM;
+	}
 	if (!cfg->n_certificates || !keys) {
 		snprintf(err, errlen, "%s", keys ? "no certificates" : "no ticket keys");
 		return -EINVAL;

@@ -439,7 +439,7 @@ tls_case() {
 jwt_case() {
 	local r off on rs=()
 	say "case jwt (RS256, one token: the verified-token cache is hit)"
-	gw_start gwd-jwt main 8084 8446 "$KEY" -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8084/ ||
+	gw_start gwd-jwt main 8084 8446 "$KEY" -H "Authorization: Bearer $TOKEN" ||
 		return 0
 	say "  without a token: HTTP $(inns curl -s -o /dev/null -w '%{http_code}' \
 		http://127.0.0.1:8084/) (expected 401)"

@@ -4,7 +4,8 @@
  * contexts over in-memory BIO pairs. A CA and leaf certificates are made at
  * setup with the OpenSSL API. Checked: certificate choice by SNI (exact,
  * wildcard, default), protocol versions, TLS 1.2 ciphers, ALPN, ticket
- * resumption across key rotation and reload, bad files keep the old set,
+ * resumption across key rotation and reload, a new ticket on every TLS 1.3
+ * resumption, the chain sent being the file's, bad files keep the old set,
  * live connections survive a reload.
  */
 #include <errno.h>
