@@ -155,16 +155,18 @@ start() {	# name, command...
 # nsenter may have forked it, and a server left running would share the
 # port (SO_REUSEPORT) with the next one.
 stop() {
-	local n i kids
+	local n k i kids
 	for n; do
 		[ -n "${PID_OF[$n]:-}" ] || continue
-		kids=$(pgrep -P "${PID_OF[$n]}" || true)
-		[ -z "$kids" ] || kill $kids 2>/dev/null || true
+		mapfile -t kids < <(pgrep -P "${PID_OF[$n]}" || true)
+		for k in "${kids[@]}"; do kill "$k" 2>/dev/null || true; done
 		kill "${PID_OF[$n]}" 2>/dev/null || true
 		wait "${PID_OF[$n]}" 2>/dev/null || true
-		for i in $(seq 50); do
-			[ -n "$kids" ] && kill -0 $kids 2>/dev/null || break
-			sleep 0.1
+		for k in "${kids[@]}"; do	# at most 5 s each
+			for i in $(seq 50); do
+				kill -0 "$k" 2>/dev/null || break
+				sleep 0.1
+			done
 		done
 		unset "PID_OF[$n]"
 	done
