@@ -361,9 +361,9 @@ tids_of() {
 
 # profile NAME PID URL [WRK_ARGS...]: a system-wide perf record through
 # one wrk run, reported for the threads of PID and its children only (perf
-# -p recorded no samples of these processes here); the flat profile (by library and
-# symbol, shares of that process's samples) goes to
-# build/bench/perf-NAME-KEY.txt.
+# -p recorded no samples of these processes here); the flat profile (by
+# library and symbol, shares of that server's samples) goes to
+# build/bench/perf-NAME-KEY.txt, a summary by library to the output.
 profile() {
 	local name=$1 pid=$2 f=$ROOT/$BUILD/bench/perf-$1-$KEY rec tids
 	shift 2
