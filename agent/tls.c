@@ -79,7 +79,10 @@ struct gw_tls_set {
 };
 
 static int ssl_set_idx = -1;	/* SSL ex_data: the connection's set */
-static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
+/* The tickets' cipher, fetched once: EVP_aes_256_cbc() would be looked up
+ * by name in the provider store on every ticket (OpenSSL 3). */
+static EVP_CIPHER *ticket_aes;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void ssl_set_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 			 void *argp)
@@ -87,9 +90,17 @@ static void ssl_set_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
 	gw_tls_set_put(ptr);
 }
 
-static void init_idx(void)
+static void init_once_cb(void)
 {
 	ssl_set_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, ssl_set_free);
+	ticket_aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+}
+
+/* 0 once the ex_data index and the ticket cipher exist, else -ENOMEM. */
+static int init_globals(void)
+{
+	pthread_once(&init_once, init_once_cb);
+	return ssl_set_idx >= 0 && ticket_aes ? 0 : -ENOMEM;
 }
 
 /* ------------------------------------------------------------------ */
@@ -214,8 +225,8 @@ static int ticket_crypto(const struct ticket_key *key, unsigned char *iv, EVP_CI
 	params[2] = OSSL_PARAM_construct_end();
 	if (!EVP_MAC_CTX_set_params(hctx, params))
 		return -1;
-	if (enc ? !EVP_EncryptInit_ex2(cctx, EVP_aes_256_cbc(), key->aes, iv, NULL) :
-		  !EVP_DecryptInit_ex2(cctx, EVP_aes_256_cbc(), key->aes, iv, NULL))
+	if (enc ? !EVP_EncryptInit_ex2(cctx, ticket_aes, key->aes, iv, NULL) :
+		  !EVP_DecryptInit_ex2(cctx, ticket_aes, key->aes, iv, NULL))
 		return -1;
 	return 1;
 }
@@ -225,6 +236,12 @@ static int ticket_crypto(const struct ticket_key *key, unsigned char *iv, EVP_CI
  * IV; returns 1, or -1 to issue no ticket. Decrypting: the key named in the
  * ticket; returns 1 (newest key), 2 (older key: resume and send a ticket
  * under the newest) or 0 (unknown or dropped key: full handshake).
+ *
+ * TLS 1.3 always gets 2: OpenSSL sends a TLS 1.3 resumption a new ticket
+ * only when the callback asks for a renewal, and TLS 1.3 clients use a
+ * ticket once (RFC 8446 C.4), so with 1 a client reconnecting again and
+ * again would resume only every other time. TLS 1.2 clients keep their
+ * ticket; they get a new one when its key is no longer the newest.
  */
 static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
 		     EVP_MAC_CTX *hctx, int enc)
@@ -245,7 +262,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
 		for (i = 0; i < k->n; i++)
 			if (!CRYPTO_memcmp(name, k->keys[i].name, TICKET_NAME_LEN)) {
 				key = k->keys[i];
-				ret = i ? 2 : 1;
+				ret = i || SSL_version(ssl) >= TLS1_3_VERSION ? 2 : 1;
 				break;
 			}
 	}
@@ -253,7 +270,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CI
 	if (!ret)
 		return 0;
 	if (enc) {
-		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1)
+		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(ticket_aes)) != 1)
 			ret = -1;
 		memcpy(name, key.name, TICKET_NAME_LEN);
 	}
@@ -506,6 +523,11 @@ static int build_ctx(const struct gw_cfg_tls *cfg, const struct gw_cfg_cert *c, 
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 					 SSL_OP_NO_COMPRESSION);
+	/* The chain sent is the file's, as loaded. Without this, a file holding
+	 * only the leaf makes OpenSSL build a chain from the (empty) trust
+	 * store on every full handshake: an X509_verify_cert() with its
+	 * decoders and algorithm fetches, for the same single certificate. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
 	/* Stateless tickets only: see docs/tls.md. */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_timeout(ctx, (long)gw_tls_keys_lifetime(keys));
@@ -600,9 +622,10 @@ int gw_tls_set_build(const struct gw_cfg_tls *cfg, struct gw_tls_keys *keys,
 
 	*out = NULL;
 	snprintf(err, errlen, "out of memory");
-	pthread_once(&idx_once, init_idx);
-	if (ssl_set_idx < 0)
+	if (init_globals()) {
+		snprintf(err, errlen, "cannot set up OpenSSL (ex_data index, AES-256-CBC)");
 		return -ENOMEM;
+	}
 	if (!cfg->n_certificates || !keys) {
 		snprintf(err, errlen, "%s", keys ? "no certificates" : "no ticket keys");
 		return -EINVAL;

@@ -4,18 +4,31 @@
 # L7 benchmark: wrk against gwd, HAProxy and nginx proxying to the same
 # origin, in one run, on the loopback of a private network namespace.
 #
-#   bench/l7.sh [--duration S] [--connections N] [--only CASES]
+#   bench/l7.sh [--duration S] [--connections N] [--only CASES] [--runs N]
+#               [--keys 'ec rsa'] [--perf] [--ab GWD_B]
 #
 # Cases (each prints requests/s and p99 for every proxy and gw's ratio to
 # HAProxy):
 #   plain      keep-alive HTTP/1.1
 #   tls        keep-alive over TLS 1.3
-#   tls-new    a new TLS connection per request (Connection: close)
+#   tls-new    a new TLS connection per request (Connection: close); wrk
+#              keeps its last session, so these resume (PSK + ECDHE)
+#   tls-full   the same with every connection a full handshake (wrk under
+#              wrk_tls_shim.so with GW_SHIM_FULL=1: the session is dropped
+#              before each reconnect)
 #   jwt        gwd plain keep-alive with RS256 JWT auth on, against gwd
 #              with auth off (the cost of auth)
 # Every proxy gets the same number of workers (2: this machine's cores),
-# upstream keep-alive, and no access logging. The origin is nginx serving a
-# fixed 2-byte body. Absolute numbers drift; the ratios are the result.
+# the same certificate, upstream keep-alive, and no access logging. The
+# origin is nginx serving a fixed 2-byte body. Absolute numbers drift; the
+# ratios are the result: each case runs --runs times (haproxy, nginx, gwd
+# back to back each time) and ends with the median ratio and its spread.
+# TLS cases run once per server key type in --keys (ec: P-256, rsa: 2048
+# bits; default ec) and print what wrk negotiated with each server
+# (connections, resumed, session tickets, protocol, cipher). --perf also
+# records gwd and HAProxy under tls-full with perf (build/bench/perf-*.txt).
+# --ab GWD_B also runs a second gwd binary (another build, for an A/B of a
+# change) beside gwd in the plain and TLS cases and prints gwd / gwd-b.
 # Results also go to build/bench/l7.txt.
 set -euo pipefail
 
@@ -27,40 +40,55 @@ DURATION=5
 CONNS=64
 THREADS=2
 WORKERS=2
-ONLY="plain tls tls-new jwt"
+ONLY="plain tls tls-new tls-full jwt"
+RUNS=1
+KEYS=ec
+PERF=0
+GWD_B=
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	--duration) DURATION=$2; shift 2 ;;
 	--connections) CONNS=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
-	*) echo "usage: bench/l7.sh [--duration S] [--connections N] [--only 'CASES']" >&2
+	--runs) RUNS=$2; shift 2 ;;
+	--keys) KEYS=$2; shift 2 ;;
+	--perf) PERF=1; shift ;;
+	--ab) GWD_B=$(realpath "$2"); shift 2 ;;
+	*) echo "usage: bench/l7.sh [--duration S] [--connections N] [--only 'CASES']" \
+		"[--runs N] [--keys 'ec rsa'] [--perf] [--ab GWD_B]" >&2
 	   exit 2 ;;
 	esac
 done
 
-for t in wrk haproxy nginx openssl python3 curl; do
+case $RUNS in ''|*[!0-9]*|0) echo "bench/l7: --runs wants a count" >&2; exit 2 ;; esac
+for k in $KEYS; do
+	case $k in ec|rsa) ;; *) echo "bench/l7: --keys: ec or rsa, not $k" >&2; exit 2 ;; esac
+done
+for t in wrk haproxy nginx openssl python3 curl cc; do
 	command -v "$t" >/dev/null || { echo "bench/l7: $t missing (make bench-deps)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench/l7: needs root (a network namespace)" >&2; exit 1; }
 [ -x "$GWD" ] || { echo "bench/l7: $GWD missing: make all" >&2; exit 1; }
+[ -z "$GWD_B" ] || [ -x "$GWD_B" ] || { echo "bench/l7: --ab: $GWD_B missing" >&2; exit 1; }
+[ "$PERF" = 0 ] || command -v perf >/dev/null || { echo "bench/l7: --perf: perf missing" >&2; exit 1; }
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 NS=gwb-l7-$$
 DIR=$(mktemp -d /tmp/gw-bench-l7.XXXXXX)
 PIN=/sys/fs/bpf/gwb-l7-$$
-PIDS=()
+declare -A PID_OF	# name -> pid of what start() runs
 mkdir -p "$ROOT/$BUILD/bench"
 OUT=$ROOT/$BUILD/bench/l7.txt
 : >"$OUT"
 
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	for p in "${PID_OF[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PID_OF[@]}"; do wait "$p" 2>/dev/null || true; done
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$PIN" "$DIR"
+	rm -rf "$PIN"-* "$DIR"
 }
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -69,17 +97,21 @@ ip netns add "$NS"
 inns() { nsenter --net="/run/netns/$NS" "$@"; }
 inns ip link set lo up
 
-say() { echo "$*" | tee -a "$OUT"; }
-
-# Addresses on the namespace's loopback: origin :8080, haproxy :8081/8443,
-# nginx :8082/8444, gwd :8083/8445 (+ :8084 with JWT auth).
-ORIGIN=127.0.0.1:8080
-
-# --- certificates and a JWT ---------------------------------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-subj /CN=bench.gw.test -addext subjectAltName=DNS:bench.gw.test \
-	-keyout "$DIR/key.pem" -out "$DIR/cert.pem" 2>/dev/null
-cat "$DIR/cert.pem" "$DIR/key.pem" >"$DIR/haproxy.pem"
+# --- certificates (one per key type), the client shim and a JWT ----------------
+mkcert() {	# key type (ec | rsa): $DIR/KEY.cert.pem, KEY.key.pem, KEY.haproxy.pem
+	local alg
+	case $1 in
+	ec) alg=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+	rsa) alg=(-newkey rsa:2048) ;;
+	esac
+	openssl req -x509 "${alg[@]}" -nodes -days 2 -subj /CN=bench.gw.test \
+		-addext subjectAltName=DNS:bench.gw.test \
+		-keyout "$DIR/$1.key.pem" -out "$DIR/$1.cert.pem" 2>/dev/null
+	cat "$DIR/$1.cert.pem" "$DIR/$1.key.pem" >"$DIR/$1.haproxy.pem"
+}
+for k in $KEYS; do mkcert "$k"; done
+cc -O2 -shared -fPIC "$ROOT/bench/wrk_tls_shim.c" -o "$DIR/wrk_tls_shim.so" -ldl -lssl -lcrypto ||
+	{ echo "bench/l7: cannot build bench/wrk_tls_shim.c (libssl-dev?)" >&2; exit 1; }
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$DIR/jwt.key" 2>/dev/null
 python3 - "$DIR" <<'EOF'
 import base64, json, subprocess, sys, time
@@ -105,6 +137,50 @@ open(f"{d}/token", "w").write(f"{hdr}.{pl}.{b64(sig)}")
 EOF
 TOKEN=$(cat "$DIR/token")
 
+say() { echo "$*" | tee -a "$OUT"; }
+
+# Addresses on the namespace's loopback: origin :8080, haproxy :8081/8443,
+# nginx :8082/8444, gwd :8083/8445 (+ :8084 with JWT auth, :8085/8447 the
+# --ab binary).
+ORIGIN=127.0.0.1:8080
+
+start() {	# name, command...
+	local name=$1
+	shift
+	inns "$@" >"$DIR/$name.log" 2>&1 &
+	PID_OF[$name]=$!
+}
+
+# stop NAME...: ends what start() ran under those names, the server first:
+# nsenter may have forked it, and a server left running would share the
+# port (SO_REUSEPORT) with the next one.
+stop() {
+	local n k i kids
+	for n; do
+		[ -n "${PID_OF[$n]:-}" ] || continue
+		mapfile -t kids < <(pgrep -P "${PID_OF[$n]}" || true)
+		for k in "${kids[@]}"; do kill "$k" 2>/dev/null || true; done
+		kill "${PID_OF[$n]}" 2>/dev/null || true
+		wait "${PID_OF[$n]}" 2>/dev/null || true
+		for k in "${kids[@]}"; do	# at most 5 s each
+			for i in $(seq 50); do
+				kill -0 "$k" 2>/dev/null || break
+				sleep 0.1
+			done
+		done
+		unset "PID_OF[$n]"
+	done
+}
+
+wait_http() {	# url: until it answers (10 s)
+	local i
+	for i in $(seq 100); do
+		inns curl -sk -o /dev/null --max-time 1 "$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # --- the origin ---------------------------------------------------------------
 cat >"$DIR/origin.conf" <<EOF
 worker_processes 1;
@@ -120,14 +196,18 @@ http {
 	}
 }
 EOF
+start origin nginx -c "$DIR/origin.conf" -g "daemon off;"
+wait_http "http://$ORIGIN/" || { echo "bench/l7: origin did not start" >&2; exit 1; }
 
-# --- the peers ------------------------------------------------------------------
-cat >"$DIR/haproxy.cfg" <<EOF
+# --- the peers, on the certificate of one key type ------------------------------
+peers_start() {	# key type
+	cat >"$DIR/haproxy.cfg" <<EOF
 global
 	nbthread $WORKERS
 	maxconn 8000
 	tune.ssl.default-dh-param 2048
 	ssl-default-bind-options ssl-min-ver TLSv1.2
+	stats socket $DIR/haproxy.sock
 defaults
 	mode http
 	timeout connect 1s
@@ -139,13 +219,12 @@ frontend plain
 	bind 127.0.0.1:8081
 	default_backend origin
 frontend tls
-	bind 127.0.0.1:8443 ssl crt $DIR/haproxy.pem alpn http/1.1
+	bind 127.0.0.1:8443 ssl crt $DIR/$1.haproxy.pem alpn http/1.1
 	default_backend origin
 backend origin
 	server o1 $ORIGIN
 EOF
-
-cat >"$DIR/nginx.conf" <<EOF
+	cat >"$DIR/nginx.conf" <<EOF
 worker_processes $WORKERS;
 pid $DIR/nginx.pid;
 error_log $DIR/nginx.err;
@@ -155,8 +234,8 @@ http {
 	keepalive_requests 1000000;
 	upstream origin { server $ORIGIN; keepalive 128; }
 	ssl_protocols TLSv1.2 TLSv1.3;
-	ssl_certificate $DIR/cert.pem;
-	ssl_certificate_key $DIR/key.pem;
+	ssl_certificate $DIR/$1.cert.pem;
+	ssl_certificate_key $DIR/$1.key.pem;
 	server {
 		listen 127.0.0.1:8082 reuseport;
 		listen 127.0.0.1:8444 ssl reuseport;
@@ -168,16 +247,21 @@ http {
 	}
 }
 EOF
+	start haproxy haproxy -f "$DIR/haproxy.cfg" -db
+	start nginx nginx -c "$DIR/nginx.conf" -g "daemon off;"
+	wait_http http://127.0.0.1:8081/ || { echo "bench/l7: haproxy did not start" >&2; exit 1; }
+	wait_http http://127.0.0.1:8082/ || { echo "bench/l7: nginx did not start" >&2; exit 1; }
+}
 
-gw_config() {	# $1: file, $2: auth (none | main)
+gw_config() {	# file, auth (none | main), plain port, tls port, key type
 	cat >"$1" <<EOF
 version: 1
 gateway:
-  pin_root: $PIN
-  admin_socket: $DIR/gwd-$2.sock
+  pin_root: $PIN-$(basename "$1" .yaml)-$5
+  admin_socket: $DIR/$(basename "$1" .yaml).sock
 tls:
   certificates:
-    - { cert: $DIR/cert.pem, key: $DIR/key.pem, sni: [bench.gw.test] }
+    - { cert: $DIR/$5.cert.pem, key: $DIR/$5.key.pem, sni: [bench.gw.test] }
   min_version: "1.2"
 listeners:
   - { name: plain, address: "127.0.0.1:$3" }
@@ -199,50 +283,35 @@ routes:
 EOF
 }
 
-start() {	# name, command...
-	local name=$1
-	shift
-	inns "$@" >"$DIR/$name.log" 2>&1 &
-	PIDS+=($!)
-}
-
-wait_http() {	# url: until it answers (10 s)
-	local i
-	for i in $(seq 100); do
-		inns curl -sk -o /dev/null --max-time 1 "$@" && return 0
-		sleep 0.1
-	done
+# gw_start NAME AUTH PLAIN_PORT TLS_PORT KEY [CURL_ARGS...]: one gwd (its own
+# pins; the binary $GW_BIN, default $GWD) checked with --check and started;
+# returns 0 once its plain listener answers (curl with CURL_ARGS), else 1
+# with the end of its log shown.
+gw_start() {
+	local name=$1 cfg=$DIR/$1.yaml bin=${GW_BIN:-$GWD}
+	gw_config "$cfg" "${@:2:4}"
+	if ! inns "$bin" --check -c "$cfg" >"$DIR/$name.check" 2>&1; then
+		cat "$DIR/$name.check" >&2
+		exit 1
+	fi
+	start "$name" "$bin" --foreground -c "$cfg"
+	wait_http "${@:6}" "http://127.0.0.1:$3/" && return 0
+	say "  $name does not answer HTTP on 127.0.0.1:$3"
+	tail -5 "$DIR/$name.log" | sed "s/^/  $name: /"
 	return 1
 }
 
-start origin nginx -c "$DIR/origin.conf" -g "daemon off;"
-wait_http "http://$ORIGIN/" || { echo "bench/l7: origin did not start" >&2; exit 1; }
-start haproxy haproxy -f "$DIR/haproxy.cfg" -db
-start nginx nginx -c "$DIR/nginx.conf" -g "daemon off;"
-wait_http http://127.0.0.1:8081/ || { echo "bench/l7: haproxy did not start" >&2; exit 1; }
-wait_http http://127.0.0.1:8082/ || { echo "bench/l7: nginx did not start" >&2; exit 1; }
-
-# gwd: two instances (auth off / on) are one process each with their own
-# pins; the second uses other ports.
-GW_OK=1
-gw_config "$DIR/gw-none.yaml" none 8083 8445
-if ! inns "$GWD" --check -c "$DIR/gw-none.yaml" >"$DIR/gwcheck.log" 2>&1; then
-	cat "$DIR/gwcheck.log" >&2
-	exit 1
-fi
-start gwd "$GWD" --foreground -c "$DIR/gw-none.yaml"
-if ! wait_http http://127.0.0.1:8083/; then
-	GW_OK=0
-	say "gwd does not answer HTTP on its listener (no L7 proxy yet?): gw rows are n/a"
-	tail -5 "$DIR/gwd.log" | sed 's/^/  gwd: /'
-fi
-
-# wrk: prints "REQS P99_MS ERRORS" for one run.
-bench() {	# url, extra wrk args...
-	local url=$1 out
+# bench URL [WRK_ARGS...]: one wrk run (under the TLS shim when SHIM is
+# 0 or 1: its GW_SHIM_FULL); prints "REQS P99_MS ERRORS" and leaves the
+# shim's summary in $DIR/tls.txt.
+SHIM=
+bench() {
+	local url=$1 out pre=()
 	shift
-	out=$(inns wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url" 2>&1) || true
-	python3 - "$out" <<'EOF'
+	[ -z "$SHIM" ] || pre=(env "LD_PRELOAD=$DIR/wrk_tls_shim.so" "GW_SHIM_FULL=$SHIM")
+	out=$(inns "${pre[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" \
+		"$url" 2>&1) || true
+	python3 - "$out" "$DIR/tls.txt" <<'EOF'
 import re, sys
 t = sys.argv[1]
 r = re.search(r"Requests/sec:\s+([\d.]+)", t)
@@ -253,6 +322,14 @@ errs += int(non2xx.group(1)) if non2xx else 0
 scale = {"us": 0.001, "ms": 1, "s": 1000}
 print(r.group(1) if r else "0",
       "%.2f" % (float(p.group(1)) * scale[p.group(2)]) if p else "nan", errs)
+m = re.search(r"wrk-tls: conns (\d+) resumed (\d+) tickets (\d+) proto (\S+) cipher (\S+) "
+              r"other (\d+)", t)
+with open(sys.argv[2], "w") as f:
+    if m:
+        c, res, tk, other = (int(m.group(i)) for i in (1, 2, 3, 6))
+        f.write("%d conns, %.0f%% resumed, %.2f tickets/conn, %s %s%s\n" % (
+            c, 100.0 * res / c if c else 0, tk / c if c else 0, m.group(4), m.group(5),
+            ", %d others" % other if other else ""))
 EOF
 }
 
@@ -262,52 +339,149 @@ row() {	# label, "REQS P99 ERR"
 	say "$(printf '  %-26s %10.0f req/s   p99 %7s ms   errors %s' "$1" "$reqs" "$p99" "$errs")"
 }
 
-ratio() {	# label, a, b
-	say "$(python3 -c "import sys; a,b=float(sys.argv[2]),float(sys.argv[3]); \
-print('  %-26s %.2fx' % (sys.argv[1], a / b if b else float('nan')))" "$@")"
+ratio() {	# label, a, b: prints a / b, and returns it in RATIO
+	RATIO=$(python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); \
+print('%.3f' % (a / b if b else float('nan')))" "$2" "$3")
+	say "$(printf '  %-26s %.2fx' "$1" "$RATIO")"
 }
 
-say "bench/l7: wrk -t$THREADS -c$CONNS -d${DURATION}s, $WORKERS workers each, origin nginx"
-for c in $ONLY; do
+spread() {	# label, ratios...: the median and the range over the runs
+	say "$(python3 -c "import statistics, sys; v=[float(x) for x in sys.argv[2:]]; \
+print('  %-26s median %.2fx, min %.2fx, max %.2fx over %d runs' % \
+(sys.argv[1], statistics.median(v), min(v), max(v), len(v)))" "$@")"
+}
+
+# tids_of PID: the thread ids of PID and its descendants (nsenter may
+# stand between start() and the server), comma-separated.
+tids_of() {
+	local p
+	ls "/proc/$1/task"
+	for p in $(pgrep -P "$1" || true); do tids_of "$p"; done
+}
+
+# profile NAME PID URL [WRK_ARGS...]: a system-wide perf record through
+# one wrk run, reported for the threads of PID and its children only (perf
+# -p recorded no samples of these processes here); the flat profile (by
+# library and symbol, shares of that server's samples) goes to
+# build/bench/perf-NAME-KEY.txt, a summary by library to the output.
+profile() {
+	local name=$1 pid=$2 f=$ROOT/$BUILD/bench/perf-$1-$KEY rec tids
+	shift 2
+	tids=$(tids_of "$pid" | paste -sd,)
+	perf record -q -a -e cpu-clock -F 999 -g -o "$f.data" -- sleep "$DURATION" \
+		>/dev/null 2>&1 &
+	rec=$!
+	bench "$@" >/dev/null
+	wait "$rec" || true
+	perf report -i "$f.data" --tid "$tids" --percentage relative --stdio --no-children \
+		--sort dso,sym --percent-limit 0.3 -g none >"$f.txt" 2>/dev/null || true
+	say "  full profile: $f.txt"
+	perf report -i "$f.data" --tid "$tids" --percentage relative --stdio --no-children \
+		--sort dso,sym -g none 2>/dev/null | python3 -c '
+import collections, re, sys
+by = collections.Counter()
+for l in sys.stdin:
+    m = re.match(r"\s+([\d.]+)%\s+(\S+)", l)
+    if m:
+        by[m.group(2)] += float(m.group(1))
+print("  %s: %s" % (sys.argv[1], ", ".join("%s %.0f%%" % (d, p) for d, p in by.most_common(6))))
+' "$name" | tee -a "$OUT"
+}
+
+# tls_case CASE: one TLS case, RUNS times, on the current key's servers.
+tls_case() {
+	local c=$1 r h n g b rs=() ps=() bs=() args=() ph pn pg pb
+	if [ "$c" = plain ]; then
+		ph=http://127.0.0.1:8081/ pn=http://127.0.0.1:8082/ pg=http://127.0.0.1:8083/
+		pb=http://127.0.0.1:8085/
+	else
+		ph=https://127.0.0.1:8443/ pn=https://127.0.0.1:8444/ pg=https://127.0.0.1:8445/
+		pb=https://127.0.0.1:8447/
+	fi
+	SHIM=
 	case $c in
-	plain|tls|tls-new)
-		if [ "$c" = plain ]; then
-			ph=http://127.0.0.1:8081/ pn=http://127.0.0.1:8082/ pg=http://127.0.0.1:8083/
-		else
-			ph=https://127.0.0.1:8443/ pn=https://127.0.0.1:8444/ pg=https://127.0.0.1:8445/
-		fi
-		args=()
-		[ "$c" = tls-new ] && args=(-H "Connection: close")
-		say "case $c"
+	tls-new) args=(-H "Connection: close"); SHIM=0 ;;
+	tls-full) args=(-H "Connection: close"); SHIM=1 ;;
+	esac
+	say "case $c${KEYTAG}"
+	for r in $(seq "$RUNS"); do
+		[ "$RUNS" = 1 ] || say " run $r"
 		h=$(bench "$ph" "${args[@]}")
+		[ -z "$SHIM" ] || [ "$r" != 1 ] || say "  haproxy handshakes: $(cat "$DIR/tls.txt")"
 		n=$(bench "$pn" "${args[@]}")
 		row haproxy "$h"
 		row nginx "$n"
-		if [ "$GW_OK" = 1 ]; then
-			g=$(bench "$pg" "${args[@]}")
-			row gwd "$g"
-			ratio "gwd / haproxy req/s" "${g%% *}" "${h%% *}"
-			p99g=$(cut -d' ' -f2 <<<"$g") p99h=$(cut -d' ' -f2 <<<"$h")
-			ratio "gwd / haproxy p99" "$p99g" "$p99h"
-		fi
-		;;
-	jwt)
 		[ "$GW_OK" = 1 ] || continue
-		say "case jwt (RS256, one token: the verified-token cache is hit)"
-		gw_config "$DIR/gw-main.yaml" main 8084 8446
-		sed -i "s|pin_root: $PIN|pin_root: $PIN-jwt|" "$DIR/gw-main.yaml"
-		start gwd-jwt "$GWD" --foreground -c "$DIR/gw-main.yaml"
-		wait_http -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8084/ ||
-			{ say "  gwd with auth does not answer"; continue; }
-		code=$(inns curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8084/)
-		say "  without a token: HTTP $code (expected 401)"
+		g=$(bench "$pg" "${args[@]}")
+		[ -z "$SHIM" ] || [ "$r" != 1 ] || say "  gwd handshakes:     $(cat "$DIR/tls.txt")"
+		row gwd "$g"
+		ratio "gwd / haproxy req/s" "${g%% *}" "${h%% *}"
+		rs+=("$RATIO")
+		ratio "gwd / haproxy p99" "$(cut -d' ' -f2 <<<"$g")" "$(cut -d' ' -f2 <<<"$h")"
+		ps+=("$RATIO")
+		[ "$GWB_OK" = 1 ] || continue
+		b=$(bench "$pb" "${args[@]}")
+		[ -z "$SHIM" ] || [ "$r" != 1 ] || say "  gwd-b handshakes:   $(cat "$DIR/tls.txt")"
+		row gwd-b "$b"
+		ratio "gwd / gwd-b req/s" "${g%% *}" "${b%% *}"
+		bs+=("$RATIO")
+	done
+	if [ "$RUNS" -gt 1 ] && [ "$GW_OK" = 1 ]; then
+		spread "gwd / haproxy req/s" "${rs[@]}"
+		spread "gwd / haproxy p99" "${ps[@]}"
+		[ "$GWB_OK" = 0 ] || spread "gwd / gwd-b req/s" "${bs[@]}"
+	fi
+	if [ "$PERF" = 1 ] && [ "$c" = tls-full ] && [ "$GW_OK" = 1 ]; then
+		say " perf (cpu-clock, by library)"
+		profile haproxy "${PID_OF[haproxy]}" "$ph" "${args[@]}"
+		profile gwd "${PID_OF[gwd]}" "$pg" "${args[@]}"
+	fi
+}
+
+jwt_case() {
+	local r off on rs=()
+	say "case jwt (RS256, one token: the verified-token cache is hit)"
+	gw_start gwd-jwt main 8084 8446 "$KEY" -H "Authorization: Bearer $TOKEN" ||
+		return 0
+	say "  without a token: HTTP $(inns curl -s -o /dev/null -w '%{http_code}' \
+		http://127.0.0.1:8084/) (expected 401)"
+	SHIM=
+	for r in $(seq "$RUNS"); do
+		[ "$RUNS" = 1 ] || say " run $r"
 		off=$(bench http://127.0.0.1:8083/)
 		on=$(bench http://127.0.0.1:8084/ -H "Authorization: Bearer $TOKEN")
 		row "gwd auth off" "$off"
 		row "gwd auth on (RS256)" "$on"
 		ratio "auth on / off req/s" "${on%% *}" "${off%% *}"
-		rm -rf "$PIN-jwt"
-		;;
-	*) echo "bench/l7: unknown case $c" >&2; exit 2 ;;
-	esac
+		rs+=("$RATIO")
+	done
+	[ "$RUNS" = 1 ] || spread "auth on / off req/s" "${rs[@]}"
+	stop gwd-jwt
+}
+
+say "bench/l7: wrk -t$THREADS -c$CONNS -d${DURATION}s, $WORKERS workers each, origin nginx," \
+	"$RUNS run(s), keys: $KEYS${GWD_B:+, gwd-b: $GWD_B}"
+first=1
+for KEY in $KEYS; do
+	KEYTAG=
+	[ "$KEYS" = ec ] || KEYTAG=" (key $KEY)"
+	peers_start "$KEY"
+	GW_OK=1 GWB_OK=0
+	gw_start gwd none 8083 8445 "$KEY" || GW_OK=0
+	if [ -n "$GWD_B" ] && GW_BIN=$GWD_B gw_start gwd-b none 8085 8447 "$KEY"; then
+		GWB_OK=1
+	fi
+	for c in $ONLY; do
+		case $c in
+		plain|jwt) [ "$first" = 1 ] || continue ;;
+		tls|tls-new|tls-full) ;;
+		*) echo "bench/l7: unknown case $c" >&2; exit 2 ;;
+		esac
+		case $c in
+		jwt) [ "$GW_OK" = 0 ] || jwt_case ;;
+		*) tls_case "$c" ;;
+		esac
+	done
+	stop gwd gwd-b haproxy nginx
+	first=0
 done

@@ -5,9 +5,10 @@
 # certificate picked by SNI (exact name, wildcard, default without SNI or
 # without a match), min_version (TLS 1.1 refused, 1.2 and 1.3 served),
 # ALPN (http/1.1 chosen, h2 alone refused), session resumption by ticket in
-# TLS 1.2 and 1.3, and a certificate replaced on SIGHUP: the connection
-# opened before the reload keeps working on the old certificate while new
-# connections get the new one.
+# TLS 1.2 and 1.3 (a TLS 1.3 resumption renewing its ticket), and a
+# certificate replaced on SIGHUP: the connection opened before the reload
+# keeps working on the old certificate while new connections get the new
+# one.
 . "$(dirname "$0")/lib.sh"
 it_init l7tls
 it_need_gwd
@@ -114,7 +115,16 @@ for v in tls1_2 tls1_3; do
 	grep -q '^Reused' <<<"$out" || it_fail "$v: session not resumed: $(grep -E '^(New|Reused)' <<<"$out")"
 	grep -q '^be1 GET /tls$' <<<"$out" || it_fail "$v: resumed connection not answered"
 done
-it_log "resumption by ticket: TLS 1.2 and 1.3"
+# TLS 1.3 clients use a ticket once: a resumption brings a new ticket, and
+# that one resumes too (before, OpenSSL clients resumed every other time).
+rm -f "$D/sess2"
+out=$(sc -servername api.test -tls1_3 -sess_in "$D/sess" -sess_out "$D/sess2")
+grep -q '^Reused' <<<"$out" || it_fail "tls1_3: second resumption failed"
+grep -q 'Post-Handshake New Session Ticket arrived' <<<"$out" ||
+	it_fail "tls1_3: no new ticket on a resumed connection"
+out=$(sc -servername api.test -tls1_3 -sess_in "$D/sess2")
+grep -q '^Reused' <<<"$out" || it_fail "tls1_3: the ticket of a resumed connection does not resume"
+it_log "resumption by ticket: TLS 1.2 and 1.3; a TLS 1.3 resumption gets a new ticket"
 
 # --- certificate replaced on SIGHUP ---------------------------------------------------
 # A python client opens a keep-alive connection, asks once, waits for

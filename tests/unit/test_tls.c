@@ -4,7 +4,8 @@
  * contexts over in-memory BIO pairs. A CA and leaf certificates are made at
  * setup with the OpenSSL API. Checked: certificate choice by SNI (exact,
  * wildcard, default), protocol versions, TLS 1.2 ciphers, ALPN, ticket
- * resumption across key rotation and reload, bad files keep the old set,
+ * resumption across key rotation and reload, a new ticket on every TLS 1.3
+ * resumption, the chain sent being the file's, bad files keep the old set,
  * live connections survive a reload.
  */
 #include <errno.h>
@@ -31,7 +32,7 @@
 static char dir[64];
 static char path_ca[128], path_api_crt[128], path_api_key[128], path_other_crt[128],
 	path_other_key[128], path_wild_crt[128], path_wild_key[128], path_dflt_crt[128],
-	path_dflt_key[128], path_garbage[128];
+	path_dflt_key[128], path_garbage[128], path_solo_crt[128], path_solo_key[128];
 static X509 *ca_cert;
 static EVP_PKEY *ca_key;
 
@@ -118,6 +119,8 @@ static int group_setup(void **state)
 	P(path_dflt_crt, "default.crt");
 	P(path_dflt_key, "default.key");
 	P(path_garbage, "garbage.key");
+	P(path_solo_crt, "solo.crt");
+	P(path_solo_key, "solo.key");
 #undef P
 	ca_key = EVP_EC_gen("P-256");
 	ca_cert = make_cert("gw test CA", NULL, ca_key, NULL, NULL, 1);
@@ -128,6 +131,17 @@ static int group_setup(void **state)
 	make_leaf("other.example.com", "DNS:other.example.com,DNS:alt.example.org", path_other_crt,
 		  path_other_key, 4);
 	make_leaf("wild.example.com", "DNS:*.wild.example.com", path_wild_crt, path_wild_key, 5);
+	/* a certificate file without its chain: the leaf alone */
+	{
+		EVP_PKEY *key = EVP_EC_gen("P-256");
+		X509 *x = make_cert("solo.example.com", "DNS:solo.example.com", key, ca_cert,
+				    ca_key, 6);
+
+		write_pem(path_solo_crt, x, NULL, NULL);
+		write_pem(path_solo_key, NULL, NULL, key);
+		X509_free(x);
+		EVP_PKEY_free(key);
+	}
 	f = fopen(path_garbage, "w");
 	fputs("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n", f);
 	fclose(f);
@@ -138,7 +152,7 @@ static int group_teardown(void **state)
 {
 	const char *files[] = { path_ca, path_api_crt, path_api_key, path_other_crt,
 				path_other_key, path_wild_crt, path_wild_key, path_dflt_crt,
-				path_dflt_key, path_garbage };
+				path_dflt_key, path_garbage, path_solo_crt, path_solo_key };
 	size_t i;
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -216,19 +230,25 @@ struct result {
 	char alpn[32];
 	int version;
 	int reused;
+	int chain_len;			/* certificates the server sent */
+	int tickets;			/* NewSessionTicket messages the client got */
 	unsigned long client_err, server_err;	/* reasons when it failed */
 	const SSL_CIPHER *cipher;
 	SSL_SESSION *session;		/* to resume; the caller frees it */
 };
 
 static __thread int client_hellos;	/* ClientHello messages this thread's clients sent */
+static __thread int client_tickets;	/* NewSessionTicket messages they received */
 
 static void count_hellos(int write_p, int version, int content_type, const void *buf, size_t len,
 			 SSL *ssl, void *arg)
 {
-	if (write_p && content_type == SSL3_RT_HANDSHAKE && len &&
-	    ((const unsigned char *)buf)[0] == SSL3_MT_CLIENT_HELLO)
+	if (content_type != SSL3_RT_HANDSHAKE || !len)
+		return;
+	if (write_p && ((const unsigned char *)buf)[0] == SSL3_MT_CLIENT_HELLO)
 		client_hellos++;
+	if (!write_p && ((const unsigned char *)buf)[0] == SSL3_MT_NEWSESSION_TICKET)
+		client_tickets++;
 }
 
 static SSL_CTX *client_ctx(const struct client_opts *o)
@@ -311,6 +331,7 @@ static struct result connect_to(struct gw_tls_set *s, const struct client_opts *
 		SSL_set_tlsext_host_name(cl, o->sni);
 	if (o->resume)
 		SSL_set_session(cl, o->resume);
+	client_tickets = 0;
 	pump(cl, sv, &r);
 	if (r.ok) {
 		/* Application data both ways; the client takes the tickets. */
@@ -332,6 +353,8 @@ static struct result connect_to(struct gw_tls_set *s, const struct client_opts *
 		r.reused = SSL_session_reused(cl);
 		r.cipher = SSL_get_current_cipher(cl);
 		r.session = SSL_get1_session(cl);
+		r.chain_len = sk_X509_num(SSL_get_peer_cert_chain(cl));
+		r.tickets = client_tickets;
 		/* A clean close: OpenSSL drops sessions of unclosed connections. */
 		SSL_shutdown(cl);
 		SSL_shutdown(sv);
@@ -557,6 +580,32 @@ static void test_resumption_tls12(void **state)
 	run_resumption(TLS1_2_VERSION);
 }
 
+/* TLS 1.3 clients use a ticket once (RFC 8446 C.4): every resumption gets
+ * a fresh ticket, so a client that reconnects again and again resumes
+ * every time, not every other time. A full handshake gets two (OpenSSL's
+ * default: one per parallel connection a client may open). */
+static void test_tls13_resumption_renews_ticket(void **state)
+{
+	struct client_opts o = { .sni = "api.example.com" };
+	struct result r = connect_to(set, &o);
+	SSL_SESSION *sess;
+	int i;
+
+	assert_true(r.ok);
+	assert_int_equal(r.tickets, 2);
+	sess = r.session;
+	for (i = 0; i < 3; i++) {
+		o.resume = sess;
+		r = connect_to(set, &o);
+		SSL_SESSION_free(sess);
+		assert_true(r.ok);
+		assert_true(r.reused);
+		assert_int_equal(r.tickets, 1);
+		sess = r.session;
+	}
+	SSL_SESSION_free(sess);
+}
+
 static void test_keys_expire_by_age(void **state)
 {
 	struct client_opts o = { .sni = "api.example.com" };
@@ -570,6 +619,32 @@ static void test_keys_expire_by_age(void **state)
 	assert_int_equal(gw_tls_keys_lifetime(keys), 3 * 3600);
 	assert_null(gw_tls_keys_new(HOUR_NS, 1, now));		/* ring too small */
 	assert_null(gw_tls_keys_new(0, 3, now));
+}
+
+/* The chain a client gets is the certificate file's, never one OpenSSL
+ * builds per handshake from the context's trust store. */
+static void test_chain_is_the_files(void **state)
+{
+	struct gw_cfg_cert cert = { .cert = path_solo_crt, .key = path_solo_key };
+	struct gw_cfg_tls c = { .certificates = &cert, .n_certificates = 1 };
+	struct client_opts o = { .sni = "solo.example.com" };
+	struct gw_tls_set *solo;
+	struct result r;
+
+	assert_int_equal(gw_tls_set_build(&c, keys, &solo, err, sizeof(err)), 0);
+	/* the CA in the server's store would let OpenSSL complete the chain */
+	assert_true(X509_STORE_add_cert(SSL_CTX_get_cert_store(gw_tls_set_ctx(solo, 0)), ca_cert));
+	r = connect_to(solo, &o);
+	assert_true(r.ok);
+	assert_string_equal(r.cn, "solo.example.com");
+	assert_int_equal(r.chain_len, 1);		/* the leaf, as in the file */
+	SSL_SESSION_free(r.session);
+	gw_tls_set_put(solo);
+	/* a file with leaf + CA sends both */
+	r = connect_to(set, &(struct client_opts){ .sni = "api.example.com" });
+	assert_true(r.ok);
+	assert_int_equal(r.chain_len, 2);
+	SSL_SESSION_free(r.session);
 }
 
 static void test_bad_files_keep_old_set(void **state)
@@ -826,7 +901,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alpn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resumption_tls13, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resumption_tls12, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls13_resumption_renews_ticket, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_keys_expire_by_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_is_the_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_files_keep_old_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_connection_survives_reload, setup,
 						teardown),
