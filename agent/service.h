@@ -20,6 +20,8 @@ struct gw_lb_maps {
 	int ct;			/* gw_ct */
 	int nat;		/* gw_nat */
 	int svc_bloom;		/* gw_svc_bloom (pre-check of gw_services) */
+	int backend_stats;	/* gw_backend_stats: zeroed when a slot gets a new
+				 * backend; < 0: not given (counters kept) */
 };
 
 struct gw_backend_spec {

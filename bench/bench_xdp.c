@@ -434,6 +434,7 @@ static int add_service(const struct progs *p, const char *vip, __u8 fwd, const c
 		.ct = map_fd(p->gw, "gw_ct"),
 		.nat = map_fd(p->gw, "gw_nat"),
 		.svc_bloom = map_fd(p->gw, "gw_svc_bloom"),
+		.backend_stats = map_fd(p->gw, "gw_backend_stats"),
 	};
 	struct gw_backend_spec be = { .weight = 1 };
 	struct gw_service_spec spec = { .proto = IPPROTO_TCP, .fwd = fwd, .backends = &be,

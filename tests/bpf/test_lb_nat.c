@@ -863,6 +863,68 @@ static void test_icmp_errors_v6(void **state)
 	icmp_errors(6);
 }
 
+/* Sends one TCP SYN of a new client flow (port cport) to vip:80 at XDP;
+ * returns the backend slot the flow's conntrack entry names. */
+static __u32 send_new_flow(const char *vip, __u16 cport)
+{
+	uint8_t buf[PKT_MAX];
+	struct gwt_run r;
+	struct gw_ct ct;
+	size_t len = build(buf, 4, CLIENT(4), vip, IPPROTO_TCP, cport, 80, 64);
+
+	assert_int_equal(gwt_run(skel, 0, topo.cside, buf, len, &r), 0);
+	assert_int_equal(r.retval, fwd_retval(0, topo.bside, topo.cside));
+	assert_int_equal(ct_get(4, CLIENT(4), vip, IPPROTO_TCP, cport, 80, &ct), 0);
+	return ct.backend_id;
+}
+
+/* A backend slot that is given to a new backend starts its per-CPU packet
+ * counters from 0 (service.c zeroes them before writing the backend). */
+static void test_backend_slot_reuse_resets_counters(void **state)
+{
+	const char *vip_a = "198.18.7.1", *vip_b = "198.18.7.2";
+	const char *be_a[1] = { BE2(4) }, *be_b[1] = { BE3(4) };
+	int fd_be = bpf_map__fd(skel->maps.gw_backends);
+	int fd_stats = bpf_map__fd(skel->maps.gw_backend_stats);
+	__u32 n = bpf_map__max_entries(skel->maps.gw_backends), slot, i;
+	struct gw_backend *saved, busy;
+	struct gw_endpoint vip;
+
+	saved = calloc(n, sizeof(*saved));
+	assert_non_null(saved);
+	svc_set(4, vip_a, 80, IPPROTO_TCP, be_a, NULL, 1);
+	slot = send_new_flow(vip_a, 41000);
+	assert_int_equal(send_new_flow(vip_a, 41001), slot);
+	assert_int_equal(gwt_counter(fd_stats, slot), 2);
+	ip_of(vip_a, &vip.ip);
+	vip.port = 80;
+	assert_int_equal(gw_service_del(&maps, &vip, IPPROTO_TCP), 0);
+
+	/* Every other slot taken (VALID, of no service), so the next backend
+	 * can only get the freed one. */
+	memset(&busy, 0, sizeof(busy));
+	busy.flags = GW_BE_F_VALID;
+	busy.svc_id = 0xfffffff0u;
+	for (i = 0; i < n; i++) {
+		assert_int_equal(bpf_map_lookup_elem(fd_be, &i, &saved[i]), 0);
+		if (i && i != slot)
+			assert_int_equal(bpf_map_update_elem(fd_be, &i, &busy, BPF_ANY), 0);
+	}
+	assert_false(saved[slot].flags & GW_BE_F_VALID);	/* freed */
+	svc_set(4, vip_b, 80, IPPROTO_TCP, be_b, NULL, 1);
+	for (i = 1; i < n; i++)
+		if (i != slot)
+			assert_int_equal(bpf_map_update_elem(fd_be, &i, &saved[i], BPF_ANY), 0);
+	free(saved);
+
+	/* the new backend took the slot, and its counters start at 0 */
+	assert_int_equal(gwt_counter(fd_stats, slot), 0);
+	assert_int_equal(send_new_flow(vip_b, 41002), slot);
+	assert_int_equal(gwt_counter(fd_stats, slot), 1);
+	ip_of(vip_b, &vip.ip);
+	assert_int_equal(gw_service_del(&maps, &vip, IPPROTO_TCP), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -882,6 +944,7 @@ int main(void)
 		cmocka_unit_test(test_svc_bloom),
 		cmocka_unit_test(test_health_marks_v4),
 		cmocka_unit_test(test_health_marks_v6),
+		cmocka_unit_test(test_backend_slot_reuse_resets_counters),
 	};
 
 	return cmocka_run_group_tests_name("bpf_lb_nat", tests, setup, teardown);
