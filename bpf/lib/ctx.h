@@ -48,13 +48,24 @@ struct gw_fwd {
 	__u32 ifindex;		/* egress; == pkt->ifindex means send back */
 };
 
-/* bpf_ktime_get_ns(), read at most once per packet and only by a stage
- * that needs it (the call costs more than parsing on some machines): *now
- * is 0 until the first call. Returns the time. */
-static __always_inline __u64 gw_clock(__u64 *now)
+/* How far bpf_ktime_get_coarse_ns() may lag bpf_ktime_get_ns(): the coarse
+ * clock is the timekeeper's value at its last update, one tick (4 ms at
+ * Debian's HZ=250, 10 ms at HZ=100) or less behind. Stages that use it
+ * allow for this much (docs/datapath-l3.md). */
+#define GW_COARSE_LAG_NS 10000000ull
+
+/* The packet's clock, read at most once and only by a stage that needs it
+ * (the read costs more than parsing on some machines): *now is 0 until the
+ * first call. `precise`: bpf_ktime_get_ns(); else the coarse clock
+ * (bpf_ktime_get_coarse_ns(), kernel 5.11+: a fraction of the cost, up to
+ * GW_COARSE_LAG_NS behind). The first stage to read it decides: the rate
+ * limiter, which may need the precise one, runs before the others
+ * (conntrack, the filter's verdict cache), which take either. Returns the
+ * time. */
+static __always_inline __u64 gw_clock(__u64 *now, int precise)
 {
 	if (!*now)
-		*now = bpf_ktime_get_ns();
+		*now = precise ? bpf_ktime_get_ns() : bpf_ktime_get_coarse_ns();
 	return *now;
 }
 

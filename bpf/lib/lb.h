@@ -309,7 +309,7 @@ static __always_inline __u32 gw_service(struct gw_pkt *p, const struct gw_config
 		return GW_R_NONE;
 	if (p->ttl <= 1)
 		return GW_R_PASS_TTL;
-	now = gw_clock(nowp);	/* conntrack: last_seen, new entries */
+	now = gw_clock(nowp, 0);	/* conntrack: last_seen (1 s steps), new entries */
 	return hook == GW_HOOK_XDP ? gw_steer_xdp(p, cfg, svc, fwd, now) :
 				     gw_steer_tc(p, cfg, svc, fwd, now);
 }

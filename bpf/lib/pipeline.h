@@ -12,7 +12,9 @@
  * source's limiter entry is looked up first and caches the filter's passing
  * verdict, so a known source skips the LPM walks (ratelimit.h). Whether a
  * packet is a NAT reply is found (map lookup only) before gw_admit() runs.
- * The clock is read lazily (gw_clock), by the stages that need it.
+ * The clock is read lazily (gw_clock), at most once, by the stages that
+ * need it; the coarse clock unless a rate-limit bucket needs the precise
+ * one (ratelimit.h: gw_gcra_coarse_ok).
  */
 #ifndef GW_BPF_PIPELINE_H
 #define GW_BPF_PIPELINE_H
@@ -50,12 +52,12 @@ __noinline __u32 gw_admit(const struct gw_flow *f, __u32 tcp_flags, __u64 *now, 
 		if (r != GW_R_NONE)
 			return r;	/* no clock read for a denied source */
 		if (rl.on)
-			gw_filter_cache_put(&rl, gw_clock(now));
+			gw_filter_cache_put(&rl, gw_clock(now, rl.precise));
 	}
 	if (!rl.on || !(what & GW_ADMIT_LIMIT))
 		return GW_R_NONE;
-	/* bpf_ktime_get_ns(): the GCRA's error bound (docs) needs it */
-	return gw_ratelimit(f, cfg, &rl, gw_clock(now));
+	/* the precise clock when a bucket's error bound needs it (docs) */
+	return gw_ratelimit(f, cfg, &rl, gw_clock(now, rl.precise));
 }
 
 static __always_inline __u32 gw_pipeline(struct gw_pkt *p, struct gw_fwd *fwd,

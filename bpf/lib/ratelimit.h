@@ -10,8 +10,10 @@
  * split. Two buckets: every packet, and TCP SYN without ACK. A packet
  * dropped by one bucket is charged to none. The entry also caches the
  * filter's passing verdict (gw_filter_cached), so a known source skips the
- * LPM walks. docs/datapath-l3.md derives the error bound and what a
- * spoofed-source flood does to the maps.
+ * LPM walks. `now` is the coarse clock when every bucket that applies holds
+ * a burst long enough that the coarse clock's lag is noise beside it
+ * (gw_gcra_coarse_ok), else the precise one. docs/datapath-l3.md derives
+ * the error bound and what a spoofed-source flood does to the maps.
  */
 #ifndef GW_BPF_RATELIMIT_H
 #define GW_BPF_RATELIMIT_H
@@ -65,6 +67,18 @@ static __always_inline void gw_gcra_refund(__u64 *tat, __u64 interval)
 	}
 }
 
+/* A bucket may be run on the coarse clock when its burst spans at least
+ * this long: (burst - 1) * T + T = tolerance + interval. The coarse clock's
+ * lag (at most GW_COARSE_LAG_NS) then admits at most lag / T packets more
+ * per window than the precise clock would, at most 1/64 of the burst. */
+#define GW_RL_COARSE_SPAN_NS (64 * GW_COARSE_LAG_NS)
+
+/* Returns 1 when bucket g may run on the coarse clock. */
+static __always_inline int gw_gcra_coarse_ok(const struct gw_gcra *g)
+{
+	return g->tolerance_ns + g->interval_ns >= GW_RL_COARSE_SPAN_NS;
+}
+
 /* The bucket key of an IPv6 source: its first `bits` bits. */
 static __always_inline void gw_rl_v6_key_make(struct gw_rl_v6_key *k, const __be32 *a, __u32 bits)
 {
@@ -95,6 +109,7 @@ struct gw_rl_ctx {
 	__u8 cache;		/* the entry's key is the whole source address */
 	__u8 v6;
 	__u8 late;		/* s not looked up yet: gw_rl_apply does */
+	__u8 precise;		/* a bucket needs bpf_ktime_get_ns() */
 	__be32 k4;		/* keys on this stack: kernels before 6.x refuse */
 	struct gw_rl_v6_key k6;	/* a global function's argument memory as a key */
 };
@@ -118,6 +133,7 @@ static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flag
 	rl->on = 0;
 	rl->cache = 0;
 	rl->late = 0;
+	rl->precise = 0;
 	rl->ipkt = cfg->rl_pkt.interval_ns;
 	rl->isyn = cfg->rl_syn.interval_ns;
 	if (f->proto != IPPROTO_TCP ||
@@ -126,6 +142,8 @@ static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flag
 	if (!rl->ipkt && !rl->isyn)
 		return;		/* nothing to limit: no map work, no clock */
 	rl->on = 1;
+	rl->precise = (rl->ipkt && !gw_gcra_coarse_ok(&cfg->rl_pkt)) ||
+		      (rl->isyn && !gw_gcra_coarse_ok(&cfg->rl_syn));
 	rl->tag = gw_filter_tag(cfg);
 	if (f->family == GW_FAMILY_V4) {
 		rl->v6 = 0;
@@ -150,14 +168,19 @@ static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flag
 
 /* Returns 1 when the source passed the filter under the current tag less
  * than GW_FILTER_CACHE_NS ago (the LPM walks can be skipped), else 0. Only
- * passing verdicts are cached: a denied source never gets an entry. */
+ * passing verdicts are cached: a denied source never gets an entry. The
+ * time may come from the other clock than the stored one (a SYN can need
+ * the precise clock where an ACK takes the coarse one): a stored time up
+ * to GW_COARSE_LAG_NS ahead of now counts as current. */
 static __always_inline int gw_filter_cached(const struct gw_rl_ctx *rl, __u64 *now)
 {
 	const struct gw_rl_state *s = rl->s;
+	__u64 age;
 
 	if (!s || !rl->cache || *(volatile __u32 *)&s->filter_tag != rl->tag)
 		return 0;
-	return gw_clock(now) - *(volatile __u64 *)&s->filter_ok_ns < GW_FILTER_CACHE_NS;
+	age = gw_clock(now, rl->precise) + GW_COARSE_LAG_NS - *(volatile __u64 *)&s->filter_ok_ns;
+	return age < GW_FILTER_CACHE_NS + GW_COARSE_LAG_NS;
 }
 
 /* Records that the source passed the filter under rl->tag (read before the
