@@ -852,6 +852,23 @@ out:
 	return err;
 }
 
+int gw_fib_gen_bump(int config_fd)
+{
+	struct gw_config cfg;
+	__u32 key = 0;
+	int err;
+
+	if (bpf_map_lookup_elem(config_fd, &key, &cfg)) {
+		err = -errno;
+	} else {
+		cfg.fib_gen++;
+		err = bpf_map_update_elem(config_fd, &key, &cfg, BPF_ANY) ? -errno : 0;
+	}
+	if (err)
+		pr_warn("service: cannot move fib_gen of gw_config on: %s\n", strerror(-err));
+	return err;
+}
+
 int gw_service_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto)
 {
 	struct gw_lb_snap *sn;

@@ -72,6 +72,12 @@ int gw_lb_snap_commit(const struct gw_lb_maps *m, struct gw_lb_snap *sn);
  * The loader runs it when it adopts pinned maps. */
 int gw_svc_bloom_sync(const struct gw_lb_maps *m);
 
+/* Moves gw_config's fib_gen on (read-modify-write of the record): the
+ * datapath's cached FIB answers toward backends are dropped. For gwd when
+ * routes, neighbours, rules, netconf settings or links changed. Returns 0
+ * or a negative errno. */
+int gw_fib_gen_bump(int config_fd);
+
 /* Removes a service, its table and its backends. */
 int gw_service_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto);
 
