@@ -48,6 +48,13 @@ struct gw_fwd {
 	__u32 ifindex;		/* egress; == pkt->ifindex means send back */
 };
 
+/* Put right after a bpf_map_lookup_elem() whose twin on another path
+ * (another map, same code) clang would otherwise merge into one call fed
+ * by either map: the verifier then cannot inline the lookup (nor call the
+ * map's own function), and the generic helper costs an indirect call. The
+ * empty asm, on one path only, leaves the two calls' tails different. */
+#define gw_lookup_apart(ptr) asm volatile("" : "+r"(ptr))
+
 /* How far bpf_ktime_get_coarse_ns() may lag bpf_ktime_get_ns(): the coarse
  * clock is the timekeeper's value at its last update, one tick (4 ms at
  * Debian's HZ=250, 10 ms at HZ=100) or less behind. Stages that use it

@@ -146,10 +146,18 @@ static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flag
 		      (rl->isyn && !gw_gcra_coarse_ok(&cfg->rl_syn));
 	rl->tag = gw_filter_tag(cfg);
 	if (f->family == GW_FAMILY_V4) {
+		struct gw_rl_state *s4;
+
 		rl->v6 = 0;
 		rl->cache = 1;
 		rl->k4 = f->saddr[0];
-		rl->s = bpf_map_lookup_elem(&gw_rl_v4, &rl->k4);
+		s4 = bpf_map_lookup_elem(&gw_rl_v4, &rl->k4);
+		/* Keeps clang from merging this call with gw_rl_v6's below
+		 * into one call site fed by either map: the verifier inlines
+		 * the lookup only where one map reaches the call (else the
+		 * generic helper: an indirect call). gw_lookup_apart. */
+		gw_lookup_apart(s4);
+		rl->s = s4;
 		return;
 	}
 	bits = cfg->rl_v6_prefix;
