@@ -31,8 +31,8 @@
 #define GW_ADMIT_LIMIT 2	/* the per-source rate limit */
 
 /* The per-source stages `what` (GW_ADMIT_*) of the flow f: the filter
- * (skipped when the source's limiter entry holds a current passing verdict)
- * and the rate limit. *now is the lazy clock. A global function: the
+ * (skipped when the source's limiter entry holds a current passing verdict,
+ * or the per-CPU deny cache a current denial) and the rate limit. *now is the lazy clock. A global function: the
  * verifier checks it once, apart from the pipeline's states (inlined, its
  * paths -- families, cache hit or miss, bans, new sources -- multiplied
  * them past the verifier's limit); its arguments hold no packet pointers.
@@ -48,9 +48,17 @@ __noinline __u32 gw_admit(const struct gw_flow *f, __u32 tcp_flags, __u64 *now, 
 		return GW_R_NONE;
 	gw_rl_prepare(f, (__u8)tcp_flags, cfg, &rl);
 	if ((what & GW_ADMIT_FILTER) && (!rl.on || !gw_filter_cached(&rl, now))) {
+		struct gw_deny_ent *d = gw_deny_slot(f);
+		__u32 tag = gw_filter_tag(cfg);
+
+		/* a source denied a moment ago: no walk */
+		if (d && gw_deny_cached(d, f, tag, gw_clock(now, rl.precise)))
+			return GW_R_DROP_FILTER;
 		r = gw_filter(f, cfg);
+		if (r == GW_R_DROP_FILTER && d)
+			gw_deny_put(d, f, tag, *now);
 		if (r != GW_R_NONE)
-			return r;	/* no clock read for a denied source */
+			return r;
 		if (rl.on)
 			gw_filter_cache_put(&rl, gw_clock(now, rl.precise));
 	}

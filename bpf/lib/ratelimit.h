@@ -203,6 +203,46 @@ static __always_inline void gw_filter_cache_put(const struct gw_rl_ctx *rl, __u6
 	s->filter_tag = rl->tag;
 }
 
+/* The deny cache: sources the filter's walk dropped with
+ * GW_R_DROP_FILTER (a static deny, or no match under default deny), per
+ * CPU, in a direct-mapped table (a hash of the source picks the slot; a
+ * flood of denied sources only overwrites slots). Valid under the same
+ * tag and for as long as a cached passing verdict; ban drops are never
+ * cached (bans expire). Returns the source's slot, or NULL. */
+static __always_inline struct gw_deny_ent *gw_deny_slot(const struct gw_flow *f)
+{
+	__u32 h = (f->saddr[0] ^ f->saddr[1] ^ f->saddr[2] ^ f->saddr[3]) * 0x9e3779b1u;
+	__u32 idx = h >> 20;	/* the top 12 bits: GW_DENY_CACHE_SLOTS */
+
+	return bpf_map_lookup_elem(&gw_deny_cache, &idx);
+}
+
+/* Returns 1 when slot d says the filter denied f's source under `tag` less
+ * than GW_FILTER_CACHE_NS ago (the same age rule as gw_filter_cached). */
+static __always_inline int gw_deny_cached(const struct gw_deny_ent *d, const struct gw_flow *f,
+					  __u32 tag, __u64 now)
+{
+	if (d->family != f->family || d->tag != tag ||
+	    ((d->addr[0] ^ f->saddr[0]) | (d->addr[1] ^ f->saddr[1]) |
+	     (d->addr[2] ^ f->saddr[2]) | (d->addr[3] ^ f->saddr[3])))
+		return 0;
+	return now + GW_COARSE_LAG_NS - d->stamp_ns < GW_FILTER_CACHE_NS + GW_COARSE_LAG_NS;
+}
+
+/* Records that the filter denied f's source under `tag` (read before the
+ * walk) at now. */
+static __always_inline void gw_deny_put(struct gw_deny_ent *d, const struct gw_flow *f, __u32 tag,
+					__u64 now)
+{
+	d->addr[0] = f->saddr[0];
+	d->addr[1] = f->saddr[1];
+	d->addr[2] = f->saddr[2];
+	d->addr[3] = f->saddr[3];
+	d->stamp_ns = now;
+	d->tag = tag;
+	d->family = f->family;
+}
+
 /* Takes the packet from the source's buckets; a new source gets its entry
  * (in `map`, a constant after inlining) with the filter's verdict cached.
  * Returns GW_R_NONE, GW_R_DROP_RATELIMIT or GW_R_DROP_SYN_RATELIMIT. */
