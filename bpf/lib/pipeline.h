@@ -10,7 +10,9 @@
  * limited as if it were a client; they still pass the filter. The filter and
  * the rate limit run together in gw_admit(): when a rate limit applies, the
  * source's limiter entry is looked up first and caches the filter's passing
- * verdict, so a known source skips the LPM walks (ratelimit.h). Whether a
+ * verdict, so a known source skips the LPM walks (ratelimit.h); a source
+ * the static filter denied a moment ago skips them too (the per-CPU deny
+ * cache, ratelimit.h: gw_deny_cached). Whether a
  * packet is a NAT reply is found (map lookup only) before gw_admit() runs.
  * The clock is read lazily (gw_clock), at most once, by the stages that
  * need it; the coarse clock unless a rate-limit bucket needs the precise
