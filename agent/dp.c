@@ -514,6 +514,7 @@ int gw_dp_open(const struct gw_dp_opts *opts, struct gw_dp **out)
 		struct gw_lb_maps lm = {
 			.services = bpf_map__fd(dp->skel->maps.gw_services),
 			.svc_bloom = bpf_map__fd(dp->skel->maps.gw_svc_bloom),
+			.backend_stats = -1,
 		};
 
 		err = gw_svc_bloom_sync(&lm);
@@ -1062,6 +1063,7 @@ static const struct {
 	{ "gw_stats", offsetof(struct gw_dp_maps, stats) },
 	{ "gw_svc_stats", offsetof(struct gw_dp_maps, svc_stats) },
 	{ "gw_backend_stats", offsetof(struct gw_dp_maps, backend_stats) },
+	{ "gw_backend_stats", offsetof(struct gw_dp_maps, lb.backend_stats) },
 };
 
 #define N_SLOTS (sizeof(map_slots) / sizeof(map_slots[0]))

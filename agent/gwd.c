@@ -558,11 +558,21 @@ static void nl_resync(void *arg)
 	resync_all(arg);
 }
 
+/* Routes, neighbours, rules or links changed: the datapath's cached FIB
+ * answers toward backends must be looked up again. */
+static void nl_fib_changed(void *arg)
+{
+	struct gwd *g = arg;
+
+	gw_fib_gen_bump(g->maps.config);
+}
+
 static const struct gw_nlmon_ops nl_ops = {
 	.link_new = nl_link_new,
 	.link_del = nl_link_del,
 	.addr_changed = nl_addr_changed,
 	.resync = nl_resync,
+	.fib_changed = nl_fib_changed,
 };
 
 static void on_netlink(struct gw_io *io, __u32 events)

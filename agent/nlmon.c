@@ -29,12 +29,16 @@ struct nlmon_batch {
 	int dirty[NLMON_DIRTY_MAX];
 	int n_dirty;
 	int overflow;		/* more dirty interfaces than slots: resync */
+	int fib;		/* FIB answers may have changed */
 };
 
 int gw_nlmon_open(int rcvbuf, struct gw_nlmon **out)
 {
 	static const unsigned int groups[] = {
 		RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+		/* only for ops->fib_changed */
+		RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_NEIGH, RTNLGRP_IPV4_RULE,
+		RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF,
 	};
 	struct gw_nlmon *m;
 	int err = 0, fd;
@@ -118,8 +122,19 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	char name[IF_NAMESIZE] = "";
 
 	switch (nlh->nlmsg_type) {
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+	case RTM_NEWNEIGH:
+	case RTM_DELNEIGH:
+	case RTM_NEWRULE:
+	case RTM_DELRULE:
+	case RTM_NEWNETCONF:
+	case RTM_DELNETCONF:
+		b->fib = 1;
+		break;
 	case RTM_NEWLINK:
 	case RTM_DELLINK: {
+		b->fib = 1;	/* state, MTU */
 		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
@@ -173,6 +188,8 @@ int gw_nlmon_process(struct gw_nlmon *m, const struct gw_nlmon_ops *ops, void *a
 		mnl_cb_run(m->buf, (size_t)len, 0, 0, msg_cb, &b);
 		n++;
 	}
+	if ((lost || b.fib) && ops->fib_changed)
+		ops->fib_changed(arg);
 	if (lost || b.overflow) {
 		if (lost)
 			pr_warn("nlmon: rtnetlink events were lost (ENOBUFS); full resync\n");

@@ -2,7 +2,10 @@
 /*
  * Following the kernel's interface events over rtnetlink (libmnl): one
  * non-blocking NETLINK_ROUTE socket subscribed to RTNLGRP_LINK,
- * RTNLGRP_IPV4_IFADDR and RTNLGRP_IPV6_IFADDR, read from gwd's event loop.
+ * RTNLGRP_IPV4_IFADDR and RTNLGRP_IPV6_IFADDR, and to the route, neighbour,
+ * rule and netconf groups of both families (only to say that the kernel's
+ * FIB answers may have changed: the datapath caches them), read from gwd's
+ * event loop.
  * The monitor only parses and reports; what an event means (attach, write
  * gw_ifaddr, forget an interface) is the caller's, through struct
  * gw_nlmon_ops. Address events are coalesced per read: each interface is
@@ -26,6 +29,9 @@ struct gw_nlmon_ops {
 	void (*addr_changed)(void *arg, int ifindex);
 	/* Events were lost: everything must be read again. */
 	void (*resync)(void *arg);
+	/* A route, neighbour, rule, netconf setting or link changed (or
+	 * events were lost): FIB answers may differ now. Once per read. */
+	void (*fib_changed)(void *arg);
 };
 
 struct gw_nlmon;

@@ -15,7 +15,8 @@
  * Backend ids: never-used slots are taken first, lowest id first; a freed
  * slot is reused only when none is left, the one after the last allocated id
  * first, so that a freed id (and conntrack entries that still name it) is
- * reused as late as possible.
+ * reused as late as possible. A slot given to a new backend has its
+ * per-CPU packet counters (gw_backend_stats) zeroed first.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 #include <sys/mman.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "log.h"
 #include "maglev.h"
@@ -142,6 +144,32 @@ static __u32 be_find(const struct be_table *t, __u32 svc_id, const struct gw_end
 		    be_is(&t->b[i], ep))
 			return i;
 	return 0;
+}
+
+/* Zeroes the per-CPU counters of backend slot id, which is about to get a
+ * new backend: its packets must not start from the previous one's. Done
+ * before the backend is written VALID; a packet of the slot's former
+ * backend still in flight (it looked the slot up before it was freed) may
+ * still count. Returns 0 or a negative errno. */
+static int be_stats_zero(const struct gw_lb_maps *m, __u32 id)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	struct gw_counter *zero;
+
+	if (m->backend_stats < 0)
+		return 0;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	zero = calloc((size_t)ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(m->backend_stats, &id, zero, BPF_ANY)) {
+		err = -errno;
+		pr_warn("service: cannot reset the counters of backend %u: %s\n", id,
+			strerror(-err));
+	}
+	free(zero);
+	return err;
 }
 
 /* Returns a free backend id (see the file comment), or 0 when none. */
@@ -756,6 +784,10 @@ int gw_service_set_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
 				err = -ENOSPC;
 				goto out;
 			}
+			/* a new backend in the slot: counters from 0 */
+			err = be_stats_zero(m, id);
+			if (err)
+				goto out;
 		}
 		gone[id] = 0;
 		memset(&nb, 0, sizeof(nb));
@@ -817,6 +849,23 @@ int gw_service_set_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
 		*svc_id = svc.id;
 out:
 	free(gone);
+	return err;
+}
+
+int gw_fib_gen_bump(int config_fd)
+{
+	struct gw_config cfg;
+	__u32 key = 0;
+	int err;
+
+	if (bpf_map_lookup_elem(config_fd, &key, &cfg)) {
+		err = -errno;
+	} else {
+		cfg.fib_gen++;
+		err = bpf_map_update_elem(config_fd, &key, &cfg, BPF_ANY) ? -errno : 0;
+	}
+	if (err)
+		pr_warn("service: cannot move fib_gen of gw_config on: %s\n", strerror(-err));
 	return err;
 }
 

@@ -20,6 +20,8 @@ struct gw_lb_maps {
 	int ct;			/* gw_ct */
 	int nat;		/* gw_nat */
 	int svc_bloom;		/* gw_svc_bloom (pre-check of gw_services) */
+	int backend_stats;	/* gw_backend_stats: zeroed when a slot gets a new
+				 * backend; < 0: not given (counters kept) */
 };
 
 struct gw_backend_spec {
@@ -69,6 +71,12 @@ int gw_lb_snap_commit(const struct gw_lb_maps *m, struct gw_lb_snap *sn);
  * then the bits no service hashes to cleared (a service is never hidden).
  * The loader runs it when it adopts pinned maps. */
 int gw_svc_bloom_sync(const struct gw_lb_maps *m);
+
+/* Moves gw_config's fib_gen on (read-modify-write of the record): the
+ * datapath's cached FIB answers toward backends are dropped. For gwd when
+ * routes, neighbours, rules, netconf settings or links changed. Returns 0
+ * or a negative errno. */
+int gw_fib_gen_bump(int config_fd);
 
 /* Removes a service, its table and its backends. */
 int gw_service_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto);

@@ -24,6 +24,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <regex.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -63,6 +64,7 @@ struct opts {
 	__u32 n_prefix;		/* prefixes per family */
 	__u32 n_ct;		/* connection-table entries */
 	int cpu;		/* -1: not pinned */
+	const char *only;	/* regex: time only the rows it matches */
 };
 
 static struct opts o = {
@@ -89,6 +91,7 @@ struct net {
 struct progs {
 	struct bpf_object *floor, *gw, *xf;
 	int pass, drop, redirect;	/* floor.bpf.o */
+	int ktime, ktime_coarse;	/* the floor plus one clock read */
 	int gw_xdp;
 	int xf_prog;		/* xdp-filter's program */
 	int gw_stats;
@@ -434,6 +437,7 @@ static int add_service(const struct progs *p, const char *vip, __u8 fwd, const c
 		.ct = map_fd(p->gw, "gw_ct"),
 		.nat = map_fd(p->gw, "gw_nat"),
 		.svc_bloom = map_fd(p->gw, "gw_svc_bloom"),
+		.backend_stats = map_fd(p->gw, "gw_backend_stats"),
 	};
 	struct gw_backend_spec be = { .weight = 1 };
 	struct gw_service_spec spec = { .proto = IPPROTO_TCP, .fwd = fwd, .backends = &be,
@@ -706,7 +710,7 @@ static int build_frames(void)
 enum row_id {
 	R_FLOOR, R_GW_V4, R_GW_V6, R_GW_DENY_V4, R_GW_DENY_V6, R_XF_V4, R_XF_V6, R_XF_DENY_V4,
 	R_FLOOR1, R_NAT, R_IPIP,
-	R_D_BASE, R_D_RL, R_D_LPM, R_D_NEWSRC, R_MAX
+	R_D_BASE, R_D_RL, R_D_LPM, R_D_NEWSRC, R_D_KTIME, R_D_COARSE, R_MAX
 };
 
 /* The breakdown rows: no target, they say where gw's pass path spends. */
@@ -716,7 +720,8 @@ struct rcase {
 	const char *name;
 	int single;		/* repeat=1 method */
 	enum pkt_id pkt;
-	int who;		/* 0 floor, 1 gw, 2 xdp-filter, 3 gw with empty maps */
+	int who;		/* 0 floor, 1 gw, 2 xdp-filter, 3 gw with empty maps,
+				 * 4 floor + bpf_ktime_get_ns, 5 + the coarse clock */
 	int rl;			/* gw: rate limits on */
 	__u32 retval;		/* expected XDP verdict */
 	int reason;		/* expected gw reason, -1: none */
@@ -740,12 +745,20 @@ static const struct rcase cases[R_MAX] = {
 	[R_D_LPM] = { "gw pass IPv4, filter, rl off", 0, P_V4, 1, 0, XDP_PASS, GW_R_PASS_LOCAL },
 	[R_D_NEWSRC] = { "gw pass IPv4, new source/pkt", 1, P_V4, 1, 1, XDP_PASS,
 			 GW_R_PASS_LOCAL, 1 },
+	[R_D_KTIME] = { "floor + bpf_ktime_get_ns", 0, P_V4, 4, 0, XDP_PASS, -1 },
+	[R_D_COARSE] = { "floor + ktime_get_coarse_ns", 0, P_V4, 5, 0, XDP_PASS, -1 },
 };
 
 static int case_prog(const struct progs *p, const struct rcase *c)
 {
-	return c->who == 0 ? p->pass : c->who == 1 ? p->gw_xdp : c->who == 2 ? p->xf_prog :
-									    p->gw2_xdp;
+	switch (c->who) {
+	case 0: return p->pass;
+	case 1: return p->gw_xdp;
+	case 2: return p->xf_prog;
+	case 3: return p->gw2_xdp;
+	case 4: return p->ktime;
+	default: return p->ktime_coarse;
+	}
 }
 
 /* gw_stats of the case's gw instance, or -1. */
@@ -815,6 +828,26 @@ static int time_case(const struct progs *p, const struct net *n, const struct rc
 				   c->newsrc, med, mean);
 	*mean = 0;
 	return time_repeat(case_prog(p, c), f->b, f->len, n->in, o.repeat, med);
+}
+
+/* Whether the row called name is timed (--only). The floors always are:
+ * every ratio needs them. */
+static int row_selected(const char *name)
+{
+	static regex_t re;
+	static int compiled;
+
+	if (!o.only || !strncmp(name, "floor", 5) || !strncmp(name, "bare", 4))
+		return 1;
+	if (!compiled) {
+		if (regcomp(&re, o.only, REG_EXTENDED | REG_NOSUB)) {
+			pr_warn("bench: bad --only regex '%s': timing every row\n", o.only);
+			o.only = NULL;
+			return 1;
+		}
+		compiled = 1;
+	}
+	return !regexec(&re, name, 0, NULL, 0);
 }
 
 /* ----------------------------------------------------------------- */
@@ -965,7 +998,7 @@ static void report(struct row *rows, struct live *lv, int nlive, __u32 ct_entrie
 			printf("\n# breakdown of gw's pass path (no target): a second gw with empty"
 			       " tables, the filled one with rate limits off, and the filled one"
 			       " with every packet from a new source (no verdict cached, a limiter"
-			       " entry inserted)\n");
+			       " entry inserted); the floor plus one read of each clock\n");
 		if (cases[i].single)
 			snprintf(meth, sizeof(meth), "repeat=1 x%u", o.calls);
 		else
@@ -1034,7 +1067,9 @@ static void usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [--quick] [--rounds N] [--repeat N] [--calls N] [--live N]\n"
 		"          [--prefixes N] [--ct N] [--cpu N|-1] [--gw OBJ] [--floor OBJ]"
-		" [--xdp-filter OBJ]\n", prog);
+		" [--xdp-filter OBJ]\n"
+		"          [--only REGEX]   time only the rows whose name matches (the floors"
+		" always; e.g. to profile one)\n", prog);
 }
 
 /* Parses argv into o. Returns 0, or -EINVAL after printing the usage. */
@@ -1047,6 +1082,7 @@ static int parse_args(int argc, char **argv)
 		{ "ct", required_argument, NULL, 't' },	   { "cpu", required_argument, NULL, 'C' },
 		{ "gw", required_argument, NULL, 'g' },	   { "floor", required_argument, NULL, 'f' },
 		{ "xdp-filter", required_argument, NULL, 'x' }, { "help", no_argument, NULL, 'h' },
+		{ "only", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -1069,6 +1105,7 @@ static int parse_args(int argc, char **argv)
 		case 'g': o.gw_obj = optarg; break;
 		case 'f': o.floor_obj = optarg; break;
 		case 'x': o.xf_obj = optarg; break;
+		case 'o': o.only = optarg; break;
 		case 'h':
 			usage(argv[0]);
 			exit(0);
@@ -1131,6 +1168,8 @@ int main(int argc, char **argv)
 	p.pass = prog_fd(p.floor, "bench_pass");
 	p.drop = prog_fd(p.floor, "bench_drop");
 	p.redirect = prog_fd(p.floor, "bench_redirect");
+	p.ktime = prog_fd(p.floor, "bench_ktime");
+	p.ktime_coarse = prog_fd(p.floor, "bench_ktime_coarse");
 	p.gw_xdp = prog_fd(p.gw, "gw_xdp");
 	p.gw_stats = map_fd(p.gw, "gw_stats");
 	p.gw2_xdp = prog_fd(p.gw2, "gw_xdp");
@@ -1140,7 +1179,8 @@ int main(int argc, char **argv)
 
 		p.xf_prog = prog ? bpf_program__fd(prog) : -ENOENT;
 	}
-	if (p.pass < 0 || p.drop < 0 || p.redirect < 0 || p.gw_xdp < 0 || p.xf_prog < 0 ||
+	if (p.pass < 0 || p.drop < 0 || p.redirect < 0 || p.ktime < 0 || p.ktime_coarse < 0 ||
+	    p.gw_xdp < 0 || p.xf_prog < 0 ||
 	    p.gw_stats < 0 || p.gw2_xdp < 0 || p.gw2_stats < 0) {
 		err = -ENOENT;
 		pr_err("bench: a program or map is missing\n");
@@ -1193,6 +1233,10 @@ int main(int argc, char **argv)
 		if (!rows[i].ns) {
 			err = -ENOMEM;
 			goto out;
+		}
+		if (!row_selected(cases[i].name)) {
+			snprintf(rows[i].why, sizeof(rows[i].why), "not selected (--only)");
+			continue;
 		}
 		rows[i].ok = check_case(&p, &n, &cases[i], &rows[i]);
 		if (!rows[i].ok)
@@ -1251,7 +1295,10 @@ int main(int argc, char **argv)
 			err = -ENOMEM;
 			goto out;
 		}
-		lv[i].ok = 1;
+		/* a pair (bare, gw) runs when its gw row is selected */
+		lv[i].ok = row_selected(lv[i | 1].name);
+		if (!lv[i].ok)
+			snprintf(lv[i].why, sizeof(lv[i].why), "not selected (--only)");
 	}
 	for (round = 0; round < o.rounds; round++) {
 		for (i = 0; i < 4; i++) {

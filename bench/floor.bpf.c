@@ -2,7 +2,9 @@
 /*
  * The benchmark's reference programs: the floor every gw figure is divided
  * by (a bare XDP_PASS, and a bare XDP_DROP for the live-frame drop row), and
- * the live-frame generator that redirects every frame into a veth.
+ * the live-frame generator that redirects every frame into a veth; and
+ * the floor plus one read of each clock gw may read (the breakdown rows:
+ * what a clock read costs on this machine).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -27,6 +29,20 @@ SEC("xdp")
 int bench_drop(struct xdp_md *ctx)
 {
 	return XDP_DROP;
+}
+
+/* XDP_PASS after bpf_ktime_get_ns() (the result kept, so the call stays). */
+SEC("xdp")
+int bench_ktime(struct xdp_md *ctx)
+{
+	return bpf_ktime_get_ns() ? XDP_PASS : XDP_ABORTED;
+}
+
+/* XDP_PASS after bpf_ktime_get_coarse_ns(). */
+SEC("xdp")
+int bench_ktime_coarse(struct xdp_md *ctx)
+{
+	return bpf_ktime_get_coarse_ns() ? XDP_PASS : XDP_ABORTED;
 }
 
 /* Returns XDP_REDIRECT toward bench_target[0], XDP_ABORTED when unset. */

@@ -33,7 +33,9 @@ static __always_inline struct gw_backend *gw_ct_backend(struct gw_pkt *p, __u32 
 	be = bpf_map_lookup_elem(&gw_backends, &ct->backend_id);
 	if (!be || !(be->flags & GW_BE_F_VALID) || be->svc_id != svc_id)
 		return NULL;
-	if (now - ct->last_seen_ns > GW_CT_REFRESH_NS)
+	/* signed: a last_seen from the precise clock can be a few ms ahead
+	 * of this packet's coarse one (ctx.h: gw_clock) */
+	if ((__s64)(now - ct->last_seen_ns) > (__s64)GW_CT_REFRESH_NS)
 		ct->last_seen_ns = now;
 	return be;
 }

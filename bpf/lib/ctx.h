@@ -48,13 +48,70 @@ struct gw_fwd {
 	__u32 ifindex;		/* egress; == pkt->ifindex means send back */
 };
 
-/* bpf_ktime_get_ns(), read at most once per packet and only by a stage
- * that needs it (the call costs more than parsing on some machines): *now
- * is 0 until the first call. Returns the time. */
-static __always_inline __u64 gw_clock(__u64 *now)
+/* Put right after a bpf_map_lookup_elem() whose twin on another path
+ * (another map, same code) clang would otherwise merge into one call fed
+ * by either map: the verifier then cannot inline the lookup (nor call the
+ * map's own function), and the generic helper costs an indirect call. The
+ * empty asm, on one path only, leaves the two calls' tails different. */
+#define gw_lookup_apart(ptr) asm volatile("" : "+r"(ptr))
+
+/* How far the coarse clock gw reads (gw_coarse_ns) may lag
+ * bpf_ktime_get_ns(): bpf_ktime_get_coarse_ns() is the timekeeper's value
+ * at its last update, up to one tick behind, and gw_coarse_ns() reuses it
+ * within a jiffy, which adds at most one more tick: two ticks, 8 ms at
+ * HZ=250 (Debian's; 1000 elsewhere). Stages that use it allow for this
+ * much (docs/datapath-l3.md); a kernel with HZ=100 would lag up to 20 ms. */
+#define GW_COARSE_LAG_NS 10000000ull
+
+/* Per CPU: the coarse clock's last value and the jiffy it was read in. */
+struct gw_clock_cpu {
+	__u64 jiffies;
+	__u64 coarse_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_clock_cpu);
+	__uint(max_entries, 1);
+} gw_clock_cpu SEC(".maps");
+
+/* The coarse clock, read through bpf_ktime_get_coarse_ns() at most once per
+ * jiffy and CPU: bpf_jiffies64() is inlined by the verifier (a load), the
+ * coarse helper is a call (~20 ns on the development VM, where every call
+ * pays the SRSO return thunk) and moves only at ticks anyway. Within a
+ * jiffy the value is the one the first packet of the jiffy read (the tick
+ * may advance jiffies just before the timekeeper: one tick more lag at
+ * worst). */
+static __always_inline __u64 gw_coarse_ns(void)
+{
+	struct gw_clock_cpu *c;
+	__u32 zero = 0;
+	__u64 j;
+
+	c = bpf_map_lookup_elem(&gw_clock_cpu, &zero);
+	if (!c)
+		return bpf_ktime_get_coarse_ns();
+	j = bpf_jiffies64();
+	if (c->jiffies != j || !c->coarse_ns) {
+		c->coarse_ns = bpf_ktime_get_coarse_ns();
+		c->jiffies = j;
+	}
+	return c->coarse_ns;
+}
+
+/* The packet's clock, read at most once and only by a stage that needs it
+ * (the read costs more than parsing on some machines): *now is 0 until the
+ * first call. `precise`: bpf_ktime_get_ns(); else the coarse clock
+ * (gw_coarse_ns(): bpf_ktime_get_coarse_ns(), kernel 5.11+, a fraction of
+ * the cost, up to GW_COARSE_LAG_NS behind). The first stage to read it
+ * decides: the rate limiter, which may need the precise one, runs before
+ * the others (conntrack, the filter's verdict cache), which take either.
+ * Returns the time. */
+static __always_inline __u64 gw_clock(__u64 *now, int precise)
 {
 	if (!*now)
-		*now = bpf_ktime_get_ns();
+		*now = precise ? bpf_ktime_get_ns() : gw_coarse_ns();
 	return *now;
 }
 

@@ -9,6 +9,13 @@
  *   BLACKHOLE/UNREACHABLE/PROHIBIT  DROP_UNROUTABLE (before rewriting)
  *   FRAG_NEEDED                  DROP_MTU (before rewriting)
  *   anything else                PASS_FIB (the packet untouched)
+ *
+ * Toward a backend the answer is cached per CPU and backend slot
+ * (gw_fib_lookup_be): a SUCCESS is reused for the same backend address,
+ * family and ingress interface, a packet no longer than the one it was
+ * looked up with, while gw_config.fib_gen is unchanged (gwd bumps it on
+ * every route, neighbour, rule, netconf and link event) and for at most
+ * GW_FIB_CACHE_NS. docs/datapath-l4.md says what that means.
  */
 #ifndef GW_BPF_FWD_H
 #define GW_BPF_FWD_H
@@ -49,6 +56,50 @@ static __always_inline int gw_fib_lookup(struct gw_pkt *p, struct bpf_fib_lookup
 		fib->ipv6_dst[3] = dst[3];
 	}
 	return bpf_fib_lookup(p->ctx, fib, sizeof(*fib), 0);
+}
+
+/* How long a cached FIB answer is used without asking the kernel again,
+ * whatever fib_gen says: bounds what a change nobody bumped fib_gen for
+ * (gwd not running, a lost event) can do. */
+#define GW_FIB_CACHE_NS 1000000000ull
+
+/* gw_fib_lookup() toward backend slot be_id (address dst, family), through
+ * the per-CPU cache: gen is gw_config.fib_gen, now the packet's clock.
+ * tot_len 0 (TC, a GSO packet: the kernel checks the MTU) bypasses it.
+ * Returns the BPF_FIB_LKUP_RET_* code; fib holds ifindex, dmac and smac
+ * (all of it after a real lookup). */
+static __always_inline int gw_fib_lookup_be(struct gw_pkt *p, struct bpf_fib_lookup *fib,
+					    __u32 be_id, __u32 gen, __u64 now, __u8 family,
+					    const __be32 *dst, __u8 l4_proto, __be16 sport,
+					    __be16 dport, __u16 tot_len, const enum gw_hook hook)
+{
+	struct gw_fib_ent *e = bpf_map_lookup_elem(&gw_fib_cache, &be_id);
+	int rc;
+
+	if (e && tot_len && e->gen == gen + 1 && e->in_ifindex == p->ifindex &&
+	    tot_len <= e->len_ok && e->family == family && now - e->stamp_ns < GW_FIB_CACHE_NS &&
+	    !((e->dst[0] ^ dst[0]) | (e->dst[1] ^ dst[1]) | (e->dst[2] ^ dst[2]) |
+	      (e->dst[3] ^ dst[3]))) {
+		fib->ifindex = e->out_ifindex;
+		__builtin_memcpy(fib->dmac, e->dmac, ETH_ALEN);
+		__builtin_memcpy(fib->smac, e->smac, ETH_ALEN);
+		return BPF_FIB_LKUP_RET_SUCCESS;
+	}
+	rc = gw_fib_lookup(p, fib, family, dst, l4_proto, sport, dport, tot_len, hook);
+	if (!e || !tot_len || rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return rc;
+	/* per CPU: no other writer; a packet preempting this one at TC (XDP
+	 * runs first) would only write the same answer */
+	__builtin_memcpy(e->dst, dst, 16);
+	e->gen = gen + 1;
+	e->in_ifindex = p->ifindex;
+	e->out_ifindex = fib->ifindex;
+	e->len_ok = tot_len;
+	e->family = family;
+	__builtin_memcpy(e->dmac, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(e->smac, fib->smac, ETH_ALEN);
+	e->stamp_ns = now;
+	return rc;
 }
 
 /* The L3 length to hand the FIB lookup for its MTU check: XDP always

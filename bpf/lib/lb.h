@@ -49,19 +49,20 @@ static __always_inline void gw_lb_count(const struct gw_pkt *p, __u32 svc_id, __
 
 /* `ipip`: encapsulates toward the backend and forwards. Returns the
  * verdict. */
-static __always_inline __u32 gw_svc_ipip(struct gw_pkt *p, const struct gw_svc *svc,
-					 const struct gw_backend *be, __u32 be_id, int established,
-					 __u32 hash, __u64 now, struct gw_fwd *fwd,
-					 struct gw_lb_tmp *t, const enum gw_hook hook)
+static __always_inline __u32 gw_svc_ipip(struct gw_pkt *p, const struct gw_config *cfg,
+					 const struct gw_svc *svc, const struct gw_backend *be,
+					 __u32 be_id, int established, __u32 hash, __u64 now,
+					 struct gw_fwd *fwd, struct gw_lb_tmp *t,
+					 const enum gw_hook hook)
 {
 	__u8 family = be->family;
 	__u32 r;
 	int rc;
 
 	__builtin_memcpy(t->dst, be->addr, 16);
-	rc = gw_fib_lookup(p, &t->fib, family, t->dst, p->flow.proto, p->flow.sport,
-			   p->flow.dport, gw_fib_len(p, p->l3_len + gw_encap_len(family), hook),
-			   hook);
+	rc = gw_fib_lookup_be(p, &t->fib, be_id, cfg->fib_gen, now, family, t->dst,
+			      p->flow.proto, p->flow.sport, p->flow.dport,
+			      gw_fib_len(p, p->l3_len + gw_encap_len(family), hook), hook);
 	r = gw_fib_verdict(rc);
 	if (r != GW_R_NONE)
 		return r;
@@ -95,8 +96,9 @@ static __always_inline __u32 gw_svc_nat(struct gw_pkt *p, const struct gw_config
 		return GW_R_DROP_NO_BACKEND;
 	__builtin_memcpy(t->dst, be->addr, 16);
 	dport = be->port;
-	rc = gw_fib_lookup(p, &t->fib, be->family, t->dst, p->flow.proto, p->flow.sport, dport,
-			   gw_fib_len(p, p->l3_len, hook), hook);
+	rc = gw_fib_lookup_be(p, &t->fib, be_id, cfg->fib_gen, now, be->family, t->dst,
+			      p->flow.proto, p->flow.sport, dport, gw_fib_len(p, p->l3_len, hook),
+			      hook);
 	r = gw_fib_verdict(rc);
 	if (r != GW_R_NONE)
 		return r;
@@ -177,7 +179,7 @@ static __always_inline __u32 gw_steer(struct gw_pkt *p, const struct gw_config *
 		ct = NULL;
 	}
 	if (svc->fwd == GW_FWD_IPIP)
-		return gw_svc_ipip(p, svc, be, be_id, established, hash, now, fwd, t, hook);
+		return gw_svc_ipip(p, cfg, svc, be, be_id, established, hash, now, fwd, t, hook);
 	if (svc->fwd == GW_FWD_NAT)
 		return gw_svc_nat(p, cfg, svc, be, be_id, established ? ct : NULL, hash, now, fwd,
 				  t, hook);
@@ -309,7 +311,7 @@ static __always_inline __u32 gw_service(struct gw_pkt *p, const struct gw_config
 		return GW_R_NONE;
 	if (p->ttl <= 1)
 		return GW_R_PASS_TTL;
-	now = gw_clock(nowp);	/* conntrack: last_seen, new entries */
+	now = gw_clock(nowp, 0);	/* conntrack: last_seen (1 s steps), new entries */
 	return hook == GW_HOOK_XDP ? gw_steer_xdp(p, cfg, svc, fwd, now) :
 				     gw_steer_tc(p, cfg, svc, fwd, now);
 }

@@ -165,4 +165,45 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gw_backend_stats SEC(".maps");
 
+/* Sources the static filter denied, per CPU, direct-mapped by a hash of
+ * the source (filter.h: gw_deny_cached). Not pinned. */
+#define GW_DENY_CACHE_SLOTS 4096	/* a power of two */
+
+struct gw_deny_ent {
+	__be32 addr[4];		/* the source */
+	__u64 stamp_ns;		/* when the walk denied it (the packet's clock) */
+	__u32 tag;		/* gw_filter_tag() of that walk */
+	__u8 family;		/* 0: empty */
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_deny_ent);
+	__uint(max_entries, GW_DENY_CACHE_SLOTS);
+} gw_deny_cache SEC(".maps");
+
+/* The last FIB answer toward each backend, per CPU (fwd.h:
+ * gw_fib_lookup_be). Not pinned: a new datapath starts empty. */
+struct gw_fib_ent {
+	__be32 dst[4];		/* the backend address it was looked up for */
+	__u32 gen;		/* gw_config.fib_gen + 1 when filled; 0: empty */
+	__u32 in_ifindex;	/* the ingress interface it was looked up for */
+	__u32 out_ifindex;	/* the answer: egress and MACs */
+	__u16 len_ok;		/* the L3 length it passed the MTU check with */
+	__u8 family;
+	__u8 pad;
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u64 stamp_ns;		/* when it was looked up (the packet's clock) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_fib_ent);
+	__uint(max_entries, GW_BACKEND_MAX);
+} gw_fib_cache SEC(".maps");
+
 #endif /* GW_BPF_MAPS_H */

@@ -10,9 +10,13 @@
  * limited as if it were a client; they still pass the filter. The filter and
  * the rate limit run together in gw_admit(): when a rate limit applies, the
  * source's limiter entry is looked up first and caches the filter's passing
- * verdict, so a known source skips the LPM walks (ratelimit.h). Whether a
+ * verdict, so a known source skips the LPM walks (ratelimit.h); a source
+ * the static filter denied a moment ago skips them too (the per-CPU deny
+ * cache, ratelimit.h: gw_deny_cached). Whether a
  * packet is a NAT reply is found (map lookup only) before gw_admit() runs.
- * The clock is read lazily (gw_clock), by the stages that need it.
+ * The clock is read lazily (gw_clock), at most once, by the stages that
+ * need it; the coarse clock unless a rate-limit bucket needs the precise
+ * one (ratelimit.h: gw_gcra_coarse_ok).
  */
 #ifndef GW_BPF_PIPELINE_H
 #define GW_BPF_PIPELINE_H
@@ -29,8 +33,8 @@
 #define GW_ADMIT_LIMIT 2	/* the per-source rate limit */
 
 /* The per-source stages `what` (GW_ADMIT_*) of the flow f: the filter
- * (skipped when the source's limiter entry holds a current passing verdict)
- * and the rate limit. *now is the lazy clock. A global function: the
+ * (skipped when the source's limiter entry holds a current passing verdict,
+ * or the per-CPU deny cache a current denial) and the rate limit. *now is the lazy clock. A global function: the
  * verifier checks it once, apart from the pipeline's states (inlined, its
  * paths -- families, cache hit or miss, bans, new sources -- multiplied
  * them past the verifier's limit); its arguments hold no packet pointers.
@@ -46,16 +50,24 @@ __noinline __u32 gw_admit(const struct gw_flow *f, __u32 tcp_flags, __u64 *now, 
 		return GW_R_NONE;
 	gw_rl_prepare(f, (__u8)tcp_flags, cfg, &rl);
 	if ((what & GW_ADMIT_FILTER) && (!rl.on || !gw_filter_cached(&rl, now))) {
+		struct gw_deny_ent *d = gw_deny_slot(f);
+		__u32 tag = gw_filter_tag(cfg);
+
+		/* a source denied a moment ago: no walk */
+		if (d && gw_deny_cached(d, f, tag, gw_clock(now, rl.precise)))
+			return GW_R_DROP_FILTER;
 		r = gw_filter(f, cfg);
+		if (r == GW_R_DROP_FILTER && d)
+			gw_deny_put(d, f, tag, *now);
 		if (r != GW_R_NONE)
-			return r;	/* no clock read for a denied source */
+			return r;
 		if (rl.on)
-			gw_filter_cache_put(&rl, gw_clock(now));
+			gw_filter_cache_put(&rl, gw_clock(now, rl.precise));
 	}
 	if (!rl.on || !(what & GW_ADMIT_LIMIT))
 		return GW_R_NONE;
-	/* bpf_ktime_get_ns(): the GCRA's error bound (docs) needs it */
-	return gw_ratelimit(f, cfg, &rl, gw_clock(now));
+	/* the precise clock when a bucket's error bound needs it (docs) */
+	return gw_ratelimit(f, cfg, &rl, gw_clock(now, rl.precise));
 }
 
 static __always_inline __u32 gw_pipeline(struct gw_pkt *p, struct gw_fwd *fwd,

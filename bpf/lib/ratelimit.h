@@ -10,8 +10,10 @@
  * split. Two buckets: every packet, and TCP SYN without ACK. A packet
  * dropped by one bucket is charged to none. The entry also caches the
  * filter's passing verdict (gw_filter_cached), so a known source skips the
- * LPM walks. docs/datapath-l3.md derives the error bound and what a
- * spoofed-source flood does to the maps.
+ * LPM walks. `now` is the coarse clock when every bucket that applies holds
+ * a burst long enough that the coarse clock's lag is noise beside it
+ * (gw_gcra_coarse_ok), else the precise one. docs/datapath-l3.md derives
+ * the error bound and what a spoofed-source flood does to the maps.
  */
 #ifndef GW_BPF_RATELIMIT_H
 #define GW_BPF_RATELIMIT_H
@@ -65,6 +67,18 @@ static __always_inline void gw_gcra_refund(__u64 *tat, __u64 interval)
 	}
 }
 
+/* A bucket may be run on the coarse clock when its burst spans at least
+ * this long: (burst - 1) * T + T = tolerance + interval. The coarse clock's
+ * lag (at most GW_COARSE_LAG_NS) then admits at most lag / T packets more
+ * per window than the precise clock would, at most 1/64 of the burst. */
+#define GW_RL_COARSE_SPAN_NS (64 * GW_COARSE_LAG_NS)
+
+/* Returns 1 when bucket g may run on the coarse clock. */
+static __always_inline int gw_gcra_coarse_ok(const struct gw_gcra *g)
+{
+	return g->tolerance_ns + g->interval_ns >= GW_RL_COARSE_SPAN_NS;
+}
+
 /* The bucket key of an IPv6 source: its first `bits` bits. */
 static __always_inline void gw_rl_v6_key_make(struct gw_rl_v6_key *k, const __be32 *a, __u32 bits)
 {
@@ -95,6 +109,7 @@ struct gw_rl_ctx {
 	__u8 cache;		/* the entry's key is the whole source address */
 	__u8 v6;
 	__u8 late;		/* s not looked up yet: gw_rl_apply does */
+	__u8 precise;		/* a bucket needs bpf_ktime_get_ns() */
 	__be32 k4;		/* keys on this stack: kernels before 6.x refuse */
 	struct gw_rl_v6_key k6;	/* a global function's argument memory as a key */
 };
@@ -118,6 +133,7 @@ static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flag
 	rl->on = 0;
 	rl->cache = 0;
 	rl->late = 0;
+	rl->precise = 0;
 	rl->ipkt = cfg->rl_pkt.interval_ns;
 	rl->isyn = cfg->rl_syn.interval_ns;
 	if (f->proto != IPPROTO_TCP ||
@@ -126,12 +142,22 @@ static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flag
 	if (!rl->ipkt && !rl->isyn)
 		return;		/* nothing to limit: no map work, no clock */
 	rl->on = 1;
+	rl->precise = (rl->ipkt && !gw_gcra_coarse_ok(&cfg->rl_pkt)) ||
+		      (rl->isyn && !gw_gcra_coarse_ok(&cfg->rl_syn));
 	rl->tag = gw_filter_tag(cfg);
 	if (f->family == GW_FAMILY_V4) {
+		struct gw_rl_state *s4;
+
 		rl->v6 = 0;
 		rl->cache = 1;
 		rl->k4 = f->saddr[0];
-		rl->s = bpf_map_lookup_elem(&gw_rl_v4, &rl->k4);
+		s4 = bpf_map_lookup_elem(&gw_rl_v4, &rl->k4);
+		/* Keeps clang from merging this call with gw_rl_v6's below
+		 * into one call site fed by either map: the verifier inlines
+		 * the lookup only where one map reaches the call (else the
+		 * generic helper: an indirect call). gw_lookup_apart. */
+		gw_lookup_apart(s4);
+		rl->s = s4;
 		return;
 	}
 	bits = cfg->rl_v6_prefix;
@@ -150,14 +176,19 @@ static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flag
 
 /* Returns 1 when the source passed the filter under the current tag less
  * than GW_FILTER_CACHE_NS ago (the LPM walks can be skipped), else 0. Only
- * passing verdicts are cached: a denied source never gets an entry. */
+ * passing verdicts are cached: a denied source never gets an entry. The
+ * time may come from the other clock than the stored one (a SYN can need
+ * the precise clock where an ACK takes the coarse one): a stored time up
+ * to GW_COARSE_LAG_NS ahead of now counts as current. */
 static __always_inline int gw_filter_cached(const struct gw_rl_ctx *rl, __u64 *now)
 {
 	const struct gw_rl_state *s = rl->s;
+	__u64 age;
 
 	if (!s || !rl->cache || *(volatile __u32 *)&s->filter_tag != rl->tag)
 		return 0;
-	return gw_clock(now) - *(volatile __u64 *)&s->filter_ok_ns < GW_FILTER_CACHE_NS;
+	age = gw_clock(now, rl->precise) + GW_COARSE_LAG_NS - *(volatile __u64 *)&s->filter_ok_ns;
+	return age < GW_FILTER_CACHE_NS + GW_COARSE_LAG_NS;
 }
 
 /* Records that the source passed the filter under rl->tag (read before the
@@ -170,6 +201,46 @@ static __always_inline void gw_filter_cache_put(const struct gw_rl_ctx *rl, __u6
 		return;
 	s->filter_ok_ns = now;
 	s->filter_tag = rl->tag;
+}
+
+/* The deny cache: sources the filter's walk dropped with
+ * GW_R_DROP_FILTER (a static deny, or no match under default deny), per
+ * CPU, in a direct-mapped table (a hash of the source picks the slot; a
+ * flood of denied sources only overwrites slots). Valid under the same
+ * tag and for as long as a cached passing verdict; ban drops are never
+ * cached (bans expire). Returns the source's slot, or NULL. */
+static __always_inline struct gw_deny_ent *gw_deny_slot(const struct gw_flow *f)
+{
+	__u32 h = (f->saddr[0] ^ f->saddr[1] ^ f->saddr[2] ^ f->saddr[3]) * 0x9e3779b1u;
+	__u32 idx = h >> 20;	/* the top 12 bits: GW_DENY_CACHE_SLOTS */
+
+	return bpf_map_lookup_elem(&gw_deny_cache, &idx);
+}
+
+/* Returns 1 when slot d says the filter denied f's source under `tag` less
+ * than GW_FILTER_CACHE_NS ago (the same age rule as gw_filter_cached). */
+static __always_inline int gw_deny_cached(const struct gw_deny_ent *d, const struct gw_flow *f,
+					  __u32 tag, __u64 now)
+{
+	if (d->family != f->family || d->tag != tag ||
+	    ((d->addr[0] ^ f->saddr[0]) | (d->addr[1] ^ f->saddr[1]) |
+	     (d->addr[2] ^ f->saddr[2]) | (d->addr[3] ^ f->saddr[3])))
+		return 0;
+	return now + GW_COARSE_LAG_NS - d->stamp_ns < GW_FILTER_CACHE_NS + GW_COARSE_LAG_NS;
+}
+
+/* Records that the filter denied f's source under `tag` (read before the
+ * walk) at now. */
+static __always_inline void gw_deny_put(struct gw_deny_ent *d, const struct gw_flow *f, __u32 tag,
+					__u64 now)
+{
+	d->addr[0] = f->saddr[0];
+	d->addr[1] = f->saddr[1];
+	d->addr[2] = f->saddr[2];
+	d->addr[3] = f->saddr[3];
+	d->stamp_ns = now;
+	d->tag = tag;
+	d->family = f->family;
 }
 
 /* Takes the packet from the source's buckets; a new source gets its entry

@@ -49,7 +49,9 @@ struct gw_config {
 	struct gw_gcra rl_syn;	/* TCP SYN (SYN without ACK), per source */
 	__u32 filter_gen;	/* bumped by agent/filter.c after every filter or
 				 * ban change: drops the cached verdicts */
-	__u32 pad2;
+	__u32 fib_gen;		/* bumped by gwd on route, neighbour, rule,
+				 * netconf and link changes: drops the
+				 * datapath's cached FIB answers */
 };
 
 /* ------------------------------------------------------------------ */

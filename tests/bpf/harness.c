@@ -169,6 +169,7 @@ void gwt_lb_maps(struct gw_bpf *skel, struct gw_lb_maps *m)
 	m->ct = bpf_map__fd(skel->maps.gw_ct);
 	m->nat = bpf_map__fd(skel->maps.gw_nat);
 	m->svc_bloom = bpf_map__fd(skel->maps.gw_svc_bloom);
+	m->backend_stats = bpf_map__fd(skel->maps.gw_backend_stats);
 }
 
 int gwt_ifaddr_set(struct gw_bpf *skel, int ifindex, const char *v4, const char *v6)

@@ -6,6 +6,7 @@
  * Every packet runs on both hooks.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -385,6 +386,58 @@ static void test_verdict_cache(void **state)
 	set_rl(0);
 }
 
+/* The per-CPU deny cache (bpf/lib/ratelimit.h: gw_deny_cached): a source
+ * the static filter denied is dropped without a walk until a change moves
+ * filter_gen or the default on, or for at most a second after a change
+ * behind filter_gen's back; ban drops are never cached. Limits off: the
+ * cache does not depend on them. Pinned to one CPU: the cache is per CPU. */
+static void test_deny_cache(void **state)
+{
+	struct gw_cidr d = cidr("198.18.14.0/24"), b = cidr("198.18.15.7/32");
+	cpu_set_t set, old;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
+	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
+
+	assert_int_equal(gw_filter_add(&fm, &d, GW_RULE_DENY, GW_ORIGIN_CLI), 0);
+	expect_src("198.18.14.5", GW_R_DROP_FILTER);	/* walked, cached */
+	expect_src("198.18.14.5", GW_R_DROP_FILTER);	/* from the cache */
+	/* removed through the API (filter_gen moves on): passes at once */
+	assert_int_equal(gw_filter_del(&fm, &d, GW_RULE_DENY), 0);
+	expect_src("198.18.14.5", GW_R_PASS_LOCAL);
+
+	/* removed behind filter_gen's back: the cached denial stands for at
+	 * most a second */
+	assert_int_equal(gw_filter_add(&fm, &d, GW_RULE_DENY, GW_ORIGIN_CLI), 0);
+	expect_src("198.18.14.5", GW_R_DROP_FILTER);
+	{
+		struct gw_lpm_v4_key k = { .prefixlen = 24, .addr = d.ip.addr[0] };
+
+		assert_int_equal(bpf_map_delete_elem(fm.v4, &k), 0);
+	}
+	expect_src("198.18.14.5", GW_R_DROP_FILTER);	/* still cached */
+	usleep(1100 * 1000);
+	expect_src("198.18.14.5", GW_R_PASS_LOCAL);
+
+	/* default deny: cached under the default, dropped when it flips */
+	set_default_deny(1);
+	expect_src("198.18.14.9", GW_R_DROP_FILTER);
+	expect_src("198.18.14.9", GW_R_DROP_FILTER);
+	set_default_deny(0);
+	expect_src("198.18.14.9", GW_R_PASS_LOCAL);
+
+	/* a ban's drop is not cached: it ends with the ban */
+	assert_int_equal(gw_ban_add(&fm, &b, SEC_NS / 4, GW_ORIGIN_BAN), 0);
+	expect_src("198.18.15.7", GW_R_DROP_BAN);
+	expect_src("198.18.15.7", GW_R_DROP_BAN);
+	usleep(400 * 1000);
+	expect_src("198.18.15.7", GW_R_PASS_LOCAL);
+	assert_int_equal(gw_ban_gc(&fm), 1);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+}
+
 static void test_expired_ban_does_not_hide_live_one(void **state)
 {
 	__u64 now = gw_now_ns();
@@ -563,6 +616,7 @@ int main(void)
 		cmocka_unit_test_setup(test_auth_failures_ban, reset),
 		cmocka_unit_test_setup(test_no_bans_flag, reset),
 		cmocka_unit_test_setup(test_verdict_cache, reset),
+		cmocka_unit_test_setup(test_deny_cache, reset),
 		cmocka_unit_test_setup(test_expired_ban_does_not_hide_live_one, reset),
 		cmocka_unit_test_setup(test_ban_against_static_lengths, reset),
 		cmocka_unit_test_setup(test_v6_prefixes, reset),

@@ -13,6 +13,7 @@
 #include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -863,6 +864,139 @@ static void test_icmp_errors_v6(void **state)
 	icmp_errors(6);
 }
 
+/* Sends one TCP SYN of a new client flow (port cport) to vip:80 at XDP;
+ * returns the backend slot the flow's conntrack entry names. */
+static __u32 send_new_flow(const char *vip, __u16 cport)
+{
+	uint8_t buf[PKT_MAX];
+	struct gwt_run r;
+	struct gw_ct ct;
+	size_t len = build(buf, 4, CLIENT(4), vip, IPPROTO_TCP, cport, 80, 64);
+
+	assert_int_equal(gwt_run(skel, 0, topo.cside, buf, len, &r), 0);
+	assert_int_equal(r.retval, fwd_retval(0, topo.bside, topo.cside));
+	assert_int_equal(ct_get(4, CLIENT(4), vip, IPPROTO_TCP, cport, 80, &ct), 0);
+	return ct.backend_id;
+}
+
+/* A backend slot that is given to a new backend starts its per-CPU packet
+ * counters from 0 (service.c zeroes them before writing the backend). */
+static void test_backend_slot_reuse_resets_counters(void **state)
+{
+	const char *vip_a = "198.18.7.1", *vip_b = "198.18.7.2";
+	const char *be_a[1] = { BE2(4) }, *be_b[1] = { BE3(4) };
+	int fd_be = bpf_map__fd(skel->maps.gw_backends);
+	int fd_stats = bpf_map__fd(skel->maps.gw_backend_stats);
+	__u32 n = bpf_map__max_entries(skel->maps.gw_backends), slot, i;
+	struct gw_backend *saved, busy;
+	struct gw_endpoint vip;
+
+	saved = calloc(n, sizeof(*saved));
+	assert_non_null(saved);
+	svc_set(4, vip_a, 80, IPPROTO_TCP, be_a, NULL, 1);
+	slot = send_new_flow(vip_a, 41000);
+	assert_int_equal(send_new_flow(vip_a, 41001), slot);
+	assert_int_equal(gwt_counter(fd_stats, slot), 2);
+	ip_of(vip_a, &vip.ip);
+	vip.port = 80;
+	assert_int_equal(gw_service_del(&maps, &vip, IPPROTO_TCP), 0);
+
+	/* Every other slot taken (VALID, of no service), so the next backend
+	 * can only get the freed one. */
+	memset(&busy, 0, sizeof(busy));
+	busy.flags = GW_BE_F_VALID;
+	busy.svc_id = 0xfffffff0u;
+	for (i = 0; i < n; i++) {
+		assert_int_equal(bpf_map_lookup_elem(fd_be, &i, &saved[i]), 0);
+		if (i && i != slot)
+			assert_int_equal(bpf_map_update_elem(fd_be, &i, &busy, BPF_ANY), 0);
+	}
+	assert_false(saved[slot].flags & GW_BE_F_VALID);	/* freed */
+	svc_set(4, vip_b, 80, IPPROTO_TCP, be_b, NULL, 1);
+	for (i = 1; i < n; i++)
+		if (i != slot)
+			assert_int_equal(bpf_map_update_elem(fd_be, &i, &saved[i], BPF_ANY), 0);
+	free(saved);
+
+	/* the new backend took the slot, and its counters start at 0 */
+	assert_int_equal(gwt_counter(fd_stats, slot), 0);
+	assert_int_equal(send_new_flow(vip_b, 41002), slot);
+	assert_int_equal(gwt_counter(fd_stats, slot), 1);
+	ip_of(vip_b, &vip.ip);
+	assert_int_equal(gw_service_del(&maps, &vip, IPPROTO_TCP), 0);
+}
+
+/* Sends a packet of the established flow cport -> vip:80 on hook and
+ * returns the destination MAC it left with. */
+static void send_mac(int fam, int hook, const char *vip, __u16 cport, uint8_t *mac)
+{
+	uint8_t buf[PKT_MAX];
+	struct pkt_view v;
+	struct gwt_run r;
+	size_t len = build(buf, fam, CLIENT(fam), vip, IPPROTO_TCP, cport, 80, 64);
+
+	assert_int_equal(gwt_run(skel, hook, topo.cside, buf, len, &r), 0);
+	assert_int_equal(r.retval, fwd_retval(hook, topo.bside, topo.cside));
+	assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+	memcpy(mac, v.mac_dst, 6);
+}
+
+/* The per-CPU FIB cache toward a backend (bpf/lib/fwd.h): a neighbour's
+ * new MAC is used after gwd bumps fib_gen, and after GW_FIB_CACHE_NS
+ * (1 s) without a bump; before, the cached answer stands. Pinned to one
+ * CPU: the cache is per CPU. */
+static void fib_cache(int fam)
+{
+	static const uint8_t mac_new[6] = { 0x02, 0, 0, 0, 0x0b, 0x42 };
+	const char *vip = FAM(fam, "198.18.7.4", "fd00:7::4");
+	const char *be[1] = { BE2(fam) };
+	int fd_cfg = bpf_map__fd(skel->maps.gw_config);
+	struct gw_endpoint ep;
+	cpu_set_t set, old;
+	uint8_t mac[6];
+	int hook;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
+	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
+	svc_set(fam, vip, 80, IPPROTO_TCP, be, NULL, 1);
+	for (hook = 0; hook < 2; hook++) {
+		__u16 cport = (__u16)(41100 + hook);
+
+		send_mac(fam, hook, vip, cport, mac);		/* looked up, cached */
+		assert_memory_equal(mac, GWT_MAC_BE2, 6);
+		assert_int_equal(gwt_sh("ip %s neigh replace %s lladdr 02:00:00:00:0b:42 nud "
+					"permanent dev gwtb0", fam == 4 ? "-4" : "-6", BE2(fam)), 0);
+		send_mac(fam, hook, vip, cport, mac);		/* the cached answer */
+		assert_memory_equal(mac, GWT_MAC_BE2, 6);
+		assert_int_equal(gw_fib_gen_bump(fd_cfg), 0);	/* what gwd does */
+		send_mac(fam, hook, vip, cport, mac);
+		assert_memory_equal(mac, mac_new, 6);
+
+		/* back, without a bump: the cache lives at most a second */
+		assert_int_equal(gwt_sh("ip %s neigh replace %s lladdr 02:00:00:00:0b:02 nud "
+					"permanent dev gwtb0", fam == 4 ? "-4" : "-6", BE2(fam)), 0);
+		usleep(1100 * 1000);
+		send_mac(fam, hook, vip, cport, mac);
+		assert_memory_equal(mac, GWT_MAC_BE2, 6);
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+	ip_of(vip, &ep.ip);
+	ep.port = 80;
+	assert_int_equal(gw_service_del(&maps, &ep, IPPROTO_TCP), 0);
+}
+
+static void test_fib_cache_v4(void **state)
+{
+	fib_cache(4);
+}
+
+static void test_fib_cache_v6(void **state)
+{
+	fib_cache(6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -882,6 +1016,9 @@ int main(void)
 		cmocka_unit_test(test_svc_bloom),
 		cmocka_unit_test(test_health_marks_v4),
 		cmocka_unit_test(test_health_marks_v6),
+		cmocka_unit_test(test_backend_slot_reuse_resets_counters),
+		cmocka_unit_test(test_fib_cache_v4),
+		cmocka_unit_test(test_fib_cache_v6),
 	};
 
 	return cmocka_run_group_tests_name("bpf_lb_nat", tests, setup, teardown);

@@ -10,7 +10,9 @@
 #   forgets it; a link renamed to a configured name is attached too;
 # - a link renamed away from a configured name is detached; link events of
 #   an interface attached by gw-dpctl leave it alone;
-# - events lost to a full socket buffer (ENOBUFS) trigger a full resync.
+# - events lost to a full socket buffer (ENOBUFS) trigger a full resync;
+# - a route or neighbour change moves gw_config.fib_gen on (the datapath's
+#   FIB cache toward backends is dropped).
 . "$(dirname "$0")/lib.sh"
 it_init gwdnl
 it_need_datapath
@@ -202,4 +204,27 @@ nsx "$IT_GW" ip link del "o1-$IT_SUF"
 kill -0 "$GWD_PID" || it_fail "gwd died"
 got=$(peer "$VIP1")
 [ "$got" = 198.18.11.9 ] || it_fail "after the resync: '$got'"
+
+# 6. Route and neighbour events move fib_gen on.
+fib_gen() {
+	bpftool -j map lookup pinned "$IT_PIN/gw_config" key 0 0 0 0 | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["formatted"]["value"]["fib_gen"])'
+}
+wait_fib_gen_above() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(fib_gen)" -gt "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+g0=$(fib_gen) || it_fail "cannot read fib_gen"
+nsx "$IT_GW" ip route add 198.18.251.0/24 dev "$H1"
+wait_fib_gen_above "$g0" || it_fail "fib_gen stayed $g0 after a route was added"
+g1=$(fib_gen)
+nsx "$IT_GW" ip neigh replace 198.18.251.7 lladdr 02:00:00:00:fb:07 nud permanent dev "$H1"
+wait_fib_gen_above "$g1" || it_fail "fib_gen stayed $g1 after a neighbour was added"
+nsx "$IT_GW" ip route del 198.18.251.0/24 dev "$H1"
 echo "PASS"
