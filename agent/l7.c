@@ -603,7 +603,7 @@ fail:
 }
 
 /* The auth set of the snapshot being served, or NULL. */
-static struct gw_authset *old_auth(const struct gw_l7 *l7)
+static struct gw_authset *cur_auth(const struct gw_l7 *l7)
 {
 	return l7->cur ? l7->cur->rt->auth : NULL;
 }
@@ -617,10 +617,10 @@ static void snap_publish(struct gw_l7 *l7, struct gw_l7_snap *s)
 	unsigned int i;
 
 	/* key files are watched on gwd's loop for the auth set being served */
-	if (l7->main_loop && s->rt->auth && old_auth(l7) != s->rt->auth)
+	if (l7->main_loop && s->rt->auth && cur_auth(l7) != s->rt->auth)
 		gw_authset_watch(s->rt->auth, l7->main_loop);
-	if (old_auth(l7) != s->rt->auth)
-		gw_authset_unwatch(old_auth(l7));
+	if (cur_auth(l7) != s->rt->auth)
+		gw_authset_unwatch(cur_auth(l7));
 	pthread_mutex_lock(&l7->mu);
 	old = l7->cur;
 	s->gen = old ? old->gen + 1 : 1;
@@ -1143,7 +1143,7 @@ static void stop_begin(struct gw_l7 *l7, __u64 drain_ns)
 	l7->health = NULL;
 	if (l7->main_loop)
 		gw_timer_stop(l7->main_loop, &l7->tls_rotate);
-	gw_authset_unwatch(old_auth(l7));
+	gw_authset_unwatch(cur_auth(l7));
 	l7->main_loop = NULL;
 	l7->drain_ns = drain_ns;
 	__atomic_store_n(&l7->stopping, 1, __ATOMIC_RELEASE);
