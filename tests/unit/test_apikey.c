@@ -389,8 +389,8 @@ static void test_reader_never_waits(void **state)
 }
 
 /* The authset's watch on a loop: inotify picks a rewrite up in
- * milliseconds, long before the periodic check (an hour away here would
- * not matter: the API-key tick is 1 s, and the bound is below it). */
+ * milliseconds; the bound (0.5 s) is below the 1 s fallback tick, so only
+ * inotify can meet it. */
 struct watch_arg {
 	struct gw_loop *loop;
 	struct gw_timer t;
