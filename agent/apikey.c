@@ -371,8 +371,7 @@ struct gw_apikeys_set *gw_apikeys_acquire(struct gw_apikeys *ak)
 }
 
 enum gw_auth_reason gw_apikeys_authenticate(struct gw_apikeys *ak, unsigned int reader,
-					    const char *key, size_t len,
-					    struct gw_auth_result *res)
+					    const char *key, size_t len, struct gw_auth_result *res)
 {
 	struct gw_apikeys_reader *rd;
 	const struct gw_apikeys_set *set;

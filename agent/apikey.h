@@ -30,7 +30,8 @@
 
 #define GW_APIKEYS_MAX_FILE (16 * 1024 * 1024)
 #define GW_APIKEYS_MAX_KEY  1024 /* longest key accepted from a client */
-#define GW_APIKEYS_CHECK_NS (1ull * 1000000000ull) /* the fallback stat on gwd's loop */
+/* The period of the fallback stat of the file on gwd's loop. */
+#define GW_APIKEYS_CHECK_NS (1ull * 1000000000ull)
 
 struct gw_apikeys_set;
 
@@ -59,8 +60,8 @@ struct gw_apikeys_reader {
 } __attribute__((aligned(64)));
 
 struct gw_apikeys {
-	struct gw_watched file;	 /* its lock: one reread at a time */
-	struct gw_refslot slot;	 /* the published set: what requests read */
+	struct gw_watched file; /* its lock: one reread at a time */
+	struct gw_refslot slot; /* the published set: what requests read */
 	unsigned int n_readers;
 	struct gw_apikeys_reader *rd; /* [n_readers] */
 };

@@ -69,9 +69,9 @@ int gw_authset_new(const struct gw_cfg_auth *cfg, const struct gw_jwt_opts *opts
 			x->name = strdup(k->name ? k->name : "");
 			x->header = strdup(k->header ? k->header : "");
 			e = !x->name || !x->header ? -ENOMEM
-			    : !k->keys		   ? -EINVAL
-						   : gw_apikeys_open(k->keys, opts ? opts->workers : 1,
-									     &x->keys);
+			    : !k->keys
+				    ? -EINVAL
+				    : gw_apikeys_open(k->keys, opts ? opts->workers : 1, &x->keys);
 			if (e)
 				pr_err("api_keys '%s': cannot load %s: %s\n",
 				       k->name ? k->name : "?",

@@ -320,8 +320,9 @@ int gw_fwatch_add(struct gw_fwatch *fw, const char *path, __u64 interval_ns, gw_
 	f->cb = cb;
 	f->arg = arg;
 	f->base = strdup(slash ? slash + 1 : path);
-	f->dir = slash == path ? strdup("/") : slash ? strndup(path, (size_t)(slash - path))
-						     : strdup(".");
+	f->dir = slash == path ? strdup("/")
+		 : slash       ? strndup(path, (size_t)(slash - path))
+			       : strdup(".");
 	v = realloc(fw->f, (fw->n + 1) * sizeof(*v));
 	if (!f->base || !f->dir || !v) {
 		if (v)

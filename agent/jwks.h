@@ -119,11 +119,11 @@ struct gw_jwks_stats {
 struct gw_jwks {
 	struct gw_watched file; /* its lock: one reread at a time, and cur */
 	struct gw_jwks_opts opts;
-	struct gw_refslot slot;	  /* the published set: what requests read */
-	struct gw_jwks_set *cur;  /* under file.lock: the last published set */
-	__u64 next_generation;	  /* under file.lock */
-	__u64 last_refresh_ns;	  /* atomic: the last unknown-kid reread */
-	int refreshed;		  /* atomic: last_refresh_ns is set */
+	struct gw_refslot slot;	    /* the published set: what requests read */
+	struct gw_jwks_set *cur;    /* under file.lock: the last published set */
+	__u64 next_generation;	    /* under file.lock */
+	__u64 last_refresh_ns;	    /* atomic: the last unknown-kid reread */
+	int refreshed;		    /* atomic: last_refresh_ns is set */
 	struct gw_jwks_stats stats; /* atomic counters */
 };
 

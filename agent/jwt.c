@@ -702,9 +702,8 @@ static int ident_unpack(const struct gw_jwt *jwt, const char *buf, size_t len,
 /* The verifier                                                         */
 /* ------------------------------------------------------------------ */
 
-enum gw_auth_reason gw_jwt_authenticate(struct gw_jwt *jwt, unsigned int worker,
-					const char *token, size_t len, __s64 now_ns,
-					struct gw_auth_result *res)
+enum gw_auth_reason gw_jwt_authenticate(struct gw_jwt *jwt, unsigned int worker, const char *token,
+					size_t len, __s64 now_ns, struct gw_auth_result *res)
 {
 	char ident[GW_AUTH_CONSUMER_MAX + GW_AUTH_FORWARD_MAX * GW_AUTH_VALUE_MAX];
 	unsigned char hash[32];

@@ -131,9 +131,8 @@ struct gw_tokcache *gw_jwt_cache(struct gw_jwt *jwt, unsigned int worker);
  * waiting for a reread in flight) for an unknown kid, and caches a success.
  * A worker index out of range is GW_AUTH_INTERNAL. Fills *res and returns
  * res->reason. */
-enum gw_auth_reason gw_jwt_authenticate(struct gw_jwt *jwt, unsigned int worker,
-					const char *token, size_t len, __s64 now_ns,
-					struct gw_auth_result *res);
+enum gw_auth_reason gw_jwt_authenticate(struct gw_jwt *jwt, unsigned int worker, const char *token,
+					size_t len, __s64 now_ns, struct gw_auth_result *res);
 
 /* The same from the Authorization header's value (NULL when absent). */
 enum gw_auth_reason gw_jwt_authenticate_header(struct gw_jwt *jwt, unsigned int worker,

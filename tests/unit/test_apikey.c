@@ -481,10 +481,14 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_match),		cmocka_unit_test(test_many),
-		cmocka_unit_test(test_malformed_lines), cmocka_unit_test(test_duplicate),
-		cmocka_unit_test(test_reload),		cmocka_unit_test(test_concurrent_reread),
-		cmocka_unit_test(test_reader_never_waits), cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_malformed_lines),
+		cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_concurrent_reread),
+		cmocka_unit_test(test_reader_never_waits),
+		cmocka_unit_test(test_watch),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

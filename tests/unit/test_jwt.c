@@ -1146,8 +1146,7 @@ static void test_cache_workers(void **state)
 	}
 	assert_int_equal(gw_jws_verifications(), v0 + 2);
 	/* a worker that does not exist */
-	assert_int_equal(gw_jwt_authenticate(jwt, 2, t, strlen(t), S(NOW), &res),
-			 GW_AUTH_INTERNAL);
+	assert_int_equal(gw_jwt_authenticate(jwt, 2, t, strlen(t), S(NOW), &res), GW_AUTH_INTERNAL);
 	assert_null(gw_jwt_cache(jwt, 2));
 	/* the P-256 key leaves the file: once the reread is published, no
 	 * worker answers from its cache */
@@ -1365,7 +1364,8 @@ static void test_authset(void **state)
 	assert_string_equal(v.res.headers[0].name, "X-User-Id");
 	r.values[0] = NULL;
 	r.names[0] = "x-other";
-	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, 0, S(NOW), &v), GW_AUTH_MISSING);
+	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, 0, S(NOW), &v),
+			 GW_AUTH_MISSING);
 	assert_int_equal(v.status, 401);
 	assert_string_equal(v.www_authenticate, "Bearer realm=\"main\"");
 	r.names[0] = "Authorization";
@@ -1392,7 +1392,8 @@ static void test_authset(void **state)
 	f0 = gw_auth_failures(GW_AUTH_BAD_API_KEY);
 	m0 = gw_auth_failures(GW_AUTH_MISSING);
 	r.values[1] = "s3cret";
-	assert_int_equal(gw_authset_check(set, "partners", treq_get, &r, 0, S(NOW), &v), GW_AUTH_OK);
+	assert_int_equal(gw_authset_check(set, "partners", treq_get, &r, 0, S(NOW), &v),
+			 GW_AUTH_OK);
 	assert_string_equal(v.res.consumer, "acme");
 	r.values[1] = "guess";
 	assert_int_equal(gw_authset_check(set, "partners", treq_get, &r, 0, S(NOW), &v),
@@ -1411,7 +1412,8 @@ static void test_authset(void **state)
 	assert_int_equal(gw_authset_check(set, NULL, treq_get, &r, 0, S(NOW), &v), GW_AUTH_OK);
 	assert_int_equal(gw_authset_check(set, "none", treq_get, &r, 0, S(NOW), &v), GW_AUTH_OK);
 	assert_int_equal(v.status, 0);
-	assert_int_equal(gw_authset_check(set, "nope", treq_get, &r, 0, S(NOW), &v), GW_AUTH_INTERNAL);
+	assert_int_equal(gw_authset_check(set, "nope", treq_get, &r, 0, S(NOW), &v),
+			 GW_AUTH_INTERNAL);
 	assert_int_equal(v.status, 500);
 	gw_authset_free(set);
 	/* one entry that cannot load: the whole set fails */
