@@ -203,6 +203,7 @@ struct fw_file {
 	char *dir, *base; /* the directory watched, the name looked for */
 	int wd;		  /* -1: not watched (the tick tries again) */
 	__u64 interval_ns;
+	int pending; /* from this read's events: 0 none, 1 look, 2 reread */
 	struct gw_timer timer;
 	gw_fwatch_cb cb;
 	void *arg;
@@ -237,28 +238,29 @@ static void fw_tick(struct gw_timer *t)
 		pr_warn("%s/%s: no periodic check (out of memory)\n", f->dir, f->base);
 }
 
-/* One inotify event: the files it concerns. */
+/* One inotify event: marks the files it concerns. */
 static void fw_event(struct gw_fwatch *fw, const struct inotify_event *ev)
 {
 	size_t i;
+	int p;
 
 	for (i = 0; i < fw->n; i++) {
 		struct fw_file *f = fw->f[i];
 
 		if (ev->mask & IN_Q_OVERFLOW) {
-			f->cb(f->arg, true);
+			p = 2; /* events were lost */
+		} else if (f->wd != ev->wd) {
 			continue;
-		}
-		if (f->wd != ev->wd)
-			continue;
-		if (ev->mask & (IN_IGNORED | IN_MOVE_SELF | IN_DELETE_SELF)) {
+		} else if (ev->mask & (IN_IGNORED | IN_MOVE_SELF | IN_DELETE_SELF)) {
 			/* the directory went or moved: watch its path again at
 			 * the next tick, and look now */
 			f->wd = -1;
-			f->cb(f->arg, false);
-			continue;
+			p = 1;
+		} else {
+			p = ev->len && !strcmp(ev->name, f->base) ? 2 : 1;
 		}
-		f->cb(f->arg, ev->len && !strcmp(ev->name, f->base));
+		if (p > f->pending)
+			f->pending = p;
 	}
 	if (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF))
 		inotify_rm_watch(fw->fd, ev->wd);
@@ -271,17 +273,29 @@ static void fw_readable(struct gw_io *io, __u32 events)
 	const struct inotify_event *ev;
 	ssize_t n, off;
 
+	size_t i;
+
 	(void)events;
 	for (;;) {
 		n = read(fw->fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return;
+			break;
 		for (off = 0; off + (ssize_t)sizeof(*ev) <= n; off += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)(buf + off);
 			fw_event(fw, ev);
 		}
+	}
+	/* one look per file for everything read: a burst of writes costs one
+	 * reread */
+	for (i = 0; i < fw->n; i++) {
+		struct fw_file *f = fw->f[i];
+		int p = f->pending;
+
+		f->pending = 0;
+		if (p)
+			f->cb(f->arg, p == 2);
 	}
 }
 

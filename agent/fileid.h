@@ -90,8 +90,9 @@ int gw_watched_msgs_has(struct gw_watched *w, const char *needle);
  * cb(arg, force) runs on the loop: force is true when an event named the
  * file (its content was written: reread it whatever its identity), false
  * for a tick or an event about another name in the directory (reread when
- * the identity changed). An inotify queue overflow calls every file with
- * force. Everything here belongs to the loop's thread.
+ * the identity changed); the events of one wake-up make one call per file
+ * (a burst of writes, one reread). An inotify queue overflow calls every
+ * file with force. Everything here belongs to the loop's thread.
  */
 typedef void (*gw_fwatch_cb)(void *arg, bool force);
 
