@@ -1,19 +1,27 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Request latency while an auth key file is rewritten: wrk against gwd on a
+# Request latency while an auth key file is rewritten: an open-loop load on gwd on a
 # route with `auth: api_keys` whose key file has 100 000 keys, first with
 # the file left alone, then while it is replaced (write + rename) every
 # --interval seconds. gwd reads the file again after each change; this
 # measures what that costs the requests in flight.
 #
 #   bench/auth_reread.sh [--keys N] [--duration S] [--interval S]
-#                        [--connections N] [--before GWD]
+#                        [--connections N] [--rate R] [--rounds N]
+#                        [--before GWD]
+#
+# The load is open-loop (see bench below): --rate requests/s (default 1000)
+# over --connections keep-alive connections (default 8), far from
+# saturating the CPUs, so that p99 shows how long requests wait for a
+# reread, not how the CPUs are shared.
 #
 # --before GWD also runs an older gwd binary (e.g. one built from the commit
-# before the reread moved off the request path) and prints the ratios of
-# its p99 to this tree's. Both runs use the same files, origin and load.
-# The origin is nginx serving a 2-byte body; 2 workers, wrk -t2.
+# before the reread moved off the request path), alternating with this
+# tree's for --rounds rounds (default 3), and prints the ratios of the
+# medians (p99, max, req/s while rewriting). Both use the same files,
+# origin and load.
+# The origin is nginx serving a 2-byte body; gwd has 2 workers.
 # Results also go to build/bench/auth_reread.txt.
 set -euo pipefail
 
@@ -25,13 +33,14 @@ BEFORE=
 KEYS=100000
 DURATION=10
 INTERVAL=1
-CONNS=32
-THREADS=2
+CONNS=8
+RATE=1000
+ROUNDS=3
 WORKERS=2
 
 usage() {
 	echo "usage: bench/auth_reread.sh [--keys N] [--duration S] [--interval S]" \
-		"[--connections N] [--before GWD]" >&2
+		"[--connections N] [--rate R] [--rounds N] [--before GWD]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -41,13 +50,15 @@ while [ $# -gt 0 ]; do
 	--duration) DURATION=$2 ;;
 	--interval) INTERVAL=$2 ;;
 	--connections) CONNS=$2 ;;
+	--rounds) ROUNDS=$2 ;;
+	--rate) RATE=$2 ;;
 	--before) BEFORE=$2 ;;
 	*) usage ;;
 	esac
 	shift 2
 done
 
-for t in wrk nginx python3 curl; do
+for t in nginx python3 curl; do
 	command -v "$t" >/dev/null || { echo "bench/auth_reread: $t missing (make bench-deps)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "bench/auth_reread: needs root (a network namespace)" >&2; exit 1; }
@@ -75,7 +86,9 @@ trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 ip netns add "$NS"
-inns() { nsenter --net="/run/netns/$NS" "$@"; }
+# gwd, the origin and the load run at nice -15: other work on a shared machine
+# disturbs the latencies less (the same for both binaries).
+inns() { nsenter --net="/run/netns/$NS" nice -n -15 "$@"; }
 inns ip link set lo up
 say() { echo "$*" | tee -a "$OUT"; }
 
@@ -150,24 +163,55 @@ wait_http() {	# curl args: until it answers 200 (20 s: a 100k-key file loads fir
 	return 1
 }
 
-# wrk: prints "REQS P99_MS MAX_MS ERRORS" for one run.
+# bench: an open-loop load for DURATION s: CONNS keep-alive connections,
+# each sending a request every CONNS / RATE s on a fixed schedule; a
+# request's latency counts from its scheduled time, so a stall is charged
+# to every request that should have gone out during it (no coordinated
+# omission). Prints "REQS P99_MS MAX_MS ERRORS".
 bench() {
-	local out
-	out=$(inns wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
-		-H "X-API-Key: $APIKEY" http://127.0.0.1:8083/ 2>&1) || true
-	python3 - "$out" <<'EOF'
-import re, sys
-t = sys.argv[1]
-scale = {"us": 0.001, "ms": 1, "s": 1000}
-def ms(m):
-    return "%.2f" % (float(m.group(1)) * scale[m.group(2)]) if m else "nan"
-r = re.search(r"Requests/sec:\s+([\d.]+)", t)
-p = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\b", t, re.M)
-mx = re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)\b", t, re.M)
-errs = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", t))
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-errs += int(non2xx.group(1)) if non2xx else 0
-print(r.group(1) if r else "0", ms(p), ms(mx), errs)
+	inns python3 - "$CONNS" "$RATE" "$DURATION" "$APIKEY" <<'EOF'
+import socket, sys, threading, time
+conns, rate, dur, key = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+req = ("GET / HTTP/1.1\r\nHost: bench\r\nX-API-Key: %s\r\n\r\n" % key).encode()
+period = conns / rate
+lat, errs = [], [0]
+lock = threading.Lock()
+start = time.monotonic() + 0.2
+def run(i):
+    mine, bad, k = [], 0, 0
+    s = socket.create_connection(("127.0.0.1", 8083))
+    while True:
+        due = start + i * period / conns + k * period
+        if due > start + dur:
+            break
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        try:
+            s.sendall(req)
+            buf = b""
+            while not (b"\r\n\r\n" in buf and buf.endswith(b"ok")):
+                d = s.recv(65536)
+                if not d:
+                    raise OSError("closed")
+                buf += d
+            bad += not buf.startswith(b"HTTP/1.1 200")
+        except OSError:
+            bad += 1
+            s = socket.create_connection(("127.0.0.1", 8083))
+        mine.append(time.monotonic() - due)
+        k += 1
+    with lock:
+        lat.extend(mine)
+        errs[0] += bad
+ts = [threading.Thread(target=run, args=(i,)) for i in range(conns)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+lat.sort()
+print("%.0f %.2f %.2f %d" % (len(lat) / dur, lat[int(len(lat) * 0.99)] * 1000, lat[-1] * 1000,
+                             errs[0]))
 EOF
 }
 
@@ -179,15 +223,18 @@ row() {	# label, "REQS P99 MAX ERR"
 }
 
 # rewrite: replaces keys.txt (write beside it, rename over it) every
-# INTERVAL s, alternating the two versions, until killed.
+# INTERVAL s, alternating the two versions, until $DIR/stop exists; the
+# number of replacements goes to $DIR/rewrites.
 rewrite() {
-	local v=b
-	while :; do
-		cp "$DIR/keys.$v" "$DIR/keys.txt.new"
-		mv "$DIR/keys.txt.new" "$DIR/keys.txt"
+	local v=b n=0
+	set +e
+	while [ ! -e "$DIR/stop" ]; do
+		cp "$DIR/keys.$v" "$DIR/keys.txt.new" && mv "$DIR/keys.txt.new" "$DIR/keys.txt" &&
+			n=$((n + 1))
 		[ $v = a ] && v=b || v=a
 		sleep "$INTERVAL"
 	done
+	echo "$n" >"$DIR/rewrites"
 }
 
 # run LABEL GWD PIN: quiet and rewriting rows; sets QUIET and BUSY ("REQS
@@ -204,15 +251,20 @@ run() {
 		{ echo "bench/auth_reread: a request without a key was not refused" >&2; exit 1; }
 	QUIET=$(bench)
 	row "$label: file unchanged" "$QUIET"
+	rm -f "$DIR/stop"
 	rewrite &
 	rpid=$!
 	BUSY=$(bench)
-	kill "$rpid"
-	wait "$rpid" 2>/dev/null || true
+	touch "$DIR/stop"
+	wait "$rpid" || true
 	loads=$(grep -c 'api keys .* keys loaded' "$DIR/gwd-$label.log" || true)
 	row "$label: rewritten every ${INTERVAL}s" "$BUSY"
-	say "  $label: the file was loaded $loads times (the first at start)"
-	kill "$gpid"
+	say "  $label: $(cat "$DIR/rewrites") replacements; the file was loaded $loads times" \
+		"(the first at start)"
+	if ! kill "$gpid" 2>/dev/null; then
+		say "  $label: gwd had exited during the run; its log's end:"
+		tail -5 "$DIR/gwd-$label.log" | sed 's/^/    /' | tee -a "$OUT"
+	fi
 	wait "$gpid" 2>/dev/null || true
 	rm -rf "$pin"
 }
@@ -228,18 +280,35 @@ for i in $(seq 100); do
 	sleep 0.1
 done
 
-say "bench/auth_reread: $KEYS API keys, wrk -t$THREADS -c$CONNS -d${DURATION}s," \
-	"$WORKERS workers, the file replaced every ${INTERVAL}s"
+say "bench/auth_reread: $KEYS API keys, $RATE requests/s open loop on $CONNS connections" \
+	"for ${DURATION}s, $WORKERS workers, the file replaced every ${INTERVAL}s"
+[ -n "$BEFORE" ] || ROUNDS=1
+B_ALL=() A_ALL=()
+for ((r = 1; r <= ROUNDS; r++)); do
+	[ "$ROUNDS" = 1 ] || say "round $r"
+	if [ -n "$BEFORE" ]; then
+		run before "$BEFORE" "$PIN-before"
+		B_ALL+=("$BUSY")
+	fi
+	run after "$GWD" "$PIN"
+	A_ALL+=("$BUSY")
+done
+
+# median FIELD RUNS...: the median of field FIELD (1 req/s, 2 p99, 3 max).
+median() {
+	local f=$1
+	shift
+	printf '%s\n' "$@" | cut -d' ' -f"$f" | sort -g | awk '{v[NR] = $1}
+		END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 if [ -n "$BEFORE" ]; then
-	run before "$BEFORE" "$PIN-before"
-	B_QUIET=$QUIET B_BUSY=$BUSY
-fi
-run after "$GWD" "$PIN"
-if [ -n "$BEFORE" ]; then
-	ratio "p99 while rewriting, before/after" "$(cut -d' ' -f2 <<<"$B_BUSY")" \
-		"$(cut -d' ' -f2 <<<"$BUSY")"
-	ratio "max while rewriting, before/after" "$(cut -d' ' -f3 <<<"$B_BUSY")" \
-		"$(cut -d' ' -f3 <<<"$BUSY")"
-	ratio "req/s while rewriting, after/before" "$(cut -d' ' -f1 <<<"$BUSY")" \
-		"$(cut -d' ' -f1 <<<"$B_BUSY")"
+	say "medians of $ROUNDS rounds while rewriting: before p99 $(median 2 "${B_ALL[@]}") ms," \
+		"max $(median 3 "${B_ALL[@]}") ms; after p99 $(median 2 "${A_ALL[@]}") ms," \
+		"max $(median 3 "${A_ALL[@]}") ms"
+	ratio "p99 while rewriting, before/after" "$(median 2 "${B_ALL[@]}")" \
+		"$(median 2 "${A_ALL[@]}")"
+	ratio "max while rewriting, before/after" "$(median 3 "${B_ALL[@]}")" \
+		"$(median 3 "${A_ALL[@]}")"
+	ratio "req/s while rewriting, after/before" "$(median 1 "${A_ALL[@]}")" \
+		"$(median 1 "${B_ALL[@]}")"
 fi
