@@ -5,7 +5,9 @@
 # route with `auth: api_keys` whose key file has 100 000 keys, first with
 # the file left alone, then while it is replaced (write + rename) every
 # --interval seconds. gwd reads the file again after each change; this
-# measures what that costs the requests in flight.
+# measures what that costs the requests in flight. A control phase replaces
+# another file of the same size the same way (gwd does not read it): what
+# the replacements cost the machine whoever reads them.
 #
 #   bench/auth_reread.sh [--keys N] [--duration S] [--interval S]
 #                        [--connections N] [--rate R] [--rounds N]
@@ -222,25 +224,37 @@ row() {	# label, "REQS P99 MAX ERR"
 		"$1" "$reqs" "$p99" "$mx" "$errs")"
 }
 
-# rewrite: replaces keys.txt (write beside it, rename over it) every
+# rewrite FILE: replaces FILE (write beside it, rename over it) every
 # INTERVAL s, alternating the two versions, until $DIR/stop exists; the
 # number of replacements goes to $DIR/rewrites.
 rewrite() {
 	local v=b n=0
 	set +e
 	while [ ! -e "$DIR/stop" ]; do
-		cp "$DIR/keys.$v" "$DIR/keys.txt.new" && mv "$DIR/keys.txt.new" "$DIR/keys.txt" &&
-			n=$((n + 1))
+		cp "$DIR/keys.$v" "$DIR/$1.new" && mv "$DIR/$1.new" "$DIR/$1" && n=$((n + 1))
 		[ $v = a ] && v=b || v=a
 		sleep "$INTERVAL"
 	done
 	echo "$n" >"$DIR/rewrites"
 }
 
-# run LABEL GWD PIN: quiet and rewriting rows; sets QUIET and BUSY ("REQS
-# P99 MAX ERR").
+# phase FILE: the load while FILE is replaced every INTERVAL s; prints the
+# load's result.
+phase() {
+	local rpid
+	rm -f "$DIR/stop"
+	rewrite "$1" &
+	rpid=$!
+	bench
+	touch "$DIR/stop"
+	wait "$rpid" || true
+}
+
+# run LABEL GWD PIN [control]: quiet and rewriting rows; sets QUIET and BUSY
+# ("REQS P99 MAX ERR"); with "control", also CONTROL: the same rewrites of a
+# file gwd does not read (what replacing 7 MiB costs the machine itself).
 run() {
-	local label=$1 bin=$2 pin=$3 gpid rpid loads
+	local label=$1 bin=$2 pin=$3 gpid loads
 	cp "$DIR/keys.a" "$DIR/keys.txt"
 	gw_config "$DIR/gw.yaml" "$pin" "$DIR/gwd.sock"
 	start "gwd-$label" "$bin" --foreground -c "$DIR/gw.yaml"
@@ -251,16 +265,15 @@ run() {
 		{ echo "bench/auth_reread: a request without a key was not refused" >&2; exit 1; }
 	QUIET=$(bench)
 	row "$label: file unchanged" "$QUIET"
-	rm -f "$DIR/stop"
-	rewrite &
-	rpid=$!
-	BUSY=$(bench)
-	touch "$DIR/stop"
-	wait "$rpid" || true
+	BUSY=$(phase keys.txt)
 	loads=$(grep -c 'api keys .* keys loaded' "$DIR/gwd-$label.log" || true)
 	row "$label: rewritten every ${INTERVAL}s" "$BUSY"
 	say "  $label: $(cat "$DIR/rewrites") replacements; the file was loaded $loads times" \
 		"(the first at start)"
+	if [ "${4:-}" = control ]; then
+		CONTROL=$(phase other.txt)
+		row "control: another file rewritten" "$CONTROL"
+	fi
 	if ! kill "$gpid" 2>/dev/null; then
 		say "  $label: gwd had exited during the run; its log's end:"
 		tail -5 "$DIR/gwd-$label.log" | sed 's/^/    /' | tee -a "$OUT"
@@ -283,15 +296,16 @@ done
 say "bench/auth_reread: $KEYS API keys, $RATE requests/s open loop on $CONNS connections" \
 	"for ${DURATION}s, $WORKERS workers, the file replaced every ${INTERVAL}s"
 [ -n "$BEFORE" ] || ROUNDS=1
-B_ALL=() A_ALL=()
+B_ALL=() A_ALL=() C_ALL=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	[ "$ROUNDS" = 1 ] || say "round $r"
 	if [ -n "$BEFORE" ]; then
 		run before "$BEFORE" "$PIN-before"
 		B_ALL+=("$BUSY")
 	fi
-	run after "$GWD" "$PIN"
+	run after "$GWD" "$PIN" control
 	A_ALL+=("$BUSY")
+	C_ALL+=("$CONTROL")
 done
 
 # median FIELD RUNS...: the median of field FIELD (1 req/s, 2 p99, 3 max).
@@ -304,7 +318,8 @@ median() {
 if [ -n "$BEFORE" ]; then
 	say "medians of $ROUNDS rounds while rewriting: before p99 $(median 2 "${B_ALL[@]}") ms," \
 		"max $(median 3 "${B_ALL[@]}") ms; after p99 $(median 2 "${A_ALL[@]}") ms," \
-		"max $(median 3 "${A_ALL[@]}") ms"
+		"max $(median 3 "${A_ALL[@]}") ms; control p99 $(median 2 "${C_ALL[@]}") ms," \
+		"max $(median 3 "${C_ALL[@]}") ms"
 	ratio "p99 while rewriting, before/after" "$(median 2 "${B_ALL[@]}")" \
 		"$(median 2 "${A_ALL[@]}")"
 	ratio "max while rewriting, before/after" "$(median 3 "${B_ALL[@]}")" \
