@@ -17,8 +17,8 @@
 
 struct key_entry {
 	unsigned char hash[32];
-	char *consumer;
-	__u32 next; /* bucket chain */
+	__u32 consumer; /* offset in the set's names */
+	__u32 next;	/* bucket chain */
 	__u32 line;
 };
 
@@ -28,16 +28,15 @@ struct gw_apikeys_set {
 	__u32 n, mask;
 	__u32 *buckets;
 	struct key_entry *e;
+	char *names; /* every consumer, NUL-terminated: a set frees in a few calls */
+	size_t names_len, names_cap;
 };
 
 void gw_apikeys_set_put(struct gw_apikeys_set *set)
 {
-	__u32 i;
-
 	if (!set || __atomic_sub_fetch(&set->refs, 1, __ATOMIC_ACQ_REL))
 		return;
-	for (i = 0; i < set->n; i++)
-		free(set->e[i].consumer);
+	free(set->names);
 	free(set->buckets);
 	free(set->e);
 	OPENSSL_cleanse(set->salt, sizeof(set->salt));
@@ -63,12 +62,37 @@ static __u32 bucket(const struct gw_apikeys_set *set, const unsigned char *hash)
 	return b & set->mask;
 }
 
-/* Parses one non-comment line (`len` bytes, no line end) into e. Returns 0
- * or -1 after a message. */
+/* Appends `len` bytes and a NUL to set's names. Returns the offset, or -1
+ * (out of memory). */
+static ssize_t names_add(struct gw_apikeys_set *set, const char *s, size_t len)
+{
+	size_t off = set->names_len;
+	char *n;
+
+	if (set->names_len + len + 1 > set->names_cap) {
+		size_t cap = set->names_cap ? 2 * set->names_cap : 4096;
+
+		while (cap < set->names_len + len + 1)
+			cap *= 2;
+		n = realloc(set->names, cap);
+		if (!n)
+			return -1;
+		set->names = n;
+		set->names_cap = cap;
+	}
+	memcpy(set->names + off, s, len);
+	set->names[off + len] = '\0';
+	set->names_len += len + 1;
+	return (ssize_t)off;
+}
+
+/* Parses one non-comment line (`len` bytes, no line end) into e, its
+ * consumer into set's names. Returns 0, -1 after a message, or -ENOMEM. */
 static int parse_line(const char *name, __u32 lineno, const char *s, size_t len,
-		      struct key_entry *e, struct gw_cfg_errors *msgs)
+		      struct gw_apikeys_set *set, struct key_entry *e, struct gw_cfg_errors *msgs)
 {
 	size_t i = 0, c0, c1, h0, h1;
+	ssize_t off;
 	int hi, lo;
 
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
@@ -123,9 +147,12 @@ static int parse_line(const char *name, __u32 lineno, const char *s, size_t len,
 		}
 		e->hash[i] = (unsigned char)(hi << 4 | lo);
 	}
-	e->consumer = strndup(s + c0, c1 - c0);
+	off = names_add(set, s + c0, c1 - c0);
+	if (off < 0)
+		return -ENOMEM;
+	e->consumer = (__u32)off;
 	e->line = lineno;
-	return e->consumer ? 0 : -ENOMEM;
+	return 0;
 }
 
 int gw_apikeys_parse(const char *name, const char *buf, size_t len, struct gw_apikeys_set **out,
@@ -172,7 +199,7 @@ int gw_apikeys_parse(const char *name, const char *buf, size_t len, struct gw_ap
 			;
 		if (i == ll || p[i] == '#')
 			continue;
-		r = parse_line(name, lineno, p, ll, &set->e[set->n], msgs);
+		r = parse_line(name, lineno, p, ll, set, &set->e[set->n], msgs);
 		if (r == -ENOMEM) {
 			err = r;
 			goto out;
@@ -238,17 +265,30 @@ int gw_apikeys_set_lookup(const struct gw_apikeys_set *set, const char *key, siz
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (!found)
 		return -ENOENT;
-	if (strlen(found->consumer) >= size)
+	if (strlen(set->names + found->consumer) >= size)
 		return -ENOENT;
-	strcpy(consumer, found->consumer);
+	strcpy(consumer, set->names + found->consumer);
 	return 0;
 }
 
-/* Reads the file and installs its keys. Called with the lock held.
- * Returns 1 or a negative errno (old keys kept). */
-static int reread(struct gw_apikeys *ak)
+static void *set_get(void *obj)
 {
-	struct gw_apikeys_set *set = NULL, *old;
+	struct gw_apikeys_set *set = obj;
+
+	__atomic_add_fetch(&set->refs, 1, __ATOMIC_RELAXED);
+	return set;
+}
+
+static void set_put(void *obj)
+{
+	gw_apikeys_set_put(obj);
+}
+
+/* Reads the file and publishes its keys. Called with the lock held.
+ * Returns 1 or a negative errno (old keys kept). */
+static int reread(struct gw_apikeys *ak, bool loaded)
+{
+	struct gw_apikeys_set *set = NULL;
 	char *buf;
 	size_t len;
 	int err;
@@ -260,18 +300,18 @@ static int reread(struct gw_apikeys *ak)
 		free(buf);
 	}
 	if (err) {
-		if (ak->cur)
+		if (loaded)
 			gw_watched_keep(&ak->file);
 		return err;
 	}
-	old = ak->cur;
-	ak->cur = set;
-	gw_apikeys_set_put(old);
 	pr_info("api keys %s: %u key%s loaded\n", ak->file.path, set->n, set->n == 1 ? "" : "s");
+	/* the last reference to the old set may go here: its free is the
+	 * reread's cost, not a request's */
+	gw_refslot_swap(&ak->slot, set);
 	return 1;
 }
 
-int gw_apikeys_open(const char *path, struct gw_apikeys **out)
+int gw_apikeys_open(const char *path, unsigned int readers, struct gw_apikeys **out)
 {
 	struct gw_apikeys *ak = calloc(1, sizeof(*ak));
 	int err;
@@ -279,42 +319,62 @@ int gw_apikeys_open(const char *path, struct gw_apikeys **out)
 	*out = NULL;
 	if (!ak)
 		return -ENOMEM;
-	err = gw_watched_init(&ak->file, "api keys", path, GW_APIKEYS_MAX_FILE,
-			      GW_APIKEYS_CHECK_NS);
-	if (!err)
-		err = reread(ak);
-	if (err < 0) {
-		gw_apikeys_free(ak);
-		return err;
+	gw_refslot_init(&ak->slot, set_get, set_put);
+	ak->n_readers = readers ? readers : 1;
+	ak->rd = aligned_alloc(64, ak->n_readers * sizeof(*ak->rd));
+	if (!ak->rd) {
+		ak->n_readers = 0;
+		err = -ENOMEM;
+		goto fail;
 	}
+	memset(ak->rd, 0, ak->n_readers * sizeof(*ak->rd));
+	err = gw_watched_init(&ak->file, "api keys", path, GW_APIKEYS_MAX_FILE);
+	if (!err)
+		err = reread(ak, false);
+	if (err < 0)
+		goto fail;
 	*out = ak;
 	return 0;
+fail:
+	gw_apikeys_free(ak);
+	return err;
 }
 
 void gw_apikeys_free(struct gw_apikeys *ak)
 {
+	unsigned int i;
+
 	if (!ak)
 		return;
-	gw_apikeys_set_put(ak->cur);
+	for (i = 0; i < ak->n_readers; i++)
+		gw_apikeys_set_put(ak->rd[i].set);
+	free(ak->rd);
+	gw_refslot_destroy(&ak->slot);
 	gw_watched_destroy(&ak->file);
 	free(ak);
 }
 
-int gw_apikeys_maybe_reload(struct gw_apikeys *ak, __u64 now_ns)
+int gw_apikeys_poll(struct gw_apikeys *ak, bool force)
 {
 	int err = 0;
 
 	pthread_mutex_lock(&ak->file.lock);
-	if (gw_watched_changed(&ak->file, now_ns))
-		err = reread(ak);
+	if (force || gw_watched_changed(&ak->file))
+		err = reread(ak, true);
 	pthread_mutex_unlock(&ak->file.lock);
 	return err;
 }
 
-enum gw_auth_reason gw_apikeys_authenticate(struct gw_apikeys *ak, const char *key, size_t len,
-					    __u64 now_ns, struct gw_auth_result *res)
+struct gw_apikeys_set *gw_apikeys_acquire(struct gw_apikeys *ak)
 {
-	struct gw_apikeys_set *set;
+	return gw_refslot_acquire(&ak->slot);
+}
+
+enum gw_auth_reason gw_apikeys_authenticate(struct gw_apikeys *ak, unsigned int reader,
+					    const char *key, size_t len, struct gw_auth_result *res)
+{
+	struct gw_apikeys_reader *rd;
+	const struct gw_apikeys_set *set;
 
 	res->cached = false;
 	res->consumer[0] = '\0';
@@ -323,15 +383,15 @@ enum gw_auth_reason gw_apikeys_authenticate(struct gw_apikeys *ak, const char *k
 		return res->reason = GW_AUTH_MISSING;
 	if (len > GW_APIKEYS_MAX_KEY)
 		return res->reason = GW_AUTH_MALFORMED;
-	gw_apikeys_maybe_reload(ak, now_ns);
-	pthread_mutex_lock(&ak->file.lock);
-	set = ak->cur;
-	__atomic_add_fetch(&set->refs, 1, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&ak->file.lock);
+	if (reader >= ak->n_readers)
+		return res->reason = GW_AUTH_INTERNAL;
+	rd = &ak->rd[reader];
+	set = gw_refslot_refresh(&ak->slot, &rd->set, &rd->gen);
+	if (!set)
+		return res->reason = GW_AUTH_INTERNAL;
 	res->reason = gw_apikeys_set_lookup(set, key, len, res->consumer, sizeof(res->consumer))
 			      ? GW_AUTH_BAD_API_KEY
 			      : GW_AUTH_OK;
-	gw_apikeys_set_put(set);
 	return res->reason;
 }
 

@@ -20,15 +20,17 @@
 #define GW_APIKEY_H
 
 #include <stddef.h>
-#include <pthread.h>
+#include <stdbool.h>
 #include <linux/types.h>
 
 #include "config.h"
 #include "fileid.h"
 #include "jwt.h"
+#include "refslot.h"
 
 #define GW_APIKEYS_MAX_FILE (16 * 1024 * 1024)
 #define GW_APIKEYS_MAX_KEY  1024 /* longest key accepted from a client */
+/* The period of the fallback stat of the file on gwd's loop. */
 #define GW_APIKEYS_CHECK_NS (1ull * 1000000000ull)
 
 struct gw_apikeys_set;
@@ -50,30 +52,49 @@ size_t gw_apikeys_set_size(const struct gw_apikeys_set *set);
 int gw_apikeys_set_lookup(const struct gw_apikeys_set *set, const char *key, size_t len,
 			  char *consumer, size_t size);
 
+/* One worker's cached reference to the published set (a cache line of
+ * its own). */
+struct gw_apikeys_reader {
+	void *set;
+	unsigned int gen;
+} __attribute__((aligned(64)));
+
 struct gw_apikeys {
-	struct gw_watched file; /* its lock also covers cur */
-	struct gw_apikeys_set *cur;
+	struct gw_watched file; /* its lock: one reread at a time */
+	struct gw_refslot slot; /* the published set: what requests read */
+	unsigned int n_readers;
+	struct gw_apikeys_reader *rd; /* [n_readers] */
 };
 
-/* Loads the key file at `path`. Returns 0 with *out set, or a negative
+/* Loads the key file at `path` for `readers` threads (0: 1), reader i
+ * being used by one thread only. Returns 0 with *out set, or a negative
  * errno (the reasons logged). */
-int gw_apikeys_open(const char *path, struct gw_apikeys **out);
+int gw_apikeys_open(const char *path, unsigned int readers, struct gw_apikeys **out);
 
+/* Frees ak, with every reader's reference (no thread may use it). */
 void gw_apikeys_free(struct gw_apikeys *ak);
 
-/* Stats the file (at most once a second of `now_ns`) and rereads it when
- * its identity changed. Returns 1 when new keys were installed, 0 when
+/* gwd's main loop: rereads the file when `force` (inotify saw it written)
+ * or when its identity (device, inode, size, mtime) changed since the last
+ * read, and publishes the new keys; requests go on with the old set while
+ * the file is parsed. Returns 1 when new keys were published, 0 when
  * nothing changed, or a negative errno when the new file was refused (the
- * old keys stay). */
-int gw_apikeys_maybe_reload(struct gw_apikeys *ak, __u64 now_ns);
+ * old keys stay; an unchanged bad file is not reread until it changes). */
+int gw_apikeys_poll(struct gw_apikeys *ak, bool force);
 
-/* Authenticates the value of the configured header (NULL when absent) at
- * `now_ns` (checks the file first). Fills res (consumer; no headers) and
+/* Returns the published set with a reference for gw_apikeys_set_put (takes
+ * the slot's lock: for tools and tests). */
+struct gw_apikeys_set *gw_apikeys_acquire(struct gw_apikeys *ak);
+
+/* Authenticates the value of the configured header (NULL when absent) on
+ * reader `reader` against the published set: no lock, one atomic load
+ * unless a reread published new keys. Fills res (consumer; no headers) and
  * returns res->reason: GW_AUTH_OK, GW_AUTH_MISSING (absent or empty),
- * GW_AUTH_MALFORMED (longer than GW_APIKEYS_MAX_KEY) or
- * GW_AUTH_BAD_API_KEY. */
-enum gw_auth_reason gw_apikeys_authenticate(struct gw_apikeys *ak, const char *key, size_t len,
-					    __u64 now_ns, struct gw_auth_result *res);
+ * GW_AUTH_MALFORMED (longer than GW_APIKEYS_MAX_KEY), GW_AUTH_BAD_API_KEY,
+ * or GW_AUTH_INTERNAL (reader out of range). */
+enum gw_auth_reason gw_apikeys_authenticate(struct gw_apikeys *ak, unsigned int reader,
+					    const char *key, size_t len,
+					    struct gw_auth_result *res);
 
 /* Returns 1 if a message of the last read contains `needle`. */
 int gw_apikeys_msgs_has(struct gw_apikeys *ak, const char *needle);

@@ -24,6 +24,7 @@ struct entry {
 };
 
 struct gw_authset {
+	struct gw_fwatch *watch; /* NULL: not watched */
 	size_t n;
 	struct entry e[];
 };
@@ -34,6 +35,8 @@ void gw_authset_free(struct gw_authset *set)
 
 	if (!set)
 		return;
+	if (set->watch)
+		pr_err("auth: a watched set is freed (a bug): its watch leaks\n");
 	for (i = 0; i < set->n; i++) {
 		gw_jwt_free(set->e[i].jwt);
 		gw_apikeys_free(set->e[i].keys);
@@ -66,8 +69,9 @@ int gw_authset_new(const struct gw_cfg_auth *cfg, const struct gw_jwt_opts *opts
 			x->name = strdup(k->name ? k->name : "");
 			x->header = strdup(k->header ? k->header : "");
 			e = !x->name || !x->header ? -ENOMEM
-			    : !k->keys		   ? -EINVAL
-						   : gw_apikeys_open(k->keys, &x->keys);
+			    : !k->keys
+				    ? -EINVAL
+				    : gw_apikeys_open(k->keys, opts ? opts->workers : 1, &x->keys);
 			if (e)
 				pr_err("api_keys '%s': cannot load %s: %s\n",
 				       k->name ? k->name : "?",
@@ -82,6 +86,55 @@ int gw_authset_new(const struct gw_cfg_auth *cfg, const struct gw_jwt_opts *opts
 	}
 	*out = set;
 	return 0;
+}
+
+static void poll_jwks(void *arg, bool force)
+{
+	gw_jwks_poll(arg, force);
+}
+
+static void poll_apikeys(void *arg, bool force)
+{
+	gw_apikeys_poll(arg, force);
+}
+
+int gw_authset_watch(struct gw_authset *set, struct gw_loop *loop)
+{
+	struct gw_jwks *jwks;
+	size_t i;
+	int err;
+
+	if (set->watch)
+		return 0;
+	err = gw_fwatch_new(loop, &set->watch);
+	for (i = 0; !err && i < set->n; i++) {
+		if (set->e[i].jwt) {
+			jwks = gw_jwt_jwks(set->e[i].jwt);
+			err = gw_fwatch_add(set->watch, jwks->file.path,
+					    jwks->opts.check_interval_ns, poll_jwks, jwks);
+			/* a change between the load and now */
+			if (!err)
+				gw_jwks_poll(jwks, false);
+		} else {
+			err = gw_fwatch_add(set->watch, set->e[i].keys->file.path,
+					    GW_APIKEYS_CHECK_NS, poll_apikeys, set->e[i].keys);
+			if (!err)
+				gw_apikeys_poll(set->e[i].keys, false);
+		}
+	}
+	if (err) {
+		pr_warn("auth: cannot watch the key files: %s\n", strerror(-err));
+		gw_authset_unwatch(set);
+	}
+	return err;
+}
+
+void gw_authset_unwatch(struct gw_authset *set)
+{
+	if (!set)
+		return;
+	gw_fwatch_free(set->watch);
+	set->watch = NULL;
 }
 
 /* Returns the entry named `name`, or NULL. */
@@ -110,8 +163,8 @@ struct gw_apikeys *gw_authset_apikeys(struct gw_authset *set, const char *name)
 }
 
 enum gw_auth_reason gw_authset_check(struct gw_authset *set, const char *name,
-				     gw_auth_header_fn get, void *req, __s64 now_ns,
-				     struct gw_auth_verdict *v)
+				     gw_auth_header_fn get, void *req, unsigned int worker,
+				     __s64 now_ns, struct gw_auth_verdict *v)
 {
 	struct entry *x;
 	const char *val;
@@ -127,10 +180,10 @@ enum gw_auth_reason gw_authset_check(struct gw_authset *set, const char *name,
 		v->res.reason = GW_AUTH_INTERNAL;
 	} else if (x->jwt) {
 		val = get(req, "Authorization", &len);
-		gw_jwt_authenticate_header(x->jwt, val, val ? len : 0, now_ns, &v->res);
+		gw_jwt_authenticate_header(x->jwt, worker, val, val ? len : 0, now_ns, &v->res);
 	} else {
 		val = get(req, x->header, &len);
-		gw_apikeys_authenticate(x->keys, val, val ? len : 0, (__u64)now_ns, &v->res);
+		gw_apikeys_authenticate(x->keys, worker, val, val ? len : 0, &v->res);
 	}
 	if ((unsigned int)v->res.reason < GW_AUTH_REASON_COUNT)
 		__atomic_add_fetch(&failures[v->res.reason], 1, __ATOMIC_RELAXED);

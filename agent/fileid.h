@@ -44,33 +44,27 @@ void gw_msgs_add(struct gw_cfg_errors *msgs, int level, const char *fmt, ...)
 int gw_msgs_has(const struct gw_cfg_errors *msgs, const char *needle);
 
 /* A file reread when it changes (the JWKS of a jwt auth, an API key file):
- * its path, the identity of the last read, when it was last looked at, and
- * the messages of the last read. The owner holds `lock` around
- * gw_watched_changed, gw_watched_read and gw_watched_keep, and uses it for
- * its own state too. */
+ * its path, the identity of the last read, and the messages of the last
+ * read. `lock` serialises rereads: the owner holds it around
+ * gw_watched_changed, gw_watched_read and gw_watched_keep, and for its own
+ * reread state. Readers of the published result never take it. */
 struct gw_watched {
 	char *path;
 	const char *what; /* "jwks", "api keys": the start of messages */
 	size_t max_size;
-	__u64 check_interval_ns;
 	pthread_mutex_t lock;
 	struct gw_file_id id; /* of the last read, good or bad */
-	__u64 last_check_ns;
-	bool checked;
 	struct gw_cfg_errors msgs;
 };
 
 /* Returns 0, or -ENOMEM (w is then safe to destroy). */
-int gw_watched_init(struct gw_watched *w, const char *what, const char *path, size_t max_size,
-		    __u64 check_interval_ns);
+int gw_watched_init(struct gw_watched *w, const char *what, const char *path, size_t max_size);
 
 void gw_watched_destroy(struct gw_watched *w);
 
-/* Returns true when a check is due at `now_ns` (none in the last
- * check_interval; a clock that went backwards makes one due) and the file's
- * identity differs from the last read's. A file missing now and at the last
- * read has not changed. */
-bool gw_watched_changed(struct gw_watched *w, __u64 now_ns);
+/* Stats the file: returns true when its identity differs from the last
+ * read's. A file missing now and at the last read has not changed. */
+bool gw_watched_changed(struct gw_watched *w);
 
 /* Forgets the last read's messages and reads the file. Returns 0 with *buf
  * (NUL-terminated, *len bytes) for the caller to free, or a negative errno
@@ -84,5 +78,37 @@ void gw_watched_keep(struct gw_watched *w);
 /* Returns 1 if a message of the last read contains `needle` (takes the
  * lock). */
 int gw_watched_msgs_has(struct gw_watched *w, const char *needle);
+
+/*
+ * Change detection on an event loop (gwd's main loop) for a group of
+ * files: one inotify instance watching each file's directory for
+ * IN_CLOSE_WRITE and IN_MOVED_TO (so an in-place write and an atomic
+ * rename over the file are both seen within milliseconds), and per file a
+ * periodic timer as the fallback (inotify unavailable, the directory
+ * replaced, a symlink retargeted, a change inotify does not report).
+ *
+ * cb(arg, force) runs on the loop: force is true when an event named the
+ * file (its content was written: reread it whatever its identity), false
+ * for a tick or an event about another name in the directory (reread when
+ * the identity changed); the events of one wake-up make one call per file
+ * (a burst of writes, one reread). An inotify queue overflow calls every
+ * file with force. Everything here belongs to the loop's thread.
+ */
+typedef void (*gw_fwatch_cb)(void *arg, bool force);
+
+struct gw_loop;
+struct gw_fwatch;
+
+/* Returns 0 with *out, or -ENOMEM. Without inotify (a failure is logged)
+ * the timers still run. */
+int gw_fwatch_new(struct gw_loop *loop, struct gw_fwatch **out);
+
+/* Watches `path`: events from now, a tick every interval_ns. Returns 0 or
+ * -ENOMEM. */
+int gw_fwatch_add(struct gw_fwatch *fw, const char *path, __u64 interval_ns, gw_fwatch_cb cb,
+		  void *arg);
+
+/* Stops every watch and frees fw (on the loop's thread). NULL is ignored. */
+void gw_fwatch_free(struct gw_fwatch *fw);
 
 #endif /* GW_FILEID_H */

@@ -551,7 +551,25 @@ static bool same_keys(const struct gw_jwks_set *a, const struct gw_jwks_set *b)
 	return true;
 }
 
-/* Reads the file and installs its keys when they differ. Called with the
+static void *set_get(void *obj)
+{
+	struct gw_jwks_set *set = obj;
+
+	__atomic_add_fetch(&set->refs, 1, __ATOMIC_RELAXED);
+	return set;
+}
+
+static void set_put(void *obj)
+{
+	gw_jwks_set_put(obj);
+}
+
+static void count(__u64 *c)
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+/* Reads the file and publishes its keys when they differ. Called with the
  * lock held. Returns 1 (new set), 0 (same keys) or a negative errno (old set
  * kept). */
 static int reread(struct gw_jwks *jwks)
@@ -561,7 +579,7 @@ static int reread(struct gw_jwks *jwks)
 	size_t len;
 	int err;
 
-	jwks->stats.reads++;
+	count(&jwks->stats.reads);
 	err = gw_watched_read(&jwks->file, &buf, &len);
 	if (!err) {
 		err = gw_jwks_parse(jwks->file.path, buf, len, &jwks->opts, &set, &jwks->file.msgs);
@@ -571,7 +589,7 @@ static int reread(struct gw_jwks *jwks)
 	if (err) {
 		if (jwks->cur)
 			gw_watched_keep(&jwks->file);
-		jwks->stats.failures++;
+		count(&jwks->stats.failures);
 		return err;
 	}
 	if (jwks->cur && same_keys(jwks->cur, set)) {
@@ -581,8 +599,9 @@ static int reread(struct gw_jwks *jwks)
 	set->generation = ++jwks->next_generation;
 	old = jwks->cur;
 	jwks->cur = set;
+	gw_refslot_swap(&jwks->slot, set_get(set));
 	gw_jwks_set_put(old);
-	jwks->stats.changes++;
+	count(&jwks->stats.changes);
 	pr_info("jwks %s: %zu key%s loaded (generation %llu)\n", jwks->file.path, set->n_keys,
 		set->n_keys == 1 ? "" : "s", (unsigned long long)set->generation);
 	return 1;
@@ -606,8 +625,8 @@ int gw_jwks_open(const char *path, const struct gw_jwks_opts *opts, struct gw_jw
 		jwks->opts.max_keys = GW_JWKS_MAX_KEYS;
 	if (!jwks->opts.max_file)
 		jwks->opts.max_file = GW_JWKS_MAX_FILE;
-	err = gw_watched_init(&jwks->file, "jwks", path, jwks->opts.max_file,
-			      jwks->opts.check_interval_ns);
+	gw_refslot_init(&jwks->slot, set_get, set_put);
+	err = gw_watched_init(&jwks->file, "jwks", path, jwks->opts.max_file);
 	if (!err)
 		err = reread(jwks);
 	if (err < 0) {
@@ -622,6 +641,7 @@ void gw_jwks_free(struct gw_jwks *jwks)
 {
 	if (!jwks)
 		return;
+	gw_refslot_destroy(&jwks->slot);
 	gw_jwks_set_put(jwks->cur);
 	gw_watched_destroy(&jwks->file);
 	free(jwks);
@@ -629,37 +649,63 @@ void gw_jwks_free(struct gw_jwks *jwks)
 
 struct gw_jwks_set *gw_jwks_acquire(struct gw_jwks *jwks)
 {
-	struct gw_jwks_set *set;
-
-	pthread_mutex_lock(&jwks->file.lock);
-	set = jwks->cur;
-	__atomic_add_fetch(&set->refs, 1, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&jwks->file.lock);
-	return set;
+	return gw_refslot_acquire(&jwks->slot);
 }
 
-int gw_jwks_maybe_reload(struct gw_jwks *jwks, __u64 now_ns)
+const struct gw_jwks_set *gw_jwks_read(struct gw_jwks *jwks, struct gw_jwks_reader *rd)
+{
+	return gw_refslot_refresh(&jwks->slot, &rd->set, &rd->gen);
+}
+
+void gw_jwks_reader_drop(struct gw_jwks_reader *rd)
+{
+	gw_jwks_set_put(rd->set);
+	rd->set = NULL;
+	rd->gen = 0;
+}
+
+int gw_jwks_poll(struct gw_jwks *jwks, bool force)
 {
 	int err = 0;
 
 	pthread_mutex_lock(&jwks->file.lock);
-	if (gw_watched_changed(&jwks->file, now_ns))
+	if (force || gw_watched_changed(&jwks->file))
 		err = reread(jwks);
 	pthread_mutex_unlock(&jwks->file.lock);
 	return err;
 }
 
+/* Returns true when an unknown-kid reread at now_ns would come less than
+ * the refresh interval after the last one. */
+static bool refresh_too_soon(struct gw_jwks *jwks, __u64 now_ns)
+{
+	__u64 last = __atomic_load_n(&jwks->last_refresh_ns, __ATOMIC_RELAXED);
+
+	return __atomic_load_n(&jwks->refreshed, __ATOMIC_ACQUIRE) && now_ns >= last &&
+	       now_ns - last < jwks->opts.refresh_interval_ns;
+}
+
 int gw_jwks_refresh_unknown_kid(struct gw_jwks *jwks, __u64 now_ns)
 {
-	int err = 0;
+	int err;
 
-	pthread_mutex_lock(&jwks->file.lock);
-	if (jwks->refreshed && now_ns >= jwks->last_refresh_ns &&
-	    now_ns - jwks->last_refresh_ns < jwks->opts.refresh_interval_ns)
+	/* Rate limited without touching the lock: a client sending unknown
+	 * kids costs one load per request. */
+	if (refresh_too_soon(jwks, now_ns))
+		return 0;
+	/* Single flight: a reread is running (the main loop's or another
+	 * worker's); this request goes on with the published set. */
+	if (pthread_mutex_trylock(&jwks->file.lock)) {
+		count(&jwks->stats.refresh_busy);
+		return -EBUSY;
+	}
+	if (refresh_too_soon(jwks, now_ns)) {
+		err = 0;
 		goto out;
-	jwks->refreshed = true;
-	jwks->last_refresh_ns = now_ns;
-	jwks->stats.refreshes++;
+	}
+	__atomic_store_n(&jwks->last_refresh_ns, now_ns, __ATOMIC_RELAXED);
+	__atomic_store_n(&jwks->refreshed, 1, __ATOMIC_RELEASE);
+	count(&jwks->stats.refreshes);
 	err = reread(jwks);
 out:
 	pthread_mutex_unlock(&jwks->file.lock);
@@ -668,9 +714,11 @@ out:
 
 void gw_jwks_get_stats(struct gw_jwks *jwks, struct gw_jwks_stats *st)
 {
-	pthread_mutex_lock(&jwks->file.lock);
-	*st = jwks->stats;
-	pthread_mutex_unlock(&jwks->file.lock);
+	st->reads = __atomic_load_n(&jwks->stats.reads, __ATOMIC_RELAXED);
+	st->changes = __atomic_load_n(&jwks->stats.changes, __ATOMIC_RELAXED);
+	st->failures = __atomic_load_n(&jwks->stats.failures, __ATOMIC_RELAXED);
+	st->refreshes = __atomic_load_n(&jwks->stats.refreshes, __ATOMIC_RELAXED);
+	st->refresh_busy = __atomic_load_n(&jwks->stats.refresh_busy, __ATOMIC_RELAXED);
 }
 
 int gw_jwks_msgs_has(struct gw_jwks *jwks, const char *needle)

@@ -4,22 +4,27 @@
  * P-384 (x, y; the point is checked on the curve), OKP Ed25519 (x) and oct
  * (k, at least 32 bytes, for HS256/384/512).
  *
- * A loaded set is immutable and reference counted: verifiers take it with
- * gw_jwks_acquire() and drop it with gw_jwks_set_put(), so a reload on one
- * thread never frees keys another thread is using. A key that cannot be used
- * is skipped with a message naming its index and the reason; a file that
- * cannot be read or parsed keeps the previously loaded set. */
+ * A loaded set is immutable and reference counted, and published through a
+ * refslot: a request reads the current set with gw_jwks_read() (one atomic
+ * load unless a reread published a new set; no lock, no syscall), so a
+ * reread on one thread never frees keys another thread is using and never
+ * makes a request wait. Rereads are serialised by the file's lock and run on
+ * gwd's main loop (gw_jwks_poll, driven by inotify and a timer), or on the
+ * worker that meets an unknown kid (gw_jwks_refresh_unknown_kid, which never
+ * waits for that lock). A key that cannot be used is skipped with a message
+ * naming its index and the reason; a file that cannot be read or parsed
+ * keeps the previously loaded set. */
 #ifndef GW_JWKS_H
 #define GW_JWKS_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <pthread.h>
 #include <linux/types.h>
 #include <openssl/evp.h>
 
 #include "config.h"
 #include "fileid.h"
+#include "refslot.h"
 
 /* JWS algorithms (RFC 7518 section 3, RFC 8037). */
 enum gw_jwa {
@@ -90,7 +95,7 @@ void gw_jwks_set_put(struct gw_jwks_set *set);
 
 struct gw_jwks_opts {
 	__u64 refresh_interval_ns; /* unknown-kid rereads at most this often; 0: 10 s */
-	__u64 check_interval_ns;   /* maybe_reload stats the file at most this often; 0: 1 s */
+	__u64 check_interval_ns;   /* the fallback stat of the file on gwd's loop; 0: 1 s */
 	size_t max_keys;	   /* 0: GW_JWKS_MAX_KEYS */
 	size_t max_file;	   /* 0: GW_JWKS_MAX_FILE */
 };
@@ -104,20 +109,29 @@ int gw_jwks_parse(const char *name, const char *buf, size_t len, const struct gw
 		  struct gw_jwks_set **out, struct gw_cfg_errors *msgs);
 
 struct gw_jwks_stats {
-	__u64 reads;	 /* file reads (initial, on change, unknown kid) */
-	__u64 changes;	 /* reads that installed a different key set */
-	__u64 failures;	 /* reads that kept the previous set */
-	__u64 refreshes; /* rereads for an unknown kid */
+	__u64 reads;	    /* file reads (initial, on change, unknown kid) */
+	__u64 changes;	    /* reads that published a different key set */
+	__u64 failures;	    /* reads that kept the previous set */
+	__u64 refreshes;    /* rereads for an unknown kid */
+	__u64 refresh_busy; /* unknown kids that found a reread running and went on */
 };
 
 struct gw_jwks {
-	struct gw_watched file; /* its lock covers every member */
+	struct gw_watched file; /* its lock: one reread at a time, and cur */
 	struct gw_jwks_opts opts;
-	struct gw_jwks_set *cur;
-	__u64 last_refresh_ns;
-	bool refreshed; /* last_refresh_ns is set */
-	__u64 next_generation;
-	struct gw_jwks_stats stats;
+	struct gw_refslot slot;	    /* the published set: what requests read */
+	struct gw_jwks_set *cur;    /* under file.lock: the last published set */
+	__u64 next_generation;	    /* under file.lock */
+	__u64 last_refresh_ns;	    /* atomic: the last unknown-kid reread */
+	int refreshed;		    /* atomic: last_refresh_ns is set */
+	struct gw_jwks_stats stats; /* atomic counters */
+};
+
+/* One thread's cached reference to the published set: zero it before the
+ * first gw_jwks_read(), release it with gw_jwks_reader_drop(). */
+struct gw_jwks_reader {
+	void *set;
+	unsigned int gen;
 };
 
 /* Opens and loads the JWKS file at `path` (opts may be NULL for defaults).
@@ -126,24 +140,39 @@ struct gw_jwks {
  * (with a warning): tokens are then refused as unknown_kid. */
 int gw_jwks_open(const char *path, const struct gw_jwks_opts *opts, struct gw_jwks **out);
 
+/* Frees jwks; every reader must have been dropped. */
 void gw_jwks_free(struct gw_jwks *jwks);
 
-/* Returns the current key set with a reference the caller drops with
- * gw_jwks_set_put(). Never NULL after a successful open. */
+/* Returns the published key set with a reference the caller drops with
+ * gw_jwks_set_put() (takes the slot's lock: for tools and tests; requests
+ * use gw_jwks_read). Never NULL after a successful open. */
 struct gw_jwks_set *gw_jwks_acquire(struct gw_jwks *jwks);
 
-/* Stats the file (at most once per check interval; `now_ns` is any clock
- * that moves forward, gwd uses CLOCK_REALTIME) and rereads it when its
- * identity (device, inode, size, mtime) changed. Returns 1 when a different
- * key set was installed, 0 when nothing changed (or it was not time to look),
- * or a negative errno when the new file was unusable (the old set stays). */
-int gw_jwks_maybe_reload(struct gw_jwks *jwks, __u64 now_ns);
+/* The request path: returns the published set, refreshing rd's cached
+ * reference when a reread published a new one (one atomic load otherwise).
+ * The set stays valid until the next call with rd or its drop. One rd
+ * belongs to one thread. */
+const struct gw_jwks_set *gw_jwks_read(struct gw_jwks *jwks, struct gw_jwks_reader *rd);
 
-/* For a token whose kid is not in the set: rereads the file, whatever its
- * identity, unless a refresh happened less than refresh_interval ago (a
- * clock that went backwards allows one). Returns 1 when a different key set
- * was installed, 0 when rate limited or the keys are the same, or a negative
- * errno when the file was unusable. */
+/* Drops rd's reference. */
+void gw_jwks_reader_drop(struct gw_jwks_reader *rd);
+
+/* gwd's main loop: rereads the file when `force` (inotify saw it written)
+ * or when its identity (device, inode, size, mtime) changed since the last
+ * read, and publishes the keys when they differ. Waits for an unknown-kid
+ * reread in flight. Returns 1 when a different key set was published, 0
+ * when nothing changed, or a negative errno when the file was unusable (the
+ * old set stays; an unchanged bad file is not reread until it changes). */
+int gw_jwks_poll(struct gw_jwks *jwks, bool force);
+
+/* For a token whose kid is not in the set, on the worker that met it:
+ * rereads the file, whatever its identity, unless a refresh happened less
+ * than refresh_interval ago (a clock that went backwards allows one). Never
+ * waits: when another reread is running it returns -EBUSY at once (the
+ * caller goes on with the published set). Returns 1 when a different key set
+ * was published (read it again with gw_jwks_read), 0 when rate limited or
+ * the keys are the same, -EBUSY, or a negative errno when the file was
+ * unusable. */
 int gw_jwks_refresh_unknown_kid(struct gw_jwks *jwks, __u64 now_ns);
 
 /* Copies the counters. */

@@ -438,6 +438,13 @@ out:
 /* Claims                                                               */
 /* ------------------------------------------------------------------ */
 
+/* What one worker thread alone touches: its reference to the published
+ * key set and its verified-token cache (no lock on the request path). */
+struct jwt_worker {
+	struct gw_jwks_reader rd;
+	struct gw_tokcache *cache;
+} __attribute__((aligned(64)));
+
 struct gw_jwt {
 	char *name;
 	unsigned int alg_mask;
@@ -450,7 +457,8 @@ struct gw_jwt {
 	size_t n_forward;
 	size_t max_token;
 	struct gw_jwks *jwks;
-	struct gw_tokcache *cache;
+	unsigned int n_workers;
+	struct jwt_worker *w; /* [n_workers] */
 };
 
 /* Reads a NumericDate (RFC 7519 2: seconds, possibly fractional) as whole
@@ -694,12 +702,13 @@ static int ident_unpack(const struct gw_jwt *jwt, const char *buf, size_t len,
 /* The verifier                                                         */
 /* ------------------------------------------------------------------ */
 
-enum gw_auth_reason gw_jwt_authenticate(struct gw_jwt *jwt, const char *token, size_t len,
-					__s64 now_ns, struct gw_auth_result *res)
+enum gw_auth_reason gw_jwt_authenticate(struct gw_jwt *jwt, unsigned int worker, const char *token,
+					size_t len, __s64 now_ns, struct gw_auth_result *res)
 {
 	char ident[GW_AUTH_CONSUMER_MAX + GW_AUTH_FORWARD_MAX * GW_AUTH_VALUE_MAX];
 	unsigned char hash[32];
-	struct gw_jwks_set *set;
+	const struct gw_jwks_set *set;
+	struct jwt_worker *w;
 	const struct gw_jwk *key = NULL;
 	__s64 until = 0;
 	size_t ilen;
@@ -710,37 +719,35 @@ enum gw_auth_reason gw_jwt_authenticate(struct gw_jwt *jwt, const char *token, s
 		return res->reason = GW_AUTH_MISSING;
 	if (len > jwt->max_token)
 		return res->reason = GW_AUTH_MALFORMED;
-	gw_jwks_maybe_reload(jwt->jwks, (__u64)now_ns);
-	set = gw_jwks_acquire(jwt->jwks);
-	if (gw_sha256(token, len, hash)) {
-		r = res->reason = GW_AUTH_INTERNAL;
-		goto out;
-	}
-	if (!gw_tokcache_get(jwt->cache, hash, set, now_ns, ident, sizeof(ident), &ilen) &&
+	if (worker >= jwt->n_workers)
+		return res->reason = GW_AUTH_INTERNAL;
+	w = &jwt->w[worker];
+	/* the published set: one atomic load unless a reread published one */
+	set = gw_jwks_read(jwt->jwks, &w->rd);
+	if (!set || gw_sha256(token, len, hash))
+		return res->reason = GW_AUTH_INTERNAL;
+	if (!gw_tokcache_get(w->cache, hash, set, now_ns, ident, sizeof(ident), &ilen) &&
 	    !ident_unpack(jwt, ident, ilen, res)) {
 		res->cached = true;
-		r = res->reason = GW_AUTH_OK;
-		goto out;
+		return res->reason = GW_AUTH_OK;
 	}
 	r = gw_jwt_verify(jwt, set, token, len, now_ns, res, &key, &until);
 	if (r == GW_AUTH_UNKNOWN_KID && gw_jwks_refresh_unknown_kid(jwt->jwks, (__u64)now_ns) > 0) {
-		gw_jwks_set_put(set);
-		set = gw_jwks_acquire(jwt->jwks);
+		set = gw_jwks_read(jwt->jwks, &w->rd);
 		r = gw_jwt_verify(jwt, set, token, len, now_ns, res, &key, &until);
 	}
 	if (r == GW_AUTH_OK) {
 		ilen = ident_pack(res, ident, sizeof(ident));
 		if (ilen)
-			gw_tokcache_put(jwt->cache, hash, key->fp, set->generation, until, ident,
+			gw_tokcache_put(w->cache, hash, key->fp, set->generation, until, ident,
 					ilen);
 	}
-out:
-	gw_jwks_set_put(set);
 	return r;
 }
 
-enum gw_auth_reason gw_jwt_authenticate_header(struct gw_jwt *jwt, const char *value, size_t len,
-					       __s64 now_ns, struct gw_auth_result *res)
+enum gw_auth_reason gw_jwt_authenticate_header(struct gw_jwt *jwt, unsigned int worker,
+					       const char *value, size_t len, __s64 now_ns,
+					       struct gw_auth_result *res)
 {
 	const char *tok;
 	size_t tlen;
@@ -751,7 +758,7 @@ enum gw_auth_reason gw_jwt_authenticate_header(struct gw_jwt *jwt, const char *v
 		result_reset(res);
 		return res->reason = err == -ENOENT ? GW_AUTH_MISSING : GW_AUTH_MALFORMED;
 	}
-	return gw_jwt_authenticate(jwt, tok, tlen, now_ns, res);
+	return gw_jwt_authenticate(jwt, worker, tok, tlen, now_ns, res);
 }
 
 /* Returns 1 if `name` may be a header a claim is forwarded in: an RFC 9110
@@ -797,6 +804,27 @@ static void strv_free(char **v, size_t n)
 	for (i = 0; v && i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* One cache line per worker, each with its share of the cache entries.
+ * Returns 0 or -errno. */
+static int workers_new(struct gw_jwt *jwt, const struct gw_jwt_opts *opts)
+{
+	size_t total = opts && opts->cache_entries ? opts->cache_entries : GW_TOKCACHE_DEFAULT;
+	unsigned int n = opts && opts->workers ? opts->workers : 1, i;
+	int err;
+
+	jwt->w = aligned_alloc(64, n * sizeof(*jwt->w));
+	if (!jwt->w)
+		return -ENOMEM;
+	memset(jwt->w, 0, n * sizeof(*jwt->w));
+	jwt->n_workers = n;
+	for (i = 0; i < n; i++) {
+		err = gw_tokcache_new((total + n - 1) / n, &jwt->w[i].cache);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 int gw_jwt_new(const struct gw_cfg_jwt *cfg, const struct gw_jwt_opts *opts, struct gw_jwt **out)
@@ -877,9 +905,7 @@ int gw_jwt_new(const struct gw_cfg_jwt *cfg, const struct gw_jwt_opts *opts, str
 		goto fail;
 	jwt->leeway_ns = (__s64)cfg->leeway_ns;
 	jwt->max_token = opts && opts->max_token ? opts->max_token : GW_JWT_MAX_TOKEN;
-	err = gw_tokcache_new(opts && opts->cache_entries ? opts->cache_entries
-							  : GW_TOKCACHE_DEFAULT,
-			      &jwt->cache);
+	err = workers_new(jwt, opts);
 	if (err)
 		goto fail;
 	err = gw_jwks_open(cfg->jwks, opts ? &opts->jwks : NULL, &jwt->jwks);
@@ -896,10 +922,16 @@ fail:
 
 void gw_jwt_free(struct gw_jwt *jwt)
 {
+	unsigned int i;
+
 	if (!jwt)
 		return;
+	for (i = 0; i < jwt->n_workers; i++) {
+		gw_jwks_reader_drop(&jwt->w[i].rd);
+		gw_tokcache_free(jwt->w[i].cache);
+	}
+	free(jwt->w);
 	gw_jwks_free(jwt->jwks);
-	gw_tokcache_free(jwt->cache);
 	strv_free(jwt->audiences, jwt->n_audiences);
 	strv_free(jwt->claims, jwt->n_forward);
 	strv_free(jwt->headers, jwt->n_forward);
@@ -913,7 +945,7 @@ struct gw_jwks *gw_jwt_jwks(struct gw_jwt *jwt)
 	return jwt->jwks;
 }
 
-struct gw_tokcache *gw_jwt_cache(struct gw_jwt *jwt)
+struct gw_tokcache *gw_jwt_cache(struct gw_jwt *jwt, unsigned int worker)
 {
-	return jwt->cache;
+	return worker < jwt->n_workers ? jwt->w[worker].cache : NULL;
 }

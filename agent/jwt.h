@@ -8,7 +8,7 @@
  *
  *	struct gw_auth_result r;
  *
- *	gw_jwt_authenticate_header(jwt, authz, authz_len, now_realtime_ns, &r);
+ *	gw_jwt_authenticate_header(jwt, worker, authz, authz_len, now_realtime_ns, &r);
  *	if (r.reason != GW_AUTH_OK) {
  *		status = gw_auth_http_status(r.reason);       401, 403 or 500
  *		gw_auth_www_authenticate(buf, sizeof(buf), "Bearer", name, r.reason);
@@ -19,8 +19,10 @@
  *		rate limit by r.consumer
  *	}
  *
- * A gw_jwt may be shared by threads: the key set is reference counted and
- * the cache locks itself. See docs/auth.md for every rule applied. */
+ * A gw_jwt may be shared by threads, each with its own `worker` index (below
+ * gw_jwt_opts.workers): the published key set is read without a lock and
+ * each worker has its own verified-token cache. See docs/auth.md for every
+ * rule applied. */
 #ifndef GW_JWT_H
 #define GW_JWT_H
 
@@ -100,7 +102,8 @@ struct gw_auth_result {
 
 struct gw_jwt_opts {
 	size_t max_token;     /* 0: GW_JWT_MAX_TOKEN */
-	size_t cache_entries; /* 0: GW_TOKCACHE_DEFAULT */
+	size_t cache_entries; /* all workers' caches together; 0: GW_TOKCACHE_DEFAULT */
+	unsigned int workers; /* threads authenticating, each with its own index; 0: 1 */
 	struct gw_jwks_opts jwks;
 };
 
@@ -117,20 +120,24 @@ void gw_jwt_free(struct gw_jwt *jwt);
 /* Returns the verifier's key set holder (for stats and reloads). */
 struct gw_jwks *gw_jwt_jwks(struct gw_jwt *jwt);
 
-/* Returns the verifier's cache (for stats). */
-struct gw_tokcache *gw_jwt_cache(struct gw_jwt *jwt);
+/* Returns worker `worker`'s cache (for stats, read on that thread or when it
+ * is idle), or NULL when out of range. */
+struct gw_tokcache *gw_jwt_cache(struct gw_jwt *jwt, unsigned int worker);
 
 /* Authenticates `token` (`len` bytes, not NUL-terminated) at `now_ns`
- * (CLOCK_REALTIME in ns): checks the JWKS file for changes (rate limited),
- * answers from the cache when it can, else verifies (signature then claims),
- * rereading the JWKS once (rate limited) for an unknown kid, and caches a
- * success. Fills *res and returns res->reason. */
-enum gw_auth_reason gw_jwt_authenticate(struct gw_jwt *jwt, const char *token, size_t len,
-					__s64 now_ns, struct gw_auth_result *res);
+ * (CLOCK_REALTIME in ns) on worker `worker`: reads the published key set
+ * (no lock), answers from the worker's cache when it can, else verifies
+ * (signature then claims), rereading the JWKS once (rate limited, never
+ * waiting for a reread in flight) for an unknown kid, and caches a success.
+ * A worker index out of range is GW_AUTH_INTERNAL. Fills *res and returns
+ * res->reason. */
+enum gw_auth_reason gw_jwt_authenticate(struct gw_jwt *jwt, unsigned int worker, const char *token,
+					size_t len, __s64 now_ns, struct gw_auth_result *res);
 
 /* The same from the Authorization header's value (NULL when absent). */
-enum gw_auth_reason gw_jwt_authenticate_header(struct gw_jwt *jwt, const char *value, size_t len,
-					       __s64 now_ns, struct gw_auth_result *res);
+enum gw_auth_reason gw_jwt_authenticate_header(struct gw_jwt *jwt, unsigned int worker,
+					       const char *value, size_t len, __s64 now_ns,
+					       struct gw_auth_result *res);
 
 /* Verifies `token` against `set` without the cache or rereads: signature
  * then claims. On success *key (if not NULL) is the key that verified it and

@@ -331,7 +331,7 @@ static int auth_run(void *state, struct gw_l7_reqctx *ctx, struct gw_l7_reply *r
 	size_t i, n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gw_authset_check(st->set, st->name, auth_header, &a,
+	gw_authset_check(st->set, st->name, auth_header, &a, ctx->worker,
 			 (__s64)ts.tv_sec * 1000000000ll + ts.tv_nsec, &v);
 	if (a.repeated) {
 		reply->status = 400;
@@ -613,7 +613,9 @@ static int snap_build(struct gw_l7 *l7, const struct gw_cfg *cfg, const struct g
 	if (err)
 		goto fail;
 	if (cfg->auth.n_jwt || cfg->auth.n_api_keys) {
-		err = gw_authset_new(&cfg->auth, NULL, &s->rt->auth);
+		struct gw_jwt_opts ao = { .workers = l7->n_workers };
+
+		err = gw_authset_new(&cfg->auth, &ao, &s->rt->auth);
 		if (err)
 			goto fail;
 	}
@@ -644,6 +646,12 @@ fail:
 	return err;
 }
 
+/* The auth set of the snapshot being served, or NULL. */
+static struct gw_authset *cur_auth(const struct gw_l7 *l7)
+{
+	return l7->cur ? l7->cur->rt->auth : NULL;
+}
+
 /* Makes s current (the main thread's reference moves to it) and wakes the
  * workers. */
 static void snap_publish(struct gw_l7 *l7, struct gw_l7_snap *s)
@@ -652,6 +660,11 @@ static void snap_publish(struct gw_l7 *l7, struct gw_l7_snap *s)
 	__u64 one = 1;
 	unsigned int i;
 
+	/* key files are watched on gwd's loop for the auth set being served */
+	if (l7->main_loop && s->rt->auth && cur_auth(l7) != s->rt->auth)
+		gw_authset_watch(s->rt->auth, l7->main_loop);
+	if (cur_auth(l7) != s->rt->auth)
+		gw_authset_unwatch(cur_auth(l7));
 	pthread_mutex_lock(&l7->mu);
 	old = l7->cur;
 	s->gen = old ? old->gen + 1 : 1;
@@ -1221,6 +1234,7 @@ static void stop_begin(struct gw_l7 *l7, __u64 drain_ns)
 	l7->health = NULL;
 	if (l7->main_loop)
 		gw_timer_stop(l7->main_loop, &l7->tls_rotate);
+	gw_authset_unwatch(cur_auth(l7));
 	l7->main_loop = NULL;
 	l7->drain_ns = drain_ns;
 	__atomic_store_n(&l7->stopping, 1, __ATOMIC_RELEASE);

@@ -22,7 +22,6 @@ struct entry {
 };
 
 struct gw_tokcache {
-	pthread_mutex_t lock;
 	__u32 capacity, n;
 	__u32 mask; /* buckets - 1 */
 	__u32 *buckets;
@@ -54,7 +53,6 @@ int gw_tokcache_new(size_t capacity, struct gw_tokcache **out)
 		free(c);
 		return -ENOMEM;
 	}
-	pthread_mutex_init(&c->lock, NULL);
 	c->capacity = (__u32)capacity;
 	c->mask = (__u32)nb - 1;
 	for (i = 0; i < nb; i++)
@@ -135,10 +133,8 @@ int gw_tokcache_get(struct gw_tokcache *c, const unsigned char *hash, const stru
 		    __s64 now_ns, void *buf, size_t size, size_t *len)
 {
 	struct entry *x;
-	int err = -ENOENT;
 	__u32 i;
 
-	pthread_mutex_lock(&c->lock);
 	i = find(c, hash);
 	if (i == NIL)
 		goto miss;
@@ -156,22 +152,17 @@ int gw_tokcache_get(struct gw_tokcache *c, const unsigned char *hash, const stru
 		}
 		x->generation = set->generation;
 	}
-	if (x->len > size) {
-		err = -ENOSPC;
-		goto out;
-	}
+	if (x->len > size)
+		return -ENOSPC;
 	memcpy(buf, x->data, x->len);
 	*len = x->len;
 	lru_unlink(c, i);
 	lru_push_front(c, i);
 	c->st.hits++;
-	err = 0;
-	goto out;
+	return 0;
 miss:
 	c->st.misses++;
-out:
-	pthread_mutex_unlock(&c->lock);
-	return err;
+	return -ENOENT;
 }
 
 int gw_tokcache_put(struct gw_tokcache *c, const unsigned char *hash, const unsigned char *key_fp,
@@ -187,7 +178,6 @@ int gw_tokcache_put(struct gw_tokcache *c, const unsigned char *hash, const unsi
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, data, len);
-	pthread_mutex_lock(&c->lock);
 	i = find(c, hash);
 	if (i != NIL)
 		remove_entry(c, i);
@@ -211,25 +201,20 @@ int gw_tokcache_put(struct gw_tokcache *c, const unsigned char *hash, const unsi
 	lru_push_front(c, i);
 	c->n++;
 	c->st.inserts++;
-	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
 void gw_tokcache_flush(struct gw_tokcache *c)
 {
-	pthread_mutex_lock(&c->lock);
 	while (c->head != NIL)
 		remove_entry(c, c->head);
-	pthread_mutex_unlock(&c->lock);
 }
 
 void gw_tokcache_get_stats(struct gw_tokcache *c, struct gw_tokcache_stats *st)
 {
-	pthread_mutex_lock(&c->lock);
 	*st = c->st;
 	st->entries = c->n;
 	st->capacity = c->capacity;
-	pthread_mutex_unlock(&c->lock);
 }
 
 void gw_tokcache_free(struct gw_tokcache *c)
@@ -240,7 +225,6 @@ void gw_tokcache_free(struct gw_tokcache *c)
 		return;
 	for (i = 0; i < c->capacity; i++)
 		free(c->e[i].data);
-	pthread_mutex_destroy(&c->lock);
 	free(c->buckets);
 	free(c->e);
 	free(c);

@@ -183,16 +183,17 @@ json.dump({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "
 open(sys.argv[1] + "/jwt.pem", "wb").write(k.private_bytes(
     serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 EOF
-# jwt SUB TTL: a token for SUB expiring TTL seconds from now (negative: expired).
+# jwt SUB TTL: a token for SUB expiring TTL seconds from now (negative: expired),
+# signed with $JWT_PEM (default jwt.pem) under kid $JWT_KID (default k1).
 jwt() {
-	"$PY" - "$IT_TMP/jwt.pem" "$1" "$2" <<'EOF'
+	"$PY" - "${JWT_PEM:-$IT_TMP/jwt.pem}" "$1" "$2" "${JWT_KID:-k1}" <<'EOF'
 import base64, json, sys, time
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 k = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), None)
 e = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=")
 now = int(time.time())
-h = e(json.dumps({"alg": "ES256", "kid": "k1", "typ": "JWT"}).encode())
+h = e(json.dumps({"alg": "ES256", "kid": sys.argv[4], "typ": "JWT"}).encode())
 p = e(json.dumps({"sub": sys.argv[2], "iss": "https://id.test/", "aud": "api",
                   "iat": now - 600, "exp": now + int(sys.argv[3])}).encode())
 r, s = utils.decode_dss_signature(k.sign(h + b"." + p, ec.ECDSA(hashes.SHA256())))
@@ -459,6 +460,67 @@ code /keyed/b2 -H 'X-API-Key: bad2' >/dev/null
 gwctl filter list | grep -qE '^198.18.1.2/32 +deny' ||
 	it_fail "repeated auth failures did not ban: $(gwctl filter list)"
 it_log "auth: API keys (401, 400 for two, 200), ES256 JWT (claims forwarded, expiry), ban"
+
+# Key files changed under the running gwd: its loop sees the change
+# (inotify, else a 1 s stat) and publishes the new keys; requests never
+# read the files. wait_code WANT PATH [CURL ARGS]: polls every 50 ms, up to
+# 3 s, until PATH answers WANT; WAITED_MS is how long it took.
+wait_code() {
+	local want=$1 t0 i
+	shift
+	t0=$(date +%s%N)
+	for ((i = 0; i < 60; i++)); do
+		if [ "$(code "$@")" = "$want" ]; then
+			WAITED_MS=$((($(date +%s%N) - t0) / 1000000))
+			return 0
+		fi
+		sleep 0.05
+	done
+	it_fail "$1: still not $want 3 s after its key file changed"
+}
+keyline() { printf '%s %s\n' "$1" "$(printf '%s' "$2" | sha256sum | cut -d' ' -f1)"; }
+NEWKEY=n-$RANDOM$RANDOM$RANDOM
+[ "$(code /keyed/n0 -H "X-API-Key: $NEWKEY")" = 401 ] || it_fail "unknown API key accepted"
+{ keyline acme "$APIKEY"; keyline beta "$NEWKEY"; } >"$IT_TMP/keys.txt.new"
+mv "$IT_TMP/keys.txt.new" "$IT_TMP/keys.txt" # an atomic replacement
+wait_code 200 /keyed/n1 -H "X-API-Key: $NEWKEY"
+added_ms=$WAITED_MS
+keyline beta "$NEWKEY" >"$IT_TMP/keys.txt" # rewritten in place, acme gone
+wait_code 401 /keyed/n2 -H "X-API-Key: $APIKEY"
+removed_ms=$WAITED_MS
+[ "$(code /keyed/n3 -H "X-API-Key: $NEWKEY")" = 200 ] || it_fail "the kept API key was refused"
+# JWKS: a second key is added (its tokens accepted), then the first removed:
+# its token, verified and cached before, is refused.
+"$PY" - "$IT_TMP" <<'EOF' || it_fail "cannot make a second EC key"
+import base64, json, sys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+k = ec.generate_private_key(ec.SECP256R1())
+n = k.public_key().public_numbers()
+b = lambda i: base64.urlsafe_b64encode(i.to_bytes(32, "big")).rstrip(b"=").decode()
+jwk = {"kty": "EC", "crv": "P-256", "kid": "k2", "alg": "ES256", "use": "sig",
+       "x": b(n.x), "y": b(n.y)}
+old = json.load(open(sys.argv[1] + "/jwks.json"))
+json.dump({"keys": old["keys"] + [jwk]}, open(sys.argv[1] + "/jwks.both", "w"))
+json.dump({"keys": [jwk]}, open(sys.argv[1] + "/jwks.k2", "w"))
+open(sys.argv[1] + "/jwt2.pem", "wb").write(k.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+EOF
+TOK1=$(jwt alice 300)
+TOK2=$(JWT_PEM=$IT_TMP/jwt2.pem JWT_KID=k2 jwt bob 300)
+[ "$(code /jwt/t1 -H "Authorization: Bearer $TOK1")" = 200 ] || it_fail "k1 token refused"
+cp "$IT_TMP/jwks.both" "$IT_TMP/jwks.json.new"
+mv "$IT_TMP/jwks.json.new" "$IT_TMP/jwks.json"
+wait_code 200 /jwt/t2 -H "Authorization: Bearer $TOK2"
+jwks_added_ms=$WAITED_MS
+cp "$IT_TMP/jwks.k2" "$IT_TMP/jwks.json.new"
+mv "$IT_TMP/jwks.json.new" "$IT_TMP/jwks.json"
+wait_code 401 /jwt/t3 -H "Authorization: Bearer $TOK1"
+jwks_removed_ms=$WAITED_MS
+[ "$(code /jwt/t4 -H "Authorization: Bearer $TOK2")" = 200 ] ||
+	it_fail "the kept JWT key was refused"
+it_log "auth: key files reread live: API key added in ${added_ms} ms, removed in" \
+	"${removed_ms} ms; JWKS key added in ${jwks_added_ms} ms, removed in ${jwks_removed_ms} ms"
 
 # --- TLS termination ----------------------------------------------------------------------
 # tls PATH [CURL ARGS]: as get, over TLS. Both allow 60 s: the big bodies

@@ -9,9 +9,11 @@
 #include <ctype.h>
 
 #include "authtest.h"
-#include "apikey.h"
+#include <pthread.h>
 
-#define S(x) ((__u64)(x)*1000000000ull)
+#include "apikey.h"
+#include "authset.h"
+#include "loop.h"
 
 /* Returns the hex SHA-256 of `key` (static buffer). */
 static const char *sha_hex(const char *key)
@@ -42,10 +44,10 @@ static void write_keys(const char *name, const char *const *pairs, size_t n, con
 	free(text);
 }
 
-static enum gw_auth_reason auth(struct gw_apikeys *ak, const char *key, __u64 now,
-				struct gw_auth_result *res)
+/* Authenticates `key` on reader 0. */
+static enum gw_auth_reason auth(struct gw_apikeys *ak, const char *key, struct gw_auth_result *res)
 {
-	return gw_apikeys_authenticate(ak, key, key ? strlen(key) : 0, now, res);
+	return gw_apikeys_authenticate(ak, 0, key, key ? strlen(key) : 0, res);
 }
 
 static void test_match(void **state)
@@ -57,37 +59,44 @@ static void test_match(void **state)
 	struct gw_apikeys *ak;
 
 	write_keys("keys.txt", pairs, 4, "  # indented comment\n\t\n");
-	assert_int_equal(gw_apikeys_open(tpath("keys.txt"), &ak), 0);
-	assert_int_equal(gw_apikeys_set_size(ak->cur), 4);
-	assert_int_equal(auth(ak, "k-acme-1", S(1), &res), GW_AUTH_OK);
+	assert_int_equal(gw_apikeys_open(tpath("keys.txt"), 1, &ak), 0);
+	{
+		struct gw_apikeys_set *set = gw_apikeys_acquire(ak);
+
+		assert_int_equal(gw_apikeys_set_size(set), 4);
+		gw_apikeys_set_put(set);
+	}
+	assert_int_equal(auth(ak, "k-acme-1", &res), GW_AUTH_OK);
 	assert_string_equal(res.consumer, "acme");
 	assert_int_equal(res.n_headers, 0);
-	assert_int_equal(auth(ak, "k-acme-2", S(1), &res), GW_AUTH_OK); /* second key */
+	assert_int_equal(auth(ak, "k-acme-2", &res), GW_AUTH_OK); /* second key */
 	assert_string_equal(res.consumer, "acme");
-	assert_int_equal(auth(ak, "k-globex", S(1), &res), GW_AUTH_OK);
+	assert_int_equal(auth(ak, "k-globex", &res), GW_AUTH_OK);
 	assert_string_equal(res.consumer, "globex");
-	assert_int_equal(auth(ak, "k-ini", S(1), &res), GW_AUTH_OK);
+	assert_int_equal(auth(ak, "k-ini", &res), GW_AUTH_OK);
 	assert_string_equal(res.consumer, "initech");
 	/* no match: other key, prefix, extension, case, the hash itself */
-	assert_int_equal(auth(ak, "k-acme-3", S(1), &res), GW_AUTH_BAD_API_KEY);
+	assert_int_equal(auth(ak, "k-acme-3", &res), GW_AUTH_BAD_API_KEY);
 	assert_string_equal(res.consumer, "");
 	assert_int_equal(gw_auth_http_status(res.reason), 401);
-	assert_int_equal(auth(ak, "k-acme-", S(1), &res), GW_AUTH_BAD_API_KEY);
-	assert_int_equal(auth(ak, "k-acme-1x", S(1), &res), GW_AUTH_BAD_API_KEY);
-	assert_int_equal(auth(ak, "K-ACME-1", S(1), &res), GW_AUTH_BAD_API_KEY);
-	assert_int_equal(auth(ak, sha_hex("k-acme-1"), S(1), &res), GW_AUTH_BAD_API_KEY);
+	assert_int_equal(auth(ak, "k-acme-", &res), GW_AUTH_BAD_API_KEY);
+	assert_int_equal(auth(ak, "k-acme-1x", &res), GW_AUTH_BAD_API_KEY);
+	assert_int_equal(auth(ak, "K-ACME-1", &res), GW_AUTH_BAD_API_KEY);
+	assert_int_equal(auth(ak, sha_hex("k-acme-1"), &res), GW_AUTH_BAD_API_KEY);
 	/* the key is compared as bytes: an embedded NUL does not truncate */
-	assert_int_equal(gw_apikeys_authenticate(ak, "k-acme-1\0x", 10, S(1), &res),
+	assert_int_equal(gw_apikeys_authenticate(ak, 0, "k-acme-1\0x", 10, &res),
 			 GW_AUTH_BAD_API_KEY);
+	/* a reader that does not exist */
+	assert_int_equal(gw_apikeys_authenticate(ak, 1, "k-acme-1", 8, &res), GW_AUTH_INTERNAL);
 	/* missing and oversized */
-	assert_int_equal(auth(ak, NULL, S(1), &res), GW_AUTH_MISSING);
-	assert_int_equal(auth(ak, "", S(1), &res), GW_AUTH_MISSING);
+	assert_int_equal(auth(ak, NULL, &res), GW_AUTH_MISSING);
+	assert_int_equal(auth(ak, "", &res), GW_AUTH_MISSING);
 	{
 		char big[GW_APIKEYS_MAX_KEY + 2];
 
 		memset(big, 'k', sizeof(big) - 1);
 		big[sizeof(big) - 1] = '\0';
-		assert_int_equal(auth(ak, big, S(1), &res), GW_AUTH_MALFORMED);
+		assert_int_equal(auth(ak, big, &res), GW_AUTH_MALFORMED);
 	}
 	gw_apikeys_free(ak);
 }
@@ -203,36 +212,259 @@ static void test_reload(void **state)
 	static const char *const v1[] = {"acme", "k1"};
 	static const char *const v2[] = {"acme", "k2", "globex", "k3"};
 	struct gw_auth_result res;
+	struct gw_apikeys_set *old;
 	struct gw_apikeys *ak;
 
 	write_keys("r.txt", v1, 1, "");
-	assert_int_equal(gw_apikeys_open(tpath("r.txt"), &ak), 0);
-	assert_int_equal(auth(ak, "k1", S(100), &res), GW_AUTH_OK);
-	/* changed file: picked up at the next check (once a second) */
+	assert_int_equal(gw_apikeys_open(tpath("r.txt"), 1, &ak), 0);
+	assert_int_equal(auth(ak, "k1", &res), GW_AUTH_OK);
+	old = gw_apikeys_acquire(ak);
+	/* changed file: requests keep the published keys (they never look at
+	 * the file) until the loop's poll publishes the new ones */
 	write_keys("r.txt", v2, 2, "");
-	assert_int_equal(auth(ak, "k1", S(100) + 1000, &res), GW_AUTH_OK);
-	assert_int_equal(auth(ak, "k2", S(102), &res), GW_AUTH_OK);
-	assert_int_equal(auth(ak, "k1", S(102), &res), GW_AUTH_BAD_API_KEY);
-	assert_int_equal(auth(ak, "k3", S(102), &res), GW_AUTH_OK);
+	assert_int_equal(auth(ak, "k1", &res), GW_AUTH_OK);
+	assert_int_equal(gw_apikeys_poll(ak, false), 1);
+	assert_int_equal(auth(ak, "k2", &res), GW_AUTH_OK);
+	assert_int_equal(auth(ak, "k1", &res), GW_AUTH_BAD_API_KEY);
+	assert_int_equal(auth(ak, "k3", &res), GW_AUTH_OK);
 	assert_string_equal(res.consumer, "globex");
-	/* unchanged: maybe_reload says so */
-	assert_int_equal(gw_apikeys_maybe_reload(ak, S(104)), 0);
+	/* whoever held the old set still has it whole */
+	{
+		char c[64];
+
+		assert_int_equal(gw_apikeys_set_lookup(old, "k1", 2, c, sizeof(c)), 0);
+		assert_string_equal(c, "acme");
+		gw_apikeys_set_put(old);
+	}
+	/* unchanged: poll says so; forced (inotify saw a write): reread */
+	assert_int_equal(gw_apikeys_poll(ak, false), 0);
+	assert_int_equal(gw_apikeys_poll(ak, true), 1);
+	assert_int_equal(auth(ak, "k2", &res), GW_AUTH_OK);
 	/* a bad file is refused, the loaded keys stay */
 	write_keys("r.txt", v1, 1, "broken line\n");
-	assert_int_equal(gw_apikeys_maybe_reload(ak, S(106)), -EINVAL);
+	assert_int_equal(gw_apikeys_poll(ak, false), -EINVAL);
 	assert_true(gw_apikeys_msgs_has(ak, ":4: the hash must be 64 hex digits"));
 	assert_true(gw_apikeys_msgs_has(ak, "keeping the loaded keys"));
-	assert_int_equal(auth(ak, "k2", S(106), &res), GW_AUTH_OK);
-	assert_int_equal(auth(ak, "k1", S(106), &res), GW_AUTH_BAD_API_KEY);
+	assert_int_equal(auth(ak, "k2", &res), GW_AUTH_OK);
+	assert_int_equal(auth(ak, "k1", &res), GW_AUTH_BAD_API_KEY);
+	/* the unchanged bad file is not reread by the periodic check */
+	assert_int_equal(gw_apikeys_poll(ak, false), 0);
 	/* fixed: loaded */
 	write_keys("r.txt", v1, 1, "");
-	assert_int_equal(gw_apikeys_maybe_reload(ak, S(108)), 1);
-	assert_int_equal(auth(ak, "k1", S(108), &res), GW_AUTH_OK);
+	assert_int_equal(gw_apikeys_poll(ak, false), 1);
+	assert_int_equal(auth(ak, "k1", &res), GW_AUTH_OK);
+	/* removed: the loaded keys stay */
+	unlink(tpath("r.txt"));
+	assert_int_equal(gw_apikeys_poll(ak, false), -ENOENT);
+	assert_int_equal(gw_apikeys_poll(ak, false), 0);
+	assert_int_equal(auth(ak, "k1", &res), GW_AUTH_OK);
 	gw_apikeys_free(ak);
 	/* open fails on a bad or missing file */
-	assert_int_equal(gw_apikeys_open(tpath("none.txt"), &ak), -ENOENT);
+	assert_int_equal(gw_apikeys_open(tpath("none.txt"), 1, &ak), -ENOENT);
 	assert_int_equal(twrite("bad.txt", "x\n"), 0);
-	assert_int_equal(gw_apikeys_open(tpath("bad.txt"), &ak), -EINVAL);
+	assert_int_equal(gw_apikeys_open(tpath("bad.txt"), 1, &ak), -EINVAL);
+}
+
+/* A key file of n keys "key-I" (consumer cI), plus "extra" (consumer
+ * "extra") when with_extra. */
+static void write_many(const char *name, int n, int with_extra)
+{
+	char *text = NULL, key[32];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "key-%d", i);
+		fprintf(f, "c%d %s\n", i, sha_hex(key));
+	}
+	if (with_extra)
+		fprintf(f, "extra %s\n", sha_hex("extra"));
+	fclose(f);
+	assert_int_equal(twrite(name, text), 0);
+	free(text);
+}
+
+/* Reader threads during rereads: each reader uses its own index, nothing
+ * locks, and every answer is one of the published sets'. */
+struct reader_arg {
+	struct gw_apikeys *ak;
+	unsigned int idx;
+	volatile int *stop;
+	int bad, with, without;
+	long n;
+};
+
+static void *reader_thread(void *p)
+{
+	struct reader_arg *a = p;
+	struct gw_auth_result res;
+	enum gw_auth_reason r;
+
+	while (!__atomic_load_n(a->stop, __ATOMIC_ACQUIRE)) {
+		/* key-7 is in every version of the file */
+		if (gw_apikeys_authenticate(a->ak, a->idx, "key-7", 5, &res) != GW_AUTH_OK ||
+		    strcmp(res.consumer, "c7"))
+			a->bad++;
+		r = gw_apikeys_authenticate(a->ak, a->idx, "extra", 5, &res);
+		if (r == GW_AUTH_OK)
+			a->with++;
+		else if (r == GW_AUTH_BAD_API_KEY)
+			a->without++;
+		else
+			a->bad++;
+		a->n++;
+	}
+	return NULL;
+}
+
+static void test_concurrent_reread(void **state)
+{
+	struct reader_arg a[2];
+	pthread_t th[2];
+	volatile int stop = 0;
+	struct gw_apikeys *ak;
+	int i;
+
+	write_many("big.txt", 5000, 0);
+	assert_int_equal(gw_apikeys_open(tpath("big.txt"), 2, &ak), 0);
+	for (i = 0; i < 2; i++) {
+		a[i] = (struct reader_arg){.ak = ak, .idx = (unsigned int)i, .stop = &stop};
+		assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &a[i]), 0);
+	}
+	/* rewrite and reread (as gwd's loop does) 10 times, the extra key
+	 * coming and going */
+	for (i = 0; i < 10; i++) {
+		write_many("big.txt", 5000, !(i & 1));
+		assert_int_equal(gw_apikeys_poll(ak, true), 1);
+		usleep(2000);
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		print_message("  reader %d: %ld lookups, extra seen %d, refused %d\n", i, a[i].n,
+			      a[i].with, a[i].without);
+		assert_int_equal(a[i].bad, 0);
+		assert_true(a[i].n > 0);
+	}
+	gw_apikeys_free(ak);
+}
+
+/* A reread in flight holds the file's lock: readers must not wait for it. */
+struct blocked_arg {
+	struct gw_apikeys *ak;
+	int done;
+	enum gw_auth_reason r;
+};
+
+static void *blocked_thread(void *p)
+{
+	struct blocked_arg *b = p;
+	struct gw_auth_result res;
+
+	b->r = gw_apikeys_authenticate(b->ak, 1, "key-7", 5, &res);
+	__atomic_store_n(&b->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_reader_never_waits(void **state)
+{
+	struct blocked_arg b = {0};
+	pthread_t th;
+	int i;
+
+	write_many("lock.txt", 10, 0);
+	assert_int_equal(gw_apikeys_open(tpath("lock.txt"), 2, &b.ak), 0);
+	write_many("lock.txt", 20, 1);
+	assert_int_equal(gw_apikeys_poll(b.ak, false), 1); /* reader 1 has not read yet */
+	pthread_mutex_lock(&b.ak->file.lock);		   /* "a reread is running" */
+	assert_int_equal(pthread_create(&th, NULL, blocked_thread, &b), 0);
+	for (i = 0; i < 500 && !__atomic_load_n(&b.done, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	pthread_mutex_unlock(&b.ak->file.lock);
+	pthread_join(th, NULL);
+	assert_true(i < 500); /* answered while the lock was held */
+	assert_int_equal(b.r, GW_AUTH_OK);
+	gw_apikeys_free(b.ak);
+}
+
+/* The authset's watch on a loop: inotify picks a rewrite up in
+ * milliseconds; the bound (0.5 s) is below the 1 s fallback tick, so only
+ * inotify can meet it. */
+struct watch_arg {
+	struct gw_loop *loop;
+	struct gw_timer t;
+	struct gw_authset *set;
+	const char *want;
+	int tries;
+	enum gw_auth_reason r;
+};
+
+static const char *watch_hdr(void *p, const char *name, size_t *len)
+{
+	struct watch_arg *w = p;
+
+	*len = strlen(w->want);
+	return !strcasecmp(name, "X-API-Key") ? w->want : NULL;
+}
+
+static void watch_tick(struct gw_timer *t)
+{
+	struct watch_arg *w = container_of(t, struct watch_arg, t);
+	struct gw_auth_verdict v;
+
+	w->r = gw_authset_check(w->set, "keys", watch_hdr, w, 0, 0, &v);
+	if (w->r == GW_AUTH_OK || ++w->tries >= 100) {
+		gw_loop_stop(w->loop);
+		return;
+	}
+	gw_timer_start(w->loop, t, 5000000, watch_tick);
+}
+
+/* Runs the loop until `want` is accepted or 100 ticks of 5 ms (0.5 s,
+ * half the periodic check) passed. Returns the last verdict. */
+static enum gw_auth_reason watch_until(struct watch_arg *w, const char *want)
+{
+	w->want = want;
+	w->tries = 0;
+	gw_timer_start(w->loop, &w->t, 5000000, watch_tick);
+	assert_int_equal(gw_loop_run(w->loop), 0);
+	return w->r;
+}
+
+static void test_watch(void **state)
+{
+	char path[512];
+	struct gw_cfg_api_keys ck = {.name = "keys", .header = "X-API-Key", .keys = path};
+	struct gw_cfg_auth cfg = {.api_keys = &ck, .n_api_keys = 1};
+	struct gw_jwt_opts opts = {.workers = 1};
+	struct watch_arg w = {0};
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s", tpath("w.txt"));
+	write_many("w.txt", 3, 0);
+	assert_int_equal(gw_loop_new(&w.loop), 0);
+	assert_int_equal(gw_authset_new(&cfg, &opts, &w.set), 0);
+	assert_int_equal(gw_authset_watch(w.set, w.loop), 0);
+	/* an atomic replacement (rename over the file): IN_MOVED_TO */
+	write_many("w.txt", 3, 1);
+	assert_int_equal(watch_until(&w, "extra"), GW_AUTH_OK);
+	assert_true(w.tries < 100);
+	print_message("  rename seen after %d ticks of 5 ms\n", w.tries);
+	/* an in-place rewrite: IN_CLOSE_WRITE */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "late %s\n", sha_hex("late"));
+	fclose(f);
+	assert_int_equal(watch_until(&w, "late"), GW_AUTH_OK);
+	print_message("  in-place write seen after %d ticks of 5 ms\n", w.tries);
+	assert_int_equal(watch_until(&w, "extra"), GW_AUTH_BAD_API_KEY); /* removed */
+	gw_authset_unwatch(w.set);
+	/* unwatched: a change is not picked up */
+	write_many("w.txt", 3, 1);
+	assert_int_equal(watch_until(&w, "extra"), GW_AUTH_BAD_API_KEY);
+	gw_authset_free(w.set);
+	gw_loop_free(w.loop);
 }
 
 static int group_setup(void **state)
@@ -249,9 +481,14 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_match),		cmocka_unit_test(test_many),
-		cmocka_unit_test(test_malformed_lines), cmocka_unit_test(test_duplicate),
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_malformed_lines),
+		cmocka_unit_test(test_duplicate),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_concurrent_reread),
+		cmocka_unit_test(test_reader_never_waits),
+		cmocka_unit_test(test_watch),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -136,10 +136,10 @@ static void check_rfc_jwt(const char *token)
 	assert_int_equal(twrite("rfc.json", rfc_jwks), 0);
 	cfg = rfc_cfg(tpath("rfc.json"));
 	assert_int_equal(gw_jwt_new(&cfg, NULL, &jwt), 0);
-	assert_int_equal(gw_jwt_authenticate(jwt, token, strlen(token), S(RFC_EXP - 1), &res),
+	assert_int_equal(gw_jwt_authenticate(jwt, 0, token, strlen(token), S(RFC_EXP - 1), &res),
 			 GW_AUTH_OK);
 	assert_false(res.cached);
-	assert_int_equal(gw_jwt_authenticate(jwt, token, strlen(token), S(RFC_EXP), &res),
+	assert_int_equal(gw_jwt_authenticate(jwt, 0, token, strlen(token), S(RFC_EXP), &res),
 			 GW_AUTH_EXPIRED);
 	gw_jwt_free(jwt);
 }
@@ -257,7 +257,7 @@ static char *signed_tok(const char *alg, const char *kid, const struct tkey *k, 
 static enum gw_auth_reason auth(struct gw_jwt *jwt, const char *t, __s64 now,
 				struct gw_auth_result *res)
 {
-	return gw_jwt_authenticate(jwt, t, t ? strlen(t) : 0, now, res);
+	return gw_jwt_authenticate(jwt, 0, t, t ? strlen(t) : 0, now, res);
 }
 
 /* Authenticates the token t (freed here) at `now` and checks the reason;
@@ -847,7 +847,7 @@ static void test_mutations(void **state)
 			}
 			if (len == n && !memcmp(m, good, n))
 				continue;
-			if (gw_jwt_authenticate(jwt, m, len, S(NOW), &res) == GW_AUTH_OK)
+			if (gw_jwt_authenticate(jwt, 0, m, len, S(NOW), &res) == GW_AUTH_OK)
 				print_message("  accepted: %.*s\n", (int)len, m);
 			assert_int_not_equal(res.reason, GW_AUTH_OK);
 			refused++;
@@ -957,14 +957,23 @@ static void test_jwks_reload(void **state)
 	gen = old->generation;
 	assert_int_equal(old->n_keys, 1);
 	/* unchanged: nothing */
-	assert_int_equal(gw_jwks_maybe_reload(jwks, S(NOW)), 0);
-	/* changed: picked up at the next check, not before */
+	assert_int_equal(gw_jwks_poll(jwks, false), 0);
+	/* changed: published by the next poll (gwd's loop), not before; a
+	 * reader sees the new set at its next read */
 	keys = json_array();
 	json_array_append_new(keys, tjwk(&k_rsa, "one", NULL));
 	json_array_append_new(keys, tjwk(&k_ed, "two", NULL));
 	assert_int_equal(twrite_jwks("r.json", keys), 0);
-	assert_int_equal(gw_jwks_maybe_reload(jwks, S(NOW) + 1000), 0);
-	assert_int_equal(gw_jwks_maybe_reload(jwks, S(NOW + 1)), 1);
+	{
+		struct gw_jwks_reader rd = {0};
+
+		assert_ptr_equal(gw_jwks_read(jwks, &rd), old);
+		assert_ptr_equal(gw_jwks_read(jwks, &rd), old);
+		assert_int_equal(gw_jwks_poll(jwks, false), 1);
+		assert_int_equal(gw_jwks_read(jwks, &rd)->n_keys, 2);
+		gw_jwks_reader_drop(&rd);
+		assert_null(rd.set);
+	}
 	set = gw_jwks_acquire(jwks);
 	assert_int_equal(set->n_keys, 2);
 	assert_true(set->generation > gen);
@@ -978,13 +987,14 @@ static void test_jwks_reload(void **state)
 	json_array_append_new(keys, tjwk(&k_rsa, "one", NULL));
 	json_array_append_new(keys, tjwk(&k_ed, "two", NULL));
 	assert_int_equal(twrite_jwks("r.json", keys), 0);
-	assert_int_equal(gw_jwks_maybe_reload(jwks, S(NOW + 2)), 0);
+	assert_int_equal(gw_jwks_poll(jwks, false), 0);
+	assert_int_equal(gw_jwks_poll(jwks, true), 0); /* forced: read, same keys */
 	set = gw_jwks_acquire(jwks);
 	assert_int_equal(set->generation, gen);
 	gw_jwks_set_put(set);
 	/* invalid file: error, old keys kept, said so */
 	assert_int_equal(twrite("r.json", "{\"keys\": [ broken"), 0);
-	assert_int_equal(gw_jwks_maybe_reload(jwks, S(NOW + 3)), -EINVAL);
+	assert_int_equal(gw_jwks_poll(jwks, false), -EINVAL);
 	assert_true(gw_jwks_msgs_has(jwks, "keeping the loaded keys"));
 	set = gw_jwks_acquire(jwks);
 	assert_int_equal(set->n_keys, 2);
@@ -995,15 +1005,15 @@ static void test_jwks_reload(void **state)
 		struct gw_jwks_stats st1, st2;
 
 		gw_jwks_get_stats(jwks, &st1);
-		assert_int_equal(gw_jwks_maybe_reload(jwks, S(NOW + 5)), 0);
+		assert_int_equal(gw_jwks_poll(jwks, false), 0);
 		gw_jwks_get_stats(jwks, &st2);
 		assert_int_equal(st2.reads, st1.reads);
 	}
 	/* removed file: error, old keys kept */
 	unlink(tpath("r.json"));
-	assert_int_equal(gw_jwks_maybe_reload(jwks, S(NOW + 7)), -ENOENT);
+	assert_int_equal(gw_jwks_poll(jwks, false), -ENOENT);
 	assert_true(gw_jwks_msgs_has(jwks, "cannot read"));
-	assert_int_equal(gw_jwks_maybe_reload(jwks, S(NOW + 9)), 0); /* still missing */
+	assert_int_equal(gw_jwks_poll(jwks, false), 0); /* still missing */
 	set = gw_jwks_acquire(jwks);
 	assert_int_equal(set->n_keys, 2);
 	gw_jwks_set_put(set);
@@ -1068,7 +1078,7 @@ static void test_cache(void **state)
 	assert_true(res.cached);
 	assert_int_equal(auth(jwt, t1, S(NOW + 130), &res), GW_AUTH_EXPIRED);
 	assert_false(res.cached);
-	gw_tokcache_get_stats(gw_jwt_cache(jwt), &st);
+	gw_tokcache_get_stats(gw_jwt_cache(jwt, 0), &st);
 	assert_int_equal(st.expired, 1);
 	assert_int_equal(st.entries, 0);
 	/* eviction at capacity (2): t1, t2, then t3 evicts the least recently
@@ -1078,7 +1088,7 @@ static void test_cache(void **state)
 	assert_int_equal(auth(jwt, t1, S(NOW), &res), GW_AUTH_OK); /* t1 now recent */
 	assert_true(res.cached);
 	assert_int_equal(auth(jwt, t3, S(NOW), &res), GW_AUTH_OK); /* evicts t2 */
-	gw_tokcache_get_stats(gw_jwt_cache(jwt), &st);
+	gw_tokcache_get_stats(gw_jwt_cache(jwt, 0), &st);
 	assert_int_equal(st.evictions, 1);
 	assert_int_equal(st.entries, 2);
 	assert_int_equal(auth(jwt, t1, S(NOW), &res), GW_AUTH_OK);
@@ -1092,14 +1102,16 @@ static void test_cache(void **state)
 	json_array_append_new(keys, tjwk(&k_p256, "p256", NULL));
 	json_array_append_new(keys, tjwk(&k_rsa, "rsa", NULL));
 	assert_int_equal(twrite_jwks("main.json", keys), 0);
+	assert_int_equal(gw_jwks_poll(gw_jwt_jwks(jwt), false), 1);
 	assert_int_equal(auth(jwt, t1, S(NOW + 2), &res), GW_AUTH_OK);
 	assert_true(res.cached);
 	keys = json_array();
 	json_array_append_new(keys, tjwk(&k_rsa, "rsa", NULL));
 	assert_int_equal(twrite_jwks("main.json", keys), 0);
+	assert_int_equal(gw_jwks_poll(gw_jwt_jwks(jwt), false), 1);
 	assert_int_equal(auth(jwt, t1, S(NOW + 4), &res), GW_AUTH_UNKNOWN_KID);
 	assert_false(res.cached);
-	gw_tokcache_get_stats(gw_jwt_cache(jwt), &st);
+	gw_tokcache_get_stats(gw_jwt_cache(jwt, 0), &st);
 	assert_int_equal(st.invalidated, 1);
 	/* t2 (RSA key kept) is still answered (verified or cached) */
 	assert_int_equal(auth(jwt, t2, S(NOW + 4), &res), GW_AUTH_OK);
@@ -1109,10 +1121,119 @@ static void test_cache(void **state)
 	gw_jwt_free(jwt);
 }
 
-/* Threads authenticating while the JWKS file is rewritten and reloaded:
- * every answer stays right, and ASan sees no key set freed in use. */
+/* Per-worker caches: each worker verifies once and caches on its own; a
+ * key removed by a reread invalidates the token in every worker's cache. */
+static void test_cache_workers(void **state)
+{
+	struct gw_jwt_opts opts = {.workers = 2, .cache_entries = 8};
+	struct gw_jwt *jwt = main_jwt(&opts);
+	struct gw_tokcache_stats st;
+	struct gw_auth_result res;
+	char *t = signed_tok("ES256", "p256", &k_p256, good_claims);
+	json_t *keys;
+	__u64 v0 = gw_jws_verifications();
+	unsigned int w;
+
+	for (w = 0; w < 2; w++) {
+		assert_int_equal(gw_jwt_authenticate(jwt, w, t, strlen(t), S(NOW), &res),
+				 GW_AUTH_OK);
+		assert_false(res.cached);
+		assert_int_equal(gw_jwt_authenticate(jwt, w, t, strlen(t), S(NOW), &res),
+				 GW_AUTH_OK);
+		assert_true(res.cached);
+		gw_tokcache_get_stats(gw_jwt_cache(jwt, w), &st);
+		assert_int_equal(st.capacity, 4); /* the entries are shared out */
+	}
+	assert_int_equal(gw_jws_verifications(), v0 + 2);
+	/* a worker that does not exist */
+	assert_int_equal(gw_jwt_authenticate(jwt, 2, t, strlen(t), S(NOW), &res), GW_AUTH_INTERNAL);
+	assert_null(gw_jwt_cache(jwt, 2));
+	/* the P-256 key leaves the file: once the reread is published, no
+	 * worker answers from its cache */
+	keys = json_array();
+	json_array_append_new(keys, tjwk(&k_rsa, "rsa", NULL));
+	assert_int_equal(twrite_jwks("main.json", keys), 0);
+	assert_int_equal(gw_jwks_poll(gw_jwt_jwks(jwt), false), 1);
+	for (w = 0; w < 2; w++) {
+		assert_int_equal(gw_jwt_authenticate(jwt, w, t, strlen(t), S(NOW + 20), &res),
+				 GW_AUTH_UNKNOWN_KID);
+		gw_tokcache_get_stats(gw_jwt_cache(jwt, w), &st);
+		assert_int_equal(st.invalidated, 1);
+		assert_int_equal(st.entries, 0);
+	}
+	free(t);
+	gw_jwt_free(jwt);
+}
+
+/* The unknown-kid reread is single flight: while a reread holds the file's
+ * lock, a worker meeting an unknown kid does not wait and does not use up
+ * the rate limit; the next one rereads and publishes for every worker. */
+struct kid_arg {
+	struct gw_jwt *jwt;
+	const char *tok;
+	unsigned int worker;
+	int done;
+	enum gw_auth_reason r;
+};
+
+static void *kid_thread(void *p)
+{
+	struct kid_arg *k = p;
+	struct gw_auth_result res;
+
+	k->r = gw_jwt_authenticate(k->jwt, k->worker, k->tok, strlen(k->tok), S(NOW), &res);
+	__atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_unknown_kid_single_flight(void **state)
+{
+	struct gw_jwt_opts opts = {.workers = 2};
+	struct gw_jwt *jwt = main_jwt(&opts);
+	struct gw_jwks *jwks = gw_jwt_jwks(jwt);
+	struct gw_jwks_stats st;
+	struct gw_auth_result res;
+	char *t = signed_tok("RS256", "new", &k_rsa2, good_claims);
+	struct kid_arg k = {.jwt = jwt, .tok = t, .worker = 1};
+	json_t *keys;
+	pthread_t th;
+	int i;
+
+	/* the key is in the file, not yet published */
+	keys = json_array();
+	json_array_append_new(keys, tjwk(&k_rsa, "rsa", NULL));
+	json_array_append_new(keys, tjwk(&k_rsa2, "new", NULL));
+	assert_int_equal(twrite_jwks("main.json", keys), 0);
+	/* a reread is running (the main loop's, or another worker's) */
+	pthread_mutex_lock(&jwks->file.lock);
+	assert_int_equal(pthread_create(&th, NULL, kid_thread, &k), 0);
+	for (i = 0; i < 500 && !__atomic_load_n(&k.done, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	pthread_mutex_unlock(&jwks->file.lock);
+	pthread_join(th, NULL);
+	assert_true(i < 500); /* answered while the lock was held */
+	assert_int_equal(k.r, GW_AUTH_UNKNOWN_KID);
+	gw_jwks_get_stats(jwks, &st);
+	assert_int_equal(st.refresh_busy, 1);
+	assert_int_equal(st.refreshes, 0);
+	/* the next unknown kid rereads (the busy one did not count), publishes,
+	 * and the other worker sees the new key without a reread of its own */
+	assert_int_equal(gw_jwt_authenticate(jwt, 0, t, strlen(t), S(NOW), &res), GW_AUTH_OK);
+	gw_jwks_get_stats(jwks, &st);
+	assert_int_equal(st.refreshes, 1);
+	assert_int_equal(gw_jwt_authenticate(jwt, 1, t, strlen(t), S(NOW), &res), GW_AUTH_OK);
+	gw_jwks_get_stats(jwks, &st);
+	assert_int_equal(st.refreshes, 1);
+	free(t);
+	gw_jwt_free(jwt);
+}
+
+/* Threads authenticating, each as its own worker, while the JWKS file is
+ * rewritten and republished by another thread (gwd's loop): every answer
+ * stays right, and ASan sees no key set freed in use. */
 struct thread_arg {
 	struct gw_jwt *jwt;
+	unsigned int worker;
 	char *tokens[3];
 	int bad;
 };
@@ -1126,9 +1247,8 @@ static void *auth_thread(void *p)
 	for (i = 0; i < 600; i++) {
 		const char *t = a->tokens[i % 3];
 
-		/* the clock moves 0.25 s a call: a file check every 4 calls */
-		if (gw_jwt_authenticate(a->jwt, t, strlen(t), S(NOW) + (__s64)i * 250000000,
-					&res) != GW_AUTH_OK ||
+		if (gw_jwt_authenticate(a->jwt, a->worker, t, strlen(t),
+					S(NOW) + (__s64)i * 250000000, &res) != GW_AUTH_OK ||
 		    strcmp(res.consumer, "alice"))
 			a->bad++;
 	}
@@ -1137,22 +1257,24 @@ static void *auth_thread(void *p)
 
 static void test_threads(void **state)
 {
-	struct gw_jwt_opts opts = {.cache_entries = 2};
+	struct gw_jwt_opts opts = {.cache_entries = 2, .workers = 2};
 	struct thread_arg a[2];
 	pthread_t th[2];
 	struct gw_jwks_stats st;
 	struct gw_jwt *jwt = main_jwt(&opts);
-	int i, j;
+	int i, j, changes = 0;
 
 	for (i = 0; i < 2; i++) {
 		a[i].jwt = jwt;
+		a[i].worker = (unsigned int)i;
 		a[i].bad = 0;
 		a[i].tokens[0] = signed_tok("ES256", "p256", &k_p256, good_claims);
 		a[i].tokens[1] = signed_tok("HS256", "hs", &k_hs, good_claims);
 		a[i].tokens[2] = signed_tok("EdDSA", "ed", &k_ed, good_claims);
 		assert_int_equal(pthread_create(&th[i], NULL, auth_thread, &a[i]), 0);
 	}
-	/* new files with the same keys and one more or one less */
+	/* new files with the same keys and one more or one less, each
+	 * published by a poll as gwd's loop does */
 	for (i = 0; i < 20; i++) {
 		json_t *keys = json_array();
 
@@ -1162,6 +1284,7 @@ static void test_threads(void **state)
 		if (i & 1)
 			json_array_append_new(keys, tjwk(&k_rsa, "rsa", NULL));
 		assert_int_equal(twrite_jwks("main.json", keys), 0);
+		changes += gw_jwks_poll(gw_jwt_jwks(jwt), true) == 1;
 		usleep(2000);
 	}
 	for (i = 0; i < 2; i++) {
@@ -1174,6 +1297,7 @@ static void test_threads(void **state)
 	print_message("  %llu JWKS reads, %llu changes\n", (unsigned long long)st.reads,
 		      (unsigned long long)st.changes);
 	assert_int_equal(st.failures, 0);
+	assert_int_equal(changes, 20); /* each file differs from the one before */
 	gw_jwt_free(jwt);
 }
 
@@ -1234,18 +1358,19 @@ static void test_authset(void **state)
 	assert_true(asprintf(&bearer, "Bearer %s", tok) > 0);
 	/* jwt: good, missing, bad */
 	r.values[0] = bearer;
-	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, S(NOW), &v), GW_AUTH_OK);
+	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, 0, S(NOW), &v), GW_AUTH_OK);
 	assert_int_equal(v.status, 0);
 	assert_string_equal(v.res.consumer, "alice");
 	assert_string_equal(v.res.headers[0].name, "X-User-Id");
 	r.values[0] = NULL;
 	r.names[0] = "x-other";
-	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, S(NOW), &v), GW_AUTH_MISSING);
+	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, 0, S(NOW), &v),
+			 GW_AUTH_MISSING);
 	assert_int_equal(v.status, 401);
 	assert_string_equal(v.www_authenticate, "Bearer realm=\"main\"");
 	r.names[0] = "Authorization";
 	r.values[0] = bearer;
-	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, S(NOW + 3600), &v),
+	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, 0, S(NOW + 3600), &v),
 			 GW_AUTH_EXPIRED);
 	assert_int_equal(v.status, 401);
 	assert_string_equal(v.www_authenticate, "Bearer realm=\"main\", error=\"invalid_token\", "
@@ -1259,7 +1384,7 @@ static void test_authset(void **state)
 	tok = signed_tok("HS256", "hs", &k_hs, c);
 	assert_true(asprintf(&nosub, "Bearer %s", tok) > 0);
 	r.values[0] = nosub;
-	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, S(NOW), &v),
+	assert_int_equal(gw_authset_check(set, "main", treq_get, &r, 0, S(NOW), &v),
 			 GW_AUTH_MISSING_CLAIM);
 	assert_int_equal(v.status, 403);
 	assert_non_null(strstr(v.www_authenticate, "error=\"insufficient_scope\""));
@@ -1267,26 +1392,28 @@ static void test_authset(void **state)
 	f0 = gw_auth_failures(GW_AUTH_BAD_API_KEY);
 	m0 = gw_auth_failures(GW_AUTH_MISSING);
 	r.values[1] = "s3cret";
-	assert_int_equal(gw_authset_check(set, "partners", treq_get, &r, S(NOW), &v), GW_AUTH_OK);
+	assert_int_equal(gw_authset_check(set, "partners", treq_get, &r, 0, S(NOW), &v),
+			 GW_AUTH_OK);
 	assert_string_equal(v.res.consumer, "acme");
 	r.values[1] = "guess";
-	assert_int_equal(gw_authset_check(set, "partners", treq_get, &r, S(NOW), &v),
+	assert_int_equal(gw_authset_check(set, "partners", treq_get, &r, 0, S(NOW), &v),
 			 GW_AUTH_BAD_API_KEY);
 	assert_int_equal(v.status, 401);
 	assert_string_equal(v.www_authenticate,
 			    "ApiKey realm=\"partners\", error=\"invalid_token\", "
 			    "error_description=\"the API key is not valid\"");
 	r.names[1] = NULL;
-	assert_int_equal(gw_authset_check(set, "partners", treq_get, &r, S(NOW), &v),
+	assert_int_equal(gw_authset_check(set, "partners", treq_get, &r, 0, S(NOW), &v),
 			 GW_AUTH_MISSING);
 	assert_string_equal(v.www_authenticate, "ApiKey realm=\"partners\"");
 	assert_int_equal(gw_auth_failures(GW_AUTH_BAD_API_KEY), f0 + 1);
 	assert_int_equal(gw_auth_failures(GW_AUTH_MISSING), m0 + 1);
 	/* no auth, and a name the config never had */
-	assert_int_equal(gw_authset_check(set, NULL, treq_get, &r, S(NOW), &v), GW_AUTH_OK);
-	assert_int_equal(gw_authset_check(set, "none", treq_get, &r, S(NOW), &v), GW_AUTH_OK);
+	assert_int_equal(gw_authset_check(set, NULL, treq_get, &r, 0, S(NOW), &v), GW_AUTH_OK);
+	assert_int_equal(gw_authset_check(set, "none", treq_get, &r, 0, S(NOW), &v), GW_AUTH_OK);
 	assert_int_equal(v.status, 0);
-	assert_int_equal(gw_authset_check(set, "nope", treq_get, &r, S(NOW), &v), GW_AUTH_INTERNAL);
+	assert_int_equal(gw_authset_check(set, "nope", treq_get, &r, 0, S(NOW), &v),
+			 GW_AUTH_INTERNAL);
 	assert_int_equal(v.status, 500);
 	gw_authset_free(set);
 	/* one entry that cannot load: the whole set fails */
@@ -1390,11 +1517,11 @@ static void test_bearer(void **state)
 		char *tok = signed_tok("HS256", "hs", &k_hs, good_claims), *hv;
 
 		assert_true(asprintf(&hv, "bearer %s", tok) > 0);
-		assert_int_equal(gw_jwt_authenticate_header(jwt, hv, strlen(hv), S(NOW), &res),
+		assert_int_equal(gw_jwt_authenticate_header(jwt, 0, hv, strlen(hv), S(NOW), &res),
 				 GW_AUTH_OK);
-		assert_int_equal(gw_jwt_authenticate_header(jwt, NULL, 0, S(NOW), &res),
+		assert_int_equal(gw_jwt_authenticate_header(jwt, 0, NULL, 0, S(NOW), &res),
 				 GW_AUTH_MISSING);
-		assert_int_equal(gw_jwt_authenticate_header(jwt, "Bearer a b", 10, S(NOW), &res),
+		assert_int_equal(gw_jwt_authenticate_header(jwt, 0, "Bearer a b", 10, S(NOW), &res),
 				 GW_AUTH_MALFORMED);
 		free(hv);
 		free(tok);
@@ -1548,6 +1675,8 @@ int main(void)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_authset),
 		cmocka_unit_test(test_tokcache_direct),
+		cmocka_unit_test(test_cache_workers),
+		cmocka_unit_test(test_unknown_kid_single_flight),
 		cmocka_unit_test(test_bearer),
 		cmocka_unit_test(test_http_mapping),
 		cmocka_unit_test(test_jwt_new_errors),
