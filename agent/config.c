@@ -19,6 +19,7 @@
 
 #include "gw/abi.h"
 #include "config.h"
+#include "health.h"
 
 /* ------------------------------------------------------------------ */
 /* Schema                                                               */
@@ -945,18 +946,11 @@ static void check_filter(struct parse_ctx *c, const struct gw_cfg *cfg)
 		pos_error(c, &f->ban.pos, "ban: auth_failures needs a duration");
 }
 
+#define HEALTH_PATH_MSG                                                                    \
+	"health: path must start with '/', hold no spaces or control characters and be "  \
+	"shorter than 256 bytes"
+_Static_assert(GW_HEALTH_PATH_MAX == 256, "HEALTH_PATH_MSG names the limit");
 
-/* Returns 1 if an http health path is "/" and visible ASCII (it goes into a
- * request line as it is). */
-static int health_path_ok(const char *p)
-{
-	if (p[0] != '/')
-		return 0;
-	for (; *p; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return 0;
-	return 1;
-}
 static void check_services(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -994,9 +988,8 @@ static void check_services(struct parse_ctx *c, const struct gw_cfg *cfg)
 		}
 		if (s->health.type == GW_HEALTH_HTTP && !s->health.path)
 			pos_error(c, &s->health.pos, "health: type http needs a path");
-		if (s->health.path && !health_path_ok(s->health.path))
-			pos_error(c, &s->health.pos, "health: path must start with '/' and hold "
-				  "no spaces or control characters");
+		if (s->health.path && !gw_health_path_ok(s->health.path))
+			pos_error(c, &s->health.pos, HEALTH_PATH_MSG);
 		if (s->health.timeout_ns > s->health.interval_ns)
 			pos_error(c, &s->health.pos, "health: timeout is longer than interval");
 	}
@@ -1084,8 +1077,8 @@ static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (u->servers && !u->n_servers)
 			pos_error(c, &u->pos, "upstream '%s' has no servers",
 				  u->name ? u->name : "?");
-		if (u->health.path && u->health.path[0] != '/')
-			pos_error(c, &u->health.pos, "health: path must start with '/'");
+		if (u->health.path && !gw_health_path_ok(u->health.path))
+			pos_error(c, &u->health.pos, HEALTH_PATH_MSG);
 		if (u->health.timeout_ns > u->health.interval_ns)
 			pos_error(c, &u->health.pos, "health: timeout is longer than interval");
 	}

@@ -104,6 +104,11 @@ static int visible(const char *s, size_t max)
 	return i > 0 && i < max;
 }
 
+int gw_health_path_ok(const char *p)
+{
+	return p[0] == '/' && visible(p, GW_HEALTH_PATH_MAX);
+}
+
 int gw_health_params_check(const struct gw_health_params *p)
 {
 	if (p->kind != GW_HC_NONE && p->kind != GW_HC_TCP && p->kind != GW_HC_HTTP)
@@ -118,7 +123,7 @@ int gw_health_params_check(const struct gw_health_params *p)
 	    !p->addr.port)
 		return -EINVAL;
 	if (p->kind == GW_HC_HTTP) {
-		if (!p->path || p->path[0] != '/' || !visible(p->path, GW_HEALTH_PATH_MAX))
+		if (!p->path || !gw_health_path_ok(p->path))
 			return -EINVAL;
 		if (p->host && !visible(p->host, GW_HEALTH_HOST_MAX))
 			return -EINVAL;

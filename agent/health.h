@@ -41,6 +41,11 @@
 #define GW_HEALTH_HOST_MAX 256	/* longest Host header value */
 #define GW_HEALTH_REASON_MAX 96
 
+/* 1 if p can be an http check's path: starts with '/', visible ASCII only
+ * (it goes into the request line as it is), shorter than
+ * GW_HEALTH_PATH_MAX. The config check and the checker both use it. */
+int gw_health_path_ok(const char *p);
+
 enum gw_health_kind {
 	GW_HC_NONE = 0,
 	GW_HC_TCP,

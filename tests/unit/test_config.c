@@ -223,6 +223,31 @@ static void test_service_health(void **state)
 	assert_int_equal(errs.n, 2);
 }
 
+/* An upstream's health path meets the checker's own rule (gw_health_path_ok)
+ * at load time: spaces and over-long paths are refused with a position, not
+ * found only when the check starts. */
+static void test_upstream_health_path(void **state)
+{
+	char doc[1024], longp[300];
+
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	snprintf(doc, sizeof(doc),
+		 "version: 1\nupstreams:\n"
+		 "  - { name: a, servers: [198.18.1.2:80], health: { path: /hc } }\n"
+		 "  - { name: b, servers: [198.18.1.2:80], health: { path: '/a b' } }\n"
+		 "  - { name: c, servers: [198.18.1.2:80], health: { path: %s } }\n"
+		 "  - { name: d, servers: [198.18.1.2:80], health: { path: hc } }\n",
+		 longp);
+	assert_int_equal(load(doc), -EINVAL);
+	assert_true(has_error("t.yaml:4:50: health: path must start with '/'"));
+	assert_true(has_error("t.yaml:5:50: health: path must start with '/'"));
+	assert_true(has_error("t.yaml:6:50: health: path must start with '/'"));
+	assert_int_equal(errs.n, 3);
+	(void)state;
+}
+
 static void test_structure_errors(void **state)
 {
 	assert_int_equal(load("filter: {}\n"), -EINVAL);
@@ -405,6 +430,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_every_error_is_reported, teardown),
 		cmocka_unit_test_teardown(test_references_and_types, teardown),
 		cmocka_unit_test_teardown(test_service_health, teardown),
+		cmocka_unit_test_teardown(test_upstream_health_path, teardown),
 		cmocka_unit_test_teardown(test_structure_errors, teardown),
 		cmocka_unit_test_teardown(test_missing_file, teardown),
 		cmocka_unit_test(test_durations_and_sizes),
