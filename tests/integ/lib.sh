@@ -141,6 +141,22 @@ it_link() {
 	nsx "$nb" ip link set "$ib" up
 }
 
+# it_host NS IFACE GW_IFACE NET: netns NS linked to the gateway (IFACE in NS,
+# GW_IFACE on the gateway, added to IT_GW_IFS): NS holds 198.18.NET.2/24 and
+# fd00:NET::2/64 with default routes via the gateway's .1 and ::1.
+it_host() {
+	local ns=$1 ifc=$2 gif=$3 n=$4
+	it_netns_add "$ns"
+	it_link "$ns" "$ifc" "$IT_GW" "$gif"
+	IT_GW_IFS+=("$gif")
+	nsx "$ns" ip addr add "198.18.$n.2/24" dev "$ifc"
+	nsx "$ns" ip -6 addr add "fd00:$n::2/64" dev "$ifc" nodad
+	nsx "$ns" ip route add default via "198.18.$n.1"
+	nsx "$ns" ip -6 route add default via "fd00:$n::1"
+	nsx "$IT_GW" ip addr add "198.18.$n.1/24" dev "$gif"
+	nsx "$IT_GW" ip -6 addr add "fd00:$n::1/64" dev "$gif" nodad
+}
+
 # it_topology NBACKENDS: builds the namespaces and links above and fills
 # the gateway's neighbour table (the datapath passes packets to a neighbour
 # it does not know to the stack, which is slower to start).
@@ -155,27 +171,12 @@ it_topology() {
 	nsx "$IT_GW" sysctl -qw net.ipv4.ip_forward=1
 	nsx "$IT_GW" sysctl -qw net.ipv6.conf.all.forwarding=1
 	for k in 1 2; do
-		local cns=gwit-$IT_SUF-c$k
-		it_netns_add "$cns"
-		it_link "$cns" "c$k-$IT_SUF" "$IT_GW" "g$k-$IT_SUF"
-		IT_GW_IFS+=("g$k-$IT_SUF")
-		nsx "$cns" ip addr add "198.18.$k.2/24" dev "c$k-$IT_SUF"
-		nsx "$cns" ip -6 addr add "fd00:$k::2/64" dev "c$k-$IT_SUF" nodad
-		nsx "$cns" ip route add default via "198.18.$k.1"
-		nsx "$cns" ip -6 route add default via "fd00:$k::1"
-		nsx "$IT_GW" ip addr add "198.18.$k.1/24" dev "g$k-$IT_SUF"
-		nsx "$IT_GW" ip -6 addr add "fd00:$k::1/64" dev "g$k-$IT_SUF" nodad
+		it_host "gwit-$IT_SUF-c$k" "c$k-$IT_SUF" "g$k-$IT_SUF" "$k"
 	done
 	for ((k = 1; k <= nbe; k++)); do
-		local bns=gwit-$IT_SUF-b$k n=$((10 + k))
-		it_netns_add "$bns"
+		local bns=gwit-$IT_SUF-b$k
 		IT_BE+=("$bns")
-		it_link "$bns" "b$k-$IT_SUF" "$IT_GW" "h$k-$IT_SUF"
-		IT_GW_IFS+=("h$k-$IT_SUF")
-		nsx "$bns" ip addr add "198.18.$n.2/24" dev "b$k-$IT_SUF"
-		nsx "$bns" ip -6 addr add "fd00:$n::2/64" dev "b$k-$IT_SUF" nodad
-		nsx "$bns" ip route add default via "198.18.$n.1"
-		nsx "$bns" ip -6 route add default via "fd00:$n::1"
+		it_host "$bns" "b$k-$IT_SUF" "h$k-$IT_SUF" $((10 + k))
 		# The VIPs on lo: ipip backends receive the decapsulated
 		# packet addressed to the VIP and answer from it (DSR).
 		local vip
@@ -186,8 +187,6 @@ it_topology() {
 			nsx "$bns" ip -6 addr add "$vip/128" dev lo nodad
 		done
 		nsx "$bns" sysctl -qw net.ipv4.conf.all.rp_filter=0
-		nsx "$IT_GW" ip addr add "198.18.$n.1/24" dev "h$k-$IT_SUF"
-		nsx "$IT_GW" ip -6 addr add "fd00:$n::1/64" dev "h$k-$IT_SUF" nodad
 	done
 	it_warm_neigh
 }
