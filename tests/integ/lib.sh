@@ -322,6 +322,72 @@ it_need_gwd() {
 	[ -x "$GWD" ] && [ -x "$GWCTL_BIN" ] || it_skip "missing gwd/gwctl (run make)"
 }
 
+# it_need_tools TOOL...: skips unless every TOOL is on PATH.
+it_need_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || it_skip "missing $t"
+	done
+}
+
+# it_gwd_setup NBACKENDS [TOOL...]: the start of a gwd test after it_init:
+# it_need_gwd, it_need_tools TOOL..., it_topology NBACKENDS; sets CFG, LOG
+# and SOCK (gateway.yaml, gwd.log and gwd.sock in IT_TMP) and GW, the
+# gateway's address on cl1's link (198.18.1.1).
+# shellcheck disable=SC2034 # the variables are the caller's
+it_gwd_setup() {
+	local nbe=$1
+	shift
+	it_need_gwd
+	it_need_tools "$@"
+	it_topology "$nbe"
+	CFG=$IT_TMP/gateway.yaml
+	LOG=$IT_TMP/gwd.log
+	SOCK=$IT_TMP/gwd.sock
+	GW=198.18.1.1
+}
+
+# it_bg NS OUT CMD...: CMD in netns NS in the background, its output
+# appended to OUT; its pid in IT_BG_PID and IT_PIDS. ip netns exec, not
+# nsx (a function): $! must be CMD itself, or killing it at exit leaves
+# it running.
+it_bg() {
+	local ns=$1 out=$2
+	shift 2
+	ip netns exec "$ns" "$@" >>"$out" 2>&1 &
+	IT_BG_PID=$!
+	IT_PIDS+=("$IT_BG_PID")
+}
+
+# it_l7_backend K LIFE [PORT]: tests/integ/l7_backend.py on backend K as
+# beK (HTTP on PORT, default 8080, v4 and v6), its requests logged to
+# $IT_TMP/beK.log; it stops by itself after LIFE seconds (or at cleanup).
+# Its pid in IT_L7_PID[K].
+declare -gA IT_L7_PID=()
+# shellcheck disable=SC2034 # IT_L7_PID is the caller's
+it_l7_backend() {
+	local k=$1 life=$2 port=${3:-8080}
+	it_bg "${IT_BE[k - 1]}" "$IT_TMP/be$k.out" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" \
+		"be$k" :: "$port" "$IT_TMP/be$k.log" "$life"
+	IT_L7_PID[$k]=$IT_BG_PID
+}
+
+# it_l7_backends LIFE [PORT]: it_l7_backend on every backend.
+it_l7_backends() {
+	local k
+	for ((k = 1; k <= ${#IT_BE[@]}; k++)); do
+		it_l7_backend "$k" "$@"
+	done
+}
+
+# it_yaml_service NAME VIP BACKENDS: a services[] entry of gateway.yaml, a
+# nat TCP service on VIP:80 with BACKENDS (a YAML list). The caller may
+# append more keys of the entry.
+it_yaml_service() {
+	printf '  - name: %s\n    vip: %s\n    port: 80\n    protocol: tcp\n' "$1" "$2"
+	printf '    forwarding: nat\n    backends: %s\n' "$3"
+}
+
 # Counter of one reason from `gw-dpctl stats --all`.
 it_reason() {
 	dpctl stats --all | awk -v r="$1" '$1 == r { print $3; found = 1 } END { if (!found) print 0 }'
