@@ -215,6 +215,17 @@ it_attach() {
 	done
 }
 
+# it_dp_setup NAME NBACKENDS: the start of a test of the datapath alone:
+# it_init NAME, it_need_datapath, it_topology NBACKENDS, it_attach native
+# and it_servers 8080.
+it_dp_setup() {
+	it_init "$1"
+	it_need_datapath
+	it_topology "$2"
+	it_attach native
+	it_servers 8080
+}
+
 # The server every backend runs: TCP and UDP on PORT (v4 and v6), answers
 # each line (TCP) or datagram (UDP) with "NAME <what it got>". It stops by
 # itself after LIFE seconds.
@@ -449,6 +460,14 @@ it_decap() {
 		# shellcheck disable=SC2046
 		bpftool map update pinned "$pin/gw_decap_addrs" key hex $(it_decap_key "$a") \
 			value hex 01 00 00 00 || it_fail "cannot add $a to gw_decap_addrs"
+	done
+}
+
+# it_decap_backends: it_decap on every backend's link with its own addresses.
+it_decap_backends() {
+	local k
+	for ((k = 1; k <= ${#IT_BE[@]}; k++)); do
+		it_decap "${IT_BE[k - 1]}" "b$k-$IT_SUF" "198.18.$((10 + k)).2" "fd00:$((10 + k))::2"
 	done
 }
 
