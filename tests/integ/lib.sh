@@ -7,6 +7,10 @@
 #   it_topology N         client netns cl1 + cl2, gateway netns gw, N backends
 #   it_attach             loads gw on every gateway veth (native XDP) with small maps
 #   it_servers [PORT]     a TCP+UDP server on each backend that answers "beK ..."
+#   it_dp_setup NAME N    it_init, it_topology N, it_attach, it_servers (datapath tests)
+#   it_gwd_setup N [TOOL...]  gwd/gwctl and TOOLs present, it_topology N, CFG/LOG/SOCK/GW
+#   it_l7_backends LIFE   tests/integ/l7_backend.py on each backend (HTTP on 8080)
+#   it_gwd_start CFG LOG [SOCK]  gwd in the gateway netns, waited for
 #
 # Topology (every name carries the run's suffix, so runs never collide):
 #
@@ -471,13 +475,20 @@ it_decap_backends() {
 	done
 }
 
+# it_gw_head [SOCK]: prints the first lines of a gateway.yaml: version, and
+# the gateway section with the run's pins and (given SOCK) the admin socket.
+# The caller appends the rest of the gateway section and the others.
+it_gw_head() {
+	printf 'version: 1\ngateway:\n  pin_root: %s\n' "$IT_PIN"
+	[ -z "${1:-}" ] || printf '  admin_socket: %s\n' "$1"
+}
+
 # it_gw_yaml KEEP [SOCK]: prints the start of a gateway.yaml: version, and
 # the gateway section with the run's pins, every gateway interface,
 # keep_datapath_on_exit KEEP and (given SOCK) the admin socket. The caller
 # appends the other sections.
 it_gw_yaml() {
-	printf 'version: 1\ngateway:\n  pin_root: %s\n' "$IT_PIN"
-	[ -n "${2:-}" ] && printf '  admin_socket: %s\n' "$2"
+	it_gw_head "${2:-}"
 	printf '  interfaces: [%s]\n' "$(IFS=,; echo "${IT_GW_IFS[*]}" | sed 's/,/, /g')"
 	printf '  keep_datapath_on_exit: %s\n' "$1"
 }
@@ -522,6 +533,18 @@ it_unanswered() {
 	local a
 	a=$(it_request "$1" tcp "$2" 80 "$3" 1)
 	[ -z "$a" ] || it_fail "$3: expected no answer, got '$a'"
+}
+
+# ---- L7 clients ----------------------------------------------------------------
+
+# cl CMD...: CMD in the first client netns.
+cl() { nsx "$IT_CL1" "$@"; }
+
+# code PATH [CURL ARGS]: the status code of http://$GW/PATH from cl1 (at most 10 s).
+code() {
+	local p=$1
+	shift
+	cl curl -s -o /dev/null -m 10 -w '%{http_code}' "$@" "http://$GW$p"
 }
 
 # ---- counted traffic (reload/restart tests) ---------------------------------

@@ -16,11 +16,7 @@ VIP4=${IT_VIPS4[0]}
 
 # write_cfg KEEP DENY: the gateway's config with one deny prefix.
 write_cfg() {
-	cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+	{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   interfaces: [${IT_GW_IFS[0]}, { name: ${IT_GW_IFS[1]}, xdp_mode: native }, ${IT_GW_IFS[2]}]
   keep_datapath_on_exit: $1
   metrics: 127.0.0.1:9100

@@ -11,11 +11,7 @@ it_init l7fo
 it_gwd_setup 3 wrk
 it_l7_backends 600
 
-cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   access_log: $IT_TMP/access.log
   workers: 2
 listeners:

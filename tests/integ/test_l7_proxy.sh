@@ -22,11 +22,7 @@ it_l7_backends 1200
 
 # write_cfg EXTRA_ROUTE: the config; EXTRA_ROUTE is appended to routes.
 write_cfg() {
-	cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+	{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   metrics: $GW:9100
   access_log: $IT_TMP/access.log
   workers: 2
@@ -116,19 +112,12 @@ $1
 YAML
 }
 
-cl() { nsx "$IT_CL1" "$@"; }
 gwctl() { "$GWCTL" -s "$SOCK" "$@"; }
 # get PATH [CURL ARGS]: the body; fails the test when curl fails.
 get() {
 	local p=$1
 	shift
 	cl curl -sS -m 60 "$@" "http://$GW$p" || it_fail "curl $p failed"
-}
-# code PATH [CURL ARGS]: the status code only.
-code() {
-	local p=$1
-	shift
-	cl curl -s -o /dev/null -m 10 -w '%{http_code}' "$@" "http://$GW$p"
 }
 # rawp PORT TEXT: sends TEXT (printf escapes) on one connection to PORT,
 # prints the answer (until the close, or what came within 4 s).

@@ -66,11 +66,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 
 # write_cfg IDLE: the config, with the http listener's idle timeout IDLE.
 write_cfg() {
-	cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+	{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   metrics: $GW:9100
   workers: 2
 tls:
@@ -116,13 +112,7 @@ routes:
 YAML
 }
 
-cl() { nsx "$IT_CL1" "$@"; }
 gwctl() { "$GWCTL" -s "$SOCK" "$@"; }
-code() {
-	local p=$1
-	shift
-	cl curl -s -o /dev/null -m 10 -w '%{http_code}' "$@" "http://$GW$p"
-}
 probe() { cl timeout 30 "$PY" "$IT_TMP/probe.py" "$@"; }
 # field LINE KEY: the value of KEY=... in a probe's line
 field() { sed -nE "s/.*(^| )$2=([^ ]*).*/\2/p" <<<"$1"; }

@@ -32,11 +32,7 @@ leaf api api.test DNS:api.test 101
 leaf other other.test DNS:other.test 102
 leaf wild '*.wild.test' 'DNS:*.wild.test' 103
 
-cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
 tls:
   certificates:
     - { cert: $D/api.crt, key: $D/api.key, sni: [api.test] }
