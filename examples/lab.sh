@@ -91,12 +91,8 @@ nsx "$IT_CL2" ip addr add 198.18.2.66/24 dev "c2-$IT_SUF"
 echo "namespaces: ${IT_NETNS[*]}"
 
 bold "backends: TCP echo on :7000, HTTP on :8080, gw-decap for ipip"
-for k in 1 2 3; do
-	it_decap "${IT_BE[k - 1]}" "b$k-$IT_SUF" "198.18.$((10 + k)).2" "fd00:$((10 + k))::2"
-	ip netns exec "${IT_BE[k - 1]}" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" "be$k" :: \
-		8080 "$IT_TMP/be$k-http.log" "$life" >"$IT_TMP/be$k-http.out" 2>&1 &
-	IT_PIDS+=($!)
-done
+it_decap_backends
+it_l7_backends "$life"
 it_servers 7000 "$life"
 
 bold "a self-signed certificate for lab.gw.test, an API key and a JWT"

@@ -7,6 +7,10 @@
 #   it_topology N         client netns cl1 + cl2, gateway netns gw, N backends
 #   it_attach             loads gw on every gateway veth (native XDP) with small maps
 #   it_servers [PORT]     a TCP+UDP server on each backend that answers "beK ..."
+#   it_dp_setup NAME N    it_init, it_topology N, it_attach, it_servers (datapath tests)
+#   it_gwd_setup N [TOOL...]  gwd/gwctl and TOOLs present, it_topology N, CFG/LOG/SOCK/GW
+#   it_l7_backends LIFE   tests/integ/l7_backend.py on each backend (HTTP on 8080)
+#   it_gwd_start CFG LOG [SOCK]  gwd in the gateway netns, waited for
 #
 # Topology (every name carries the run's suffix, so runs never collide):
 #
@@ -141,6 +145,22 @@ it_link() {
 	nsx "$nb" ip link set "$ib" up
 }
 
+# it_host NS IFACE GW_IFACE NET: netns NS linked to the gateway (IFACE in NS,
+# GW_IFACE on the gateway, added to IT_GW_IFS): NS holds 198.18.NET.2/24 and
+# fd00:NET::2/64 with default routes via the gateway's .1 and ::1.
+it_host() {
+	local ns=$1 ifc=$2 gif=$3 n=$4
+	it_netns_add "$ns"
+	it_link "$ns" "$ifc" "$IT_GW" "$gif"
+	IT_GW_IFS+=("$gif")
+	nsx "$ns" ip addr add "198.18.$n.2/24" dev "$ifc"
+	nsx "$ns" ip -6 addr add "fd00:$n::2/64" dev "$ifc" nodad
+	nsx "$ns" ip route add default via "198.18.$n.1"
+	nsx "$ns" ip -6 route add default via "fd00:$n::1"
+	nsx "$IT_GW" ip addr add "198.18.$n.1/24" dev "$gif"
+	nsx "$IT_GW" ip -6 addr add "fd00:$n::1/64" dev "$gif" nodad
+}
+
 # it_topology NBACKENDS: builds the namespaces and links above and fills
 # the gateway's neighbour table (the datapath passes packets to a neighbour
 # it does not know to the stack, which is slower to start).
@@ -155,27 +175,12 @@ it_topology() {
 	nsx "$IT_GW" sysctl -qw net.ipv4.ip_forward=1
 	nsx "$IT_GW" sysctl -qw net.ipv6.conf.all.forwarding=1
 	for k in 1 2; do
-		local cns=gwit-$IT_SUF-c$k
-		it_netns_add "$cns"
-		it_link "$cns" "c$k-$IT_SUF" "$IT_GW" "g$k-$IT_SUF"
-		IT_GW_IFS+=("g$k-$IT_SUF")
-		nsx "$cns" ip addr add "198.18.$k.2/24" dev "c$k-$IT_SUF"
-		nsx "$cns" ip -6 addr add "fd00:$k::2/64" dev "c$k-$IT_SUF" nodad
-		nsx "$cns" ip route add default via "198.18.$k.1"
-		nsx "$cns" ip -6 route add default via "fd00:$k::1"
-		nsx "$IT_GW" ip addr add "198.18.$k.1/24" dev "g$k-$IT_SUF"
-		nsx "$IT_GW" ip -6 addr add "fd00:$k::1/64" dev "g$k-$IT_SUF" nodad
+		it_host "gwit-$IT_SUF-c$k" "c$k-$IT_SUF" "g$k-$IT_SUF" "$k"
 	done
 	for ((k = 1; k <= nbe; k++)); do
-		local bns=gwit-$IT_SUF-b$k n=$((10 + k))
-		it_netns_add "$bns"
+		local bns=gwit-$IT_SUF-b$k
 		IT_BE+=("$bns")
-		it_link "$bns" "b$k-$IT_SUF" "$IT_GW" "h$k-$IT_SUF"
-		IT_GW_IFS+=("h$k-$IT_SUF")
-		nsx "$bns" ip addr add "198.18.$n.2/24" dev "b$k-$IT_SUF"
-		nsx "$bns" ip -6 addr add "fd00:$n::2/64" dev "b$k-$IT_SUF" nodad
-		nsx "$bns" ip route add default via "198.18.$n.1"
-		nsx "$bns" ip -6 route add default via "fd00:$n::1"
+		it_host "$bns" "b$k-$IT_SUF" "h$k-$IT_SUF" $((10 + k))
 		# The VIPs on lo: ipip backends receive the decapsulated
 		# packet addressed to the VIP and answer from it (DSR).
 		local vip
@@ -186,8 +191,6 @@ it_topology() {
 			nsx "$bns" ip -6 addr add "$vip/128" dev lo nodad
 		done
 		nsx "$bns" sysctl -qw net.ipv4.conf.all.rp_filter=0
-		nsx "$IT_GW" ip addr add "198.18.$n.1/24" dev "h$k-$IT_SUF"
-		nsx "$IT_GW" ip -6 addr add "fd00:$n::1/64" dev "h$k-$IT_SUF" nodad
 	done
 	it_warm_neigh
 }
@@ -214,6 +217,17 @@ it_attach() {
 			--size rl_v4=4096 --size rl_v6=4096 --size filter_v4=1024 \
 			--size filter_v6=1024 || it_fail "gw-dpctl attach $ifc failed"
 	done
+}
+
+# it_dp_setup NAME NBACKENDS: the start of a test of the datapath alone:
+# it_init NAME, it_need_datapath, it_topology NBACKENDS, it_attach native
+# and it_servers 8080.
+it_dp_setup() {
+	it_init "$1"
+	it_need_datapath
+	it_topology "$2"
+	it_attach native
+	it_servers 8080
 }
 
 # The server every backend runs: TCP and UDP on PORT (v4 and v6), answers
@@ -323,6 +337,72 @@ it_need_gwd() {
 	[ -x "$GWD" ] && [ -x "$GWCTL_BIN" ] || it_skip "missing gwd/gwctl (run make)"
 }
 
+# it_need_tools TOOL...: skips unless every TOOL is on PATH.
+it_need_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null || it_skip "missing $t"
+	done
+}
+
+# it_gwd_setup NBACKENDS [TOOL...]: the start of a gwd test after it_init:
+# it_need_gwd, it_need_tools TOOL..., it_topology NBACKENDS; sets CFG, LOG
+# and SOCK (gateway.yaml, gwd.log and gwd.sock in IT_TMP) and GW, the
+# gateway's address on cl1's link (198.18.1.1).
+# shellcheck disable=SC2034 # the variables are the caller's
+it_gwd_setup() {
+	local nbe=$1
+	shift
+	it_need_gwd
+	it_need_tools "$@"
+	it_topology "$nbe"
+	CFG=$IT_TMP/gateway.yaml
+	LOG=$IT_TMP/gwd.log
+	SOCK=$IT_TMP/gwd.sock
+	GW=198.18.1.1
+}
+
+# it_bg NS OUT CMD...: CMD in netns NS in the background, its output
+# appended to OUT; its pid in IT_BG_PID and IT_PIDS. ip netns exec, not
+# nsx (a function): $! must be CMD itself, or killing it at exit leaves
+# it running.
+it_bg() {
+	local ns=$1 out=$2
+	shift 2
+	ip netns exec "$ns" "$@" >>"$out" 2>&1 &
+	IT_BG_PID=$!
+	IT_PIDS+=("$IT_BG_PID")
+}
+
+# it_l7_backend K LIFE [PORT]: tests/integ/l7_backend.py on backend K as
+# beK (HTTP on PORT, default 8080, v4 and v6), its requests logged to
+# $IT_TMP/beK.log; it stops by itself after LIFE seconds (or at cleanup).
+# Its pid in IT_L7_PID[K].
+declare -gA IT_L7_PID=()
+# shellcheck disable=SC2034 # IT_L7_PID is the caller's
+it_l7_backend() {
+	local k=$1 life=$2 port=${3:-8080}
+	it_bg "${IT_BE[k - 1]}" "$IT_TMP/be$k.out" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" \
+		"be$k" :: "$port" "$IT_TMP/be$k.log" "$life"
+	IT_L7_PID[$k]=$IT_BG_PID
+}
+
+# it_l7_backends LIFE [PORT]: it_l7_backend on every backend.
+it_l7_backends() {
+	local k
+	for ((k = 1; k <= ${#IT_BE[@]}; k++)); do
+		it_l7_backend "$k" "$@"
+	done
+}
+
+# it_yaml_service NAME VIP BACKENDS: a services[] entry of gateway.yaml, a
+# nat TCP service on VIP:80 with BACKENDS (a YAML list). The caller may
+# append more keys of the entry.
+it_yaml_service() {
+	printf '  - name: %s\n    vip: %s\n    port: 80\n    protocol: tcp\n' "$1" "$2"
+	printf '    forwarding: nat\n    backends: %s\n' "$3"
+}
+
 # Counter of one reason from `gw-dpctl stats --all`.
 it_reason() {
 	dpctl stats --all | awk -v r="$1" '$1 == r { print $3; found = 1 } END { if (!found) print 0 }'
@@ -387,13 +467,28 @@ it_decap() {
 	done
 }
 
+# it_decap_backends: it_decap on every backend's link with its own addresses.
+it_decap_backends() {
+	local k
+	for ((k = 1; k <= ${#IT_BE[@]}; k++)); do
+		it_decap "${IT_BE[k - 1]}" "b$k-$IT_SUF" "198.18.$((10 + k)).2" "fd00:$((10 + k))::2"
+	done
+}
+
+# it_gw_head [SOCK]: prints the first lines of a gateway.yaml: version, and
+# the gateway section with the run's pins and (given SOCK) the admin socket.
+# The caller appends the rest of the gateway section and the others.
+it_gw_head() {
+	printf 'version: 1\ngateway:\n  pin_root: %s\n' "$IT_PIN"
+	[ -z "${1:-}" ] || printf '  admin_socket: %s\n' "$1"
+}
+
 # it_gw_yaml KEEP [SOCK]: prints the start of a gateway.yaml: version, and
 # the gateway section with the run's pins, every gateway interface,
 # keep_datapath_on_exit KEEP and (given SOCK) the admin socket. The caller
 # appends the other sections.
 it_gw_yaml() {
-	printf 'version: 1\ngateway:\n  pin_root: %s\n' "$IT_PIN"
-	[ -n "${2:-}" ] && printf '  admin_socket: %s\n' "$2"
+	it_gw_head "${2:-}"
 	printf '  interfaces: [%s]\n' "$(IFS=,; echo "${IT_GW_IFS[*]}" | sed 's/,/, /g')"
 	printf '  keep_datapath_on_exit: %s\n' "$1"
 }
@@ -438,6 +533,18 @@ it_unanswered() {
 	local a
 	a=$(it_request "$1" tcp "$2" 80 "$3" 1)
 	[ -z "$a" ] || it_fail "$3: expected no answer, got '$a'"
+}
+
+# ---- L7 clients ----------------------------------------------------------------
+
+# cl CMD...: CMD in the first client netns.
+cl() { nsx "$IT_CL1" "$@"; }
+
+# code PATH [CURL ARGS]: the status code of http://$GW/PATH from cl1 (at most 10 s).
+code() {
+	local p=$1
+	shift
+	cl curl -s -o /dev/null -m 10 -w '%{http_code}' "$@" "http://$GW$p"
 }
 
 # ---- counted traffic (reload/restart tests) ---------------------------------

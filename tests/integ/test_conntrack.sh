@@ -6,11 +6,7 @@
 # changes under them) and when their backend is drained, while new
 # connections do use the new backend and avoid the drained one.
 . "$(dirname "$0")/lib.sh"
-it_init conntrack
-it_need_datapath
-it_topology 2
-it_attach native
-it_servers 8080
+it_dp_setup conntrack 2
 
 VIP4=${IT_VIPS4[0]}
 dpctl service set "$VIP4:80" tcp nat 198.18.11.2:8080 || it_fail "service set"

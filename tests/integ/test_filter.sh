@@ -6,11 +6,7 @@
 # longer allow prefix inside it wins; a ban (IPv6 here) drops until its TTL
 # runs out; deleting the entries restores traffic.
 . "$(dirname "$0")/lib.sh"
-it_init filter
-it_need_datapath
-it_topology 1
-it_attach native
-it_servers 8080
+it_dp_setup filter 1
 
 VIP4=${IT_VIPS4[0]} VIP6=${IT_VIPS6[0]}
 dpctl service set "$VIP4:80" tcp nat 198.18.11.2:8080 || it_fail "service set"

@@ -10,34 +10,17 @@
 . "$(dirname "$0")/lib.sh"
 it_init gwctl
 it_need_datapath
-GWD=$BUILD/bin/gwd
-GWCTL_BIN=$BUILD/bin/gwctl
-[ -x "$GWD" ] || it_skip "missing $GWD (run make)"
-[ -x "$GWCTL_BIN" ] || it_skip "missing $GWCTL_BIN (run make)"
-it_topology 1
+it_gwd_setup 1
 it_servers 8080
 
 VIP4=${IT_VIPS4[0]}
-CFG=$IT_TMP/gateway.yaml
-LOG=$IT_TMP/gwd.log
 SOCK=$IT_TMP/run/gwd.sock
 
-cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
-  interfaces: [${IT_GW_IFS[0]}, ${IT_GW_IFS[1]}, ${IT_GW_IFS[2]}]
-  keep_datapath_on_exit: true
+{ it_gw_yaml true "$SOCK"; cat <<YAML; } >"$CFG"
 filter:
   deny: [198.18.99.0/24]
 services:
-  - name: web
-    vip: $VIP4
-    port: 80
-    protocol: tcp
-    forwarding: nat
-    backends: [198.18.11.2:8080]
+$(it_yaml_service web "$VIP4" "[198.18.11.2:8080]")
 YAML
 
 # gwctl in the gateway netns (interface names resolve there).

@@ -9,34 +9,21 @@
 . "$(dirname "$0")/lib.sh"
 it_init gwd
 it_need_datapath
-GWD=$BUILD/bin/gwd
-[ -x "$GWD" ] || it_skip "missing $GWD (run make)"
-it_topology 1
+it_gwd_setup 1
 it_servers 8080
 
 VIP4=${IT_VIPS4[0]}
-CFG=$IT_TMP/gateway.yaml
-LOG=$IT_TMP/gwd.log
 
 # write_cfg KEEP DENY: the gateway's config with one deny prefix.
 write_cfg() {
-	cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $IT_TMP/gwd.sock
+	{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   interfaces: [${IT_GW_IFS[0]}, { name: ${IT_GW_IFS[1]}, xdp_mode: native }, ${IT_GW_IFS[2]}]
   keep_datapath_on_exit: $1
   metrics: 127.0.0.1:9100
 filter:
   deny: [$2]
 services:
-  - name: web
-    vip: $VIP4
-    port: 80
-    protocol: tcp
-    forwarding: nat
-    backends: [198.18.11.2:8080]
+$(it_yaml_service web "$VIP4" "[198.18.11.2:8080]")
 YAML
 }
 

@@ -20,47 +20,23 @@
 . "$(dirname "$0")/lib.sh"
 it_init health
 it_need_datapath
-GWD=$BUILD/bin/gwd
-GWCTL_BIN=$BUILD/bin/gwctl
-[ -x "$GWD" ] || it_skip "missing $GWD (run make)"
-[ -x "$GWCTL_BIN" ] || it_skip "missing $GWCTL_BIN (run make)"
-command -v ss >/dev/null || it_skip "missing ss (iproute2)"
-it_topology 3
+it_gwd_setup 3 ss
 it_server_py
 
 VIP=${IT_VIPS4[0]} VIP_API=${IT_VIPS4[1]}
-CFG=$IT_TMP/gateway.yaml
-LOG=$IT_TMP/gwd.log
 SOCK=$IT_TMP/run/gwd.sock
 SCALE=${IT_TIME_SCALE:-1}
 BE=(unused 198.18.11.2 198.18.12.2 198.18.13.2)
 N=45	# connections per count: 15 per backend expected
-IFACES=$(IFS=,; echo "${IT_GW_IFS[*]}")
 
 # write_cfg WEIGHT1: the config (be1's weight changes between reloads).
 write_cfg() {
-	cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+	{ it_gw_yaml false "$SOCK"; cat <<YAML; } >"$CFG"
   metrics: 127.0.0.1:9100
-  interfaces: [$IFACES]
-  keep_datapath_on_exit: false
 services:
-  - name: web
-    vip: $VIP
-    port: 80
-    protocol: tcp
-    forwarding: nat
-    backends: [{ address: ${BE[1]}:8080, weight: $1 }, ${BE[2]}:8080, ${BE[3]}:8080]
+$(it_yaml_service web "$VIP" "[{ address: ${BE[1]}:8080, weight: $1 }, ${BE[2]}:8080, ${BE[3]}:8080]")
     health: { type: tcp, interval: 200ms, timeout: 150ms, healthy: 2, unhealthy: 2 }
-  - name: api
-    vip: $VIP_API
-    port: 80
-    protocol: tcp
-    forwarding: nat
-    backends: [${BE[1]}:8080, ${BE[2]}:8080, ${BE[3]}:8080]
+$(it_yaml_service api "$VIP_API" "[${BE[1]}:8080, ${BE[2]}:8080, ${BE[3]}:8080]")
     health: { type: http, port: 8082, path: /healthz, interval: 200ms, timeout: 150ms,
               healthy: 2, unhealthy: 2 }
 YAML
@@ -149,11 +125,8 @@ declare -A SRV_PID
 # start_be K: be K's echo server on 8080; waits (bounded) until it listens.
 start_be() {
 	local k=$1 i
-	# ip netns exec, not the nsx function: $! must be the server itself
-	ip netns exec "${IT_BE[k - 1]}" "$PY" "$IT_TMP/server.py" "be$k" 8080 150 \
-		>>"$IT_TMP/server-be$k.log" 2>&1 &
-	SRV_PID[$k]=$!
-	IT_PIDS+=($!)
+	it_bg "${IT_BE[k - 1]}" "$IT_TMP/server-be$k.log" "$PY" "$IT_TMP/server.py" "be$k" 8080 150
+	SRV_PID[$k]=$IT_BG_PID
 	for ((i = 0; i < 50; i++)); do
 		nsx "${IT_BE[k - 1]}" ss -Hltn 'sport = :8080' | grep -q LISTEN && return 0
 		sleep 0.1
@@ -229,9 +202,7 @@ hold_round() {
 
 for k in 1 2 3; do
 	echo 200 >"$IT_TMP/hz-be$k"
-	ip netns exec "${IT_BE[k - 1]}" "$PY" "$IT_TMP/hz.py" 8082 "$IT_TMP/hz-be$k" 150 \
-		>"$IT_TMP/hz-be$k.log" 2>&1 &
-	IT_PIDS+=($!)
+	it_bg "${IT_BE[k - 1]}" "$IT_TMP/hz-be$k.log" "$PY" "$IT_TMP/hz.py" 8082 "$IT_TMP/hz-be$k" 150
 	start_be "$k"
 done
 

@@ -8,14 +8,8 @@
 # answers back). Every answer must come from a backend, flows must spread,
 # and the datapath must count them as ipip.
 . "$(dirname "$0")/lib.sh"
-it_init ipip
-it_need_datapath
-it_topology 2
-it_attach native
-for k in 1 2; do
-	it_decap "${IT_BE[k - 1]}" "b$k-$IT_SUF" "198.18.$((10 + k)).2" "fd00:$((10 + k))::2"
-done
-it_servers 8080
+it_dp_setup ipip 2
+it_decap_backends
 
 VIP4=${IT_VIPS4[1]} VIP6=${IT_VIPS6[1]}
 # The VIP's port is the backends' port: ipip leaves the inner packet as is.

@@ -8,32 +8,10 @@
 # every status in the access log is 200, 502 or 503.
 . "$(dirname "$0")/lib.sh"
 it_init l7fo
-GWD=$BUILD/bin/gwd
-[ -x "$GWD" ] || it_skip "missing $GWD (run make)"
-command -v wrk >/dev/null || it_skip "missing wrk"
-it_topology 3
+it_gwd_setup 3 wrk
+it_l7_backends 600
 
-CFG=$IT_TMP/gateway.yaml
-LOG=$IT_TMP/gwd.log
-SOCK=$IT_TMP/gwd.sock
-GW=198.18.1.1
-
-# start_be K: origin K on :8080, its pid in BE_PID[K]
-declare -A BE_PID
-start_be() {
-	# ip netns exec (not the nsx function): $! is then the origin itself
-	ip netns exec "${IT_BE[$1 - 1]}" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" "be$1" :: 8080 \
-		"$IT_TMP/be$1.log" 600 >>"$IT_TMP/be$1.out" 2>&1 &
-	BE_PID[$1]=$!
-	IT_PIDS+=($!)
-}
-for k in 1 2 3; do start_be "$k"; done
-
-cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   access_log: $IT_TMP/access.log
   workers: 2
 listeners:
@@ -57,11 +35,11 @@ done
 nsx "$IT_CL1" timeout 20 wrk -t2 -c16 -d6s --timeout 3s "http://$GW/w" >"$IT_TMP/wrk.out" 2>&1 &
 wpid=$!
 sleep 1.5
-kill -KILL "${BE_PID[1]}"
-wait "${BE_PID[1]}" 2>/dev/null
+kill -KILL "${IT_L7_PID[1]}"
+wait "${IT_L7_PID[1]}" 2>/dev/null
 t_kill=$(date +%s%N)
 sleep 2
-start_be 1
+it_l7_backend 1 600
 wait "$wpid" || it_fail "wrk failed: $(cat "$IT_TMP/wrk.out")"
 cat "$IT_TMP/wrk.out" | grep -E 'Requests/sec|Socket errors|Non-2xx'
 grep -q 'Requests/sec' "$IT_TMP/wrk.out" || it_fail "wrk did not run"

@@ -12,34 +12,17 @@
 # server changes, metrics, reload, a wrk smoke run and the SIGTERM drain.
 . "$(dirname "$0")/lib.sh"
 it_init l7
-GWD=$BUILD/bin/gwd
-GWCTL=$BUILD/bin/gwctl
-[ -x "$GWD" ] || it_skip "missing $GWD (run make)"
-command -v curl >/dev/null || it_skip "missing curl"
-it_topology 3
-
-CFG=$IT_TMP/gateway.yaml
-LOG=$IT_TMP/gwd.log
-SOCK=$IT_TMP/gwd.sock
-GW=198.18.1.1
+it_gwd_setup 3 curl
 BE1=198.18.11.2
 BE2=198.18.12.2
 BE3=198.18.13.2
 T0=$(date +%s)
 
-for k in 1 2 3; do
-	nsx "${IT_BE[k - 1]}" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" "be$k" :: \
-		8080 "$IT_TMP/be$k.log" 1200 >"$IT_TMP/be$k.out" 2>&1 &
-	IT_PIDS+=($!)
-done
+it_l7_backends 1200
 
 # write_cfg EXTRA_ROUTE: the config; EXTRA_ROUTE is appended to routes.
 write_cfg() {
-	cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+	{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   metrics: $GW:9100
   access_log: $IT_TMP/access.log
   workers: 2
@@ -129,19 +112,12 @@ $1
 YAML
 }
 
-cl() { nsx "$IT_CL1" "$@"; }
 gwctl() { "$GWCTL" -s "$SOCK" "$@"; }
 # get PATH [CURL ARGS]: the body; fails the test when curl fails.
 get() {
 	local p=$1
 	shift
 	cl curl -sS -m 60 "$@" "http://$GW$p" || it_fail "curl $p failed"
-}
-# code PATH [CURL ARGS]: the status code only.
-code() {
-	local p=$1
-	shift
-	cl curl -s -o /dev/null -m 10 -w '%{http_code}' "$@" "http://$GW$p"
 }
 # rawp PORT TEXT: sends TEXT (printf escapes) on one connection to PORT,
 # prints the answer (until the close, or what came within 4 s).

@@ -22,25 +22,11 @@
 # all out. Route names label the metrics and gwctl route list.
 . "$(dirname "$0")/lib.sh"
 it_init l7to
-GWD=$BUILD/bin/gwd
-GWCTL=$BUILD/bin/gwctl
-[ -x "$GWD" ] || it_skip "missing $GWD (run make)"
-command -v curl >/dev/null || it_skip "missing curl"
-command -v openssl >/dev/null || it_skip "missing openssl"
-it_topology 2
-
-CFG=$IT_TMP/gateway.yaml
-LOG=$IT_TMP/gwd.log
-SOCK=$IT_TMP/gwd.sock
-GW=198.18.1.1
+it_gwd_setup 2 curl openssl
 BE1=198.18.11.2
 BE2=198.18.12.2
 
-for k in 1 2; do
-	nsx "${IT_BE[k - 1]}" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" "be$k" :: \
-		8080 "$IT_TMP/be$k.log" 120 >"$IT_TMP/be$k.out" 2>&1 &
-	IT_PIDS+=($!)
-done
+it_l7_backends 120
 # A sink origin on be2:8081: reads a request until its connection closes,
 # then logs "closed BYTES" (so the test sees gwd abandon an upload).
 cat >"$IT_TMP/sink.py" <<'EOF'
@@ -71,8 +57,7 @@ while time.time() < end:
     s.settimeout(60)
     threading.Thread(target=serve, args=(s,), daemon=True).start()
 EOF
-nsx "${IT_BE[1]}" "$PY" "$IT_TMP/sink.py" "$IT_TMP/sink.log" >"$IT_TMP/sink.out" 2>&1 &
-IT_PIDS+=($!)
+it_bg "${IT_BE[1]}" "$IT_TMP/sink.out" "$PY" "$IT_TMP/sink.py" "$IT_TMP/sink.log"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj /CN=api.test -addext subjectAltName=DNS:api.test -keyout "$IT_TMP/api.key" \
@@ -81,11 +66,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 
 # write_cfg IDLE: the config, with the http listener's idle timeout IDLE.
 write_cfg() {
-	cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+	{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   metrics: $GW:9100
   workers: 2
 tls:
@@ -131,13 +112,7 @@ routes:
 YAML
 }
 
-cl() { nsx "$IT_CL1" "$@"; }
 gwctl() { "$GWCTL" -s "$SOCK" "$@"; }
-code() {
-	local p=$1
-	shift
-	cl curl -s -o /dev/null -m 10 -w '%{http_code}' "$@" "http://$GW$p"
-}
 probe() { cl timeout 30 "$PY" "$IT_TMP/probe.py" "$@"; }
 # field LINE KEY: the value of KEY=... in a probe's line
 field() { sed -nE "s/.*(^| )$2=([^ ]*).*/\2/p" <<<"$1"; }

@@ -11,19 +11,9 @@
 # one.
 . "$(dirname "$0")/lib.sh"
 it_init l7tls
-it_need_gwd
-command -v openssl >/dev/null || it_skip "missing openssl"
-it_topology 1
-
-CFG=$IT_TMP/gateway.yaml
-LOG=$IT_TMP/gwd.log
-SOCK=$IT_TMP/gwd.sock
-GW=198.18.1.1
+it_gwd_setup 1 openssl
 D=$IT_TMP
-
-nsx "${IT_BE[0]}" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" be1 :: 8080 "$D/be1.log" 1200 \
-	>"$D/be1.out" 2>&1 &
-IT_PIDS+=($!)
+it_l7_backends 1200
 
 # A CA and three leaves signed by it: api.test (the default: listed first),
 # other.test and *.wild.test.
@@ -42,11 +32,7 @@ leaf api api.test DNS:api.test 101
 leaf other other.test DNS:other.test 102
 leaf wild '*.wild.test' 'DNS:*.wild.test' 103
 
-cat >"$CFG" <<YAML
-version: 1
-gateway:
-  pin_root: $IT_PIN
-  admin_socket: $SOCK
+{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
 tls:
   certificates:
     - { cert: $D/api.crt, key: $D/api.key, sni: [api.test] }

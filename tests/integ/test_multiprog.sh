@@ -17,18 +17,11 @@
 . "$(dirname "$0")/lib.sh"
 it_init multiprog
 it_need_datapath
-GWD=$BUILD/bin/gwd
-[ -x "$GWD" ] || it_skip "missing $GWD (run make)"
-for t in xdp-filter xdp-loader; do
-	command -v "$t" >/dev/null || it_skip "missing $t (xdp-tools, make deps)"
-done
-it_topology 1
+it_gwd_setup 1 xdp-filter xdp-loader
 it_servers 8080
 
 VIP=${IT_VIPS4[0]}
 IFC=${IT_GW_IFS[0]}
-CFG=$IT_TMP/gateway.yaml
-LOG=$IT_TMP/gwd.log
 # Two more client addresses: one xdp-filter drops, one gw denies.
 nsx "$IT_CL1" ip addr add 198.18.1.3/24 dev "c1-$IT_SUF"
 nsx "$IT_CL1" ip addr add 198.18.1.4/24 dev "c1-$IT_SUF"
@@ -51,16 +44,11 @@ if ! grep -q xdp_dispatcher <<<"$status"; then
 fi
 in_gw xdp-filter ip 198.18.1.4 -m src || it_fail "xdp-filter ip failed"
 
-{ it_gw_yaml false "$IT_TMP/gwd.sock"; cat <<YAML; } >"$CFG"
+{ it_gw_yaml false "$SOCK"; cat <<YAML; } >"$CFG"
 filter:
   deny: [198.18.1.3/32]
 services:
-  - name: web
-    vip: $VIP
-    port: 80
-    protocol: tcp
-    forwarding: nat
-    backends: [198.18.11.2:8080]
+$(it_yaml_service web "$VIP" "[198.18.11.2:8080]")
 YAML
 it_log "starting gwd"
 it_gwd_start "$CFG" "$LOG"

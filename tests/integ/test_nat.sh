@@ -6,11 +6,7 @@
 # from a backend, the flows spread over the backends, and the counters say
 # so (nat / nat_reply, per service and backend).
 . "$(dirname "$0")/lib.sh"
-it_init nat
-it_need_datapath
-it_topology 3
-it_attach native
-it_servers 8080
+it_dp_setup nat 3
 
 VIP4=${IT_VIPS4[0]} VIP6=${IT_VIPS6[0]}
 dpctl service set "$VIP4:80" tcp nat 198.18.11.2:8080 198.18.12.2:8080 198.18.13.2:8080 ||

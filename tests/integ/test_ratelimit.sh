@@ -6,11 +6,7 @@
 # keeps getting answers, during and after the flood; a SYN limit drops the
 # excess of a burst of connection attempts (reason syn_ratelimit).
 . "$(dirname "$0")/lib.sh"
-it_init ratelimit
-it_need_datapath
-it_topology 1
-it_attach native
-it_servers 8080
+it_dp_setup ratelimit 1
 
 VIP4=${IT_VIPS4[0]}
 dpctl service set "$VIP4:80" tcp nat 198.18.11.2:8080 || it_fail "service set tcp"
