@@ -26,7 +26,7 @@ it_gwd_setup 2 curl openssl
 BE1=198.18.11.2
 BE2=198.18.12.2
 
-it_l7_backends 120
+it_l7_backends 1200
 # A sink origin on be2:8081: reads a request until its connection closes,
 # then logs "closed BYTES" (so the test sees gwd abandon an upload).
 cat >"$IT_TMP/sink.py" <<'EOF'
@@ -48,7 +48,7 @@ def serve(s):
         pass
     with open(sys.argv[1], "a") as f:
         f.write("closed %d\n" % n)
-end = time.time() + 120
+end = time.time() + 1200  # killed at cleanup; outlives a slow guest
 while time.time() < end:
     try:
         s, _ = ls.accept()
@@ -458,7 +458,13 @@ within "$(field "$out" elapsed)" 2.5 3.5 || it_fail "a refused reload changed th
 # back to 1 s while a connection accepted with 2.5 s is open: it keeps its own
 probe idle "$GW" 80 /web/before >"$IT_TMP/before.out" &
 ppid=$!
-sleep 0.5
+# reload only once its request reached an origin: the connection was
+# accepted with 2.5 s then (a slow guest may take long to start the probe)
+for ((i = 0; i < 100; i++)); do
+	grep -qs ' /before$' "$IT_TMP"/be*.log && break
+	sleep 0.1
+done
+grep -qs ' /before$' "$IT_TMP"/be*.log || it_fail "the probe's request never reached an origin"
 write_cfg 1s
 gwctl reload >/dev/null || it_fail "reload back to idle 1 s failed"
 out=$(probe idle "$GW" 80 /web/after)
