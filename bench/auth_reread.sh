@@ -155,7 +155,10 @@ EOF
 start() {	# name, command...: its pid in LAST
 	local name=$1
 	shift
-	inns "$@" >"$DIR/$name.log" 2>&1 &
+	# exec: LAST is the command's own pid (nsenter and nice exec it), so
+	# that killing LAST stops it (killing a subshell running inns did not,
+	# and the next gwd found the port taken)
+	(exec nsenter --net="/run/netns/$NS" nice -n -15 "$@") >"$DIR/$name.log" 2>&1 &
 	LAST=$!
 	PIDS+=("$LAST")
 }
