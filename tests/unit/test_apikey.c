@@ -468,21 +468,25 @@ static void test_watch(void **state)
 }
 
 /* The main loop keeps answering while the auth-reread thread parses a
- * 100 000-key file: a 2 ms timer on the loop is never late by more than a
- * few ms (on the loop, the parse alone took 0.16 s). */
+ * 100 000-key file: a 2 ms timer on the loop is never late by more than
+ * 20 ms (on the loop, the parse alone took 50-160 ms). A busy machine may
+ * delay the test itself: up to three attempts, each with a new key, of
+ * which one must meet the bound (a parse on the loop would fail all). */
 struct late_arg {
 	struct gw_loop *loop;
 	struct gw_timer t;
 	struct gw_authset *set;
 	__u64 due, max_late_ns, start_ns, seen_ns;
 	int ticks;
+	char want[32];
 };
 
 static const char *late_hdr(void *p, const char *name, size_t *len)
 {
-	(void)p;
-	*len = 5;
-	return !strcasecmp(name, "X-API-Key") ? "extra" : NULL;
+	struct late_arg *a = p;
+
+	*len = strlen(a->want);
+	return !strcasecmp(name, "X-API-Key") ? a->want : NULL;
 }
 
 static void late_tick(struct gw_timer *t)
@@ -514,21 +518,30 @@ static void test_loop_answers_during_parse(void **state)
 	struct gw_cfg_auth cfg = {.api_keys = &ck, .n_api_keys = 1};
 	struct gw_jwt_opts opts = {.workers = 1};
 	struct late_arg a = {0};
+	int i;
 
 	snprintf(path, sizeof(path), "%s", tpath("k100.txt"));
 	write_many("k100.txt", 100000, 0);
 	assert_int_equal(gw_loop_new(&a.loop), 0);
 	assert_int_equal(gw_authset_new(&cfg, &opts, &a.set), 0);
 	assert_int_equal(gw_authset_watch(a.set, a.loop), 0);
-	write_many("k100.txt", 100000, 1); /* renamed over: IN_MOVED_TO */
-	a.start_ns = gw_loop_update_now(a.loop);
-	a.due = a.start_ns + 2000000;
-	gw_timer_start(a.loop, &a.t, 2000000, late_tick);
-	assert_int_equal(gw_loop_run(a.loop), 0);
-	print_message("  new keys after %.1f ms, %d ticks of 2 ms, worst lateness %.2f ms\n",
-		      a.seen_ns / 1e6, a.ticks, a.max_late_ns / 1e6);
-	assert_true(a.seen_ns > 0);		/* the new keys were published */
-	assert_true(a.max_late_ns < 20000000); /* the loop was never stalled */
+	for (i = 0; i < 3; i++) {
+		/* one key more, renamed over: IN_MOVED_TO */
+		write_many("k100.txt", 100001 + i, 0);
+		snprintf(a.want, sizeof(a.want), "key-%d", 100000 + i);
+		a.ticks = 0;
+		a.seen_ns = a.max_late_ns = 0;
+		a.start_ns = gw_loop_update_now(a.loop);
+		a.due = a.start_ns + 2000000;
+		gw_timer_start(a.loop, &a.t, 2000000, late_tick);
+		assert_int_equal(gw_loop_run(a.loop), 0);
+		print_message("  new keys after %.1f ms, %d ticks of 2 ms, worst lateness %.2f ms\n",
+			      a.seen_ns / 1e6, a.ticks, a.max_late_ns / 1e6);
+		assert_true(a.seen_ns > 0); /* the new keys were published */
+		if (a.max_late_ns < 20000000)
+			break; /* the loop was never stalled */
+	}
+	assert_true(i < 3);
 	gw_authset_unwatch(a.set);
 	gw_authset_free(a.set);
 	gw_loop_free(a.loop);
