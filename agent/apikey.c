@@ -311,6 +311,12 @@ static int reread(struct gw_apikeys *ak, bool loaded)
 	return 1;
 }
 
+/* The auth-reread thread's job (gw_watched_schedule). */
+static int poll_job(void *arg, bool force)
+{
+	return gw_apikeys_poll(arg, force);
+}
+
 int gw_apikeys_open(const char *path, unsigned int readers, struct gw_apikeys **out)
 {
 	struct gw_apikeys *ak = calloc(1, sizeof(*ak));
@@ -329,6 +335,7 @@ int gw_apikeys_open(const char *path, unsigned int readers, struct gw_apikeys **
 	}
 	memset(ak->rd, 0, ak->n_readers * sizeof(*ak->rd));
 	err = gw_watched_init(&ak->file, "api keys", path, GW_APIKEYS_MAX_FILE);
+	gw_watched_set_reread(&ak->file, poll_job, ak);
 	if (!err)
 		err = reread(ak, false);
 	if (err < 0)
@@ -346,6 +353,7 @@ void gw_apikeys_free(struct gw_apikeys *ak)
 
 	if (!ak)
 		return;
+	gw_watched_cancel(&ak->file); /* a reread queued or running uses ak */
 	for (i = 0; i < ak->n_readers; i++)
 		gw_apikeys_set_put(ak->rd[i].set);
 	free(ak->rd);

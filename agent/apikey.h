@@ -71,10 +71,11 @@ struct gw_apikeys {
  * errno (the reasons logged). */
 int gw_apikeys_open(const char *path, unsigned int readers, struct gw_apikeys **out);
 
-/* Frees ak, with every reader's reference (no thread may use it). */
+/* Frees ak, with every reader's reference (no thread may use it). A reread
+ * queued on the auth-reread thread is dropped, a running one waited for. */
 void gw_apikeys_free(struct gw_apikeys *ak);
 
-/* gwd's main loop: rereads the file when `force` (inotify saw it written)
+/* The auth-reread thread (or a test): rereads the file when `force` (inotify saw it written)
  * or when its identity (device, inode, size, mtime) changed since the last
  * read, and publishes the new keys; requests go on with the old set while
  * the file is parsed. Returns 1 when new keys were published, 0 when

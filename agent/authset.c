@@ -88,14 +88,11 @@ int gw_authset_new(const struct gw_cfg_auth *cfg, const struct gw_jwt_opts *opts
 	return 0;
 }
 
-static void poll_jwks(void *arg, bool force)
+/* On the loop: detection only; the reread runs on the auth-reread thread
+ * (fileid.h), which publishes the new keys itself. */
+static void schedule(void *arg, bool force)
 {
-	gw_jwks_poll(arg, force);
-}
-
-static void poll_apikeys(void *arg, bool force)
-{
-	gw_apikeys_poll(arg, force);
+	gw_watched_schedule(arg, force);
 }
 
 int gw_authset_watch(struct gw_authset *set, struct gw_loop *loop)
@@ -111,15 +108,15 @@ int gw_authset_watch(struct gw_authset *set, struct gw_loop *loop)
 		if (set->e[i].jwt) {
 			jwks = gw_jwt_jwks(set->e[i].jwt);
 			err = gw_fwatch_add(set->watch, jwks->file.path,
-					    jwks->opts.check_interval_ns, poll_jwks, jwks);
+					    jwks->opts.check_interval_ns, schedule, &jwks->file);
 			/* a change between the load and now */
 			if (!err)
-				gw_jwks_poll(jwks, false);
+				gw_watched_schedule(&jwks->file, false);
 		} else {
 			err = gw_fwatch_add(set->watch, set->e[i].keys->file.path,
-					    GW_APIKEYS_CHECK_NS, poll_apikeys, set->e[i].keys);
+					    GW_APIKEYS_CHECK_NS, schedule, &set->e[i].keys->file);
 			if (!err)
-				gw_apikeys_poll(set->e[i].keys, false);
+				gw_watched_schedule(&set->e[i].keys->file, false);
 		}
 	}
 	if (err) {

@@ -26,15 +26,17 @@ typedef const char *(*gw_auth_header_fn)(void *req, const char *name, size_t *le
 int gw_authset_new(const struct gw_cfg_auth *cfg, const struct gw_jwt_opts *opts,
 		   struct gw_authset **out);
 
-/* Frees the set (any thread; it must not be watched any more). */
+/* Frees the set (any thread but auth-reread; it must not be watched any
+ * more). Waits for a reread of one of its files that is running. */
 void gw_authset_free(struct gw_authset *set);
 
 struct gw_loop;
 
 /* Starts watching every JWKS and key file of the set on `loop` (gwd's main
  * loop; inotify plus a periodic stat, see fileid.h): a changed file is
- * reread there and its keys published, requests never wait for it. Returns
- * 0 or -ENOMEM (then nothing is watched). */
+ * reread on the auth-reread thread and its keys published from there;
+ * neither requests nor the loop wait for it. Returns 0 or -ENOMEM (then
+ * nothing is watched). */
 int gw_authset_watch(struct gw_authset *set, struct gw_loop *loop);
 
 /* Stops watching (on the loop's thread; before the set is freed). NULL and

@@ -2,12 +2,15 @@
 /* Bounded file reads and file identities for the files gwd rereads. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -149,6 +152,7 @@ int gw_watched_init(struct gw_watched *w, const char *what, const char *path, si
 
 void gw_watched_destroy(struct gw_watched *w)
 {
+	gw_watched_cancel(w);
 	gw_cfg_errors_free(&w->msgs);
 	pthread_mutex_destroy(&w->lock);
 	free(w->path);
@@ -190,6 +194,182 @@ int gw_watched_msgs_has(struct gw_watched *w, const char *needle)
 	r = gw_msgs_has(&w->msgs, needle);
 	pthread_mutex_unlock(&w->lock);
 	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* The auth-reread thread                                               */
+/* ------------------------------------------------------------------ */
+
+enum { RR_IDLE, RR_QUEUED, RR_RUNNING, RR_CANCELLED };
+
+static pthread_mutex_t rr_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rr_work = PTHREAD_COND_INITIALIZER; /* a job was queued */
+static pthread_cond_t rr_done = PTHREAD_COND_INITIALIZER; /* a run ended */
+static struct gw_reread *rr_head, *rr_tail;
+static int rr_thread; /* 0 not started, 1 running, -1 could not start */
+
+/* Under rr_lock. */
+static void rr_append(struct gw_reread *j)
+{
+	j->next = NULL;
+	if (rr_tail)
+		rr_tail->next = j;
+	else
+		rr_head = j;
+	rr_tail = j;
+	j->state = RR_QUEUED;
+	pthread_cond_signal(&rr_work);
+}
+
+/* Under rr_lock. */
+static void rr_unlink(struct gw_reread *j)
+{
+	struct gw_reread **pp, *prev = NULL;
+
+	for (pp = &rr_head; *pp; prev = *pp, pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			if (rr_tail == j)
+				rr_tail = prev;
+			j->next = NULL;
+			return;
+		}
+}
+
+static void *rr_main(void *unused)
+{
+	struct sched_param sp = {0};
+	struct gw_reread *j;
+	gw_reread_fn fn;
+	void *arg;
+	bool force;
+
+	(void)unused;
+	pthread_setname_np(pthread_self(), "auth-reread");
+	/* a reread is background work: it yields to the workers and the
+	 * main loop, yet still gets CPU on a busy machine */
+	if (sched_setscheduler(0, SCHED_BATCH, &sp))
+		pr_debug("auth-reread: SCHED_BATCH: %s\n", strerror(errno));
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), GW_REREAD_NICE))
+		pr_debug("auth-reread: nice %d: %s\n", GW_REREAD_NICE, strerror(errno));
+	pthread_mutex_lock(&rr_lock);
+	for (;;) {
+		while (!rr_head)
+			pthread_cond_wait(&rr_work, &rr_lock);
+		j = rr_head;
+		rr_unlink(j);
+		j->state = RR_RUNNING;
+		force = j->force;
+		j->force = false;
+		fn = j->fn;
+		arg = j->arg;
+		pthread_mutex_unlock(&rr_lock);
+		fn(arg, force);
+		pthread_mutex_lock(&rr_lock);
+		__atomic_add_fetch(&j->runs, 1, __ATOMIC_RELAXED);
+		if (!j->fn) {
+			j->state = RR_CANCELLED; /* gw_watched_cancel waits for this */
+		} else if (j->again) {
+			j->force = j->again_force;
+			j->again = j->again_force = false;
+			rr_append(j);
+		} else {
+			j->state = RR_IDLE;
+		}
+		pthread_cond_broadcast(&rr_done);
+	}
+	return NULL;
+}
+
+/* Under rr_lock: starts the thread once. Returns 0 or -1. */
+static int rr_start(void)
+{
+	sigset_t all, old;
+	pthread_t th;
+	int err;
+
+	if (rr_thread)
+		return rr_thread > 0 ? 0 : -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&th, NULL, rr_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pr_err("auth-reread: cannot start the thread: %s; key files are reread on the "
+		       "main loop\n",
+		       strerror(err));
+		rr_thread = -1;
+		return -1;
+	}
+	pthread_detach(th);
+	rr_thread = 1;
+	return 0;
+}
+
+void gw_watched_set_reread(struct gw_watched *w, gw_reread_fn fn, void *arg)
+{
+	w->job.fn = fn;
+	w->job.arg = arg;
+}
+
+int gw_watched_schedule(struct gw_watched *w, bool force)
+{
+	struct gw_reread *j = &w->job;
+	bool changed;
+
+	if (!force && !pthread_mutex_trylock(&w->lock)) {
+		changed = gw_watched_changed(w);
+		pthread_mutex_unlock(&w->lock);
+		if (!changed)
+			return 0; /* the thread looks again, under the lock */
+	}
+	pthread_mutex_lock(&rr_lock);
+	if (!j->fn) { /* cancelled, or never set */
+		pthread_mutex_unlock(&rr_lock);
+		return 0;
+	}
+	if (rr_start()) {
+		pthread_mutex_unlock(&rr_lock);
+		return j->fn(j->arg, force);
+	}
+	switch (j->state) {
+	case RR_IDLE:
+		j->force = force;
+		rr_append(j);
+		break;
+	case RR_QUEUED:
+		j->force |= force;
+		break;
+	case RR_RUNNING:
+		j->again = true;
+		j->again_force |= force;
+		break;
+	}
+	pthread_mutex_unlock(&rr_lock);
+	return 1;
+}
+
+void gw_watched_cancel(struct gw_watched *w)
+{
+	struct gw_reread *j = &w->job;
+
+	pthread_mutex_lock(&rr_lock);
+	j->fn = NULL; /* no new run; a running one ends as cancelled */
+	j->again = false;
+	if (j->state == RR_QUEUED)
+		rr_unlink(j);
+	while (j->state == RR_RUNNING)
+		pthread_cond_wait(&rr_done, &rr_lock);
+	j->state = RR_CANCELLED;
+	pthread_mutex_unlock(&rr_lock);
+}
+
+void gw_watched_settle(struct gw_watched *w)
+{
+	pthread_mutex_lock(&rr_lock);
+	while (w->job.state == RR_QUEUED || w->job.state == RR_RUNNING)
+		pthread_cond_wait(&rr_done, &rr_lock);
+	pthread_mutex_unlock(&rr_lock);
 }
 
 /* ------------------------------------------------------------------ */

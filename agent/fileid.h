@@ -43,11 +43,36 @@ void gw_msgs_add(struct gw_cfg_errors *msgs, int level, const char *fmt, ...)
 /* Returns 1 if some message of `msgs` contains `needle`. */
 int gw_msgs_has(const struct gw_cfg_errors *msgs, const char *needle);
 
+/*
+ * The auth-reread thread: one per process, started at the first use, at
+ * SCHED_BATCH and nice GW_REREAD_NICE, with every signal blocked. It runs
+ * the rereads of changed key files so that gwd's main loop, which only
+ * detects changes, never parses a file. A job is queued at most once: a
+ * request while it is queued merges into it (force or-ed), a request while
+ * it runs makes exactly one more run after it, however many came. Its
+ * fields belong to the thread's queue lock.
+ */
+#define GW_REREAD_NICE 10
+
+typedef int (*gw_reread_fn)(void *arg, bool force);
+
+struct gw_reread {
+	gw_reread_fn fn; /* the synchronous reread: fn(arg, force) */
+	void *arg;
+	struct gw_reread *next;
+	int state;	  /* idle, queued, running, cancelled */
+	bool force;	  /* for the queued run */
+	bool again;	  /* one more run after the running one */
+	bool again_force; /* ... with force */
+	__u64 runs;	  /* atomic: runs done (tests) */
+};
+
 /* A file reread when it changes (the JWKS of a jwt auth, an API key file):
  * its path, the identity of the last read, and the messages of the last
  * read. `lock` serialises rereads: the owner holds it around
  * gw_watched_changed, gw_watched_read and gw_watched_keep, and for its own
- * reread state. Readers of the published result never take it. */
+ * reread state. Readers of the published result never take it. `job` is
+ * the file's reread on the auth-reread thread (gw_watched_schedule). */
 struct gw_watched {
 	char *path;
 	const char *what; /* "jwks", "api keys": the start of messages */
@@ -55,11 +80,13 @@ struct gw_watched {
 	pthread_mutex_t lock;
 	struct gw_file_id id; /* of the last read, good or bad */
 	struct gw_cfg_errors msgs;
+	struct gw_reread job;
 };
 
 /* Returns 0, or -ENOMEM (w is then safe to destroy). */
 int gw_watched_init(struct gw_watched *w, const char *what, const char *path, size_t max_size);
 
+/* Cancels w's reread (gw_watched_cancel) and frees w's memory. */
 void gw_watched_destroy(struct gw_watched *w);
 
 /* Stats the file: returns true when its identity differs from the last
@@ -78,6 +105,27 @@ void gw_watched_keep(struct gw_watched *w);
 /* Returns 1 if a message of the last read contains `needle` (takes the
  * lock). */
 int gw_watched_msgs_has(struct gw_watched *w, const char *needle);
+
+/* Sets the reread the auth-reread thread runs for w: fn(arg, force) takes
+ * w's lock itself (gw_jwks_poll, gw_apikeys_poll). */
+void gw_watched_set_reread(struct gw_watched *w, gw_reread_fn fn, void *arg);
+
+/* On gwd's loop: asks for a reread of w on the auth-reread thread, never
+ * parsing here. force (inotify saw the file written): always; else only
+ * when the file's identity differs from the last read's (a stat here; when
+ * a reread holds the lock the thread looks instead). Coalesced as said
+ * above. Returns 1 when a run is queued or due, 0 when the file has not
+ * changed or w was cancelled. Without the thread (it could not be
+ * started: logged once) the reread runs here and its result is returned. */
+int gw_watched_schedule(struct gw_watched *w, bool force);
+
+/* Removes w's queued run and waits for a running one to end; later
+ * requests are ignored. Call before freeing what fn uses (any thread but
+ * the auth-reread thread; it waits for at most one reread). Idempotent. */
+void gw_watched_cancel(struct gw_watched *w);
+
+/* Waits until w has no run queued or running (tests, tools). */
+void gw_watched_settle(struct gw_watched *w);
 
 /*
  * Change detection on an event loop (gwd's main loop) for a group of

@@ -607,6 +607,12 @@ static int reread(struct gw_jwks *jwks)
 	return 1;
 }
 
+/* The auth-reread thread's job (gw_watched_schedule). */
+static int poll_job(void *arg, bool force)
+{
+	return gw_jwks_poll(arg, force);
+}
+
 int gw_jwks_open(const char *path, const struct gw_jwks_opts *opts, struct gw_jwks **out)
 {
 	struct gw_jwks *jwks = calloc(1, sizeof(*jwks));
@@ -627,6 +633,7 @@ int gw_jwks_open(const char *path, const struct gw_jwks_opts *opts, struct gw_jw
 		jwks->opts.max_file = GW_JWKS_MAX_FILE;
 	gw_refslot_init(&jwks->slot, set_get, set_put);
 	err = gw_watched_init(&jwks->file, "jwks", path, jwks->opts.max_file);
+	gw_watched_set_reread(&jwks->file, poll_job, jwks);
 	if (!err)
 		err = reread(jwks);
 	if (err < 0) {
@@ -641,6 +648,7 @@ void gw_jwks_free(struct gw_jwks *jwks)
 {
 	if (!jwks)
 		return;
+	gw_watched_cancel(&jwks->file); /* a reread queued or running uses jwks */
 	gw_refslot_destroy(&jwks->slot);
 	gw_jwks_set_put(jwks->cur);
 	gw_watched_destroy(&jwks->file);

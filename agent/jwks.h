@@ -9,7 +9,8 @@
  * load unless a reread published a new set; no lock, no syscall), so a
  * reread on one thread never frees keys another thread is using and never
  * makes a request wait. Rereads are serialised by the file's lock and run on
- * gwd's main loop (gw_jwks_poll, driven by inotify and a timer), or on the
+ * the auth-reread thread (gw_jwks_poll, asked for by gwd's main loop on
+ * inotify events and a timer: gw_watched_schedule), or on the
  * worker that meets an unknown kid (gw_jwks_refresh_unknown_kid, which never
  * waits for that lock). A key that cannot be used is skipped with a message
  * naming its index and the reason; a file that cannot be read or parsed
@@ -140,7 +141,8 @@ struct gw_jwks_reader {
  * (with a warning): tokens are then refused as unknown_kid. */
 int gw_jwks_open(const char *path, const struct gw_jwks_opts *opts, struct gw_jwks **out);
 
-/* Frees jwks; every reader must have been dropped. */
+/* Frees jwks; every reader must have been dropped. A reread queued on the
+ * auth-reread thread is dropped, a running one waited for. */
 void gw_jwks_free(struct gw_jwks *jwks);
 
 /* Returns the published key set with a reference the caller drops with
@@ -157,7 +159,7 @@ const struct gw_jwks_set *gw_jwks_read(struct gw_jwks *jwks, struct gw_jwks_read
 /* Drops rd's reference. */
 void gw_jwks_reader_drop(struct gw_jwks_reader *rd);
 
-/* gwd's main loop: rereads the file when `force` (inotify saw it written)
+/* The auth-reread thread (or a test): rereads the file when `force` (inotify saw it written)
  * or when its identity (device, inode, size, mtime) changed since the last
  * read, and publishes the keys when they differ. Waits for an unknown-kid
  * reread in flight. Returns 1 when a different key set was published, 0

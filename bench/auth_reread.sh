@@ -18,6 +18,11 @@
 # saturating the CPUs, so that p99 shows how long requests wait for a
 # reread, not how the CPUs are shared.
 #
+# Beside the load, a probe sends {"cmd":"status"} on gwd's admin socket
+# every 10 ms (open loop too, one connection): the admin socket is served by
+# gwd's main loop, so its latency is the main loop's stall (the "admin"
+# rows). The key file's reread must not stall it.
+#
 # --before GWD also runs an older gwd binary (e.g. one built from the commit
 # before the reread moved off the request path), alternating with this
 # tree's for --rounds rounds (default 3), and prints the ratios of the
@@ -150,7 +155,10 @@ EOF
 start() {	# name, command...: its pid in LAST
 	local name=$1
 	shift
-	inns "$@" >"$DIR/$name.log" 2>&1 &
+	# exec: LAST is the command's own pid (nsenter and nice exec it), so
+	# that killing LAST stops it (killing a subshell running inns did not,
+	# and the next gwd found the port taken)
+	(exec nsenter --net="/run/netns/$NS" nice -n -15 "$@") >"$DIR/$name.log" 2>&1 &
 	LAST=$!
 	PIDS+=("$LAST")
 }
@@ -217,11 +225,47 @@ print("%.0f %.2f %.2f %d" % (len(lat) / dur, lat[int(len(lat) * 0.99)] * 1000, l
 EOF
 }
 
+# probe SOCKET: for DURATION s, {"cmd":"status"} on the admin socket every
+# 10 ms on a fixed schedule (latency from the scheduled time); writes
+# "PROBES P99_MS MAX_MS ERRORS" to $DIR/probe.out.
+probe() {
+	python3 - "$1" "$DURATION" >"$DIR/probe.out" <<'EOF'
+import socket, sys, time
+path, dur = sys.argv[1], float(sys.argv[2])
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+f = s.makefile("rb")
+lat, bad, k = [], 0, 0
+start = time.monotonic() + 0.2
+while True:
+    due = start + k * 0.01
+    if due > start + dur:
+        break
+    now = time.monotonic()
+    if due > now:
+        time.sleep(due - now)
+    s.sendall(b'{"cmd":"status"}\n')
+    line = f.readline()
+    bad += not line.startswith(b'{"ok":true')
+    lat.append(time.monotonic() - due)
+    k += 1
+lat.sort()
+print("%d %.2f %.2f %d" % (len(lat), lat[int(len(lat) * 0.99)] * 1000, lat[-1] * 1000, bad))
+EOF
+}
+
 row() {	# label, "REQS P99 MAX ERR"
 	local reqs p99 mx errs
 	read -r reqs p99 mx errs <<<"$2"
 	say "$(printf '  %-34s %8.0f req/s   p99 %8s ms   max %8s ms   errors %s' \
 		"$1" "$reqs" "$p99" "$mx" "$errs")"
+}
+
+arow() {	# label, "PROBES P99 MAX ERR"
+	local n p99 mx errs
+	read -r n p99 mx errs <<<"$2"
+	say "$(printf '  %-34s %8s probes  p99 %8s ms   max %8s ms   errors %s' \
+		"$1" "$n" "$p99" "$mx" "$errs")"
 }
 
 # rewrite FILE: replaces FILE (write beside it, rename over it) every
@@ -238,23 +282,27 @@ rewrite() {
 	echo "$n" >"$DIR/rewrites"
 }
 
-# phase FILE: the load while FILE is replaced every INTERVAL s; prints the
-# load's result.
+# phase FILE: the load and the admin probe while FILE is replaced every
+# INTERVAL s; prints the load's result (the probe's is in $DIR/probe.out).
 phase() {
-	local rpid
+	local rpid ppid
 	rm -f "$DIR/stop"
 	rewrite "$1" &
 	rpid=$!
+	probe "$DIR/gwd.sock" &
+	ppid=$!
 	bench
 	touch "$DIR/stop"
+	wait "$ppid" || echo "- - - probe-failed" >"$DIR/probe.out"
 	wait "$rpid" || true
 }
 
 # run LABEL GWD PIN [control]: quiet and rewriting rows; sets QUIET and BUSY
-# ("REQS P99 MAX ERR"); with "control", also CONTROL: the same rewrites of a
+# ("REQS P99 MAX ERR") and ADMIN_QUIET, ADMIN_BUSY ("PROBES P99 MAX ERR");
+# with "control", also CONTROL: the same rewrites of a
 # file gwd does not read (what replacing 7 MiB costs the machine itself).
 run() {
-	local label=$1 bin=$2 pin=$3 gpid loads
+	local label=$1 bin=$2 pin=$3 gpid loads ppid
 	cp "$DIR/keys.a" "$DIR/keys.txt"
 	gw_config "$DIR/gw.yaml" "$pin" "$DIR/gwd.sock"
 	start "gwd-$label" "$bin" --foreground -c "$DIR/gw.yaml"
@@ -263,11 +311,18 @@ run() {
 		{ tail -5 "$DIR/gwd-$label.log" >&2; echo "bench/auth_reread: gwd did not answer" >&2; exit 1; }
 	[ "$(inns curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8083/)" = 401 ] ||
 		{ echo "bench/auth_reread: a request without a key was not refused" >&2; exit 1; }
+	probe "$DIR/gwd.sock" &
+	ppid=$!
 	QUIET=$(bench)
+	wait "$ppid" || echo "- - - probe-failed" >"$DIR/probe.out"
+	ADMIN_QUIET=$(cat "$DIR/probe.out")
 	row "$label: file unchanged" "$QUIET"
+	arow "$label: admin, file unchanged" "$ADMIN_QUIET"
 	BUSY=$(phase keys.txt)
+	ADMIN_BUSY=$(cat "$DIR/probe.out")
 	loads=$(grep -c 'api keys .* keys loaded' "$DIR/gwd-$label.log" || true)
 	row "$label: rewritten every ${INTERVAL}s" "$BUSY"
+	arow "$label: admin, rewritten" "$ADMIN_BUSY"
 	say "  $label: $(cat "$DIR/rewrites") replacements; the file was loaded $loads times" \
 		"(the first at start)"
 	if [ "${4:-}" = control ]; then
@@ -296,15 +351,17 @@ done
 say "bench/auth_reread: $KEYS API keys, $RATE requests/s open loop on $CONNS connections" \
 	"for ${DURATION}s, $WORKERS workers, the file replaced every ${INTERVAL}s"
 [ -n "$BEFORE" ] || ROUNDS=1
-B_ALL=() A_ALL=() C_ALL=()
+B_ALL=() A_ALL=() C_ALL=() BA_ALL=() AA_ALL=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	[ "$ROUNDS" = 1 ] || say "round $r"
 	if [ -n "$BEFORE" ]; then
 		run before "$BEFORE" "$PIN-before"
 		B_ALL+=("$BUSY")
+		BA_ALL+=("$ADMIN_BUSY")
 	fi
 	run after "$GWD" "$PIN" control
 	A_ALL+=("$BUSY")
+	AA_ALL+=("$ADMIN_BUSY")
 	C_ALL+=("$CONTROL")
 done
 
@@ -324,6 +381,13 @@ if [ -n "$BEFORE" ]; then
 		"$(median 2 "${A_ALL[@]}")"
 	ratio "max while rewriting, before/after" "$(median 3 "${B_ALL[@]}")" \
 		"$(median 3 "${A_ALL[@]}")"
+	say "admin socket (the main loop) while rewriting: before p99" \
+		"$(median 2 "${BA_ALL[@]}") ms, max $(median 3 "${BA_ALL[@]}") ms; after p99" \
+		"$(median 2 "${AA_ALL[@]}") ms, max $(median 3 "${AA_ALL[@]}") ms"
+	ratio "admin p99 while rewriting, before/after" "$(median 2 "${BA_ALL[@]}")" \
+		"$(median 2 "${AA_ALL[@]}")"
+	ratio "admin max while rewriting, before/after" "$(median 3 "${BA_ALL[@]}")" \
+		"$(median 3 "${AA_ALL[@]}")"
 	ratio "req/s while rewriting, after/before" "$(median 1 "${A_ALL[@]}")" \
 		"$(median 1 "${B_ALL[@]}")"
 fi

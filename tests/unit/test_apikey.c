@@ -467,6 +467,174 @@ static void test_watch(void **state)
 	gw_loop_free(w.loop);
 }
 
+/* The main loop keeps answering while the auth-reread thread parses a
+ * 100 000-key file: a 2 ms timer on the loop is never late by more than
+ * 20 ms (on the loop, the parse alone took 50-160 ms). A busy machine may
+ * delay the test itself: up to three attempts, each with a new key, of
+ * which one must meet the bound (a parse on the loop would fail all). */
+struct late_arg {
+	struct gw_loop *loop;
+	struct gw_timer t;
+	struct gw_authset *set;
+	__u64 due, max_late_ns, start_ns, seen_ns;
+	int ticks;
+	char want[32];
+};
+
+static const char *late_hdr(void *p, const char *name, size_t *len)
+{
+	struct late_arg *a = p;
+
+	*len = strlen(a->want);
+	return !strcasecmp(name, "X-API-Key") ? a->want : NULL;
+}
+
+static void late_tick(struct gw_timer *t)
+{
+	struct late_arg *a = container_of(t, struct late_arg, t);
+	__u64 now = gw_loop_update_now(a->loop);
+	struct gw_auth_verdict v;
+
+	if (now > a->due && now - a->due > a->max_late_ns)
+		a->max_late_ns = now - a->due;
+	a->ticks++;
+	if (gw_authset_check(a->set, "keys", late_hdr, a, 0, 0, &v) == GW_AUTH_OK) {
+		a->seen_ns = now - a->start_ns;
+		gw_loop_stop(a->loop);
+		return;
+	}
+	if (now - a->start_ns > 20000000000ull) { /* 20 s: give up */
+		gw_loop_stop(a->loop);
+		return;
+	}
+	a->due = now + 2000000;
+	gw_timer_start(a->loop, t, 2000000, late_tick);
+}
+
+static void test_loop_answers_during_parse(void **state)
+{
+	char path[512];
+	struct gw_cfg_api_keys ck = {.name = "keys", .header = "X-API-Key", .keys = path};
+	struct gw_cfg_auth cfg = {.api_keys = &ck, .n_api_keys = 1};
+	struct gw_jwt_opts opts = {.workers = 1};
+	struct late_arg a = {0};
+	int i;
+
+	snprintf(path, sizeof(path), "%s", tpath("k100.txt"));
+	write_many("k100.txt", 100000, 0);
+	assert_int_equal(gw_loop_new(&a.loop), 0);
+	assert_int_equal(gw_authset_new(&cfg, &opts, &a.set), 0);
+	assert_int_equal(gw_authset_watch(a.set, a.loop), 0);
+	for (i = 0; i < 3; i++) {
+		/* one key more, renamed over: IN_MOVED_TO */
+		write_many("k100.txt", 100001 + i, 0);
+		snprintf(a.want, sizeof(a.want), "key-%d", 100000 + i);
+		a.ticks = 0;
+		a.seen_ns = a.max_late_ns = 0;
+		a.start_ns = gw_loop_update_now(a.loop);
+		a.due = a.start_ns + 2000000;
+		gw_timer_start(a.loop, &a.t, 2000000, late_tick);
+		assert_int_equal(gw_loop_run(a.loop), 0);
+		print_message("  new keys after %.1f ms, %d ticks of 2 ms, worst lateness %.2f ms\n",
+			      a.seen_ns / 1e6, a.ticks, a.max_late_ns / 1e6);
+		assert_true(a.seen_ns > 0); /* the new keys were published */
+		if (a.max_late_ns < 20000000)
+			break; /* the loop was never stalled */
+	}
+	assert_true(i < 3);
+	gw_authset_unwatch(a.set);
+	gw_authset_free(a.set);
+	gw_loop_free(a.loop);
+}
+
+static __u64 runs(struct gw_apikeys *ak)
+{
+	return __atomic_load_n(&ak->file.job.runs, __ATOMIC_RELAXED);
+}
+
+/* Changes while a reread runs make exactly one more; changes while one is
+ * queued merge into it. The test holds a's lock, so a's first run blocks
+ * on the thread, and b waits behind it in the queue. */
+static void test_coalesce(void **state)
+{
+	struct gw_apikeys *a, *b;
+	__u64 ra, rb;
+	int i;
+
+	write_many("ca.txt", 10, 0);
+	write_many("cb.txt", 10, 0);
+	assert_int_equal(gw_apikeys_open(tpath("ca.txt"), 1, &a), 0);
+	assert_int_equal(gw_apikeys_open(tpath("cb.txt"), 1, &b), 0);
+	ra = runs(a);
+	rb = runs(b);
+	pthread_mutex_lock(&a->file.lock);
+	assert_int_equal(gw_watched_schedule(&a->file, true), 1);
+	usleep(100000); /* the thread takes a's run and waits for the lock */
+	for (i = 0; i < 5; i++) {
+		write_many("ca.txt", 10 + i, 0);
+		write_many("cb.txt", 10 + i, 1);
+		assert_int_equal(gw_watched_schedule(&a->file, true), 1);
+		assert_int_equal(gw_watched_schedule(&b->file, true), 1);
+		/* an unchanged-looking tick while the lock is held still asks */
+		assert_int_equal(gw_watched_schedule(&a->file, false), 1);
+	}
+	pthread_mutex_unlock(&a->file.lock);
+	gw_watched_settle(&a->file);
+	gw_watched_settle(&b->file);
+	print_message("  a: %llu runs, b: %llu runs\n", (unsigned long long)(runs(a) - ra),
+		      (unsigned long long)(runs(b) - rb));
+	assert_int_equal(runs(a) - ra, 2); /* the blocked one, and one after it */
+	assert_int_equal(runs(b) - rb, 1); /* five requests while queued: one */
+	{
+		struct gw_apikeys_set *sa = gw_apikeys_acquire(a), *sb = gw_apikeys_acquire(b);
+
+		assert_int_equal(gw_apikeys_set_size(sa), 14); /* the last versions */
+		assert_int_equal(gw_apikeys_set_size(sb), 15);
+		gw_apikeys_set_put(sa);
+		gw_apikeys_set_put(sb);
+	}
+	/* an unchanged file is not even queued */
+	assert_int_equal(gw_watched_schedule(&a->file, false), 0);
+	/* an unchanged bad file is not reread until it changes */
+	assert_int_equal(twrite("ca.txt", "bad\n"), 0);
+	assert_int_equal(gw_watched_schedule(&a->file, false), 1);
+	gw_watched_settle(&a->file);
+	assert_true(gw_apikeys_msgs_has(a, "keeping the loaded keys"));
+	ra = runs(a);
+	assert_int_equal(gw_watched_schedule(&a->file, false), 0);
+	assert_int_equal(runs(a), ra);
+	gw_apikeys_free(a);
+	gw_apikeys_free(b);
+}
+
+/* Freeing a key set whose reread is running waits for it; one whose reread
+ * is queued drops it; a freed set is never run. */
+static void test_free_during_parse(void **state)
+{
+	struct gw_apikeys *big, *hold, *queued;
+
+	write_many("fbig.txt", 100000, 0);
+	write_many("fhold.txt", 10, 0);
+	write_many("fq.txt", 10, 0);
+	assert_int_equal(gw_apikeys_open(tpath("fbig.txt"), 1, &big), 0);
+	assert_int_equal(gw_apikeys_open(tpath("fhold.txt"), 1, &hold), 0);
+	assert_int_equal(gw_apikeys_open(tpath("fq.txt"), 1, &queued), 0);
+	/* running: the parse of 100 000 keys takes well over 10 ms */
+	write_many("fbig.txt", 100000, 1);
+	assert_int_equal(gw_watched_schedule(&big->file, true), 1);
+	usleep(10000);
+	gw_apikeys_free(big);
+	/* queued behind a run blocked on hold's lock */
+	pthread_mutex_lock(&hold->file.lock);
+	assert_int_equal(gw_watched_schedule(&hold->file, true), 1);
+	assert_int_equal(gw_watched_schedule(&queued->file, true), 1);
+	gw_apikeys_free(queued);
+	pthread_mutex_unlock(&hold->file.lock);
+	gw_watched_settle(&hold->file);
+	assert_int_equal(runs(hold), 1);
+	gw_apikeys_free(hold);
+}
+
 static int group_setup(void **state)
 {
 	return tdir_make();
@@ -489,6 +657,9 @@ int main(void)
 		cmocka_unit_test(test_concurrent_reread),
 		cmocka_unit_test(test_reader_never_waits),
 		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_loop_answers_during_parse),
+		cmocka_unit_test(test_coalesce),
+		cmocka_unit_test(test_free_during_parse),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

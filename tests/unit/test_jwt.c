@@ -1228,6 +1228,82 @@ static void test_unknown_kid_single_flight(void **state)
 	gw_jwt_free(jwt);
 }
 
+/* Rereads on the auth-reread thread (what gwd's loop asks for): several
+ * changes while one runs make one more read; a worker's unknown-kid reread
+ * and the thread's never wait for each other's end (no deadlock); a
+ * verifier freed with rereads queued or running is safe. */
+struct kid_loop_arg {
+	struct gw_jwks *jwks;
+	int busy, done;
+};
+
+static void *kid_loop_thread(void *p)
+{
+	struct kid_loop_arg *a = p;
+	int i, r;
+
+	for (i = 0; i < 200; i++) {
+		/* 11 s apart: never rate limited */
+		r = gw_jwks_refresh_unknown_kid(a->jwks, (__u64)S(NOW) + (__u64)i * S(11));
+		if (r == -EBUSY)
+			a->busy++;
+		else if (r >= 0)
+			a->done++;
+		usleep(300);
+	}
+	return NULL;
+}
+
+static void test_jwks_background(void **state)
+{
+	struct gw_jwt_opts opts = {.workers = 2};
+	struct gw_jwt *jwt = main_jwt(&opts);
+	struct gw_jwks *jwks = gw_jwt_jwks(jwt);
+	struct gw_jwks_stats st0, st;
+	struct gw_auth_result res;
+	struct kid_loop_arg ka = {.jwks = jwks};
+	char *t = signed_tok("RS256", "new", &k_rsa2, good_claims);
+	json_t *keys;
+	pthread_t th;
+	int i;
+
+	keys = json_array();
+	json_array_append_new(keys, tjwk(&k_rsa, "rsa", NULL));
+	json_array_append_new(keys, tjwk(&k_rsa2, "new", NULL));
+	assert_int_equal(twrite_jwks("main.json", keys), 0);
+	gw_jwks_get_stats(jwks, &st0);
+	/* a worker's reread holds the lock: the thread's run waits for it,
+	 * and five more changes meanwhile make one more read */
+	pthread_mutex_lock(&jwks->file.lock);
+	assert_int_equal(gw_watched_schedule(&jwks->file, true), 1);
+	usleep(100000);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(gw_watched_schedule(&jwks->file, true), 1);
+	pthread_mutex_unlock(&jwks->file.lock);
+	gw_watched_settle(&jwks->file);
+	gw_jwks_get_stats(jwks, &st);
+	assert_int_equal(st.reads - st0.reads, 2);
+	assert_int_equal(st.changes - st0.changes, 1); /* the second: same keys */
+	assert_int_equal(st.refreshes, st0.refreshes);
+	/* published by the thread: a worker verifies without a reread */
+	assert_int_equal(gw_jwt_authenticate(jwt, 1, t, strlen(t), S(NOW), &res), GW_AUTH_OK);
+	gw_jwks_get_stats(jwks, &st);
+	assert_int_equal(st.refreshes, st0.refreshes);
+	/* unknown-kid rereads on a worker against the thread's */
+	assert_int_equal(pthread_create(&th, NULL, kid_loop_thread, &ka), 0);
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(gw_watched_schedule(&jwks->file, true), 1);
+		usleep(500);
+	}
+	pthread_join(th, NULL);
+	print_message("  unknown-kid rereads: %d done, %d busy\n", ka.done, ka.busy);
+	assert_int_equal(ka.done + ka.busy, 200);
+	/* freed with a reread queued or running: it waits or drops it */
+	assert_int_equal(gw_watched_schedule(&jwks->file, true), 1);
+	free(t);
+	gw_jwt_free(jwt);
+}
+
 /* Threads authenticating, each as its own worker, while the JWKS file is
  * rewritten and republished by another thread (gwd's loop): every answer
  * stays right, and ASan sees no key set freed in use. */
@@ -1677,6 +1753,7 @@ int main(void)
 		cmocka_unit_test(test_tokcache_direct),
 		cmocka_unit_test(test_cache_workers),
 		cmocka_unit_test(test_unknown_kid_single_flight),
+		cmocka_unit_test(test_jwks_background),
 		cmocka_unit_test(test_bearer),
 		cmocka_unit_test(test_http_mapping),
 		cmocka_unit_test(test_jwt_new_errors),
