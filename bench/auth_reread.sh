@@ -100,6 +100,7 @@ inns ip link set lo up
 say() { echo "$*" | tee -a "$OUT"; }
 
 ORIGIN=127.0.0.1:8080
+. bench/origin.sh	# (the working directory is the repo root)
 APIKEY=bench-key-0
 
 # Two versions of the key file, each with every key "bench-key-I", differing
@@ -115,20 +116,7 @@ for v in ("a", "b"):
 EOF
 cp "$DIR/keys.a" "$DIR/keys.txt"
 
-cat >"$DIR/origin.conf" <<EOF
-worker_processes 1;
-pid $DIR/origin.pid;
-error_log $DIR/origin.err;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	server {
-		listen $ORIGIN reuseport backlog=4096;
-		location / { return 200 "ok"; }
-	}
-}
-EOF
+origin_conf "$DIR/origin.conf" "$DIR" "$ORIGIN"
 
 gw_config() {	# file, pin root, admin socket
 	cat >"$1" <<EOF

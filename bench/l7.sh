@@ -143,6 +143,7 @@ say() { echo "$*" | tee -a "$OUT"; }
 # nginx :8082/8444, gwd :8083/8445 (+ :8084 with JWT auth, :8085/8447 the
 # --ab binary).
 ORIGIN=127.0.0.1:8080
+. bench/origin.sh	# (the working directory is the repo root)
 
 start() {	# name, command...
 	local name=$1
@@ -182,20 +183,7 @@ wait_http() {	# url: until it answers (10 s)
 }
 
 # --- the origin ---------------------------------------------------------------
-cat >"$DIR/origin.conf" <<EOF
-worker_processes 1;
-pid $DIR/origin.pid;
-error_log $DIR/origin.err;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	server {
-		listen $ORIGIN reuseport backlog=4096;
-		location / { return 200 "ok"; }
-	}
-}
-EOF
+origin_conf "$DIR/origin.conf" "$DIR" "$ORIGIN"
 start origin nginx -c "$DIR/origin.conf" -g "daemon off;"
 wait_http "http://$ORIGIN/" || { echo "bench/l7: origin did not start" >&2; exit 1; }
 
