@@ -8,6 +8,9 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 [ -x "$BUILD/bin/gwd" ] || { echo "SKIP: missing $BUILD/bin/gwd (run make)"; exit 77; }
+for t in man systemd-analyze; do
+	command -v "$t" >/dev/null || { echo "SKIP: missing $t (make deps installs man-db and systemd)"; exit 77; }
+done
 TMP=$(mktemp -d /tmp/gw-install.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 fails=0
@@ -48,17 +51,13 @@ EOL
 		fail "$p: --check did not name the example's three missing files: $out"
 	"$d$p/bin/gwctl" --help | grep -q "usage: gwctl" || fail "$p: installed gwctl does not run"
 	bash -n "$d$p/share/bash-completion/completions/gwctl" || fail "$p: completion is not bash"
-	if command -v man >/dev/null; then
-		MANPATH=$d$p/share/man man -w gwd >/dev/null 2>&1 || fail "$p: man cannot find gwd(8)"
-	fi
-	if command -v systemd-analyze >/dev/null; then
-		# verify wants the program where the unit says; point it at DESTDIR.
-		mkdir -p "$TMP/verify"
-		sed "s#$p/sbin/#$d$p/sbin/#g" "$d$p/lib/systemd/system/gwd.service" \
-			>"$TMP/verify/gwd.service"
-		out=$(MANPATH=$d$p/share/man systemd-analyze verify --man=no \
-			"$TMP/verify/gwd.service" 2>&1) || fail "$p: systemd-analyze verify: $out"
-	fi
+	MANPATH=$d$p/share/man man -w gwd >/dev/null 2>&1 || fail "$p: man cannot find gwd(8)"
+	# verify wants the program where the unit says; point it at DESTDIR.
+	mkdir -p "$TMP/verify"
+	sed "s#$p/sbin/#$d$p/sbin/#g" "$d$p/lib/systemd/system/gwd.service" \
+		>"$TMP/verify/gwd.service"
+	out=$(MANPATH=$d$p/share/man systemd-analyze verify --man=no \
+		"$TMP/verify/gwd.service" 2>&1) || fail "$p: systemd-analyze verify: $out"
 }
 
 for p in /usr /usr/local; do
