@@ -6,7 +6,7 @@
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps bench-deps bench-l7 test test-unit test-bpf test-integ run bench vmtest clean format \
+.PHONY: all check-layers deps bench-deps bench-l7 test test-unit test-bpf test-integ run bench vmtest clean format \
 	install
 
 ifeq ($(V),1)
@@ -60,48 +60,68 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
 # --- user space ------------------------------------------------------------
-# agent/*.c except the programs' mains form libgw, shared by gwd, the CLI
-# and the tests.
-AGENT_MAINS := agent/dpctl.c agent/gwd.c
-LIB_SRCS := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
-LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+# agent/ is one folder per part (docs/architecture.md); each part but the
+# programs' mains is an archive, and a program links only the parts it
+# uses: gwctl and gw-dpctl take core, config and dp, never the L7 parts.
+# Dependencies go one way; `make check-layers` enforces the table in
+# docs/architecture.md.
+PARTS := core config dp http auth l7 proxy runtime daemon
+AGENT_MAINS := agent/dp/dpctl.c agent/daemon/gwd.c
+part_srcs = $(filter-out $(AGENT_MAINS),$(wildcard agent/$(1)/*.c))
+part_lib = $(BUILD)/lib/libgw-$(1).a
+LIB_SRCS := $(foreach p,$(PARTS),$(call part_srcs,$(p)))
 SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
-USER_DEPS := $(wildcard include/gw/*.h agent/*.h) $(SKELS)
+# Link order: a part before the parts it may use.
+GWD_PARTS := daemon runtime proxy l7 auth http dp config core
+CTL_PARTS := dp config core
+GWD_LIBS := $(foreach p,$(GWD_PARTS),$(call part_lib,$(p)))
+CTL_LIBS := $(foreach p,$(CTL_PARTS),$(call part_lib,$(p)))
+ALL_LIBS := $(GWD_LIBS)
 
 BINS := $(BUILD)/bin/gw-dpctl $(BUILD)/bin/gwd $(BUILD)/bin/gwctl
+CTL_LDLIBS := -lbpf -lxdp -lmnl -lyaml -ljansson -lcap-ng -lelf -lz
+LDFLAGS += -Wl,--as-needed
 
-$(BUILD)/obj/%.o: %.c $(USER_DEPS)
+# Header dependencies come from the compiler (-MMD -MP); every object waits
+# for the skeletons (order only), which some parts include.
+DEPFLAGS = -MMD -MP
+
+$(BUILD)/obj/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: %.c $(USER_DEPS)
+$(BUILD)/san/%.o: %.c | $(SKELS)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Itests -c $< -o $@
 
-$(BUILD)/libgw.a: $(LIB_OBJS)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
+define part_rule
+$(call part_lib,$(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(call part_srcs,$(1)))
+	$$(call msg,AR,$$@)
+	$$(Q)mkdir -p $$(dir $$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach p,$(PARTS),$(eval $(call part_rule,$(p))))
 
 $(BUILD)/libgw-san.a: $(SAN_LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/gwd: $(BUILD)/obj/agent/gwd.o $(BUILD)/libgw.a
+$(BUILD)/bin/gwd: $(BUILD)/obj/agent/daemon/gwd.o $(GWD_LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/bin/gwctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c)) $(BUILD)/libgw.a
+$(BUILD)/bin/gwctl: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cli/*.c)) $(CTL_LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(CTL_LDLIBS)
 
-$(BUILD)/bin/gw-dpctl: $(BUILD)/obj/agent/dpctl.o $(BUILD)/libgw.a
+$(BUILD)/bin/gw-dpctl: $(BUILD)/obj/agent/dp/dpctl.o $(CTL_LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(CTL_LDLIBS)
 
 # --- tests -----------------------------------------------------------------
 # tests/unit/test_*.c: cmocka unit tests, built plain and with ASan+UBSan.
@@ -114,25 +134,32 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BPFT_HELPERS := $(filter-out $(BPFT_SRCS),$(wildcard tests/bpf/*.c))
 TEST_DEPS := $(wildcard tests/bpf/*.h tests/unit/*.h)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libgw.a $(TEST_DEPS) $(USER_DEPS)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(ALL_LIBS) | $(SKELS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(BUILD)/libgw.a -o $@ -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests $< $(ALL_LIBS) -o $@ -lcmocka $(LDLIBS)
 
-$(BUILD)/tests/unit-san/%: tests/unit/%.c $(BUILD)/libgw-san.a $(TEST_DEPS) $(USER_DEPS)
+$(BUILD)/tests/unit-san/%: tests/unit/%.c $(BUILD)/libgw-san.a | $(SKELS)
 	$(call msg,TEST-SAN,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests $< $(BUILD)/libgw-san.a -o $@ -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $(DEPFLAGS) -Itests $< $(BUILD)/libgw-san.a -o $@ -lcmocka $(LDLIBS)
 
-$(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_HELPERS) $(BUILD)/libgw.a $(TEST_DEPS) $(USER_DEPS)
+$(BUILD)/tests/bpf/%: tests/bpf/%.c $(BPFT_HELPERS) $(ALL_LIBS) $(TEST_DEPS) | $(SKELS)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -Itests $< $(BPFT_HELPERS) $(BUILD)/libgw.a -o $@ -lcmocka $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests $< $(BPFT_HELPERS) $(ALL_LIBS) -o $@ -lcmocka $(LDLIBS)
 
 TEST_BINS := $(UNIT_BINS) $(UNIT_SAN_BINS) $(BPFT_BINS)
 
 # --- top-level targets -------------------------------------------------------
-all: $(BPF_OBJS) $(SKELS) $(BUILD)/libgw.a $(BINS) $(TEST_BINS)
+all: $(BPF_OBJS) $(SKELS) $(ALL_LIBS) $(BINS) $(TEST_BINS)
+
+# The compiler's header dependencies (-MMD -MP) of every object and test.
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Forbidden includes between agent/ parts (the table in docs/architecture.md).
+check-layers:
+	$(Q)tests/check_layers.sh
 
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@

@@ -41,12 +41,12 @@
 
 #include "gw/abi.h"
 #include "gw/names.h"
-#include "addr.h"
-#include "filter.h"
-#include "ifaddr.h"
-#include "log.h"
-#include "ratelimit.h"
-#include "service.h"
+#include "core/addr.h"
+#include "dp/filter.h"
+#include "dp/ifaddr.h"
+#include "core/log.h"
+#include "core/ratelimit.h"
+#include "dp/service.h"
 #include "pkt.h"
 
 /* xdp-filter's map flags (xdp-tools' common_kern_user.h, an ABI). */

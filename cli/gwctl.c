@@ -22,11 +22,11 @@
 #include <sys/un.h>
 #include <jansson.h>
 
-#include "admin.h"
-#include "cfgfiles.h"
-#include "config.h"
-#include "dp.h"
-#include "log.h"
+#include "daemon/admin.h"
+#include "l7/cfgfiles.h"
+#include "config/config.h"
+#include "dp/dp.h"
+#include "core/log.h"
 
 #define EXIT_USAGE 2
 #define RESP_MAX (64 * 1024 * 1024)

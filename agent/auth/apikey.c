@@ -7,9 +7,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "hex.h"
-#include "apikey.h"
-#include "log.h"
+#include "core/hex.h"
+#include "auth/apikey.h"
+#include "core/log.h"
 
 #define LINE_MAX_LEN 1024
 #define CONSUMER_MAX 255

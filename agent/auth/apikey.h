@@ -23,10 +23,10 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
-#include "config.h"
-#include "fileid.h"
-#include "jwt.h"
-#include "refslot.h"
+#include "config/config.h"
+#include "core/fileid.h"
+#include "auth/jwt.h"
+#include "core/refslot.h"
 
 #define GW_APIKEYS_MAX_FILE (16 * 1024 * 1024)
 #define GW_APIKEYS_MAX_KEY  1024 /* longest key accepted from a client */

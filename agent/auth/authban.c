@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authban.h"
-#include "log.h"
+#include "auth/authban.h"
+#include "core/log.h"
 
 #define WAYS 8
 #define STRIPES 64

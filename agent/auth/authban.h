@@ -21,9 +21,9 @@
 #define GW_AUTHBAN_H
 
 #include <linux/types.h>
-#include "addr.h"
-#include "filter.h"
-#include "ratelimit.h"
+#include "core/addr.h"
+#include "dp/filter.h"
+#include "core/ratelimit.h"
 
 struct gw_authban;
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authset.h"
-#include "log.h"
+#include "auth/authset.h"
+#include "core/log.h"
 
 static __u64 failures[GW_AUTH_REASON_COUNT];
 

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#include "apikey.h"
-#include "config.h"
-#include "jwt.h"
+#include "auth/apikey.h"
+#include "config/config.h"
+#include "auth/jwt.h"
 
 struct gw_authset;
 

@@ -11,9 +11,9 @@
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
-#include "b64url.h"
-#include "jwks.h"
-#include "log.h"
+#include "core/b64url.h"
+#include "auth/jwks.h"
+#include "core/log.h"
 
 #define RSA_MIN_BITS  2048
 #define RSA_MAX_BITS  16384

@@ -23,9 +23,9 @@
 #include <linux/types.h>
 #include <openssl/evp.h>
 
-#include "config.h"
-#include "fileid.h"
-#include "refslot.h"
+#include "config/config.h"
+#include "core/fileid.h"
+#include "core/refslot.h"
 
 /* JWS algorithms (RFC 7518 section 3, RFC 8037). */
 enum gw_jwa {

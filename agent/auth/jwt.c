@@ -15,9 +15,9 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
-#include "b64url.h"
-#include "jwt.h"
-#include "log.h"
+#include "core/b64url.h"
+#include "auth/jwt.h"
+#include "core/log.h"
 
 #define NS_S	1000000000LL
 #define KID_MAX 255

@@ -30,9 +30,9 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#include "config.h"
-#include "jwks.h"
-#include "tokcache.h"
+#include "config/config.h"
+#include "auth/jwks.h"
+#include "auth/tokcache.h"
 
 /* Why a request was refused; the names are the `reason` label values. */
 enum gw_auth_reason {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokcache.h"
+#include "auth/tokcache.h"
 
 #define NIL UINT32_MAX
 

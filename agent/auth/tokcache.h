@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#include "jwks.h"
+#include "auth/jwks.h"
 
 #define GW_TOKCACHE_DEFAULT  4096
 #define GW_TOKCACHE_MAX	     (1u << 20)

@@ -18,8 +18,8 @@
 #include <yaml.h>
 
 #include "gw/abi.h"
-#include "config.h"
-#include "health.h"
+#include "config/config.h"
+#include "core/health.h"
 
 /* ------------------------------------------------------------------ */
 /* Schema                                                               */

@@ -14,8 +14,8 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "addr.h"
-#include "ratelimit.h"
+#include "core/addr.h"
+#include "core/ratelimit.h"
 
 struct gw_cfg_pos {
 	int line, col;		/* 1-based; 0 when not from a file */

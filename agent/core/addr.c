@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "gw/abi.h"
-#include "addr.h"
+#include "core/addr.h"
 
 /* Formats an error message into msg when the caller asked for one. */
 static void set_msg(char *msg, size_t len, const char *fmt, ...)

@@ -2,7 +2,7 @@
 /* Strict base64url without padding (JOSE). */
 #include <errno.h>
 
-#include "b64url.h"
+#include "core/b64url.h"
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 

@@ -9,8 +9,8 @@
 #include <linux/capability.h>
 #include <cap-ng.h>
 
-#include "caps.h"
-#include "log.h"
+#include "core/caps.h"
+#include "core/log.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38

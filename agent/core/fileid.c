@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fileid.h"
-#include "loop.h"
-#include "log.h"
+#include "core/fileid.h"
+#include "core/loop.h"
+#include "core/log.h"
 
 static void id_from_stat(const struct stat *st, struct gw_file_id *id)
 {

@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <sys/types.h>
 #include <linux/types.h>
-#include "config.h"
+#include "config/config.h"
 
 struct gw_file_id {
 	dev_t dev;

@@ -26,8 +26,8 @@
 #include <sys/socket.h>
 
 #include "gw/abi.h"
-#include "health.h"
-#include "log.h"
+#include "core/health.h"
+#include "core/log.h"
 
 #define HC_RISE_FALL_MAX 1000
 /* "HTTP/1.1 200 " or "HTTP/1.1 200\r": all a verdict needs. */

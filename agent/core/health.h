@@ -34,8 +34,8 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "addr.h"
-#include "loop.h"
+#include "core/addr.h"
+#include "core/loop.h"
 
 #define GW_HEALTH_PATH_MAX 256	/* longest http path */
 #define GW_HEALTH_HOST_MAX 256	/* longest Host header value */

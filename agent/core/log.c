@@ -4,7 +4,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
-#include "log.h"
+#include "core/log.h"
 
 static enum gw_log_level log_level = GW_LOG_INFO;
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
-#include "loop.h"
+#include "core/loop.h"
 
 #define GW_LOOP_BATCH 64
 

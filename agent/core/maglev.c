@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maglev.h"
+#include "core/maglev.h"
 
 struct perm {
 	const struct gw_maglev_entry *e;

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "ratelimit.h"
+#include "core/ratelimit.h"
 
 #define NSEC_PER_SEC 1000000000ull
 

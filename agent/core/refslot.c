@@ -2,7 +2,7 @@
 /* The current one of a refcounted object that reloads replace. */
 #include <stddef.h>
 
-#include "refslot.h"
+#include "core/refslot.h"
 
 void gw_refslot_init(struct gw_refslot *s, void *(*get)(void *obj), void (*put)(void *obj))
 {

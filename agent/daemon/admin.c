@@ -22,13 +22,13 @@
 #include <bpf/bpf.h>
 
 #include "gw/names.h"
-#include "admin.h"
-#include "l7.h"
-#include "filter.h"
-#include "log.h"
-#include "ratelimit.h"
-#include "service.h"
-#include "show.h"
+#include "daemon/admin.h"
+#include "runtime/l7.h"
+#include "dp/filter.h"
+#include "core/log.h"
+#include "core/ratelimit.h"
+#include "dp/service.h"
+#include "dp/show.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

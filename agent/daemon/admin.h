@@ -16,9 +16,9 @@
 
 #include <stddef.h>
 #include <jansson.h>
-#include "config.h"
-#include "dp.h"
-#include "health.h"
+#include "config/config.h"
+#include "dp/dp.h"
+#include "core/health.h"
 
 #define GW_ADMIN_SOCKET_DEFAULT "/run/gw/gwd.sock"
 #define GW_ADMIN_GROUP "gw"

@@ -10,11 +10,11 @@
 #include <sys/socket.h>
 
 #include "gw/names.h"
-#include "filter.h"
-#include "log.h"
-#include "metrics.h"
-#include "l7.h"
-#include "show.h"
+#include "dp/filter.h"
+#include "core/log.h"
+#include "daemon/metrics.h"
+#include "runtime/l7.h"
+#include "dp/show.h"
 
 /* ------------------------------------------------------------------ */
 /* Exposition                                                           */

@@ -10,9 +10,9 @@
 #define GW_METRICS_H
 
 #include <stdio.h>
-#include "addr.h"
-#include "config.h"
-#include "dp.h"
+#include "core/addr.h"
+#include "config/config.h"
+#include "dp/dp.h"
 
 struct gw_l7;
 

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apply.h"
-#include "filter.h"
-#include "log.h"
-#include "ratelimit.h"
-#include "service.h"
+#include "dp/apply.h"
+#include "dp/filter.h"
+#include "core/log.h"
+#include "core/ratelimit.h"
+#include "dp/service.h"
 
 /* ------------------------------------------------------------------ */
 /* Filter: a sorted set of (prefix, action) on each side, then the diff. */

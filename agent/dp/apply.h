@@ -6,8 +6,8 @@
 #ifndef GW_APPLY_H
 #define GW_APPLY_H
 
-#include "config.h"
-#include "dp.h"
+#include "config/config.h"
+#include "dp/dp.h"
 
 struct gw_apply_stats {
 	unsigned int filter_added;	/* static entries written */

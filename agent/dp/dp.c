@@ -35,9 +35,9 @@
 #include <xdp/libxdp.h>
 
 #include "gw.skel.h"
-#include "dp.h"
-#include "ifaddr.h"
-#include "log.h"
+#include "dp/dp.h"
+#include "dp/ifaddr.h"
+#include "core/log.h"
 
 /* BPF_TCX_INGRESS from linux/bpf.h of 6.6+; Debian 12's uapi header (6.1)
  * does not have it, and libbpf 1.1.2 has no tcx API: the link is made with

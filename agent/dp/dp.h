@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "gw/abi.h"
-#include "filter.h"
-#include "service.h"
+#include "dp/filter.h"
+#include "dp/service.h"
 
 #define GW_PIN_ROOT_DEFAULT "/sys/fs/bpf/gw"
 #define GW_BPFFS_MOUNT "/sys/fs/bpf"

@@ -21,14 +21,14 @@
 
 #include "gw/abi.h"
 #include "gw/names.h"
-#include "addr.h"
-#include "dp.h"
-#include "filter.h"
-#include "ifaddr.h"
-#include "log.h"
-#include "ratelimit.h"
-#include "service.h"
-#include "show.h"
+#include "core/addr.h"
+#include "dp/dp.h"
+#include "dp/filter.h"
+#include "dp/ifaddr.h"
+#include "core/log.h"
+#include "core/ratelimit.h"
+#include "dp/service.h"
+#include "dp/show.h"
 
 #define EXIT_USAGE 2
 #define E_USAGE (-10000)	/* a handler's "usage error" */

@@ -20,8 +20,8 @@
 #include <time.h>
 #include <bpf/bpf.h>
 
-#include "filter.h"
-#include "log.h"
+#include "dp/filter.h"
+#include "core/log.h"
 
 /* A key of either trie family. */
 union lpm_key {

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "gw/abi.h"
-#include "addr.h"
+#include "core/addr.h"
 
 struct gw_filter_maps {
 	int v4, v6;		/* gw_filter_v4, gw_filter_v6 */

@@ -15,8 +15,8 @@
 #include <libmnl/libmnl.h>
 #include <bpf/bpf.h>
 
-#include "ifaddr.h"
-#include "log.h"
+#include "dp/ifaddr.h"
+#include "core/log.h"
 
 struct addr_walk {
 	int ifindex;

@@ -14,11 +14,11 @@
 #include <arpa/inet.h>
 
 #include "gw/abi.h"
-#include "apply.h"
-#include "l4health.h"
-#include "log.h"
-#include "service.h"
-#include "show.h"
+#include "dp/apply.h"
+#include "dp/l4health.h"
+#include "core/log.h"
+#include "dp/service.h"
+#include "dp/show.h"
 
 struct l4h_key {
 	struct gw_svc_key svc;

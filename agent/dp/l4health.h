@@ -18,10 +18,10 @@
 #ifndef GW_L4HEALTH_H
 #define GW_L4HEALTH_H
 
-#include "config.h"
-#include "dp.h"
-#include "health.h"
-#include "loop.h"
+#include "config/config.h"
+#include "dp/dp.h"
+#include "core/health.h"
+#include "core/loop.h"
 
 struct gw_l4health;
 

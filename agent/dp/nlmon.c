@@ -11,8 +11,8 @@
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 
-#include "log.h"
-#include "nlmon.h"
+#include "core/log.h"
+#include "dp/nlmon.h"
 
 #define NLMON_DIRTY_MAX 64	/* interfaces with address changes per read */
 #define NLMON_BUF (64 * 1024)	/* large enough for any one datagram */

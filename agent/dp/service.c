@@ -28,9 +28,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "log.h"
-#include "maglev.h"
-#include "service.h"
+#include "core/log.h"
+#include "core/maglev.h"
+#include "dp/service.h"
 
 /* A snapshot of gw_backends. */
 struct be_table {

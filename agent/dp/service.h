@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "gw/abi.h"
-#include "addr.h"
+#include "core/addr.h"
 
 struct gw_lb_maps {
 	int services;		/* gw_services */

@@ -6,7 +6,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 
-#include "show.h"
+#include "dp/show.h"
 
 const char *gw_proto_str(__u8 proto)
 {

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "gw/abi.h"
-#include "addr.h"
-#include "dp.h"
+#include "core/addr.h"
+#include "dp/dp.h"
 
 /* "tcp", "udp", "icmp", "icmp6" or "?". */
 const char *gw_proto_str(__u8 proto);

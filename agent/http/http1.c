@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "http1.h"
-#include "http1_int.h"
+#include "http/http1.h"
+#include "http/http1_int.h"
 
 /* Parser states (gw_http_head.state). */
 enum { ST_START = 0, ST_FIELDS, ST_DONE, ST_ERR };

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "http1.h"
-#include "http1_int.h"
+#include "http/http1.h"
+#include "http/http1_int.h"
 
 /* X-Request-Id values longer than this are replaced, not forwarded. */
 #define GW_HTTP_REQUEST_ID_MAX 128

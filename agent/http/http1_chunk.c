@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "http1.h"
-#include "http1_int.h"
+#include "http/http1.h"
+#include "http/http1_int.h"
 
 #define GW_CHUNK_EXT_DEFAULT	 256
 #define GW_CHUNK_TRAILER_DEFAULT 8192

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "hex.h"
-#include "pathnorm.h"
+#include "core/hex.h"
+#include "http/pathnorm.h"
 
 #define HOST_NAME_MAX_LEN 253
 

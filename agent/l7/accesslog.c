@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "accesslog.h"
-#include "log.h"
+#include "l7/accesslog.h"
+#include "core/log.h"
 
 struct gw_accesslog {
 	char *path;

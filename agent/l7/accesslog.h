@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
-#include "addr.h"
+#include "core/addr.h"
 
 struct gw_accesslog;
 

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apikey.h"
-#include "cfgfiles.h"
-#include "fileid.h"
-#include "jwks.h"
-#include "log.h"
-#include "tls.h"
+#include "auth/apikey.h"
+#include "l7/cfgfiles.h"
+#include "core/fileid.h"
+#include "auth/jwks.h"
+#include "core/log.h"
+#include "l7/tls.h"
 
 /* Adds "NAME:LINE:COL: msg" to errs (not logged). */
 static void add(struct gw_cfg_errors *errs, const char *name, const struct gw_cfg_pos *pos,

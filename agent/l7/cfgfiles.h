@@ -8,7 +8,7 @@
 #ifndef GW_CFGFILES_H
 #define GW_CFGFILES_H
 
-#include "config.h"
+#include "config/config.h"
 
 /* Loads every file cfg (read from `name`) names for the L7 layer. Returns
  * 0, or -EINVAL with each problem added to errs as "NAME:LINE:COL: ...". */

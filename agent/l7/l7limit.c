@@ -23,8 +23,8 @@
 #include <time.h>
 #include <openssl/rand.h>
 
-#include "l7limit.h"
-#include "ratelimit.h"
+#include "l7/l7limit.h"
+#include "core/ratelimit.h"
 
 #define WAYS 8
 #define NSEC_PER_SEC 1000000000ull

@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#include "addr.h"
-#include "config.h"
+#include "core/addr.h"
+#include "config/config.h"
 #include "gw/abi.h"
 
 struct gw_l7limit;

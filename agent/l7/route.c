@@ -18,8 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "log.h"
-#include "route.h"
+#include "core/log.h"
+#include "l7/route.h"
 
 /* Key kinds: first byte of the host half and of the segment half. */
 #define K_HOST_EXACT 'E'

@@ -20,10 +20,10 @@
 #include <stddef.h>
 #include <linux/types.h>
 
-#include "config.h"
-#include "l7limit.h"
+#include "config/config.h"
+#include "l7/l7limit.h"
 #include "gw/l7.h"
-#include "pathnorm.h"
+#include "http/pathnorm.h"
 
 struct gw_route_table;
 

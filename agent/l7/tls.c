@@ -24,8 +24,8 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#include "log.h"
-#include "tls.h"
+#include "core/log.h"
+#include "l7/tls.h"
 
 /* TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites are all such). */
 #define TLS12_CIPHERS                                                     \

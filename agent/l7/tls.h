@@ -20,7 +20,7 @@
 #include <linux/types.h>
 #include <openssl/ssl.h>
 
-#include "config.h"
+#include "config/config.h"
 
 struct gw_tls_keys;
 struct gw_tls_set;

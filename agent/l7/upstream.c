@@ -9,9 +9,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "log.h"
-#include "maglev.h"
-#include "upstream.h"
+#include "core/log.h"
+#include "core/maglev.h"
+#include "l7/upstream.h"
 
 #define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)

@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <linux/types.h>
-#include "addr.h"
-#include "config.h"
-#include "loop.h"
+#include "core/addr.h"
+#include "config/config.h"
+#include "core/loop.h"
 
 #define GW_UP_POOL_MAX 64		/* idle connections per server and worker */
 #define GW_UP_EJECT_FAILS 3		/* consecutive failures that eject */

@@ -27,9 +27,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "log.h"
-#include "pathnorm.h"
-#include "proxy.h"
+#include "core/log.h"
+#include "http/pathnorm.h"
+#include "proxy/proxy.h"
 
 enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL };
 enum { RS_HEAD, RS_BODY };

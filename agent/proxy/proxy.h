@@ -20,8 +20,8 @@
 
 #include <pthread.h>
 #include <linux/types.h>
-#include "l7.h"
-#include "loop.h"
+#include "runtime/l7.h"
+#include "core/loop.h"
 
 struct gw_cli;
 

@@ -22,11 +22,11 @@
 #include <jansson.h>
 
 #include "gw/abi.h"
-#include "health.h"
-#include "l7limit.h"
-#include "log.h"
-#include "l7.h"
-#include "proxy.h"
+#include "core/health.h"
+#include "l7/l7limit.h"
+#include "core/log.h"
+#include "runtime/l7.h"
+#include "proxy/proxy.h"
 
 #define L7_DRAIN_POLL_NS 50000000ull
 

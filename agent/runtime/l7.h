@@ -23,14 +23,14 @@
 
 #include <stdio.h>
 #include <linux/types.h>
-#include "accesslog.h"
-#include "config.h"
-#include "http1.h"
-#include "authban.h"
-#include "authset.h"
-#include "route.h"
-#include "tls.h"
-#include "upstream.h"
+#include "l7/accesslog.h"
+#include "config/config.h"
+#include "http/http1.h"
+#include "auth/authban.h"
+#include "auth/authset.h"
+#include "l7/route.h"
+#include "l7/tls.h"
+#include "l7/upstream.h"
 
 #define GW_L7_BUF 16384			/* bytes per direction per connection */
 #define GW_L7_HEAD_BUF 16384		/* a rewritten head */

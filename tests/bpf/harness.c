@@ -15,7 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "harness.h"
-#include "service.h"
+#include "dp/service.h"
 #include "decap.skel.h"
 
 const char *const gwt_hook_names[2] = { "xdp", "tc" };

@@ -13,7 +13,7 @@
 #include "gw/abi.h"
 #include "gw.skel.h"
 #include "pkt.h"
-#include "filter.h"
+#include "dp/filter.h"
 
 /* Moves the test process into a new network namespace with `lo` up, so FIB
  * lookups and devices the test makes never touch the host. Returns 0 or a

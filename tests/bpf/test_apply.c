@@ -10,8 +10,8 @@
 #include <cmocka.h>
 
 #include "harness.h"
-#include "apply.h"
-#include "filter.h"
+#include "dp/apply.h"
+#include "dp/filter.h"
 
 static struct gw_bpf *skel;
 static struct gw_dp_maps maps;

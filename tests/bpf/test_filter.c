@@ -19,9 +19,9 @@
 #include <bpf/libbpf.h>
 
 #include "gw/names.h"
-#include "filter.h"
+#include "dp/filter.h"
 #include "harness.h"
-#include "authban.h"
+#include "auth/authban.h"
 
 static struct gw_bpf *skel;
 static struct gw_filter_maps fm;

@@ -22,7 +22,7 @@
 #include <sys/utsname.h>
 
 #include "harness.h"
-#include "service.h"
+#include "dp/service.h"
 #include "gw/decap.h"
 #include "decap.skel.h"
 

@@ -25,7 +25,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
-#include "service.h"
+#include "dp/service.h"
 
 static struct gw_bpf *skel;
 static struct gw_lb_maps maps;

@@ -20,7 +20,7 @@
 #include <bpf/libbpf.h>
 
 #include "gw/names.h"
-#include "filter.h"
+#include "dp/filter.h"
 #include "harness.h"
 
 static struct gw_bpf *skel;

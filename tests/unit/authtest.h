@@ -20,7 +20,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
-#include "b64url.h"
+#include "core/b64url.h"
 
 static char tdir[64];
 

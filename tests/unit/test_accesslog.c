@@ -14,7 +14,7 @@
 #include <jansson.h>
 #include <cmocka.h>
 
-#include "accesslog.h"
+#include "l7/accesslog.h"
 
 static struct gw_access_rec rec(const char *path, struct gw_ip *client)
 {

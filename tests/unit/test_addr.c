@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "gw/abi.h"
-#include "addr.h"
+#include "core/addr.h"
 
 static void test_ip_valid(void **state)
 {

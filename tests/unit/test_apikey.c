@@ -11,9 +11,9 @@
 #include "authtest.h"
 #include <pthread.h>
 
-#include "apikey.h"
-#include "authset.h"
-#include "loop.h"
+#include "auth/apikey.h"
+#include "auth/authset.h"
+#include "core/loop.h"
 
 /* Returns the hex SHA-256 of `key` (static buffer). */
 static const char *sha_hex(const char *key)

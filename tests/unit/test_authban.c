@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <cmocka.h>
 
-#include "authban.h"
+#include "auth/authban.h"
 
 #define S 1000000000ull
 

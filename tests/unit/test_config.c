@@ -12,7 +12,7 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "config/config.h"
 
 static struct gw_cfg cfg;
 static struct gw_cfg_errors errs;

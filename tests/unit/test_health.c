@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "gw/abi.h"
-#include "health.h"
+#include "core/health.h"
 
 #define MS 1000000ull
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "http1.h"
+#include "http/http1.h"
 
 #define NHDR	      32
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -12,10 +12,10 @@
 #include <strings.h>
 
 #include "authtest.h"
-#include "authset.h"
-#include "jwks.h"
-#include "jwt.h"
-#include "tokcache.h"
+#include "auth/authset.h"
+#include "auth/jwks.h"
+#include "auth/jwt.h"
+#include "auth/tokcache.h"
 
 #define S(x) ((__s64)(x)*1000000000LL)
 

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "l7limit.h"
+#include "l7/l7limit.h"
 
 #define SEC 1000000000ull
 #define T0 (1000 * SEC)		/* an arbitrary monotonic start */

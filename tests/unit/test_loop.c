@@ -9,7 +9,7 @@
 #include <sys/epoll.h>
 #include <cmocka.h>
 
-#include "loop.h"
+#include "core/loop.h"
 
 #define N_TIMERS 2000
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "maglev.h"
+#include "core/maglev.h"
 
 #define M 65537u
 #define NMAX 64

@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "ratelimit.h"
+#include "core/ratelimit.h"
 
 #define SEC_NS 1000000000ull
 

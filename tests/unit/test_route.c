@@ -15,9 +15,9 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "refslot.h"
-#include "route.h"
+#include "config/config.h"
+#include "core/refslot.h"
+#include "l7/route.h"
 
 /* ------------------------------------------------------------------ */
 /* Normalization                                                        */

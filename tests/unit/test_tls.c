@@ -23,9 +23,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "cfgfiles.h"
-#include "refslot.h"
-#include "tls.h"
+#include "l7/cfgfiles.h"
+#include "core/refslot.h"
+#include "l7/tls.h"
 
 #define HOUR_NS (3600ull * 1000000000ull)
 

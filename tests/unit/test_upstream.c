@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "upstream.h"
+#include "l7/upstream.h"
 
 #define SEC 1000000000ull
 
