@@ -24,7 +24,8 @@ run() {
 	"$@"
 }
 
-for f in "$BUILD/bpf/gw.bpf.o" "$BUILD/libgw.a"; do
+DPLIBS="$BUILD/lib/libgw-dp.a $BUILD/lib/libgw-config.a $BUILD/lib/libgw-core.a"
+for f in "$BUILD/bpf/gw.bpf.o" $DPLIBS; do
 	if [ ! -f "$f" ]; then
 		echo "bench: $f is missing: run 'make all' first (or 'make bench')" >&2
 		exit 1
@@ -56,12 +57,12 @@ if newer "$OUT/floor.bpf.o" bench/floor.bpf.c; then
 		-I/usr/include/"$MULTIARCH" -c bench/floor.bpf.c -o "$OUT/floor.bpf.o"
 fi
 if newer "$OUT/bench_xdp" bench/bench_xdp.c tests/bpf/pkt.c tests/bpf/pkt.h \
-	"$BUILD/libgw.a" include/gw/*.h agent/*.h; then
+	$DPLIBS include/gw/*.h agent/*/*.h; then
 	echo "  CC       $OUT/bench_xdp"
 	# shellcheck disable=SC2086
 	run "$CC" -O2 -g -std=gnu11 $WARN -D_GNU_SOURCE -Iinclude -Iagent -Itests/bpf \
-		bench/bench_xdp.c tests/bpf/pkt.c "$BUILD/libgw.a" -o "$OUT/bench_xdp" \
-		-lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lelf -lz
+		-I"$BUILD/bpf" bench/bench_xdp.c tests/bpf/pkt.c $DPLIBS -o "$OUT/bench_xdp" \
+		-lbpf -lxdp -lmnl -lyaml -ljansson -lcap-ng -lelf -lz
 fi
 
 # The ingress interface the bench uses needs bpffs for nothing, but libbpf

@@ -4,7 +4,7 @@
  * line per request, docs/admin-protocol.md) and prints tables or --json.
  * When no agent answers (the socket is missing or refuses connections), the
  * commands that only need the datapath's maps run here on the pins under
- * --pin-root, with the same code gwd runs (gw_admin_exec): an emergency
+ * --pin-root, with the same code gwd runs (dp/dp_cmds.h): an emergency
  * `filter deny add` works while gwd is down.
  *
  * Exit status: 0 success, 1 failure, 2 usage error.
@@ -20,13 +20,13 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <jansson.h>
 
-#include "daemon/admin.h"
-#include "l7/cfgfiles.h"
-#include "config/config.h"
-#include "dp/dp.h"
+#include "core/cmd.h"
 #include "core/log.h"
+#include "dp/dp.h"
+#include "dp/dp_cmds.h"
 
 #define EXIT_USAGE 2
 #define RESP_MAX (64 * 1024 * 1024)
@@ -176,14 +176,17 @@ static int agent_fd = -1;
 /* Commands that can run on the pins alone. */
 static int offline_ok(const char *cmd)
 {
-	return strcmp(cmd, "reload") && strncmp(cmd, "backend.", 8);
+	/* the L7 verbs and reload need gwd; backends need its health checks */
+	return strcmp(cmd, "reload") && strncmp(cmd, "backend.", 8) &&
+	       strncmp(cmd, "upstream.", 9) && strncmp(cmd, "route.", 6);
 }
 
 /* Runs cmd through gwd, or on the pins when no agent answers. Returns the
  * answer or NULL (message printed). */
 static json_t *call(const char *cmd, json_t *args)
 {
-	struct gw_admin_ctx ctx = { .maps = &pins };
+	struct gw_dp_cmd_ctx ctx = { .maps = &pins };
+	struct gw_cmd_table t;
 	json_t *req, *resp;
 	int err;
 
@@ -214,7 +217,8 @@ static json_t *call(const char *cmd, json_t *args)
 	}
 	if (offline) {
 		ctx.pin_root = cli.pin_root;
-		resp = gw_admin_exec(&ctx, cmd, args);
+		t = gw_dp_cmd_table(&ctx);
+		resp = gw_cmd_exec(&t, 1, cmd, args);
 		json_decref(args);
 		return resp;
 	}
@@ -592,23 +596,54 @@ static int stats_watch(void)
 
 /* ---- check ----------------------------------------------------------------------------- */
 
+/* Runs `gwd --check -c file` (gwd is the one parser of the config and of
+ * the files it names: the check links nothing of the proxy into gwctl),
+ * its output passed through. gwd is looked for next to gwctl, then in
+ * ../sbin from gwctl's folder, then in PATH. Returns gwd's exit status, or
+ * 1 when it cannot be run. */
+static int run_gwd_check(const char *file)
+{
+	char self[4096], path[4200], *slash;
+	const char *rel[] = { "gwd", "../sbin/gwd" };
+	int status;
+	ssize_t n;
+	size_t i;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "gwctl: cannot fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (!pid) {
+		/* gwd's "FILE: valid" line is gwctl's to print */
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(127);
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n > 0) {
+			self[n] = '\0';
+			slash = strrchr(self, '/');
+			if (slash)
+				*slash = '\0';
+			for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+				snprintf(path, sizeof(path), "%s/%s", self, rel[i]);
+				execl(path, "gwd", "--check", "-c", file, (char *)NULL);
+			}
+		}
+		execlp("gwd", "gwd", "--check", "-c", file, (char *)NULL);
+		fprintf(stderr, "gwctl: check runs gwd --check, and no gwd was found next to "
+			"gwctl or in PATH\n");
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
 static int cmd_check(const char *file)
 {
-	struct gw_cfg_errors errs;
-	struct gw_cfg cfg;
-	size_t i;
-	int err;
-
-	err = gw_cfg_load(file, &cfg, &errs);
-	if (!err) {
-		/* what the L7 layer reads from files, as gwd --check */
-		err = gw_cfg_check_files(file, &cfg, &errs);
-		gw_cfg_free(&cfg);
-	}
-	for (i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.msgs[i]);
-	gw_cfg_errors_free(&errs);
-	if (err)
+	if (run_gwd_check(file))
 		return 1;
 	if (cli.json)
 		printf("{\"file\": \"%s\", \"valid\": true}\n", file);

@@ -3,7 +3,8 @@
 #
 # Runs gw's test suites and prints one closing line "N passed, N failed,
 # N skipped". Usage: tests/run.sh [unit|bpf|integ|all] [NAME-REGEX]
-#   unit   C unit tests (cmocka), plain and under ASan+UBSan
+#   unit   C unit tests (cmocka), plain and under ASan+UBSan, and the
+#          include layering check (tests/check_layers.sh)
 #   bpf    BPF programs through bpf_prog_test_run_opts (cmocka)
 #   integ  real traffic between network namespaces (tests/integ/test_*.sh)
 # Exit status: 0 when nothing failed.
@@ -77,7 +78,19 @@ run_script() {
 want() { [ "$suite" = all ] || [ "$suite" = "$1" ]; }
 match() { [ -z "$filter" ] || [[ $1 =~ $filter ]]; }	# an extended regex: "reload|l7"
 
+# Runs the layer check (docs/architecture.md's table) as one test.
+run_layers() {
+	local log="$logdir/layers.log"
+	if tests/check_layers.sh >"$log" 2>&1; then
+		passed=$((passed + 1)); echo "ok   layers ($(tail -1 "$log"))"
+	else
+		failed=$((failed + 1)); failures+=(layers)
+		echo "FAIL layers (log: $log)"; sed 's/^/    /' "$log" | tail -40
+	fi
+}
+
 if want unit; then
+	match layers && run_layers
 	for bin in "$BUILD"/tests/unit/test_* "$BUILD"/tests/unit-san/test_*; do
 		[ -x "$bin" ] && match "$bin" && run_cmocka "$bin"
 	done

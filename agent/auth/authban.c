@@ -7,6 +7,7 @@
 
 #include "auth/authban.h"
 #include "core/log.h"
+#include "core/loop.h"
 
 #define WAYS 8
 #define STRIPES 64
@@ -26,7 +27,8 @@ struct gw_authban {
 	pthread_mutex_t locks[STRIPES];
 	pthread_mutex_t cfg_lock;
 	__u64 bans;		/* atomic */
-	const struct gw_filter_maps *maps;
+	int (*ban)(void *arg, const struct gw_cidr *prefix, __u64 duration_ns);
+	void *ban_arg;
 	__u64 (*now)(void *arg);
 	void *now_arg;
 };
@@ -91,7 +93,8 @@ int gw_authban_new(const struct gw_authban_opts *o, struct gw_authban **out)
 	for (i = 0; i < STRIPES; i++)
 		pthread_mutex_init(&b->locks[i], NULL);
 	pthread_mutex_init(&b->cfg_lock, NULL);
-	b->maps = o->maps;
+	b->ban = o->ban;
+	b->ban_arg = o->ban_arg;
 	b->now = o->now ? o->now : real_now;
 	b->now_arg = o->now_arg;
 	err = gw_authban_configure(b, &o->failures, o->duration_ns);
@@ -194,10 +197,10 @@ int gw_authban_fail(struct gw_authban *b, const struct gw_ip *src)
 		return 0;
 
 	__atomic_add_fetch(&b->bans, 1, __ATOMIC_RELAXED);
-	if (b->maps) {
+	if (b->ban) {
 		char buf[GW_ADDR_STRLEN];
 
-		err = gw_ban_add(b->maps, &c, duration, GW_ORIGIN_BAN);
+		err = b->ban(b->ban_arg, &c, duration);
 		if (err) {
 			pr_warn("authban: cannot ban %s: %s\n",
 				gw_cidr_str(&c, buf, sizeof(buf)), strerror(-err));

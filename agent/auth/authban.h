@@ -4,7 +4,8 @@
  * (filter.ban in gateway.yaml): every failure takes a token from a per-source
  * GCRA bucket of rate `auth_failures` and burst equal to its count (20/m: the
  * 21st failure within a minute bans); a failure that finds the bucket empty
- * writes a ban of `duration` into gw_ban_v4/v6 (agent/filter.c) and resets
+ * hands a ban of `duration` to the caller's callback (gwd writes it into
+ * the XDP ban maps, dp/filter.h) and resets
  * the bucket, so counting starts afresh when the ban ends.
  *
  * Sources are whole IPv4 addresses and IPv6 /64s (one host holds a /64 and
@@ -22,7 +23,6 @@
 
 #include <linux/types.h>
 #include "core/addr.h"
-#include "dp/filter.h"
 #include "core/ratelimit.h"
 
 struct gw_authban;
@@ -31,8 +31,10 @@ struct gw_authban_opts {
 	struct gw_rate failures;	/* count 0: no automatic bans */
 	__u64 duration_ns;
 	__u32 capacity;			/* sources tracked; rounded up to 8 * 2^k */
-	/* Where bans go; NULL: gw_authban_fail only reports (tests). */
-	const struct gw_filter_maps *maps;
+	/* Where bans go: returns 0 or -errno; NULL: gw_authban_fail only
+	 * reports (tests). The prefix is the source's /32 or /64. */
+	int (*ban)(void *arg, const struct gw_cidr *prefix, __u64 duration_ns);
+	void *ban_arg;
 	/* CLOCK_MONOTONIC now; NULL: the real clock (tests inject one). */
 	__u64 (*now)(void *arg);
 	void *now_arg;
@@ -48,7 +50,7 @@ int gw_authban_configure(struct gw_authban *b, const struct gw_rate *failures,
 			 __u64 duration_ns);
 
 /* Counts one failure from `src`. Returns 1 when this failure banned the
- * source (the ban is written when maps were given), 0 when it did not, or
+ * source (the ban is handed on when a callback was given), 0 when it did not, or
  * a negative errno when the ban could not be written (logged). */
 int gw_authban_fail(struct gw_authban *b, const struct gw_ip *src);
 

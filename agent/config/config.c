@@ -528,62 +528,6 @@ static const char *node_kind(const yaml_node_t *n)
 /* ------------------------------------------------------------------ */
 /* Scalars                                                              */
 
-int gw_duration_parse(const char *s, __u64 *ns)
-{
-	static const struct {
-		const char *unit;
-		__u64 ns;
-	} units[] = { { "ms", NS_MS }, { "s", NS_S }, { "m", 60 * NS_S }, { "h", 3600 * NS_S } };
-	__u64 v = 0;
-	size_t i;
-	const char *p = s;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (ULLONG_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (__u64)(*p - '0');
-	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(p, units[i].unit))
-			continue;
-		if (v > ULLONG_MAX / units[i].ns)
-			return -ERANGE;
-		*ns = v * units[i].ns;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-int gw_size_parse(const char *s, __u64 *bytes)
-{
-	__u64 v = 0, mul = 1;
-	const char *p = s;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (ULLONG_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (__u64)(*p - '0');
-	}
-	if (*p == 'k' || *p == 'K')
-		mul = 1ull << 10;
-	else if (*p == 'm' || *p == 'M')
-		mul = 1ull << 20;
-	else if (*p == 'g' || *p == 'G')
-		mul = 1ull << 30;
-	else if (*p)
-		return -EINVAL;
-	if (*p && p[1])
-		return -EINVAL;
-	if (v > ULLONG_MAX / mul)
-		return -ERANGE;
-	*bytes = v * mul;
-	return 0;
-}
-
 static int parse_u64(const char *s, __u64 *v)
 {
 	__u64 r = 0;
@@ -1239,17 +1183,6 @@ void gw_cfg_free(struct gw_cfg *cfg)
 	free_table(&root_table, cfg);
 	free(cfg->file);
 	memset(cfg, 0, sizeof(*cfg));
-}
-
-void gw_cfg_errors_free(struct gw_cfg_errors *errs)
-{
-	size_t i;
-
-	for (i = 0; i < errs->n; i++)
-		free(errs->msgs[i]);
-	free(errs->msgs);
-	errs->msgs = NULL;
-	errs->n = 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "core/addr.h"
+#include "core/msgs.h"
 #include "core/ratelimit.h"
+#include "core/units.h"
 
 struct gw_cfg_pos {
 	int line, col;		/* 1-based; 0 when not from a file */
@@ -282,12 +284,6 @@ struct gw_cfg {
 	size_t n_routes;
 };
 
-/* Problems found in a file, each "FILE:LINE:COL: message". */
-struct gw_cfg_errors {
-	char **msgs;
-	size_t n;
-};
-
 /* Parses and validates `path`. Returns 0 with *cfg filled, or -EINVAL with
  * every problem in errs (and *cfg freed), or another negative errno when
  * the file cannot be read (also described in errs). */
@@ -298,10 +294,5 @@ int gw_cfg_load_string(const char *name, const char *text, size_t len, struct gw
 		       struct gw_cfg_errors *errs);
 
 void gw_cfg_free(struct gw_cfg *cfg);
-void gw_cfg_errors_free(struct gw_cfg_errors *errs);
-
-/* Text forms for durations ("2s", "1500ms"), used by messages and gwctl. */
-int gw_duration_parse(const char *s, __u64 *ns);
-int gw_size_parse(const char *s, __u64 *bytes);
 
 #endif /* GW_CONFIG_H */

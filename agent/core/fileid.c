@@ -104,42 +104,6 @@ out:
 	return err;
 }
 
-void gw_msgs_add(struct gw_cfg_errors *msgs, int level, const char *fmt, ...)
-{
-	char **v;
-	char *m;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&m, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	gw_log((enum gw_log_level)level, "%s\n", m);
-	if (!msgs) {
-		free(m);
-		return;
-	}
-	v = realloc(msgs->msgs, (msgs->n + 1) * sizeof(*v));
-	if (!v) {
-		free(m);
-		return;
-	}
-	v[msgs->n++] = m;
-	msgs->msgs = v;
-}
-
-int gw_msgs_has(const struct gw_cfg_errors *msgs, const char *needle)
-{
-	size_t i;
-
-	for (i = 0; i < msgs->n; i++)
-		if (strstr(msgs->msgs[i], needle))
-			return 1;
-	return 0;
-}
-
 int gw_watched_init(struct gw_watched *w, const char *what, const char *path, size_t max_size)
 {
 	memset(w, 0, sizeof(*w));

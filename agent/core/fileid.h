@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <sys/types.h>
 #include <linux/types.h>
-#include "config/config.h"
+#include "core/msgs.h"
 
 struct gw_file_id {
 	dev_t dev;
@@ -32,16 +32,6 @@ bool gw_file_id_equal(const struct gw_file_id *a, const struct gw_file_id *b);
  * open descriptor, before reading). Returns 0, -EFBIG when the file is larger
  * than `max`, or another negative errno. */
 int gw_file_read(const char *path, size_t max, char **buf, size_t *len, struct gw_file_id *id);
-
-/* Appends one formatted message to `msgs` (struct gw_cfg_errors is the
- * project's list of messages; free it with gw_cfg_errors_free) and logs it at
- * `level` (a GW_LOG_* value). Allocation failures drop the message from the
- * list, never from the log. */
-void gw_msgs_add(struct gw_cfg_errors *msgs, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Returns 1 if some message of `msgs` contains `needle`. */
-int gw_msgs_has(const struct gw_cfg_errors *msgs, const char *needle);
 
 /*
  * The auth-reread thread: one per process, started at the first use, at

@@ -30,7 +30,7 @@ struct gw_loop {
 	size_t n_defer, cap_defer;
 };
 
-static __u64 mono_ns(void)
+__u64 gw_now_ns(void)
 {
 	struct timespec ts;
 
@@ -51,7 +51,7 @@ int gw_loop_new(struct gw_loop **out)
 		free(l);
 		return err;
 	}
-	l->now = mono_ns();
+	l->now = gw_now_ns();
 	*out = l;
 	return 0;
 }
@@ -84,7 +84,7 @@ __u64 gw_loop_now(const struct gw_loop *l)
 
 __u64 gw_loop_update_now(struct gw_loop *l)
 {
-	l->now = mono_ns();
+	l->now = gw_now_ns();
 	return l->now;
 }
 
@@ -258,7 +258,7 @@ int gw_loop_run(struct gw_loop *l)
 		n = epoll_wait(l->ep, evs, GW_LOOP_BATCH, next_timeout_ms(l));
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		l->now = mono_ns();
+		l->now = gw_now_ns();
 		l->dispatching = 1;
 		for (i = 0; i < n; i++) {
 			struct gw_io *io = evs[i].data.ptr;

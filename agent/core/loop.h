@@ -56,6 +56,9 @@ void gw_loop_free(struct gw_loop *l);
 int gw_loop_run(struct gw_loop *l);
 void gw_loop_stop(struct gw_loop *l);
 
+/* CLOCK_MONOTONIC now, in ns (a fresh read). */
+__u64 gw_now_ns(void);
+
 /* CLOCK_MONOTONIC in ns, read once per batch (cheap for timeouts). */
 __u64 gw_loop_now(const struct gw_loop *l);
 /* Reads the clock again and returns it. */

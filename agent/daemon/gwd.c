@@ -31,20 +31,22 @@
 #include <bpf/bpf.h>
 #include <systemd/sd-daemon.h>
 
+#include "config/config.h"
+#include "core/caps.h"
+#include "core/log.h"
+#include "core/loop.h"
 #include "daemon/admin.h"
 #include "daemon/metrics.h"
 #include "dp/apply.h"
-#include "l7/cfgfiles.h"
-#include "config/config.h"
 #include "dp/dp.h"
+#include "dp/dp_cmds.h"
 #include "dp/filter.h"
 #include "dp/ifaddr.h"
 #include "dp/l4health.h"
-#include "runtime/l7.h"
-#include "core/log.h"
-#include "core/caps.h"
-#include "core/loop.h"
 #include "dp/nlmon.h"
+#include "l7/cfgfiles.h"
+#include "runtime/l7.h"
+#include "runtime/l7_cmds.h"
 
 #define GWD_VERSION "0.1.0"
 #define GWD_DEFAULT_CONFIG "/etc/gw/gateway.yaml"
@@ -301,11 +303,24 @@ static __u64 drain_ns_of(const struct gw_cfg *cfg)
 	return cfg->gateway.drain_timeout_ns ? cfg->gateway.drain_timeout_ns : GW_L7_DRAIN_NS;
 }
 
+/* The L7 runtime's bans of repeated auth failures go into the XDP ban
+ * maps. Returns 0 or -errno. */
+static int ban_to_filter(void *arg, const struct gw_cidr *prefix, __u64 duration_ns)
+{
+	const struct gw_filter_maps *maps = arg;
+
+	return gw_ban_add(maps, prefix, duration_ns, GW_ORIGIN_BAN);
+}
+
 /* Starts, reloads or stops the L7 runtime to match cfg. Returns 0 or -errno
  * (the running L7 snapshot stays). */
 static int apply_l7(struct gwd *g, const struct gw_cfg *cfg)
 {
-	struct gw_l7_env env = { .main_loop = g->loop, .filter = &g->maps.filter };
+	struct gw_l7_env env = {
+		.main_loop = g->loop,
+		.ban = ban_to_filter,
+		.ban_arg = &g->maps.filter,
+	};
 
 	if (!gw_l7_wanted(cfg)) {
 		if (g->l7) {
@@ -437,20 +452,29 @@ static int admin_backend_health(void *arg, const struct gw_svc_key *svc,
 static void on_admin(struct gw_io *io, __u32 events)
 {
 	struct gwd *g = container_of(io, struct gwd, admin_io);
-	struct gw_admin_ctx ctx = {
+	struct gw_dp_cmd_ctx dp = {
 		.maps = &g->maps,
 		.pin_root = pin_root_of(&g->cfg),
 		.cfg = &g->cfg,
 		.config_path = g->config_path,
 		.generation = g->generation,
-		.reload = admin_reload,
 		.backends_changed = admin_backends_changed,
 		.backend_health = admin_backend_health,
 		.arg = g,
-		.l7 = g->l7,
+	};
+	struct gw_admin_ctx own = {
+		.config_path = g->config_path,
+		.generation = g->generation,
+		.reload = admin_reload,
+		.arg = g,
+	};
+	struct gw_cmd_table t[] = {
+		gw_dp_cmd_table(&dp),
+		gw_l7_cmd_table(&g->l7),
+		gw_admin_cmd_table(&own),
 	};
 
-	gw_admin_process(g->admin, &ctx);
+	gw_admin_process(g->admin, t, sizeof(t) / sizeof(t[0]));
 }
 
 static void on_metrics(struct gw_io *io, __u32 events)

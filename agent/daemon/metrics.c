@@ -12,6 +12,7 @@
 #include "gw/names.h"
 #include "dp/filter.h"
 #include "core/log.h"
+#include "core/prom.h"
 #include "daemon/metrics.h"
 #include "runtime/l7.h"
 #include "dp/show.h"
@@ -20,24 +21,6 @@
 /* Exposition                                                           */
 
 /* A label value with \, " and newline escaped as the format wants. */
-static void put_label(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		if (*s == '\n') {
-			fputs("\\n", f);
-			continue;
-		}
-		fputc(*s, f);
-	}
-}
-
-static void header(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 static void render_reasons(FILE *f, const struct gw_dp_maps *m, struct gw_l7 *l7)
 {
 	struct gw_counter sum[GW_R_MAX];
@@ -47,18 +30,19 @@ static void render_reasons(FILE *f, const struct gw_dp_maps *m, struct gw_l7 *l7
 	for (r = 1; r < GW_R_MAX; r++)
 		gw_dp_counter_sum(m->stats, r, &sum[r]);
 
-	header(f, "gw_xdp_packets_total", "counter",
+	gw_prom_header(f, "gw_xdp_packets_total", "counter",
 	       "Packets by the L3/L4 datapath's action and reason (XDP and TC).");
 	for (r = 1; r < GW_R_MAX; r++)
 		fprintf(f, "gw_xdp_packets_total{action=\"%s\",reason=\"%s\"} %llu\n",
 			gw_action_labels[gw_reason_actions[r]], gw_reason_labels[r],
 			(unsigned long long)sum[r].packets);
-	header(f, "gw_xdp_bytes_total", "counter", "Bytes by action and reason.");
+	gw_prom_header(f, "gw_xdp_bytes_total", "counter", "Bytes by action and reason.");
 	for (r = 1; r < GW_R_MAX; r++)
 		fprintf(f, "gw_xdp_bytes_total{action=\"%s\",reason=\"%s\"} %llu\n",
 			gw_action_labels[gw_reason_actions[r]], gw_reason_labels[r],
 			(unsigned long long)sum[r].bytes);
-	header(f, "gw_ratelimited_total", "counter", "Requests or packets refused by a rate limit.");
+	gw_prom_header(f, "gw_ratelimited_total", "counter",
+		       "Requests or packets refused by a rate limit.");
 	fprintf(f, "gw_ratelimited_total{layer=\"xdp\"} %llu\n",
 		(unsigned long long)(sum[GW_R_DROP_RATELIMIT].packets +
 				     sum[GW_R_DROP_SYN_RATELIMIT].packets));
@@ -96,7 +80,7 @@ static int backend_row(__u32 id, const struct gw_backend *b, void *arg)
 		v = br->col == COL_BYTES ? c.bytes : c.packets;
 	}
 	fprintf(br->f, "%s{service=\"", names[br->col]);
-	put_label(br->f, br->service);
+	gw_prom_label(br->f, br->service);
 	fprintf(br->f, "\",backend=\"%s\"} %llu\n",
 		gw_abi_ep_str(b->addr, b->family, b->port, ep, sizeof(ep)), v);
 	return 0;
@@ -113,7 +97,7 @@ static void render_services(FILE *f, const struct gw_metrics_src *src)
 		char name[64];
 
 		snprintf(name, sizeof(name), "gw_service_%s_total", kinds[k]);
-		header(f, name, "counter", k ? "Bytes steered to each L4 service." :
+		gw_prom_header(f, name, "counter", k ? "Bytes steered to each L4 service." :
 					       "Packets steered to each L4 service.");
 		for (i = 0; i < cfg->n_services; i++) {
 			const struct gw_cfg_service *s = &cfg->services[i];
@@ -126,16 +110,16 @@ static void render_services(FILE *f, const struct gw_metrics_src *src)
 			gw_dp_counter_sum(src->maps->svc_stats, svc.id, &c);
 			fputs(name, f);
 			fputs("{service=\"", f);
-			put_label(f, s->name);
+			gw_prom_label(f, s->name);
 			fprintf(f, "\"} %llu\n", (unsigned long long)(k ? c.bytes : c.packets));
 		}
 	}
 	for (k = COL_PACKETS; k <= COL_UP; k++) {
 		if (k == COL_UP)
-			header(f, "gw_backend_up", "gauge", "0 when health checks find an L4 "
+			gw_prom_header(f, "gw_backend_up", "gauge", "0 when health checks find an L4 "
 			       "backend down, else 1 (also when unchecked).");
 		else
-			header(f, k == COL_BYTES ? "gw_backend_bytes_total" :
+			gw_prom_header(f, k == COL_BYTES ? "gw_backend_bytes_total" :
 			       "gw_backend_packets_total", "counter",
 			       "Traffic steered to each backend of an L4 service.");
 		for (i = 0; i < cfg->n_services; i++) {
@@ -172,14 +156,14 @@ int gw_metrics_render(FILE *f, const struct gw_metrics_src *src)
 	render_services(f, src);
 
 	gw_filter_foreach(&src->maps->filter, count_ban, &bans);
-	header(f, "gw_bans_active", "gauge", "Time-limited deny entries in force.");
+	gw_prom_header(f, "gw_bans_active", "gauge", "Time-limited deny entries in force.");
 	fprintf(f, "gw_bans_active %llu\n", bans.n);
 
-	header(f, "gw_config_reloads_total", "counter", "Reloads of gateway.yaml by result.");
+	gw_prom_header(f, "gw_config_reloads_total", "counter", "Reloads of gateway.yaml by result.");
 	fprintf(f, "gw_config_reloads_total{result=\"success\"} %llu\n", src->agent->reloads_ok);
 	fprintf(f, "gw_config_reloads_total{result=\"failure\"} %llu\n",
 		src->agent->reloads_failed);
-	header(f, "gw_config_generation", "gauge", "Generation of the applied configuration.");
+	gw_prom_header(f, "gw_config_generation", "gauge", "Generation of the applied configuration.");
 	fprintf(f, "gw_config_generation %u\n", src->agent->generation);
 	if (src->l7)
 		gw_l7_metrics(src->l7, f);

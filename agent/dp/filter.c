@@ -29,14 +29,6 @@ union lpm_key {
 	struct gw_lpm_v6_key v6;
 };
 
-__u64 gw_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
 /* Checks c and builds its key; *fd becomes the v4 or v6 map of the pair.
  * Returns 0, -EINVAL for a bad prefix, -EBADF for a missing map. */
 static int make_key(const struct gw_cidr *c, int fd4, int fd6, union lpm_key *k, int *fd)

@@ -12,6 +12,7 @@
 #include <linux/types.h>
 #include "gw/abi.h"
 #include "core/addr.h"
+#include "core/loop.h"
 
 struct gw_filter_maps {
 	int v4, v6;		/* gw_filter_v4, gw_filter_v6 */
@@ -68,8 +69,5 @@ struct gw_filter_entry {
  * bans); stops and returns fn's value when it is not 0. */
 int gw_filter_foreach(const struct gw_filter_maps *m,
 		      int (*fn)(const struct gw_filter_entry *e, void *arg), void *arg);
-
-/* CLOCK_MONOTONIC now, in ns. */
-__u64 gw_now_ns(void);
 
 #endif /* GW_FILTER_H */

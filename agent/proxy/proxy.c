@@ -49,7 +49,7 @@ struct gw_cli {
 	__u64 progress;			/* last byte the current request moved */
 	struct gw_l7_cto to;		/* the listener's, when accepted */
 	struct gw_l7_lstats *lstats;	/* the listener's timeout counts */
-	struct gw_l7_worker *w;
+	struct gw_proxy_worker *w;
 	struct gw_cli *next, **pprev;
 	int tls;
 	SSL *ssl;			/* TLS listeners: the client side's session */
@@ -133,7 +133,26 @@ static void req_end(struct gw_cli *c);
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static __u64 rng_next(struct gw_l7_worker *w)
+/* A request starts: the newest snapshot, counted; the worker's listeners
+ * follow a new one. Returns it. */
+static struct gw_l7_wsnap *snap_take(struct gw_proxy_worker *w)
+{
+	struct gw_l7_wsnap *ws;
+	int changed;
+
+	ws = gw_l7_view_take(&w->snaps, &changed);
+	if (changed && !w->draining && w->on_snap)
+		w->on_snap(w, ws->s);
+	return ws;
+}
+
+/* A request is done with ws. */
+static void snap_drop(struct gw_proxy_worker *w, struct gw_l7_wsnap *ws)
+{
+	gw_l7_view_drop(&w->snaps, ws);
+}
+
+static __u64 rng_next(struct gw_proxy_worker *w)
 {
 	__u64 s1 = w->rng[0];
 	const __u64 s0 = w->rng[1];
@@ -274,7 +293,7 @@ static void upconn_free(void *arg)
 }
 
 /* Closes an upstream connection (in use or idle). */
-static void upconn_close(struct gw_l7_worker *w, struct gw_upconn *uc)
+static void upconn_close(struct gw_proxy_worker *w, struct gw_upconn *uc)
 {
 	gw_pool_unlink(uc);
 	*uc->wpprev = uc->wnext;
@@ -292,12 +311,12 @@ static void upconn_close(struct gw_l7_worker *w, struct gw_upconn *uc)
 
 /* The worker of this thread: idle pooled connections' callbacks have no
  * client connection to find it through. */
-static __thread struct gw_l7_worker *tls_worker;
+static __thread struct gw_proxy_worker *tls_worker;
 
 /* Sets uc's deadline. The timer is lazy: it stays armed at an earlier time
  * and, when it fires early, re-arms for what is left, so moving a deadline
  * later (every request) costs no heap operation. */
-static void up_set_deadline(struct gw_l7_worker *w, struct gw_upconn *uc, __u64 when)
+static void up_set_deadline(struct gw_proxy_worker *w, struct gw_upconn *uc, __u64 when)
 {
 	__u64 now = gw_loop_now(w->loop);
 
@@ -311,7 +330,7 @@ static void up_set_deadline(struct gw_l7_worker *w, struct gw_upconn *uc, __u64 
 static void up_release(struct gw_cli *c, int reusable)
 {
 	struct gw_upconn *uc = c->up;
-	struct gw_l7_worker *w = c->w;
+	struct gw_proxy_worker *w = c->w;
 
 	if (!uc)
 		return;
@@ -437,7 +456,7 @@ static void reply(struct gw_cli *c, int status, const struct gw_http_kv *extra, 
 /* Writes the worker's buffered access log lines (after each batch). */
 static void log_flush(void *arg)
 {
-	struct gw_l7_worker *w = arg;
+	struct gw_proxy_worker *w = arg;
 
 	w->alb_flush_queued = 0;
 	if (w->alb_log && w->alb->len)
@@ -481,7 +500,7 @@ static void log_capture(struct gw_cli *c, const char *buf)
  * the batch, so a busy worker writes many lines with one write(2). */
 static void log_request(struct gw_cli *c, struct gw_accesslog *log)
 {
-	struct gw_l7_worker *w = c->w;
+	struct gw_proxy_worker *w = c->w;
 	struct gw_access_rec r = { 0 };
 	char rid[sizeof(c->a_rid) + 1];
 	struct timespec ts;
@@ -544,7 +563,7 @@ static void req_reset(struct gw_cli *c)
  * connection then goes on with the next request or closes. */
 static void req_end(struct gw_cli *c)
 {
-	struct gw_l7_worker *w = c->w;
+	struct gw_proxy_worker *w = c->w;
 	struct gw_l7_rstats *st = NULL;
 
 	if (c->ws) {
@@ -561,7 +580,7 @@ static void req_end(struct gw_cli *c)
 	}
 	up_release(c, c->up_reusable);
 	if (c->ws) {
-		gw_l7_worker_unsnap(w, c->ws);
+		snap_drop(w, c->ws);
 		c->ws = NULL;
 	}
 	if (!c->keep || w->draining) {
@@ -616,7 +635,7 @@ static int normalize(struct gw_cli *c, const char *buf, char *norm, size_t norm_
 /* Starts a request: snapshot, route, stages, then the upstream. */
 static void req_start(struct gw_cli *c, int head_len)
 {
-	struct gw_l7_worker *w = c->w;
+	struct gw_proxy_worker *w = c->w;
 	const struct gw_l7_route *r = NULL;
 	const char *buf = c->in.data + c->in.start;
 	struct gw_route_req rq = { 0 };
@@ -635,7 +654,7 @@ static void req_start(struct gw_cli *c, int head_len)
 
 	c->t0 = now_ns(c);
 	c->progress = c->t0;
-	c->ws = gw_l7_worker_snap(w);
+	c->ws = snap_take(w);
 	c->method = c->req.method;
 	c->head_request = c->req.method == GW_METHOD_HEAD;
 	c->upgrade = c->req.upgrade;
@@ -773,7 +792,7 @@ static void req_start(struct gw_cli *c, int head_len)
  * 503 (nothing usable) or 502 (a retry found no other server). */
 static void up_begin(struct gw_cli *c)
 {
-	struct gw_l7_worker *w = c->w;
+	struct gw_proxy_worker *w = c->w;
 	__u64 now = now_ns(c);
 	struct gw_upconn *uc;
 	int idx, err;
@@ -1356,7 +1375,7 @@ static int step_req_head(struct gw_cli *c)
 	if (rc == 0 && avail < GW_L7_BUF && !c->rd_eof)
 		return 0;
 	c->t0 = now_ns(c);
-	c->ws = gw_l7_worker_snap(c->w);
+	c->ws = snap_take(c->w);
 	c->in.start = c->in.end;	/* never forwarded, never parsed again */
 	if (rc == 0 && c->rd_eof) {
 		/* half a head, then EOF: nothing to answer */
@@ -1579,7 +1598,7 @@ static void cli_timeout(struct gw_cli *c, int phase, __u64 now)
 					    "send");
 	if (phase == GW_L7_TO_HEADER && pbuf_len(&c->in)) {
 		c->t0 = now;
-		c->ws = gw_l7_worker_snap(c->w);
+		c->ws = snap_take(c->w);
 		c->in.start = c->in.end;
 		reply(c, 408, NULL, 0, NULL, 0, 1);
 		cli_drive(c);
@@ -1714,7 +1733,7 @@ static void cli_io_cb(struct gw_io *io, __u32 events)
 static void cli_free(void *arg)
 {
 	struct gw_cli *c = arg;
-	struct gw_l7_worker *w = c->w;
+	struct gw_proxy_worker *w = c->w;
 
 	if (w->n_free_conns >= GW_L7_FREE_CONNS || w->draining) {
 		free(c);
@@ -1727,7 +1746,7 @@ static void cli_free(void *arg)
 
 /* A connection object from the worker's cache, or a new one. Returns it or
  * NULL. */
-static struct gw_cli *cli_alloc(struct gw_l7_worker *w)
+static struct gw_cli *cli_alloc(struct gw_proxy_worker *w)
 {
 	struct gw_cli *c = w->free_conns;
 
@@ -1738,17 +1757,17 @@ static struct gw_cli *cli_alloc(struct gw_l7_worker *w)
 	return c;
 }
 
-static void listeners_resume(struct gw_l7_worker *w);
+static void listeners_resume(struct gw_proxy_worker *w);
 
 static void cli_close(struct gw_cli *c)
 {
-	struct gw_l7_worker *w = c->w;
+	struct gw_proxy_worker *w = c->w;
 
 	if (c->closed)
 		return;
 	c->closed = 1;
 	if (c->ws) {
-		gw_l7_worker_unsnap(w, c->ws);
+		snap_drop(w, c->ws);
 		c->ws = NULL;
 	}
 	if (c->up)
@@ -1775,16 +1794,16 @@ static void cli_close(struct gw_cli *c)
 /* A TLS session for a connection of a tls listener, on the current
  * snapshot's certificates (the session keeps them through reloads).
  * Returns 0 or -errno. */
-static int tls_start(struct gw_l7_worker *w, struct gw_cli *c)
+static int tls_start(struct gw_proxy_worker *w, struct gw_cli *c)
 {
-	struct gw_l7_wsnap *ws = gw_l7_worker_snap(w);
+	struct gw_l7_wsnap *ws = snap_take(w);
 	int err = -ENOENT;
 
 	if (ws->s->tls) {
 		c->ssl = gw_tls_set_new_ssl(ws->s->tls);
 		err = c->ssl ? 0 : -ENOMEM;
 	}
-	gw_l7_worker_unsnap(w, ws);
+	snap_drop(w, ws);
 	if (err)
 		return err;
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -1800,7 +1819,7 @@ static int tls_start(struct gw_l7_worker *w, struct gw_cli *c)
 
 static void resume_cb(struct gw_timer *t)
 {
-	struct gw_l7_worker *w = container_of(t, struct gw_l7_worker, resume_timer);
+	struct gw_proxy_worker *w = container_of(t, struct gw_proxy_worker, resume_timer);
 
 	if (w->n_conns < GW_L7_CONNS_MAX)
 		listeners_resume(w);
@@ -1811,7 +1830,7 @@ static void resume_cb(struct gw_timer *t)
 /* Stops accepting for a while: at the connection limit (until connections
  * close) or out of descriptors (GW_L7_PAUSE_NS, the listeners being level-
  * triggered would spin). */
-static void listeners_pause(struct gw_l7_worker *w, const char *why)
+static void listeners_pause(struct gw_proxy_worker *w, const char *why)
 {
 	size_t i;
 
@@ -1826,7 +1845,7 @@ static void listeners_pause(struct gw_l7_worker *w, const char *why)
 	gw_timer_start(w->loop, &w->resume_timer, GW_L7_PAUSE_NS, resume_cb);
 }
 
-static void listeners_resume(struct gw_l7_worker *w)
+static void listeners_resume(struct gw_proxy_worker *w)
 {
 	size_t i;
 
@@ -1839,7 +1858,7 @@ static void listeners_resume(struct gw_l7_worker *w)
 			gw_io_start(w->loop, &w->ls[i].io, w->ls[i].fd, EPOLLIN, w->ls[i].io.cb);
 }
 
-void gw_proxy_accept(struct gw_l7_worker *w, struct gw_l7_wlisten *l)
+void gw_proxy_accept(struct gw_proxy_worker *w, struct gw_proxy_listen *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -1923,12 +1942,12 @@ void gw_proxy_accept(struct gw_l7_worker *w, struct gw_l7_wlisten *l)
 	}
 }
 
-void gw_proxy_bind_thread(struct gw_l7_worker *w)
+void gw_proxy_bind_thread(struct gw_proxy_worker *w)
 {
 	tls_worker = w;
 }
 
-void gw_proxy_drain(struct gw_l7_worker *w)
+void gw_proxy_drain(struct gw_proxy_worker *w)
 {
 	struct gw_cli *c, *next;
 
@@ -1942,7 +1961,7 @@ void gw_proxy_drain(struct gw_l7_worker *w)
 	}
 }
 
-void gw_proxy_close_all(struct gw_l7_worker *w)
+void gw_proxy_close_all(struct gw_proxy_worker *w)
 {
 	tls_worker = w;
 	while (w->conns)
@@ -1954,7 +1973,7 @@ void gw_proxy_close_all(struct gw_l7_worker *w)
 	gw_proxy_free_cache(w);
 }
 
-void gw_proxy_free_cache(struct gw_l7_worker *w)
+void gw_proxy_free_cache(struct gw_proxy_worker *w)
 {
 	struct gw_cli *c;
 

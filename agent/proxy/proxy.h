@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The L7 proxy's connections: one state machine per client connection,
- * run by the worker (l7.h) whose loop accepted it.
+ * run by the worker (runtime/l7.h) whose loop accepted it.
  *
  * A client connection owns two fixed buffers (GW_L7_BUF each: client to
  * upstream, upstream to client) and one for a rewritten head; nothing else
@@ -18,43 +18,45 @@
 #ifndef GW_PROXY_H
 #define GW_PROXY_H
 
-#include <pthread.h>
 #include <linux/types.h>
-#include "runtime/l7.h"
 #include "core/loop.h"
+#include "l7/accesslog.h"
+#include "l7/snap.h"
+
+#define GW_L7_BUF 16384			/* bytes per direction per connection */
+#define GW_L7_HEAD_BUF 16384		/* a rewritten head */
+#define GW_L7_MAX_HDRS 100		/* header fields per head */
+#define GW_L7_CONNS_MAX 16384		/* client connections per worker */
+#define GW_L7_FREE_CONNS 64		/* closed connection objects kept per worker */
+#define GW_L7_PAUSE_NS 100000000ull	/* accept paused on EMFILE: retry after */
 
 struct gw_cli;
-
-/* A snapshot as one worker uses it: requests in flight count locally. */
-struct gw_l7_wsnap {
-	struct gw_l7_snap *s;
-	unsigned int local;		/* requests using it */
-	struct gw_l7_wsnap *next;
-};
+struct gw_upconn;
+struct gw_proxy_worker;
 
 /* A listening socket of one worker. */
-struct gw_l7_wlisten {
+struct gw_proxy_listen {
 	struct gw_io io;
 	int fd;
 	struct gw_endpoint addr;
 	int tls;
 	struct gw_l7_cto to;		/* for connections accepted from now on */
 	struct gw_l7_lstats *stats;
-	struct gw_l7_worker *w;
+	struct gw_proxy_worker *w;
 };
 
-struct gw_l7_worker {
-	struct gw_l7 *l7;
+/* The proxy's part of one worker thread: its connections, listeners and
+ * the snapshots its requests use. The runtime's worker (runtime/l7.c)
+ * embeds it and fills loop, id, snaps.pub and on_snap before the first
+ * accept; everything else is the proxy's. */
+struct gw_proxy_worker {
 	unsigned int id;
-	pthread_t th;
-	int started;
 	struct gw_loop *loop;
-	int efd;			/* eventfd: the main thread's wake-up */
-	struct gw_io eio;
-	struct gw_l7_wsnap *cur;	/* the newest snapshot this worker took */
-	struct gw_l7_wsnap *old;	/* older ones still used by requests */
-	__u64 gen;			/* cur's generation */
-	struct gw_l7_wlisten *ls;
+	struct gw_l7_view snaps;	/* the snapshots requests use */
+	/* A request took a new snapshot (and the worker is not draining): the
+	 * worker makes its listeners follow it. */
+	void (*on_snap)(struct gw_proxy_worker *w, const struct gw_l7_snap *s);
+	struct gw_proxy_listen *ls;
 	size_t n_ls;
 	struct gw_cli *conns;		/* every client connection */
 	struct gw_cli *free_conns;	/* closed ones kept for reuse */
@@ -62,8 +64,6 @@ struct gw_l7_worker {
 	struct gw_upconn *upconns;	/* every upstream connection */
 	unsigned int n_conns;
 	int draining;
-	__u64 drain_until;
-	struct gw_timer drain_timer;
 	int paused;			/* listeners stopped: too many connections or fds */
 	struct gw_timer resume_timer;
 	__u64 rng[2];			/* xorshift128+: request ids, trace ids */
@@ -74,25 +74,19 @@ struct gw_l7_worker {
 };
 
 /* Called first on the worker's thread. */
-void gw_proxy_bind_thread(struct gw_l7_worker *w);
+void gw_proxy_bind_thread(struct gw_proxy_worker *w);
 
 /* Accepts what is pending on a worker's listener. */
-void gw_proxy_accept(struct gw_l7_worker *w, struct gw_l7_wlisten *l);
+void gw_proxy_accept(struct gw_proxy_worker *w, struct gw_proxy_listen *l);
 
 /* Drain: closes connections between requests now, and every other one as
  * soon as its current response is complete. */
-void gw_proxy_drain(struct gw_l7_worker *w);
+void gw_proxy_drain(struct gw_proxy_worker *w);
 
 /* Closes every connection and the worker's idle upstream connections. */
-void gw_proxy_close_all(struct gw_l7_worker *w);
+void gw_proxy_close_all(struct gw_proxy_worker *w);
 
 /* Frees the worker's cache of connection objects. */
-void gw_proxy_free_cache(struct gw_l7_worker *w);
-
-/* For l7.c: the worker takes the newest snapshot when its generation moved.
- * Returns the current wsnap. */
-struct gw_l7_wsnap *gw_l7_worker_snap(struct gw_l7_worker *w);
-/* A request is done with ws. */
-void gw_l7_worker_unsnap(struct gw_l7_worker *w, struct gw_l7_wsnap *ws);
+void gw_proxy_free_cache(struct gw_proxy_worker *w);
 
 #endif /* GW_PROXY_H */

@@ -22,11 +22,13 @@
 #include <jansson.h>
 
 #include "gw/abi.h"
+#include "auth/authban.h"
 #include "core/health.h"
-#include "l7/l7limit.h"
 #include "core/log.h"
-#include "runtime/l7.h"
+#include "core/prom.h"
+#include "l7/l7limit.h"
 #include "proxy/proxy.h"
+#include "runtime/l7.h"
 
 #define L7_DRAIN_POLL_NS 50000000ull
 
@@ -69,6 +71,19 @@ struct l7_count {
 
 #define L7_LIMIT_BUCKETS 65536
 
+/* One worker thread: the proxy's part (connections, listeners, the
+ * snapshots its requests use) and what the runtime drives it with. */
+struct gw_l7_worker {
+	struct gw_proxy_worker px;
+	struct gw_l7 *l7;
+	pthread_t th;
+	int started;
+	int efd;			/* eventfd: the main thread's wake-up */
+	struct gw_io eio;
+	__u64 drain_until;
+	struct gw_timer drain_timer;
+};
+
 struct gw_l7 {
 	unsigned int n_workers;
 	struct gw_l7limit *limits;	/* every route's buckets; NULL until one needs it */
@@ -81,46 +96,12 @@ struct gw_l7 {
 	struct gw_timer tls_rotate;
 	struct l7_hc *hcs;
 	struct gw_l7_worker *w;
-	pthread_mutex_t mu;
-	struct gw_l7_snap *cur;		/* under mu; the main thread's reference */
-	__u64 gen;			/* atomic: cur's generation */
+	struct gw_l7_pub pub;		/* the snapshot served; the main thread's reference */
 	struct gw_l7_rstats *stats;	/* every route label seen; main thread adds */
 	struct gw_l7_lstats *lstats;	/* every listener name seen; main thread adds */
 	int stopping;			/* atomic */
 	__u64 drain_ns;
 };
-
-const __u64 gw_l7_hist_bounds_us[GW_L7_HIST_BUCKETS - 1] = {
-	5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
-};
-
-/* ---- status code slots ---------------------------------------------------------- */
-
-static const short known_codes[] = {
-	0,   100, 101, 200, 201, 202, 203, 204, 205, 206, 207, 300, 301, 302, 303, 304,
-	307, 308, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413,
-	414, 415, 416, 417, 418, 421, 422, 425, 426, 428, 429, 431, 451, 499, 500, 501,
-	502, 503, 504, 505, 507, 508, 511,
-};
-static __u8 code_slot[600];
-
-static void code_slots_init(void)
-{
-	size_t i;
-
-	for (i = 1; i < sizeof(known_codes) / sizeof(known_codes[0]); i++)
-		code_slot[known_codes[i]] = (__u8)i;
-}
-
-unsigned int gw_l7_code_slot(int code)
-{
-	return code > 0 && code < 600 ? code_slot[code] : 0;
-}
-
-int gw_l7_slot_code(unsigned int slot)
-{
-	return slot < sizeof(known_codes) / sizeof(known_codes[0]) ? known_codes[slot] : 0;
-}
 
 /* ---- snapshots ------------------------------------------------------------------- */
 
@@ -143,52 +124,6 @@ static struct gw_l7_rstats *stats_for(struct gw_l7 *l7, const char *label)
 	s->next = l7->stats;
 	l7->stats = s;
 	return s;
-}
-
-static void route_free(struct gw_l7_route *r)
-{
-	free(r->add);
-	free(r->remove);
-	if (r->auth.free)
-		r->auth.free(r->auth.state);
-	if (r->limit.free)
-		r->limit.free(r->limit.state);
-}
-
-static void routes_put(struct gw_l7_routes *rt)
-{
-	size_t i;
-
-	if (!rt || __atomic_sub_fetch(&rt->refs, 1, __ATOMIC_ACQ_REL))
-		return;
-	for (i = 0; rt->r && i < rt->n; i++)
-		route_free(&rt->r[i]);
-	free(rt->r);
-	gw_route_table_put(rt->tbl);
-	gw_authset_free(rt->auth);
-	free(rt);
-}
-
-void gw_l7_snap_get(struct gw_l7_snap *s)
-{
-	__atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED);
-}
-
-void gw_l7_snap_put(struct gw_l7_snap *s)
-{
-	size_t i;
-
-	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
-		return;
-	for (i = 0; i < s->n_ls; i++)
-		free(s->ls[i].name);
-	free(s->ls);
-	for (i = 0; i < s->n_ups; i++)
-		gw_upstream_free(&s->ups[i]);
-	free(s->ups);
-	routes_put(s->rt);
-	gw_tls_set_put(s->tls);
-	free(s);
 }
 
 static struct gw_l7_lstats *lstats_for(struct gw_l7 *l7, const char *name)
@@ -280,19 +215,6 @@ static int limit_run(void *state, struct gw_l7_reqctx *ctx, struct gw_l7_reply *
 		reply->extra[reply->n_extra++].value = colon + 2;
 	}
 	return GW_L7_REPLY;
-}
-
-const char *gw_l7_ctx_keep(struct gw_l7_reqctx *ctx, const char *s, size_t len)
-{
-	char *d;
-
-	if (len + 1 > sizeof(ctx->store) - ctx->store_len)
-		return NULL;
-	d = ctx->store + ctx->store_len;
-	memcpy(d, s, len);
-	d[len] = '\0';
-	ctx->store_len += len + 1;
-	return d;
 }
 
 /* What gw_authset_check reads request fields through. */
@@ -649,14 +571,13 @@ fail:
 /* The auth set of the snapshot being served, or NULL. */
 static struct gw_authset *cur_auth(const struct gw_l7 *l7)
 {
-	return l7->cur ? l7->cur->rt->auth : NULL;
+	return l7->pub.cur ? l7->pub.cur->rt->auth : NULL;
 }
 
 /* Makes s current (the main thread's reference moves to it) and wakes the
  * workers. */
 static void snap_publish(struct gw_l7 *l7, struct gw_l7_snap *s)
 {
-	struct gw_l7_snap *old;
 	__u64 one = 1;
 	unsigned int i;
 
@@ -665,26 +586,10 @@ static void snap_publish(struct gw_l7 *l7, struct gw_l7_snap *s)
 		gw_authset_watch(s->rt->auth, l7->main_loop);
 	if (cur_auth(l7) != s->rt->auth)
 		gw_authset_unwatch(cur_auth(l7));
-	pthread_mutex_lock(&l7->mu);
-	old = l7->cur;
-	s->gen = old ? old->gen + 1 : 1;
-	l7->cur = s;
-	__atomic_store_n(&l7->gen, s->gen, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&l7->mu);
-	gw_l7_snap_put(old);
+	gw_l7_pub_set(&l7->pub, s);
 	for (i = 0; i < l7->n_workers; i++)
 		if (l7->w[i].efd >= 0 && write(l7->w[i].efd, &one, sizeof(one)) < 0)
 			pr_debug("l7: cannot wake worker %u\n", i);
-}
-
-/* ---- route matching ----------------------------------------------------------------- */
-
-const struct gw_l7_route *gw_l7_route_match(const struct gw_l7_snap *s,
-					    const struct gw_route_req *rq)
-{
-	const struct gw_route *r = gw_route_match(s->rt->tbl, rq);
-
-	return r && r->index < s->rt->n ? &s->rt->r[r->index] : NULL;
 }
 
 /* ---- workers ------------------------------------------------------------------------ */
@@ -720,12 +625,12 @@ static int listen_socket(const struct gw_endpoint *e, int do_listen)
 
 static void on_listen(struct gw_io *io, __u32 events)
 {
-	struct gw_l7_wlisten *l = container_of(io, struct gw_l7_wlisten, io);
+	struct gw_proxy_listen *l = container_of(io, struct gw_proxy_listen, io);
 
 	gw_proxy_accept(l->w, l);
 }
 
-static void close_listener(struct gw_l7_worker *w, struct gw_l7_wlisten *l)
+static void close_listener(struct gw_proxy_worker *w, struct gw_proxy_listen *l)
 {
 	gw_io_stop(w->loop, &l->io);
 	close(l->fd);
@@ -733,9 +638,9 @@ static void close_listener(struct gw_l7_worker *w, struct gw_l7_wlisten *l)
 }
 
 /* Opens the listeners s has and w does not, closes those it no longer has. */
-static void sync_listeners(struct gw_l7_worker *w, const struct gw_l7_snap *s)
+static void sync_listeners(struct gw_proxy_worker *w, const struct gw_l7_snap *s)
 {
-	struct gw_l7_wlisten *nl;
+	struct gw_proxy_listen *nl;
 	size_t i, j, n = 0;
 	char a[GW_ADDR_STRLEN];
 
@@ -782,66 +687,34 @@ static void sync_listeners(struct gw_l7_worker *w, const struct gw_l7_snap *s)
 	w->n_ls = n;
 }
 
-struct gw_l7_wsnap *gw_l7_worker_snap(struct gw_l7_worker *w)
+/* Takes the newest snapshot now (a wake-up, the worker's start), so the
+ * listeners follow a reload without waiting for a request. */
+static void worker_resnap(struct gw_l7_worker *w)
 {
-	struct gw_l7 *l7 = w->l7;
 	struct gw_l7_wsnap *ws;
+	int changed;
 
-	if (__atomic_load_n(&l7->gen, __ATOMIC_ACQUIRE) != w->gen) {
-		ws = calloc(1, sizeof(*ws));
-		if (ws) {
-			pthread_mutex_lock(&l7->mu);
-			ws->s = l7->cur;
-			gw_l7_snap_get(ws->s);
-			pthread_mutex_unlock(&l7->mu);
-			w->gen = ws->s->gen;
-			if (w->cur) {
-				if (!w->cur->local) {
-					gw_l7_snap_put(w->cur->s);
-					free(w->cur);
-				} else {
-					w->cur->next = w->old;
-					w->old = w->cur;
-				}
-			}
-			w->cur = ws;
-			if (!w->draining)
-				sync_listeners(w, ws->s);
-		}
-	}
-	w->cur->local++;
-	return w->cur;
-}
-
-void gw_l7_worker_unsnap(struct gw_l7_worker *w, struct gw_l7_wsnap *ws)
-{
-	struct gw_l7_wsnap **pp;
-
-	if (--ws->local || ws == w->cur)
+	ws = gw_l7_view_take(&w->px.snaps, &changed);
+	if (!ws)
 		return;
-	for (pp = &w->old; *pp; pp = &(*pp)->next) {
-		if (*pp == ws) {
-			*pp = ws->next;
-			break;
-		}
-	}
-	gw_l7_snap_put(ws->s);
-	free(ws);
+	if (changed && !w->px.draining)
+		sync_listeners(&w->px, ws->s);
+	gw_l7_view_drop(&w->px.snaps, ws);
 }
 
 static void drain_tick(struct gw_timer *t)
 {
 	struct gw_l7_worker *w = container_of(t, struct gw_l7_worker, drain_timer);
 
-	if (!w->n_conns || gw_loop_now(w->loop) >= w->drain_until) {
-		if (w->n_conns)
-			pr_info("l7: worker %u: drain timeout, closing %u connections\n", w->id,
-				w->n_conns);
-		gw_proxy_close_all(w);
-		gw_loop_stop(w->loop);
+	if (!w->px.n_conns || gw_loop_now(w->px.loop) >= w->drain_until) {
+		if (w->px.n_conns)
+			pr_info("l7: worker %u: drain timeout, closing %u connections\n", w->px.id,
+				w->px.n_conns);
+		gw_proxy_close_all(&w->px);
+		gw_loop_stop(w->px.loop);
 		return;
 	}
-	gw_timer_start(w->loop, t, L7_DRAIN_POLL_NS, drain_tick);
+	gw_timer_start(w->px.loop, t, L7_DRAIN_POLL_NS, drain_tick);
 }
 
 static void on_wake(struct gw_io *io, __u32 events)
@@ -851,45 +724,39 @@ static void on_wake(struct gw_io *io, __u32 events)
 	size_t i;
 
 	if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		pr_debug("l7: worker %u: eventfd: %s\n", w->id, strerror(errno));
+		pr_debug("l7: worker %u: eventfd: %s\n", w->px.id, strerror(errno));
 	if (__atomic_load_n(&w->l7->stopping, __ATOMIC_ACQUIRE)) {
-		if (w->draining)
+		if (w->px.draining)
 			return;
-		for (i = 0; i < w->n_ls; i++)
-			if (w->ls[i].fd >= 0)
-				close_listener(w, &w->ls[i]);
-		gw_proxy_drain(w);
-		w->drain_until = gw_loop_now(w->loop) + w->l7->drain_ns;
+		for (i = 0; i < w->px.n_ls; i++)
+			if (w->px.ls[i].fd >= 0)
+				close_listener(&w->px, &w->px.ls[i]);
+		gw_proxy_drain(&w->px);
+		w->drain_until = gw_loop_now(w->px.loop) + w->l7->drain_ns;
 		drain_tick(&w->drain_timer);
 		return;
 	}
-	gw_l7_worker_unsnap(w, gw_l7_worker_snap(w));
+	worker_resnap(w);
 }
 
 static void *worker_main(void *arg)
 {
 	struct gw_l7_worker *w = arg;
-	struct gw_l7_wsnap *ws;
 	sigset_t all;
 	size_t i;
 	int err;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	gw_proxy_bind_thread(w);
-	gw_l7_worker_unsnap(w, gw_l7_worker_snap(w));
-	err = gw_loop_run(w->loop);
+	gw_proxy_bind_thread(&w->px);
+	worker_resnap(w);
+	err = gw_loop_run(w->px.loop);
 	if (err)
-		pr_err("l7: worker %u: loop failed: %s\n", w->id, strerror(-err));
-	gw_proxy_close_all(w);
-	for (i = 0; i < w->n_ls; i++)
-		if (w->ls[i].fd >= 0)
-			close_listener(w, &w->ls[i]);
-	while ((ws = w->old)) {
-		w->old = ws->next;
-		gw_l7_snap_put(ws->s);
-		free(ws);
-	}
+		pr_err("l7: worker %u: loop failed: %s\n", w->px.id, strerror(-err));
+	gw_proxy_close_all(&w->px);
+	for (i = 0; i < w->px.n_ls; i++)
+		if (w->px.ls[i].fd >= 0)
+			close_listener(&w->px, &w->px.ls[i]);
 	return NULL;
 }
 
@@ -898,39 +765,39 @@ static int worker_init(struct gw_l7 *l7, struct gw_l7_worker *w, unsigned int id
 	int err;
 
 	w->l7 = l7;
-	w->id = id;
+	w->px.id = id;
+	w->px.snaps.pub = &l7->pub;
+	w->px.on_snap = sync_listeners;
 	w->efd = -1;
-	if (getrandom(w->rng, sizeof(w->rng), 0) != sizeof(w->rng) || !(w->rng[0] | w->rng[1]))
-		w->rng[0] = 0x9e3779b97f4a7c15ull ^ ((__u64)id << 32) ^ (__u64)getpid();
-	err = gw_loop_new(&w->loop);
+	if (getrandom(w->px.rng, sizeof(w->px.rng), 0) != sizeof(w->px.rng) ||
+	    !(w->px.rng[0] | w->px.rng[1]))
+		w->px.rng[0] = 0x9e3779b97f4a7c15ull ^ ((__u64)id << 32) ^ (__u64)getpid();
+	err = gw_loop_new(&w->px.loop);
 	if (err)
 		return err;
-	w->alb = calloc(1, sizeof(*w->alb));
-	if (!w->alb)
+	w->px.alb = calloc(1, sizeof(*w->px.alb));
+	if (!w->px.alb)
 		return -ENOMEM;
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->efd < 0)
 		return -errno;
-	return gw_io_start(w->loop, &w->eio, w->efd, EPOLLIN, on_wake);
+	return gw_io_start(w->px.loop, &w->eio, w->efd, EPOLLIN, on_wake);
 }
 
 static void worker_fini(struct gw_l7_worker *w)
 {
-	if (w->loop) {
-		gw_io_stop(w->loop, &w->eio);
-		gw_timer_stop(w->loop, &w->drain_timer);
-		gw_timer_stop(w->loop, &w->resume_timer);
-		gw_loop_free(w->loop);	/* runs the last deferred frees */
+	if (w->px.loop) {
+		gw_io_stop(w->px.loop, &w->eio);
+		gw_timer_stop(w->px.loop, &w->drain_timer);
+		gw_timer_stop(w->px.loop, &w->px.resume_timer);
+		gw_loop_free(w->px.loop);	/* runs the last deferred frees */
 	}
-	gw_proxy_free_cache(w);
+	gw_proxy_free_cache(&w->px);
 	if (w->efd >= 0)
 		close(w->efd);
-	free(w->ls);
-	free(w->alb);
-	if (w->cur) {
-		gw_l7_snap_put(w->cur->s);
-		free(w->cur);
-	}
+	free(w->px.ls);
+	free(w->px.alb);
+	gw_l7_view_clear(&w->px.snaps);
 }
 
 int gw_l7_wanted(const struct gw_cfg *cfg)
@@ -1000,7 +867,7 @@ static void hc_changed(struct gw_health_target *t, enum gw_health_state old,
 		       enum gw_health_state now, void *arg)
 {
 	struct l7_hc *hc = arg;
-	const struct gw_upstream *up = upstream_named(hc->l7->cur, hc->upstream);
+	const struct gw_upstream *up = upstream_named(hc->l7->pub.cur, hc->upstream);
 	int panic = up && gw_upstream_panic(up);
 
 	__atomic_store_n(&hc->st->health_down, now == GW_HS_DOWN, __ATOMIC_RELAXED);
@@ -1126,13 +993,12 @@ int gw_l7_start(const struct gw_cfg *cfg, unsigned int n_workers, const struct g
 	err = check_listeners(cfg, NULL);
 	if (err)
 		return err;
-	code_slots_init();
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	l7 = calloc(1, sizeof(*l7));
 	if (!l7)
 		return -ENOMEM;
-	pthread_mutex_init(&l7->mu, NULL);
+	pthread_mutex_init(&l7->pub.mu, NULL);
 	l7->n_workers = n_workers;
 	l7->drain_ns = GW_L7_DRAIN_NS;
 	l7->main_loop = main_loop;
@@ -1147,12 +1013,13 @@ int gw_l7_start(const struct gw_cfg *cfg, unsigned int n_workers, const struct g
 	memset(l7->limited, 0, n_workers * sizeof(*l7->limited));
 	for (i = 0; i < n_workers; i++)
 		l7->w[i].efd = -1;
-	if (env && env->filter) {
+	if (env && env->ban) {
 		struct gw_authban_opts bo = {
 			.failures = cfg->filter.ban.auth_failures,
 			.duration_ns = cfg->filter.ban.duration_ns,
 			.capacity = 65536,
-			.maps = env->filter,
+			.ban = env->ban,
+			.ban_arg = env->ban_arg,
 		};
 
 		if (gw_authban_new(&bo, &l7->ban))
@@ -1193,13 +1060,13 @@ int gw_l7_reload(struct gw_l7 *l7, const struct gw_cfg *cfg)
 
 	/* A listener the new file adds must bind, else the whole reload
 	 * fails and the running snapshot stays. */
-	err = check_listeners(cfg, l7->cur);
+	err = check_listeners(cfg, l7->pub.cur);
 	if (err)
 		return err;
 	if (l7->ban)
 		gw_authban_configure(l7->ban, &cfg->filter.ban.auth_failures,
 				     cfg->filter.ban.duration_ns);
-	err = snap_build(l7, cfg, l7->cur, &s);
+	err = snap_build(l7, cfg, l7->pub.cur, &s);
 	if (err) {
 		pr_warn("l7: the new routes/upstreams cannot be built (%s); the running ones "
 			"stay\n", strerror(-err));
@@ -1257,7 +1124,7 @@ static void stop_finish(struct gw_l7 *l7)
 			pthread_join(l7->w[i].th, NULL);
 	for (i = 0; i < l7->n_workers; i++)
 		worker_fini(&l7->w[i]);
-	gw_l7_snap_put(l7->cur);
+	gw_l7_snap_put(l7->pub.cur);
 	while ((lg = l7->logs)) {
 		l7->logs = lg->next;
 		gw_accesslog_close(lg->log);
@@ -1279,7 +1146,7 @@ static void stop_finish(struct gw_l7 *l7)
 	gw_tls_keys_put(l7->tls_keys);
 	free(l7->limited);
 	free(l7->w);
-	pthread_mutex_destroy(&l7->mu);
+	pthread_mutex_destroy(&l7->pub.mu);
 	free(l7);
 }
 
@@ -1340,18 +1207,6 @@ void gw_l7_drains_wait(void)
 
 /* ---- metrics ------------------------------------------------------------------------ */
 
-static void put_label(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-}
-
 #define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 
 static const char *const to_phase_names[GW_L7_TO_PHASES] = {
@@ -1362,10 +1217,10 @@ static const char *const to_phase_names[GW_L7_TO_PHASES] = {
 
 int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 {
-	unsigned int ncodes = sizeof(known_codes) / sizeof(known_codes[0]);
+	unsigned int ncodes = gw_l7_code_slots();
 	struct gw_l7_lstats *lst;
 	struct gw_l7_rstats *st;
-	const struct gw_l7_snap *s = l7->cur;
+	const struct gw_l7_snap *s = l7->pub.cur;
 	unsigned int i, k;
 	size_t u, j;
 	__u64 now;
@@ -1382,9 +1237,9 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 			if (!n)
 				continue;
 			fputs("gw_http_requests_total{route=\"", f);
-			put_label(f, st->label);
+			gw_prom_label(f, st->label);
 			if (k)
-				fprintf(f, "\",code=\"%d\"} %llu\n", known_codes[k],
+				fprintf(f, "\",code=\"%d\"} %llu\n", gw_l7_slot_code(k),
 					(unsigned long long)n);
 			else
 				fprintf(f, "\",code=\"other\"} %llu\n", (unsigned long long)n);
@@ -1404,7 +1259,7 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 			for (i = 0; i < l7->n_workers; i++)
 				cum += LD(&st->w[i].hist[k]);
 			fputs("gw_http_request_duration_seconds_bucket{route=\"", f);
-			put_label(f, st->label);
+			gw_prom_label(f, st->label);
 			if (k < GW_L7_HIST_BUCKETS - 1)
 				fprintf(f, "\",le=\"%g\"} %llu\n", gw_l7_hist_bounds_us[k] / 1e6,
 					(unsigned long long)cum);
@@ -1414,10 +1269,10 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 		for (i = 0; i < l7->n_workers; i++)
 			sum += LD(&st->w[i].sum_us);
 		fputs("gw_http_request_duration_seconds_sum{route=\"", f);
-		put_label(f, st->label);
+		gw_prom_label(f, st->label);
 		fprintf(f, "\"} %.6f\n", sum / 1e6);
 		fputs("gw_http_request_duration_seconds_count{route=\"", f);
-		put_label(f, st->label);
+		gw_prom_label(f, st->label);
 		fprintf(f, "\"} %llu\n", (unsigned long long)cnt);
 	}
 	fputs("# HELP gw_http_client_timeouts_total Client connections a listener's timeout "
@@ -1425,7 +1280,7 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 	for (lst = l7->lstats; lst; lst = lst->next) {
 		for (k = 0; k < GW_L7_TO_PHASES; k++) {
 			fputs("gw_http_client_timeouts_total{listener=\"", f);
-			put_label(f, lst->name);
+			gw_prom_label(f, lst->name);
 			fprintf(f, "\",phase=\"%s\"} %llu\n", to_phase_names[k],
 				(unsigned long long)LD(&lst->timeouts[k]));
 		}
@@ -1443,7 +1298,7 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 	for (u = 0; s && u < s->n_ups; u++) {
 		for (j = 0; j < s->ups[u].n_servers; j++) {
 			fputs("gw_upstream_server_up{upstream=\"", f);
-			put_label(f, s->ups[u].name);
+			gw_prom_label(f, s->ups[u].name);
 			fprintf(f, "\",server=\"%s\"} %d\n", s->ups[u].servers[j].name,
 				gw_srv_in_rotation(s->ups[u].servers[j].st, now));
 		}
@@ -1453,7 +1308,7 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 	      "# TYPE gw_upstream_panic gauge\n", f);
 	for (u = 0; s && u < s->n_ups; u++) {
 		fputs("gw_upstream_panic{upstream=\"", f);
-		put_label(f, s->ups[u].name);
+		gw_prom_label(f, s->ups[u].name);
 		fprintf(f, "\"} %d\n", gw_upstream_panic(&s->ups[u]));
 	}
 	return 0;
@@ -1470,7 +1325,7 @@ static const char *balance_name(int b)
 
 int gw_l7_upstream_list(struct gw_l7 *l7, json_t **out)
 {
-	const struct gw_l7_snap *s = l7->cur;
+	const struct gw_l7_snap *s = l7->pub.cur;
 	json_t *arr = json_array();
 	struct timespec ts;
 	__u64 now;
@@ -1511,7 +1366,7 @@ int gw_l7_upstream_list(struct gw_l7 *l7, json_t **out)
 
 int gw_l7_route_list(struct gw_l7 *l7, json_t **out)
 {
-	const struct gw_l7_snap *s = l7->cur;
+	const struct gw_l7_snap *s = l7->pub.cur;
 	json_t *arr = json_array();
 	size_t i;
 
@@ -1572,7 +1427,7 @@ static int upstream_cfg_of(const struct gw_upstream *up, struct gw_cfg_upstream 
 static int snap_with_upstream(struct gw_l7 *l7, size_t u, const struct gw_cfg_upstream *c,
 			      struct gw_l7_snap **out)
 {
-	const struct gw_l7_snap *cur = l7->cur;
+	const struct gw_l7_snap *cur = l7->pub.cur;
 	struct gw_cfg_upstream uc;
 	struct gw_l7_snap *s;
 	size_t i;
@@ -1614,7 +1469,7 @@ fail:
 int gw_l7_server_change(struct gw_l7 *l7, const char *op, const char *upstream,
 			const char *addr, __u32 weight, char *err, size_t errlen)
 {
-	const struct gw_l7_snap *cur = l7->cur;
+	const struct gw_l7_snap *cur = l7->pub.cur;
 	struct gw_cfg_upstream c;
 	struct gw_endpoint e;
 	struct gw_l7_snap *s;

@@ -32,7 +32,7 @@ struct gw_gcra {
 
 #define GW_CFG_F_DEFAULT_DENY (1u << 0)	/* filter.default: deny */
 /* gw_ban_v4 / gw_ban_v6 is known to be empty: the datapath skips its
- * lookups. Set only by agent/filter.c (which clears it before adding a
+ * lookups. Set only by agent/dp/filter.c (which clears it before adding a
  * ban); a writer that drops it costs time, never a ban. */
 #define GW_CFG_F_NO_BANS_V4 (1u << 1)
 #define GW_CFG_F_NO_BANS_V6 (1u << 2)
@@ -47,7 +47,7 @@ struct gw_config {
 	__u16 pad1;
 	struct gw_gcra rl_pkt;	/* all packets, per source */
 	struct gw_gcra rl_syn;	/* TCP SYN (SYN without ACK), per source */
-	__u32 filter_gen;	/* bumped by agent/filter.c after every filter or
+	__u32 filter_gen;	/* bumped by agent/dp/filter.c after every filter or
 				 * ban change: drops the cached verdicts */
 	__u32 fib_gen;		/* bumped by gwd on route, neighbour, rule,
 				 * netconf and link changes: drops the

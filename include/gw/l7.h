@@ -3,14 +3,14 @@
  * L7 route match records: the part of a compiled route table that a BPF
  * program (a later sockmap/sk_msg fast path) can share with gwd. gwd keeps
  * the table as a flat array of these fixed-size records in file order
- * (agent/route.c); a BPF program could copy it into an array map and walk
+ * (agent/l7/route.c); a BPF program could copy it into an array map and walk
  * it, taking the first record that matches. Header and extension-method
  * conditions stay in user space: a record whose flags have
  * GW_L7_F_USER_ONLY set needs gwd to finish the decision.
  *
- * Strings are normalized the way agent/route.c matches them: hosts
+ * Strings are normalized the way agent/l7/route.c matches them: hosts
  * lowercase without port or trailing dot, a wildcard "*.example.com" kept
- * as its suffix ".example.com"; paths as agent/route.c normalizes request
+ * as its suffix ".example.com"; paths as agent/l7/route.c normalizes request
  * paths. They are NUL-padded and their lengths are given.
  */
 #ifndef GW_L7_H

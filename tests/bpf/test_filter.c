@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The IP filter (bpf/lib/filter.h) with entries written by agent/filter.c:
+ * The IP filter (bpf/lib/filter.h) with entries written by agent/dp/filter.c:
  * deny, allow inside deny, the tie rule, default deny, bans that expire,
  * IPv6 prefixes, and the user-space API's own rules (GC, foreach, errors).
  * Every packet runs on both hooks.
@@ -234,14 +234,21 @@ static void test_ban_expiry(void **state)
 	expect_src("198.18.8.65", GW_R_PASS_LOCAL);
 }
 
-/* Repeated auth failures (agent/authban.c) end in a ban the datapath
+/* Where gwd sends the bans of auth failures: the filter's ban maps. */
+static int ban_to_maps(void *arg, const struct gw_cidr *prefix, __u64 duration_ns)
+{
+	return gw_ban_add(arg, prefix, duration_ns, GW_ORIGIN_BAN);
+}
+
+/* Repeated auth failures (agent/auth/authban.c) end in a ban the datapath
  * enforces: the IPv4 source itself, an IPv6 source's whole /64. */
 static void test_auth_failures_ban(void **state)
 {
 	struct gw_authban_opts o = {
 		.failures = { 3, 60 * SEC_NS },
 		.duration_ns = 60 * SEC_NS,
-		.maps = &fm,
+		.ban = ban_to_maps,
+		.ban_arg = &fm,
 	};
 	struct gw_authban *b = NULL;
 	struct gw_ip a4, a6;

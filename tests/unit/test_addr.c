@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* agent/addr.c: strict parsing of addresses, prefixes and endpoints. */
+/* agent/core/addr.c: strict parsing of addresses, prefixes and endpoints. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The active health checker (agent/health.c) against loopback listeners run
+ * The active health checker (agent/core/health.c) against loopback listeners run
  * on the same event loop: tcp pass and refusal, http 2xx/3xx pass, 500 and
  * garbage fail, a silent server times out, a full accept queue times the
  * connect out, rise/fall counts are exact, the first probe decides an

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* agent/http1*.c: strict HTTP/1.1 heads, chunked bodies, head builders. */
+/* agent/http/http1*.c: strict HTTP/1.1 heads, chunked bodies, head builders. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>

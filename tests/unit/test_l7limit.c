@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * agent/l7limit.c: exact bursts, refill with an injected clock, response
+ * agent/l7/l7limit.c: exact bursts, refill with an injected clock, response
  * headers, keys (consumer, ip, route) and scopes kept apart, bounded memory
  * under many keys, and exactness with two threads on one key.
  */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* agent/ratelimit.c: rates as config writes them, and GCRA parameters. */
+/* agent/core/ratelimit.c: rates as config writes them, and GCRA parameters. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>

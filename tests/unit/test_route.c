@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * agent/route.c and agent/pathnorm.c: request normalization, first-match
+ * agent/l7/route.c and agent/http/pathnorm.c: request normalization, first-match
  * routing (host, wildcard, segment-aware prefixes, methods, headers),
  * strip_prefix, table refcounting, the flat records; the index is checked
  * against a linear reference matcher on random requests and timed.

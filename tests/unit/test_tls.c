@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * agent/tls.c: real handshakes between an OpenSSL client and gwd's server
+ * agent/l7/tls.c: real handshakes between an OpenSSL client and gwd's server
  * contexts over in-memory BIO pairs. A CA and leaf certificates are made at
  * setup with the OpenSSL API. Checked: certificate choice by SNI (exact,
  * wildcard, default), protocol versions, TLS 1.2 ciphers, ALPN, ticket
