@@ -32,7 +32,8 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 
-nsx "$IT_CL1" timeout 20 wrk -t2 -c16 -d6s --timeout 3s "http://$GW/w" >"$IT_TMP/wrk.out" 2>&1 &
+nsx "$IT_CL1" timeout 20 wrk -t2 -c16 -d6s --timeout 3s -s "$IT_ROOT/tests/integ/wrk_status.lua" \
+	"http://$GW/w" >"$IT_TMP/wrk.out" 2>&1 &
 wpid=$!
 sleep 1.5
 kill -KILL "${IT_L7_PID[1]}"
@@ -41,7 +42,7 @@ t_kill=$(date +%s%N)
 sleep 2
 it_l7_backend 1 600
 wait "$wpid" || it_fail "wrk failed: $(cat "$IT_TMP/wrk.out")"
-cat "$IT_TMP/wrk.out" | grep -E 'Requests/sec|Socket errors|Non-2xx'
+cat "$IT_TMP/wrk.out" | grep -E 'Requests/sec|Socket errors|Non-2xx|^status '
 grep -q 'Requests/sec' "$IT_TMP/wrk.out" || it_fail "wrk did not run"
 if grep -q 'Socket errors' "$IT_TMP/wrk.out"; then
 	grep -qE 'timeout 0$' "$IT_TMP/wrk.out" || it_fail "wrk saw timeouts (a hang)"

@@ -667,10 +667,14 @@ it_log "reload removing the listeners: gwctl answered in $rt_ms ms, the in-fligh
 
 # --- wrk smoke run ----------------------------------------------------------------------------
 if command -v wrk >/dev/null; then
-	out=$(cl timeout 20 wrk -t2 -c32 -d3s "http://$GW/one/w" 2>&1)
-	echo "$out" | grep -E 'Requests/sec|Latency|Socket errors|Non-2xx'
-	grep -q 'Non-2xx' <<<"$out" && it_fail "wrk saw non-2xx answers"
-	grep -q 'Socket errors' <<<"$out" && it_fail "wrk saw socket errors"
+	out=$(cl timeout 20 wrk -t2 -c32 -d3s -s "$IT_ROOT/tests/integ/wrk_status.lua" \
+		"http://$GW/one/w" 2>&1)
+	echo "$out" | grep -E 'Requests/sec|Latency|Socket errors|Non-2xx|^status '
+	if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
+		# which answers, and why gw made them (the access log's reason)
+		grep -v '"status":200,' "$IT_TMP/access.log" | tail -20
+		it_fail "wrk saw non-2xx answers or socket errors: $(grep '^status ' <<<"$out" | tr '\n' ' ')"
+	fi
 	grep -q 'Requests/sec' <<<"$out" || it_fail "wrk did not run: $out"
 fi
 
