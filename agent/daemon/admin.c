@@ -89,11 +89,16 @@ struct admin_client {
 	int shut;		/* shutdown(SHUT_WR) done */
 	size_t drained;		/* bytes discarded while closing */
 	__u64 closing_ns;	/* when it started closing (CLOCK_MONOTONIC) */
+	__u64 active_ns;	/* its last byte in or out */
+	uid_t uid;		/* the peer's, at connect time */
 };
 
 #define NGROUPS_MAX_SMALL 1024	/* supplementary groups read with SO_PEERGROUPS */
 #define ADMIN_DRAIN_MAX (1024 * 1024)
 #define ADMIN_CLOSE_NS (2ull * 1000000000ull)	/* a closing client's grace */
+/* A client that has been idle this long gives its slot up to a new one
+ * when the table (or its uid's share) is full. */
+#define ADMIN_EVICT_IDLE_NS (1ull * 1000000000ull)
 
 struct gw_admin {
 	int lfd, ep;
@@ -313,6 +318,7 @@ static int client_flush(struct gw_admin *a, int slot)
 			break;
 		}
 		c->out_off += (size_t)n;
+		c->active_ns = gw_now_ns();
 	}
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
@@ -403,9 +409,39 @@ static void client_settle(struct gw_admin *a, int slot, int eof)
 	}
 }
 
-/* Frees the closing clients past their grace (a refused peer cannot hold a
- * slot); with `evict`, the oldest closing one as well. Returns a free slot
+/* The open client idle longest (no byte either way for at least
+ * ADMIN_EVICT_IDLE_NS), of uid `uid` only unless it is -1. Returns its slot
  * or -1. */
+static int idlest(const struct gw_admin *a, uid_t uid, __u64 now)
+{
+	int i, best = -1;
+
+	for (i = 0; i < GW_ADMIN_MAX_CLIENTS; i++) {
+		const struct admin_client *c = a->cl[i];
+
+		if (!c || c->closing || (uid != (uid_t)-1 && c->uid != uid) ||
+		    now - c->active_ns < ADMIN_EVICT_IDLE_NS)
+			continue;
+		if (best < 0 || c->active_ns < a->cl[best]->active_ns)
+			best = i;
+	}
+	return best;
+}
+
+/* Open clients of uid. Returns the count. */
+static int uid_clients(const struct gw_admin *a, uid_t uid)
+{
+	int i, n = 0;
+
+	for (i = 0; i < GW_ADMIN_MAX_CLIENTS; i++)
+		n += a->cl[i] && !a->cl[i]->closing && a->cl[i]->uid == uid;
+	return n;
+}
+
+/* Frees the closing clients past their grace and the clients idle past
+ * GW_ADMIN_IDLE_NS (neither can hold a slot); with `evict`, when no slot is
+ * free, the oldest closing one or else the one idle longest. Returns a free
+ * slot or -1. */
 static int free_slot(struct gw_admin *a, int evict)
 {
 	__u64 now = gw_now_ns();
@@ -414,7 +450,8 @@ static int free_slot(struct gw_admin *a, int evict)
 	for (i = 0; i < GW_ADMIN_MAX_CLIENTS; i++) {
 		struct admin_client *c = a->cl[i];
 
-		if (c && c->shut && now - c->closing_ns >= ADMIN_CLOSE_NS)
+		if (c && ((c->shut && now - c->closing_ns >= ADMIN_CLOSE_NS) ||
+			  now - c->active_ns >= GW_ADMIN_IDLE_NS))
 			client_free(a, i);
 		c = a->cl[i];
 		if (!c) {
@@ -424,11 +461,35 @@ static int free_slot(struct gw_admin *a, int evict)
 			oldest = i;
 		}
 	}
-	if (freeslot < 0 && evict && oldest >= 0) {
-		client_free(a, oldest);
-		freeslot = oldest;
+	if (freeslot < 0 && evict) {
+		if (oldest < 0)
+			oldest = idlest(a, (uid_t)-1, now);
+		if (oldest >= 0) {
+			client_free(a, oldest);
+			freeslot = oldest;
+		}
 	}
 	return freeslot;
+}
+
+void gw_admin_tick(struct gw_admin *a)
+{
+	free_slot(a, 0);
+}
+
+/* An allowed peer of uid over its share: its idle-longest client makes
+ * room. Returns 0, or -EBUSY when every one of them is busy. */
+static int uid_room(struct gw_admin *a, uid_t uid)
+{
+	int victim;
+
+	if (uid_clients(a, uid) < GW_ADMIN_PER_UID)
+		return 0;
+	victim = idlest(a, uid, gw_now_ns());
+	if (victim < 0)
+		return -EBUSY;
+	client_free(a, victim);
+	return 0;
 }
 
 static void accept_all(struct gw_admin *a)
@@ -451,6 +512,12 @@ static void accept_all(struct gw_admin *a)
 		if (!allowed)
 			pr_warn("admin: refused peer uid %u pid %d (not root, not in group "
 				GW_ADMIN_GROUP ")\n", cr.uid, cr.pid);
+		if (allowed && uid_room(a, cr.uid)) {
+			pr_warn("admin: refused uid %u: %d connections of its own are busy\n",
+				cr.uid, GW_ADMIN_PER_UID);
+			refuse(fd, "busy: too many admin connections of this user");
+			continue;
+		}
 		slot = free_slot(a, 1);
 		c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
 		if (c)
@@ -462,6 +529,8 @@ static void accept_all(struct gw_admin *a)
 			continue;
 		}
 		c->fd = fd;
+		c->uid = cr.uid;
+		c->active_ns = gw_now_ns();
 		a->cl[slot] = c;
 		ev.data.u64 = (__u64)slot + 1;
 		if (epoll_ctl(a->ep, EPOLL_CTL_ADD, fd, &ev)) {
@@ -499,6 +568,7 @@ static void client_read(struct gw_admin *a, int slot, const struct gw_cmd_table 
 			eof = 1;
 			break;
 		}
+		c->active_ns = gw_now_ns();
 		if (c->closing) {
 			c->drained += (size_t)n;
 			if (c->drained > ADMIN_DRAIN_MAX) {

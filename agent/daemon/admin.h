@@ -13,6 +13,8 @@
 #include "core/cmd.h"
 
 #define GW_ADMIN_MAX_CLIENTS 16
+#define GW_ADMIN_PER_UID 8		/* open clients of one user */
+#define GW_ADMIN_IDLE_NS (60ull * 1000000000ull)	/* a silent client is closed */
 #define GW_ADMIN_OUT_MAX (16 * 1024 * 1024)	/* largest queued answer */
 
 /* What gwd's own verbs (reload) work on. */
@@ -42,6 +44,12 @@ int gw_admin_fd(const struct gw_admin *a);
 /* Accepts, reads, answers (with the n_t verb tables t) and closes whatever
  * is ready, without blocking. Returns 0 or a negative errno. */
 int gw_admin_process(struct gw_admin *a, const struct gw_cmd_table *t, size_t n_t);
+
+/* Once a second (gwd's housekeeping): closes the clients idle for
+ * GW_ADMIN_IDLE_NS. A new client finds room as well when the table is full:
+ * a client idle for a second gives its slot up, and one user holds at most
+ * GW_ADMIN_PER_UID clients, so idle connections cannot lock gwctl out. */
+void gw_admin_tick(struct gw_admin *a);
 
 /* Closes every client and the socket and removes its path. */
 void gw_admin_close(struct gw_admin *a);

@@ -492,6 +492,10 @@ static void on_tick(struct gw_timer *t)
 	struct gwd *g = container_of(t, struct gwd, tick);
 
 	gw_ban_gc(&g->maps.filter);
+	if (g->admin)
+		gw_admin_tick(g->admin);
+	if (g->metrics)
+		gw_metrics_tick(g->metrics);
 	gw_timer_start(g->loop, &g->tick, GWD_TICK_NS, on_tick);
 }
 

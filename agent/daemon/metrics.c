@@ -175,12 +175,16 @@ int gw_metrics_render(FILE *f, const struct gw_metrics_src *src)
 
 #define METRICS_CLIENTS 16
 #define METRICS_REQ_MAX 8192
-#define METRICS_IDLE_NS (5ull * 1000000000ull)
+/* A client's whole life: the request, and the answer to a slow reader. A
+ * scraper that stops reading is cut then; gwd's loop never waits on it. */
+#define METRICS_CLIENT_NS (10ull * 1000000000ull)
 
 struct metrics_client {
 	int fd;				/* -1: free slot */
 	size_t len;
 	__u64 since_ns;
+	char *out;			/* the answer not sent yet; NULL while reading */
+	size_t out_len, out_off;
 	char buf[METRICS_REQ_MAX];
 };
 
@@ -246,29 +250,37 @@ static void client_close(struct gw_metrics *m, struct metrics_client *c)
 {
 	epoll_ctl(m->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
 	c->fd = -1;
 	c->len = 0;
 }
 
-/* Sends all of buf, waiting at most a second for a slow reader. */
-static void send_all(int fd, const char *buf, size_t len)
+/* Sends what the socket takes now. Returns 1 when all is sent, 0 when the
+ * rest waits for EPOLLOUT, -1 on an error (the client is to be closed). */
+static int client_flush(struct gw_metrics *m, struct metrics_client *c)
 {
-	struct timeval tv = { 1, 0 };
-	int fl = fcntl(fd, F_GETFL);
+	struct epoll_event ev = { .events = EPOLLOUT, .data.fd = c->fd };
 
-	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return epoll_ctl(m->ep, EPOLL_CTL_MOD, c->fd, &ev) ? -1 : 0;
 		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
+			return -1;
+		c->out_off += (size_t)n;
 	}
+	return 1;
 }
 
-static void respond(int fd, const char *status, const char *ctype, const char *body, size_t len)
+/* Queues a whole answer (head and body) on c. Returns 0 or -ENOMEM. */
+static int respond(struct metrics_client *c, const char *status, const char *ctype,
+		   const char *body, size_t len)
 {
 	char head[256];
 	int n;
@@ -276,46 +288,57 @@ static void respond(int fd, const char *status, const char *ctype, const char *b
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 		     "Connection: close\r\n\r\n", status, ctype, len);
-	send_all(fd, head, (size_t)n);
-	send_all(fd, body, len);
+	c->out = malloc((size_t)n + len);
+	if (!c->out)
+		return -ENOMEM;
+	memcpy(c->out, head, (size_t)n);
+	memcpy(c->out + n, body, len);
+	c->out_len = (size_t)n + len;
+	c->out_off = 0;
+	return 0;
 }
 
-/* A whole request head is in c->buf: answer it. */
-static void serve(struct metrics_client *c, const struct gw_metrics_src *src)
+/* A whole request head is in c->buf: queues its answer. Returns 0 or
+ * -ENOMEM. */
+static int serve(struct metrics_client *c, const struct gw_metrics_src *src)
 {
 	char *body = NULL, *sp, *path;
 	size_t blen = 0;
 	FILE *f;
+	int err;
 
 	c->buf[c->len] = 0;
 	sp = strchr(c->buf, ' ');
-	if (!sp) {
-		respond(c->fd, "400 Bad Request", "text/plain", "bad request\n", 12);
-		return;
-	}
+	if (!sp)
+		return respond(c, "400 Bad Request", "text/plain", "bad request\n", 12);
 	*sp = 0;
 	path = sp + 1;
 	sp = strchr(path, ' ');
 	if (sp)
 		*sp = 0;
-	if (strcmp(c->buf, "GET") && strcmp(c->buf, "HEAD")) {
-		respond(c->fd, "405 Method Not Allowed", "text/plain", "GET only\n", 9);
-		return;
-	}
-	if (strcmp(path, "/metrics")) {
-		respond(c->fd, "404 Not Found", "text/plain", "try /metrics\n", 13);
-		return;
-	}
+	if (strcmp(c->buf, "GET") && strcmp(c->buf, "HEAD"))
+		return respond(c, "405 Method Not Allowed", "text/plain", "GET only\n", 9);
+	if (strcmp(path, "/metrics"))
+		return respond(c, "404 Not Found", "text/plain", "try /metrics\n", 13);
 	f = open_memstream(&body, &blen);
-	if (!f) {
-		respond(c->fd, "500 Internal Server Error", "text/plain", "no memory\n", 10);
-		return;
-	}
+	if (!f)
+		return respond(c, "500 Internal Server Error", "text/plain", "no memory\n", 10);
 	gw_metrics_render(f, src);
 	fclose(f);
-	respond(c->fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body,
-		strcmp(c->buf, "HEAD") ? blen : 0);
+	err = respond(c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body,
+		      strcmp(c->buf, "HEAD") ? blen : 0);
 	free(body);
+	return err;
+}
+
+/* Closes the clients past their deadline (slow or silent). */
+static void expire(struct gw_metrics *m, __u64 now)
+{
+	int i;
+
+	for (i = 0; i < METRICS_CLIENTS; i++)
+		if (m->c[i].fd >= 0 && now - m->c[i].since_ns > METRICS_CLIENT_NS)
+			client_close(m, &m->c[i]);
 }
 
 static void accept_all(struct gw_metrics *m, __u64 now)
@@ -323,17 +346,15 @@ static void accept_all(struct gw_metrics *m, __u64 now)
 	struct epoll_event ev = { .events = EPOLLIN };
 	int fd, i;
 
+	expire(m, now);
 	while ((fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		for (i = 0; i < METRICS_CLIENTS; i++)
-			if (m->c[i].fd < 0 ||
-			    now - m->c[i].since_ns > METRICS_IDLE_NS)
+			if (m->c[i].fd < 0)
 				break;
 		if (i == METRICS_CLIENTS) {
 			close(fd);	/* busy: the scraper retries */
 			continue;
 		}
-		if (m->c[i].fd >= 0)
-			client_close(m, &m->c[i]);	/* idle too long */
 		m->c[i].fd = fd;
 		m->c[i].len = 0;
 		m->c[i].since_ns = now;
@@ -341,6 +362,33 @@ static void accept_all(struct gw_metrics *m, __u64 now)
 		if (epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev))
 			client_close(m, &m->c[i]);
 	}
+}
+
+/* Reads what c sent; once the head is complete, answers it. */
+static void client_read(struct gw_metrics *m, struct metrics_client *c,
+			const struct gw_metrics_src *src)
+{
+	ssize_t r;
+	int err;
+
+	r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);
+	if (r <= 0) {
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		client_close(m, c);
+		return;
+	}
+	c->len += (size_t)r;
+	c->buf[c->len] = 0;
+	if (strstr(c->buf, "\r\n\r\n") || strstr(c->buf, "\n\n"))
+		err = serve(c, src);
+	else if (c->len >= sizeof(c->buf) - 1)
+		err = respond(c, "431 Request Header Fields Too Large", "text/plain",
+			      "too large\n", 10);
+	else
+		return;
+	if (err || client_flush(m, c))
+		client_close(m, c);	/* sent whole, or failed */
 }
 
 void gw_metrics_process(struct gw_metrics *m, const struct gw_metrics_src *src)
@@ -352,7 +400,6 @@ void gw_metrics_process(struct gw_metrics *m, const struct gw_metrics_src *src)
 	n = epoll_wait(m->ep, evs, METRICS_CLIENTS + 1, 0);
 	for (i = 0; i < n; i++) {
 		struct metrics_client *c = NULL;
-		ssize_t r;
 
 		if (evs[i].data.fd == m->lfd) {
 			accept_all(m, now);
@@ -363,24 +410,18 @@ void gw_metrics_process(struct gw_metrics *m, const struct gw_metrics_src *src)
 				c = &m->c[j];
 		if (!c)
 			continue;
-		r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
-		if (r <= 0) {
-			if (r < 0 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			client_close(m, c);
+		if (c->out) {
+			if (client_flush(m, c))
+				client_close(m, c);
 			continue;
 		}
-		c->len += (size_t)r;
-		c->buf[c->len] = 0;
-		if (strstr(c->buf, "\r\n\r\n") || strstr(c->buf, "\n\n")) {
-			serve(c, src);
-			client_close(m, c);
-		} else if (c->len >= sizeof(c->buf) - 1) {
-			respond(c->fd, "431 Request Header Fields Too Large", "text/plain",
-				"too large\n", 10);
-			client_close(m, c);
-		}
+		client_read(m, c, src);
 	}
+}
+
+void gw_metrics_tick(struct gw_metrics *m)
+{
+	expire(m, gw_now_ns());
 }
 
 void gw_metrics_close(struct gw_metrics *m)
@@ -391,7 +432,7 @@ void gw_metrics_close(struct gw_metrics *m)
 		return;
 	for (i = 0; i < METRICS_CLIENTS; i++)
 		if (m->c[i].fd >= 0)
-			close(m->c[i].fd);
+			client_close(m, &m->c[i]);
 	if (m->lfd >= 0)
 		close(m->lfd);
 	if (m->ep >= 0)

@@ -41,8 +41,13 @@ int gw_metrics_open(const struct gw_endpoint *addr, struct gw_metrics **m);
 /* The fd to poll for readability. */
 int gw_metrics_fd(const struct gw_metrics *m);
 
-/* Accepts and serves what is ready; never blocks. */
+/* Accepts and serves what is ready; never blocks: an answer a client does
+ * not read at once waits in its own buffer (EPOLLOUT), and a client is cut
+ * 10 s after it connected, whatever it is doing. */
 void gw_metrics_process(struct gw_metrics *m, const struct gw_metrics_src *src);
+
+/* Once a second (gwd's housekeeping): cuts the clients past their 10 s. */
+void gw_metrics_tick(struct gw_metrics *m);
 
 void gw_metrics_close(struct gw_metrics *m);
 
