@@ -228,16 +228,25 @@ struct gw_chunk_limits {
 	uint32_t max_ext;     /* chunk-extension bytes per chunk (0: 256) */
 	uint32_t max_trailer; /* trailer section bytes (0: 8192) */
 	uint64_t max_body;    /* payload bytes: 413 beyond (0: no limit) */
+	uint64_t max_chunk;   /* one chunk's size: 400 beyond (0: GW_CHUNK_SIZE_MAX) */
 };
+
+/* The largest chunk size accepted by default (1 TiB): far above any real
+ * chunk, and far below 2^63, so no later reader of the size, signed or
+ * not, can see it wrap. */
+#define GW_CHUNK_SIZE_MAX (1ull << 40)
 
 /* A streaming chunked-body validator (RFC 9112 7.1). */
 struct gw_chunk {
 	uint64_t left;	/* payload bytes of the current chunk to come */
 	uint64_t total; /* payload bytes so far */
 	uint64_t max_body;
+	uint64_t max_chunk;
 	uint32_t max_ext, ext_len;
 	uint32_t max_trailer, trailer_len;
 	uint8_t state, digits;
+	uint8_t tname_len;  /* the trailer field name so far (lower case) */
+	char tname[23];
 	bool upstream;	    /* errors carry 502 */
 	uint16_t status;    /* on error */
 	const char *reason; /* on error */

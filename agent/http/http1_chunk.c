@@ -4,8 +4,11 @@
  * whatever slice it has read, learns how many bytes belong to the body and
  * which are payload, and forwards the original bytes unchanged. A byte
  * state machine walks the framing; payload is skipped in bulk. Strict: hex
- * sizes of at most 16 digits, bounded extensions, exact CRLFs, trailer
- * fields validated like header fields in a bounded section.
+ * sizes of at most 16 digits and GW_CHUNK_SIZE_MAX, bounded extensions,
+ * exact CRLFs, trailer fields validated like header fields in a bounded
+ * section; a trailer field that frames, routes, authenticates or controls
+ * the message (RFC 9110 6.5.1: Content-Length, Transfer-Encoding, Host,
+ * Set-Cookie ...) is refused, since the bytes are forwarded as they came.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,6 +44,7 @@ void gw_chunk_init(struct gw_chunk *c, const struct gw_chunk_limits *lim, bool u
 	c->max_ext = lim && lim->max_ext ? lim->max_ext : GW_CHUNK_EXT_DEFAULT;
 	c->max_trailer = lim && lim->max_trailer ? lim->max_trailer : GW_CHUNK_TRAILER_DEFAULT;
 	c->max_body = lim ? lim->max_body : 0;
+	c->max_chunk = lim && lim->max_chunk ? lim->max_chunk : GW_CHUNK_SIZE_MAX;
 	c->upstream = upstream;
 }
 
@@ -75,6 +79,47 @@ static int hexval(uint8_t b)
 	return -1;
 }
 
+/* Fields a trailer must not carry (RFC 9110 6.5.1): message framing,
+ * routing, request modifiers, authentication, response control and the
+ * content's own description. A recipient that merged them into the header
+ * section would be misled; gw forwards trailers byte for byte, so it
+ * refuses the message instead. Lower case, sorted by nothing. */
+static const char *const trailer_denied[] = {
+	"content-length", "transfer-encoding", "host", "set-cookie", "cookie",
+	"authorization", "proxy-authorization", "www-authenticate", "proxy-authenticate",
+	"content-type", "content-encoding", "content-range", "trailer", "te",
+	"connection", "keep-alive", "upgrade", "proxy-connection", "expect", "range",
+	"location", "age", "cache-control", "expires", "date", "retry-after", "vary",
+	"max-forwards", "if-match", "if-none-match", "if-modified-since",
+	"if-unmodified-since", "if-range",
+};
+
+/* A byte of a trailer field name (a tchar): kept, lower-cased, while the
+ * name is short enough to be one of trailer_denied. Returns 0. */
+static int trailer_name_byte(struct gw_chunk *c, uint8_t b)
+{
+	c->state = C_TRL_NAME;
+	if (c->tname_len < sizeof(c->tname))
+		c->tname[c->tname_len] = (char)(b >= 'A' && b <= 'Z' ? b | 0x20 : b);
+	if (c->tname_len < UINT8_MAX)
+		c->tname_len++;
+	return 0;
+}
+
+/* Returns 1 when the trailer field name just read is one of trailer_denied. */
+static int trailer_forbidden(const struct gw_chunk *c)
+{
+	size_t i;
+
+	if (c->tname_len > sizeof(c->tname))
+		return 0;
+	for (i = 0; i < sizeof(trailer_denied) / sizeof(trailer_denied[0]); i++)
+		if (strlen(trailer_denied[i]) == c->tname_len &&
+		    !memcmp(trailer_denied[i], c->tname, c->tname_len))
+			return 1;
+	return 0;
+}
+
 /* One framing byte b in state c->state. Returns 0 or chunk_fail(). */
 static int chunk_byte(struct gw_chunk *c, uint8_t b)
 {
@@ -89,6 +134,8 @@ static int chunk_byte(struct gw_chunk *c, uint8_t b)
 				return chunk_fail(c, 400, "chunk size too large");
 			c->left = c->left << 4 | (uint64_t)v;
 			c->digits++;
+			if (c->left > c->max_chunk)
+				return chunk_fail(c, 400, "chunk size too large");
 			c->state = C_SIZE;
 			return 0;
 		}
@@ -146,22 +193,28 @@ static int chunk_byte(struct gw_chunk *c, uint8_t b)
 		return chunk_fail(c, 400, "trailer section too large");
 	switch (c->state) {
 	case C_TRL_START:
+		c->tname_len = 0;
 		if (b == '\r')
 			c->state = C_END_LF;
 		else if (gw_http_is(b, GW_C_TCHAR))
-			c->state = C_TRL_NAME;
+			return trailer_name_byte(c, b);
 		else if (b == ' ' || b == '\t')
 			return chunk_fail(c, 400, "obs-fold in trailer");
 		else
 			return chunk_fail(c, 400, "invalid trailer field name");
 		return 0;
 	case C_TRL_NAME:
-		if (b == ':')
+		if (b == ':') {
+			if (trailer_forbidden(c))
+				return chunk_fail(c, 400, "framing or control field in trailer");
 			c->state = C_TRL_VALUE;
-		else if (b == ' ' || b == '\t')
+		} else if (b == ' ' || b == '\t') {
 			return chunk_fail(c, 400, "whitespace before colon in trailer");
-		else if (!gw_http_is(b, GW_C_TCHAR))
+		} else if (!gw_http_is(b, GW_C_TCHAR)) {
 			return chunk_fail(c, 400, "invalid trailer field name");
+		} else {
+			return trailer_name_byte(c, b);
+		}
 		return 0;
 	case C_TRL_VALUE:
 		return text_byte(c, b, C_TRL_LF, "invalid character in trailer value");

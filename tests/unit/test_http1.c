@@ -787,6 +787,9 @@ static const struct chunk_ok chunk_ok[] = {
 	{L("3\r\nabc\r\n0\r\nX-Sum: 1\r\nX-B:\r\n\r\nnext"), L("abc"), 29},
 	{L("0\r\n\r\n"), L(""), 5},
 	{L("1\r\n\0\r\n0\r\n\r\n"), L("\0"), 11},
+	/* names that only start like a refused trailer field */
+	{L("0\r\nContent-Length-X: 1\r\nX-Host: a\r\n\r\n"), L(""), 37},
+	{L("0\r\nX-A-Very-Long-Trailer-Field-Name: 1\r\n\r\n"), L(""), 42},
 };
 
 static void test_chunk_valid(void **state)
@@ -838,7 +841,12 @@ struct chunk_bad {
 
 static const struct chunk_bad chunk_bad[] = {
 	{"17 hex digits", L("fffffffffffffffff\r\n"), 400},
-	{"16 hex digits over the body limit", L("ffffffffffffffff\r\n"), 413},
+	{"16 hex digits: above the chunk size bound", L("ffffffffffffffff\r\n"), 400},
+	{"2^63: negative to a signed reader", L("8000000000000000\r\n"), 400},
+	{"trailer Content-Length", L("0\r\nContent-Length: 5\r\n\r\n"), 400},
+	{"trailer transfer-encoding", L("0\r\ntransfer-encoding: chunked\r\n\r\n"), 400},
+	{"trailer Set-Cookie", L("0\r\nX-A: 1\r\nSet-COOKIE: a=b\r\n\r\n"), 400},
+	{"trailer Host", L("0\r\nHost: evil\r\n\r\n"), 400},
 	{"above the body limit", L("100001\r\n"), 413},
 	{"negative", L("-5\r\nhello\r\n0\r\n\r\n"), 400},
 	{"0x prefix", L("0x5\r\nhello\r\n0\r\n\r\n"), 400},
@@ -911,6 +919,14 @@ static void test_chunk_refused(void **state)
 	}
 	/* errors are sticky */
 	assert_int_equal(gw_chunk_scan(&c, L("0\r\n\r\n"), &used), -EBADMSG);
+	/* without limits a chunk of exactly GW_CHUNK_SIZE_MAX is taken, one
+	 * byte more is not */
+	gw_chunk_init(&c, NULL, false);
+	assert_int_equal(gw_chunk_scan(&c, L("10000000000\r\nx"), &used), GW_CHUNK_MORE);
+	assert_int_equal(c.left, GW_CHUNK_SIZE_MAX - 1);
+	gw_chunk_init(&c, NULL, true);
+	assert_int_equal(gw_chunk_scan(&c, L("10000000001\r\n"), &used), -EBADMSG);
+	assert_int_equal(c.status, 502);
 }
 
 /* ---- head builders ----------------------------------------------------------------- */
