@@ -403,6 +403,7 @@ static const struct kw match_kws[] = {
 	STR(struct gw_cfg_match, path_exact, "path_exact", 0),
 	LIST(struct gw_cfg_match, methods, "methods", 0, K_STR, sizeof(char *), NULL),
 	STRMAP(struct gw_cfg_match, headers, "headers", 0),
+	BOOL(struct gw_cfg_match, ignore_case, "ignore_case"),
 	KW_END,
 };
 static const struct kw_table match_table = { "match", sizeof(struct gw_cfg_match), match_kws,

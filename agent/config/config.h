@@ -224,6 +224,7 @@ struct gw_cfg_match {
 	size_t n_methods;
 	struct gw_cfg_strpair *headers;	/* header -> exact value */
 	size_t n_headers;
+	int ignore_case;	/* paths compare folded (gw_path_match_form) */
 };
 
 #define GW_RL_KEY_CONSUMER 0

@@ -134,6 +134,80 @@ int gw_path_normalize(const char *in, size_t len, char *out, size_t out_size, si
 	return (int)o;
 }
 
+/* Appends byte c at *o (counted even past out_size). */
+static void put(char *out, size_t out_size, size_t *o, char c)
+{
+	if (*o < out_size)
+		out[*o] = c;
+	(*o)++;
+}
+
+/* The length of segment seg[0..n) once its trailing '.' and "%20" are
+ * removed (GW_PATH_FOLD). Returns it. */
+static size_t fold_tail(const char *seg, size_t n)
+{
+	for (;;) {
+		if (n && seg[n - 1] == '.')
+			n--;
+		else if (n >= 3 && !memcmp(seg + n - 3, "%20", 3))
+			n -= 3;
+		else
+			return n;
+	}
+}
+
+/* The segment starting at path[start] (up to '/', '?' or len): sets *end
+ * to where it stops. Returns its length in the match form. */
+static size_t segment(const char *path, size_t len, size_t start, size_t *end,
+		      unsigned int flags)
+{
+	size_t i = start, n;
+
+	while (i < len && path[i] != '/' && path[i] != '?')
+		i++;
+	*end = i;
+	for (n = 0; start + n < i && path[start + n] != ';'; n++)
+		;
+	return flags & GW_PATH_FOLD ? fold_tail(path + start, n) : n;
+}
+
+size_t gw_path_skip_segments(const char *path, size_t len, size_t k, unsigned int flags)
+{
+	size_t i = 0;
+
+	while (k && i < len && path[i] == '/')
+		k -= segment(path, len, i + 1, &i, flags) != 0;
+	return i;
+}
+
+size_t gw_path_match_form(const char *path, size_t len, char *out, size_t out_size,
+			  unsigned int flags)
+{
+	size_t i = 0, o = 0, start, n, k;
+
+	while (i < len) {
+		start = i + 1;	/* past the '/' */
+		n = segment(path, len, start, &i, flags);
+		if (!n) {
+			/* nothing left of this segment; a last one keeps a '/' */
+			if (i >= len)
+				put(out, out_size, &o, '/');
+			continue;
+		}
+		put(out, out_size, &o, '/');
+		for (k = 0; k < n; k++) {
+			char c = path[start + k];
+
+			if ((flags & GW_PATH_FOLD) && c >= 'A' && c <= 'Z')
+				c = (char)(c | 0x20);
+			put(out, out_size, &o, c);
+		}
+	}
+	if (!o)
+		put(out, out_size, &o, '/');
+	return o;
+}
+
 static int is_host_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';

@@ -33,6 +33,31 @@
  */
 int gw_path_normalize(const char *in, size_t len, char *out, size_t out_size, size_t *path_len);
 
+/* gw_path_match_form() flags. */
+#define GW_PATH_FOLD 1u		/* also fold case and trailing dots and spaces */
+
+/*
+ * The form routes match a normalized path in (docs/routing.md): `path`
+ * (gw_path_normalize() output, the path part: `len` bytes) with each
+ * segment's path parameters (";..." up to the next '/') removed, and a
+ * segment left empty by that dropped. Tomcat, Jetty and Spring serve
+ * "/admin;x=1" as "/admin", so a route must see it as "/admin" too. With
+ * GW_PATH_FOLD, letters are lower-cased and each segment's trailing '.'
+ * and "%20" are removed as well, as Windows and case-insensitive backends
+ * resolve paths ("/ADMIN.", "/admin%20").
+ *
+ * Writes at most out_size bytes to out (no NUL). Returns the length of the
+ * whole form, which may exceed out_size (out then holds its first out_size
+ * bytes: enough to compare with any route path shorter than that).
+ */
+size_t gw_path_match_form(const char *path, size_t len, char *out, size_t out_size,
+			  unsigned int flags);
+
+/* The offset in `path` (a normalized target, len bytes) just past its
+ * first k segments as gw_path_match_form() counts them (a segment that is
+ * empty in the match form does not count), stopping at '?'. Returns it. */
+size_t gw_path_skip_segments(const char *path, size_t len, size_t k, unsigned int flags);
+
 /*
  * Normalizes a Host header value (or :authority) into `out`
  * (GW_HOST_BUF bytes): port removed, lower-cased, one trailing dot removed;

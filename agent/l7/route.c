@@ -26,6 +26,7 @@
 #define K_HOST_SUFFIX 'W'
 #define K_HOST_ANY 'A'
 #define K_SEG 'S'
+#define K_SEG_FOLD 'F'	/* ignore_case routes: the folded segment */
 #define K_SEG_ANY 'A'
 
 /* A key: kind, host, '\0', kind, segment. */
@@ -49,6 +50,7 @@ struct gw_route_table {
 	unsigned int present;	/* bit (host kind, seg kind) of keys in use */
 	size_t suffix_min;	/* shortest and longest wildcard suffix; 0: none */
 	size_t suffix_max;
+	int folds;		/* some route has ignore_case */
 };
 
 static const struct {
@@ -91,7 +93,7 @@ static unsigned int present_bit(char hk, char sk)
 {
 	unsigned int h = hk == K_HOST_EXACT ? 0 : hk == K_HOST_SUFFIX ? 1 : 2;
 
-	return 1u << (h * 2 + (sk == K_SEG));
+	return 1u << (h * 3 + (sk == K_SEG) + 2 * (sk == K_SEG_FOLD));
 }
 
 /* Writes a key to buf (KEY_MAX bytes). Returns its length, or 0 when the
@@ -205,35 +207,41 @@ static int copy_pairs(const struct gw_cfg_strpair *in, size_t n, int lower_names
 	return 0;
 }
 
-/* Normalizes a config path into rec->path. Returns 0 or -EINVAL. */
+/* Normalizes a config path into rec->path, in the form requests are
+ * matched in (folded for ignore_case routes). Returns 0 or -EINVAL. */
 static int compile_path(const char *path, struct gw_l7_match *rec, size_t i, int line)
 {
-	size_t len = strlen(path), plen;
+	size_t len = strlen(path), plen = 0;
 	char *buf = malloc(len + 1);
+	const char *why = NULL;
 	int n;
 
 	if (!buf)
 		return -ENOMEM;
 	n = gw_path_normalize(path, len, buf, len + 1, &plen);
-	if (n >= 0 && (size_t)n != plen) {
-		pr_err("route #%zu (line %d): path '%s' has a query\n", i, line, path);
-		n = -EINVAL;
-	} else if (n < 0) {
-		pr_err("route #%zu (line %d): path '%s' is not a valid request path "
-		       "(docs/routing.md)\n", i, line, path);
-	} else if (plen >= GW_L7_PATH_LEN) {
-		pr_err("route #%zu (line %d): path '%s' is longer than %d bytes\n", i, line, path,
-		       GW_L7_PATH_LEN - 1);
-		n = -EINVAL;
-	} else {
-		if (strcmp(buf, path))
-			pr_warn("route #%zu (line %d): path '%s' matches as '%s'\n", i, line, path,
-				buf);
-		memcpy(rec->path, buf, plen);
-		rec->path_len = (__u16)plen;
+	if (n < 0)
+		why = "is not a valid request path";
+	else if ((size_t)n != plen)
+		why = "has a query";
+	else if (memchr(buf, ';', plen))
+		why = "has ';' parameters (requests are matched without them)";
+	else if (plen >= GW_L7_PATH_LEN)
+		why = "is longer than 255 bytes";
+	if (why) {
+		pr_err("route #%zu (line %d): path '%s' %s (docs/routing.md)\n", i, line, path,
+		       why);
+		free(buf);
+		return -EINVAL;
 	}
+	if (rec->flags & GW_L7_F_IGNORE_CASE)	/* the folded form is never longer */
+		plen = gw_path_match_form(buf, plen, buf, plen, GW_PATH_FOLD);
+	buf[plen] = '\0';
+	if (strcmp(buf, path))
+		pr_warn("route #%zu (line %d): path '%s' matches as '%s'\n", i, line, path, buf);
+	memcpy(rec->path, buf, plen);
+	rec->path_len = (__u16)plen;
 	free(buf);
-	return n < 0 ? n : 0;
+	return 0;
 }
 
 /* Fills the flat record of cfg route i. Returns 0 or a negative errno. */
@@ -265,6 +273,8 @@ static int compile_match(const struct gw_cfg_route *cr, size_t i, struct gw_rout
 			rec->host_len = (__u16)n;
 		}
 	}
+	if (m->ignore_case)
+		rec->flags |= GW_L7_F_IGNORE_CASE;
 	if (m->path_exact || m->path_prefix) {
 		rec->path_kind = m->path_exact ? GW_L7_PATH_EXACT : GW_L7_PATH_PREFIX;
 		err = compile_path(m->path_exact ? m->path_exact : m->path_prefix, rec, i, line);
@@ -311,8 +321,9 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 	r->respond_status = cr->respond.status;
 	r->rate_limit = cr->rate_limit;
 	r->strip_prefix = cr->strip_prefix && rec->path_kind == GW_L7_PATH_PREFIX;
-	if (r->strip_prefix)
-		r->strip_len = rec->path_len - (rec->path[rec->path_len - 1] == '/');
+	/* "/users/" and "/users" both strip one segment, "/" none */
+	for (j = 0; r->strip_prefix && j + 1 < rec->path_len; j++)
+		r->strip_segs += rec->path[j] == '/';
 	/* The label: the route's name, else the "#0 api.example.com/users/..."
 	 * style: host ('*' for any or a wildcard), then the path with '*'
 	 * after a prefix. Names cannot start with '#' (config.c). */
@@ -376,10 +387,11 @@ static int index_route(struct gw_route_table *t, const struct gw_l7_match *rec)
 	if (rec->path_kind == GW_L7_PATH_EXACT ||
 	    (rec->path_kind == GW_L7_PATH_PREFIX && rec->path_len > 1)) {
 		seg = first_segment(rec->path, rec->path_len, &sl);
-		sk = K_SEG;
+		sk = rec->flags & GW_L7_F_IGNORE_CASE ? K_SEG_FOLD : K_SEG;
 	}
 	len = make_key(key, hk, rec->host, rec->host_len, sk, seg, sl);
 	t->present |= present_bit(hk, sk);
+	t->folds |= !!(rec->flags & GW_L7_F_IGNORE_CASE);
 	if (hk == K_HOST_SUFFIX) {
 		if (!t->suffix_min || rec->host_len < t->suffix_min)
 			t->suffix_min = rec->host_len;
@@ -516,26 +528,50 @@ const struct gw_l7_match *gw_route_records(const struct gw_route_table *t, size_
 	return t->recs;
 }
 
+/* A request's path in the forms routes match it in (gw_path_match_form):
+ * without ';' parameters, and folded (for ignore_case routes). Only the
+ * first MATCH_BUF bytes are kept, more than any route path; the lengths
+ * are whole. */
+#define MATCH_BUF (GW_L7_PATH_LEN + 2)
+
+struct match_paths {
+	const char *path;	/* the plain form */
+	size_t len;
+	const char *fold;	/* the folded form; NULL when no route folds */
+	size_t fold_len;
+	char buf[MATCH_BUF], fold_buf[MATCH_BUF];
+};
+
+/* 1 when path (len bytes in all, at least m->path_len kept) meets the
+ * route's path condition. */
+static int path_matches(const struct gw_l7_match *m, const char *path, size_t len)
+{
+	switch (m->path_kind) {
+	case GW_L7_PATH_EXACT:
+		return len == m->path_len && !memcmp(path, m->path, m->path_len);
+	case GW_L7_PATH_PREFIX:
+		if (len < m->path_len || memcmp(path, m->path, m->path_len))
+			return 0;
+		/* "/users" matches "/users" and "/users/...", not "/usersx". */
+		return m->path[m->path_len - 1] == '/' || len == m->path_len ||
+		       path[m->path_len] == '/';
+	}
+	return 1;
+}
+
 /* The conditions the index does not decide: path, method, headers.
  * Returns 1 when they hold. */
-static int rest_matches(const struct gw_route *r, const struct gw_route_req *req, __u32 mbit)
+static int rest_matches(const struct gw_route *r, const struct gw_route_req *req,
+			const struct match_paths *mp, __u32 mbit)
 {
 	const struct gw_l7_match *m = r->m;
 	size_t i;
 
-	switch (m->path_kind) {
-	case GW_L7_PATH_EXACT:
-		if (req->path_len != m->path_len || memcmp(req->path, m->path, m->path_len))
+	if (m->flags & GW_L7_F_IGNORE_CASE) {
+		if (!path_matches(m, mp->fold, mp->fold_len))
 			return 0;
-		break;
-	case GW_L7_PATH_PREFIX:
-		if (req->path_len < m->path_len || memcmp(req->path, m->path, m->path_len))
-			return 0;
-		/* "/users" matches "/users" and "/users/...", not "/usersx". */
-		if (m->path[m->path_len - 1] != '/' && req->path_len > m->path_len &&
-		    req->path[m->path_len] != '/')
-			return 0;
-		break;
+	} else if (!path_matches(m, mp->path, mp->len)) {
+		return 0;
 	}
 	if (m->methods && !(m->methods & mbit))
 		return 0;
@@ -590,30 +626,59 @@ static const struct bucket *lookup(const struct gw_route_table *t, const struct 
 
 /* Lowers *best to the first route of the bucket's list that matches. */
 static void scan_bucket(const struct gw_route_table *t, const struct bucket *b,
-			const struct gw_route_req *req, __u32 mbit, __u32 *best)
+			const struct gw_route_req *req, const struct match_paths *mp, __u32 mbit,
+			__u32 *best)
 {
 	size_t i;
 
 	for (i = 0; b && i < b->n && b->idx[i] < *best; i++) {
-		if (rest_matches(&t->routes[b->idx[i]], req, mbit)) {
+		if (rest_matches(&t->routes[b->idx[i]], req, mp, mbit)) {
 			*best = b->idx[i];
 			return;
 		}
 	}
 }
 
-/* Scans the lists of one host key: with the request's segment and any. */
+/* Scans the lists of one host key: with the request's segment (plain and
+ * folded) and any. */
 static void scan_host(const struct gw_route_table *t, char hk, const char *host, size_t hl,
-		      const char *seg, size_t sl, const struct gw_route_req *req, __u32 mbit,
+		      const struct gw_route_req *req, const struct match_paths *mp, __u32 mbit,
 		      __u32 *best)
 {
 	struct key_parts k = { hk, host, hl, 0 };
+	const char *seg;
+	size_t sl;
 
 	k.host_hash = fnv1a("", 1, fnv1a(host, hl, fnv1a(&hk, 1, FNV_SEED)));
-	if (t->present & present_bit(hk, K_SEG))
-		scan_bucket(t, lookup(t, &k, K_SEG, seg, sl), req, mbit, best);
+	if (t->present & present_bit(hk, K_SEG)) {
+		seg = first_segment(mp->path, mp->len < MATCH_BUF ? mp->len : MATCH_BUF, &sl);
+		scan_bucket(t, lookup(t, &k, K_SEG, seg, sl), req, mp, mbit, best);
+	}
+	if (mp->fold && (t->present & present_bit(hk, K_SEG_FOLD))) {
+		seg = first_segment(mp->fold, mp->fold_len < MATCH_BUF ? mp->fold_len : MATCH_BUF,
+				    &sl);
+		scan_bucket(t, lookup(t, &k, K_SEG_FOLD, seg, sl), req, mp, mbit, best);
+	}
 	if (t->present & present_bit(hk, K_SEG_ANY))
-		scan_bucket(t, lookup(t, &k, K_SEG_ANY, "", 0), req, mbit, best);
+		scan_bucket(t, lookup(t, &k, K_SEG_ANY, "", 0), req, mp, mbit, best);
+}
+
+/* Fills mp with req's path in the forms the table's routes match. */
+static void match_paths_of(const struct gw_route_table *t, const struct gw_route_req *req,
+			   struct match_paths *mp)
+{
+	mp->path = req->path;
+	mp->len = req->path_len;
+	if (memchr(req->path, ';', req->path_len)) {
+		mp->len = gw_path_match_form(req->path, req->path_len, mp->buf, MATCH_BUF, 0);
+		mp->path = mp->buf;
+	}
+	mp->fold = NULL;
+	if (t->folds) {
+		mp->fold_len = gw_path_match_form(req->path, req->path_len, mp->fold_buf,
+						  MATCH_BUF, GW_PATH_FOLD);
+		mp->fold = mp->fold_buf;
+	}
 }
 
 const struct gw_route *gw_route_match(const struct gw_route_table *t,
@@ -621,31 +686,35 @@ const struct gw_route *gw_route_match(const struct gw_route_table *t,
 {
 	__u32 mbit = method_bit(req->method, req->method_len);
 	__u32 best = UINT32_MAX;
-	size_t sl, i, hl = req->host_len;
-	const char *seg = first_segment(req->path, req->path_len, &sl);
+	size_t i, hl = req->host_len;
+	struct match_paths mp;
 
+	match_paths_of(t, req, &mp);
 	if (hl) {
-		scan_host(t, K_HOST_EXACT, req->host, hl, seg, sl, req, mbit, &best);
+		scan_host(t, K_HOST_EXACT, req->host, hl, req, &mp, mbit, &best);
 		/* "*.example.com" (kept as ".example.com"): a suffix starting at
 		 * a dot, with at least one label before it, and as long as
 		 * some wildcard route's suffix. */
 		if (req->host[0] != '[' && t->suffix_max && hl > t->suffix_min)
 			for (i = hl - t->suffix_min; i > 0 && hl - i <= t->suffix_max; i--)
 				if (req->host[i] == '.')
-					scan_host(t, K_HOST_SUFFIX, req->host + i, hl - i, seg, sl,
-						  req, mbit, &best);
+					scan_host(t, K_HOST_SUFFIX, req->host + i, hl - i, req,
+						  &mp, mbit, &best);
 	}
-	scan_host(t, K_HOST_ANY, "", 0, seg, sl, req, mbit, &best);
+	scan_host(t, K_HOST_ANY, "", 0, req, &mp, mbit, &best);
 	return best < t->n ? &t->routes[best] : NULL;
 }
 
 int gw_route_upstream_path(const struct gw_route *r, const char *target, size_t len, char *out,
 			   size_t out_size)
 {
-	size_t skip = r->strip_prefix ? r->strip_len : 0, n;
+	size_t skip = 0, n;
 
-	if (skip > len)
-		skip = len;
+	/* the prefix's segments, as the request's match form counts them:
+	 * "/api;v=2/x" loses "/api;v=2" to a prefix "/api" */
+	if (r->strip_prefix)
+		skip = gw_path_skip_segments(target, len, r->strip_segs,
+					     r->m->flags & GW_L7_F_IGNORE_CASE ? GW_PATH_FOLD : 0);
 	n = len - skip;
 	if (out_size < n + 2)
 		return -ENOSPC;

@@ -42,7 +42,7 @@ struct gw_route {
 	char *upstream;			/* NULL when the route responds itself */
 	char *auth;			/* NULL: no auth */
 	int strip_prefix;
-	size_t strip_len;		/* bytes of the path strip_prefix removes */
+	size_t strip_segs;		/* segments of the path strip_prefix removes */
 	/* rate_limit as configured (rate.count == 0: none) and compiled */
 	struct gw_cfg_route_rl rate_limit;
 	struct gw_l7limit_rule limit;	/* for gw_l7limit_check() */

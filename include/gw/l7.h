@@ -49,6 +49,9 @@
 
 /* gw_l7_match.flags */
 #define GW_L7_F_USER_ONLY (1u << 0)	/* header or extension-method conditions */
+#define GW_L7_F_IGNORE_CASE (1u << 1)	/* path stored and compared folded:
+					 * lower case, segments' trailing '.'
+					 * and "%20" removed (routing.md) */
 
 struct gw_l7_match {
 	__u32 index;		/* position in the file: the lowest matching index wins */

@@ -366,6 +366,75 @@ static void test_match_paths(void **state)
 	assert_int_equal(route_of("h", "GET", "/users/..", NULL), 4);
 }
 
+static void check_upstream_path(int idx, const char *target, const char *want)
+{
+	char norm[256], out[260];
+	int n = gw_path_normalize(target, strlen(target), norm, sizeof(norm), NULL);
+
+	assert_true(n > 0);
+	n = gw_route_upstream_path(gw_route_at(tab, (size_t)idx), norm, (size_t)n, out,
+				   sizeof(out));
+	print_message("# route %d '%s' -> '%s'\n", idx, target, out);
+	assert_int_equal(n, strlen(want));
+	assert_string_equal(out, want);
+}
+
+/* Path parameters (";...") do not hide a route: Tomcat, Jetty and Spring
+ * serve "/admin;x=1" as "/admin"; the bytes forwarded keep them. */
+static void test_match_path_params(void **state)
+{
+	assert_int_equal(build("  - match: { path_prefix: /admin }\n"
+			       "    respond: { status: 403 }\n"
+			       "  - match: { path_exact: /a/b }\n"
+			       "    upstream: u\n"
+			       "  - match: { path_prefix: / }\n"
+			       "    upstream: v\n"),
+			 0);
+	assert_int_equal(route_of("h", "GET", "/admin;x=1", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/admin;", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/admin;/x", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/admin;jsessionid=1/users;v=2", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/;x/admin", NULL), 0);	/* "//admin" merged */
+	assert_int_equal(route_of("h", "GET", "/a;p/b;q?x=;", NULL), 1);
+	assert_int_equal(route_of("h", "GET", "/a/b;", NULL), 1);
+	assert_int_equal(route_of("h", "GET", "/adminx;y", NULL), 2);
+	assert_int_equal(route_of("h", "GET", "/x;/admin", NULL), 2);
+	/* the encoded form is not a parameter: Tomcat does not split on it */
+	assert_int_equal(route_of("h", "GET", "/admin%3Bx", NULL), 2);
+	/* "/ADMIN" is another path here (case-sensitive by default) */
+	assert_int_equal(route_of("h", "GET", "/ADMIN", NULL), 2);
+}
+
+/* ignore_case: what a case-folding backend (Windows, IIS) serves as one
+ * path is one path to the route: case, trailing dots and spaces. */
+static void test_match_ignore_case(void **state)
+{
+	assert_int_equal(build("  - match: { path_prefix: /Admin, ignore_case: true }\n"
+			       "    respond: { status: 403 }\n"
+			       "  - match: { path_exact: /docs/Index.html, ignore_case: true }\n"
+			       "    upstream: u\n"
+			       "  - match: { path_prefix: /API/, ignore_case: true }\n"
+			       "    upstream: u\n"
+			       "    strip_prefix: true\n"
+			       "  - match: { path_prefix: / }\n"
+			       "    upstream: v\n"),
+			 0);
+	assert_int_equal(route_of("h", "GET", "/admin", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/ADMIN", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/aDmIn/x", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/admin.", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/admin%20", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/admin.%20./x", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/%41dmin;x", NULL), 0);
+	assert_int_equal(route_of("h", "GET", "/adminx", NULL), 3);
+	assert_int_equal(route_of("h", "GET", "/DOCS/INDEX.HTML", NULL), 1);
+	assert_int_equal(route_of("h", "GET", "/docs/index.html.", NULL), 1);
+	assert_int_equal(route_of("h", "GET", "/docs/index.htm", NULL), 3);
+	assert_int_equal(route_of("h", "GET", "/api/v1", NULL), 2);
+	check_upstream_path(2, "/Api./V1?q", "/V1?q");	/* forwarded as sent */
+	check_upstream_path(2, "/api;k=v/v1", "/v1");
+}
+
 static void test_match_methods_headers(void **state)
 {
 	static const char *const beta[] = { "X-Env", "beta", NULL };
@@ -396,19 +465,6 @@ static void test_match_methods_headers(void **state)
 	assert_string_equal(gw_route_at(tab, 3)->match_headers[0].name, "x-env");
 }
 
-static void check_upstream_path(int idx, const char *target, const char *want)
-{
-	char norm[256], out[260];
-	int n = gw_path_normalize(target, strlen(target), norm, sizeof(norm), NULL);
-
-	assert_true(n > 0);
-	n = gw_route_upstream_path(gw_route_at(tab, (size_t)idx), norm, (size_t)n, out,
-				   sizeof(out));
-	print_message("# route %d '%s' -> '%s'\n", idx, target, out);
-	assert_int_equal(n, strlen(want));
-	assert_string_equal(out, want);
-}
-
 static void test_strip_prefix(void **state)
 {
 	char out[4];
@@ -435,6 +491,11 @@ static void test_strip_prefix(void **state)
 	check_upstream_path(1, "/api/v1/x", "/v1/x");
 	check_upstream_path(2, "/keep/x?y", "/keep/x?y");
 	check_upstream_path(3, "/a/b", "/a/b");
+	/* path parameters on the stripped segments go with them */
+	check_upstream_path(0, "/users;v=2/42", "/42");
+	check_upstream_path(1, "/api;x/v1;y", "/v1;y");
+	check_upstream_path(1, "/api;x", "/");
+	check_upstream_path(0, "/;a/users/42", "/42");
 	/* too small a buffer */
 	assert_int_equal(gw_route_upstream_path(gw_route_at(tab, 2), "/keep/x", 7, out,
 						sizeof(out)),
@@ -578,6 +639,12 @@ static void test_bad_paths_refused(void **state)
 	assert_null(tab);
 	teardown(state);
 	assert_int_equal(build("  - match: { path_exact: '/a?b' }\n"
+			       "    upstream: u\n"),
+			 -EINVAL);
+	teardown(state);
+	/* requests are matched without ';' parameters: a route with one
+	 * could never match */
+	assert_int_equal(build("  - match: { path_prefix: '/a;b' }\n"
 			       "    upstream: u\n"),
 			 -EINVAL);
 	teardown(state);
@@ -860,6 +927,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_match_paths, teardown),
 		cmocka_unit_test_teardown(test_match_methods_headers, teardown),
 		cmocka_unit_test_teardown(test_strip_prefix, teardown),
+		cmocka_unit_test_teardown(test_match_path_params, teardown),
+		cmocka_unit_test_teardown(test_match_ignore_case, teardown),
 		cmocka_unit_test_teardown(test_actions_and_records, teardown),
 		cmocka_unit_test_teardown(test_route_names, teardown),
 		cmocka_unit_test_teardown(test_scope_stable_across_reload, teardown),
