@@ -541,34 +541,6 @@ int gw_duration_parse(const char *s, __u64 *ns)
 	return -EINVAL;
 }
 
-int gw_size_parse(const char *s, __u64 *bytes)
-{
-	__u64 v = 0, mul = 1;
-	const char *p = s;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (ULLONG_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (__u64)(*p - '0');
-	}
-	if (*p == 'k' || *p == 'K')
-		mul = 1ull << 10;
-	else if (*p == 'm' || *p == 'M')
-		mul = 1ull << 20;
-	else if (*p == 'g' || *p == 'G')
-		mul = 1ull << 30;
-	else if (*p)
-		return -EINVAL;
-	if (*p && p[1])
-		return -EINVAL;
-	if (v > ULLONG_MAX / mul)
-		return -ERANGE;
-	*bytes = v * mul;
-	return 0;
-}
-
 static int parse_u64(const char *s, __u64 *v)
 {
 	__u64 r = 0;

@@ -296,6 +296,5 @@ void gw_cfg_errors_free(struct gw_cfg_errors *errs);
 
 /* Text forms for durations ("2s", "1500ms"), used by messages and gwctl. */
 int gw_duration_parse(const char *s, __u64 *ns);
-int gw_size_parse(const char *s, __u64 *bytes);
 
 #endif /* GW_CONFIG_H */

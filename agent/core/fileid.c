@@ -130,16 +130,6 @@ void gw_msgs_add(struct gw_cfg_errors *msgs, int level, const char *fmt, ...)
 	msgs->msgs = v;
 }
 
-int gw_msgs_has(const struct gw_cfg_errors *msgs, const char *needle)
-{
-	size_t i;
-
-	for (i = 0; i < msgs->n; i++)
-		if (strstr(msgs->msgs[i], needle))
-			return 1;
-	return 0;
-}
-
 int gw_watched_init(struct gw_watched *w, const char *what, const char *path, size_t max_size)
 {
 	memset(w, 0, sizeof(*w));
@@ -184,16 +174,6 @@ int gw_watched_read(struct gw_watched *w, char **buf, size_t *len)
 void gw_watched_keep(struct gw_watched *w)
 {
 	gw_msgs_add(&w->msgs, GW_LOG_ERR, "%s %s: keeping the loaded keys", w->what, w->path);
-}
-
-int gw_watched_msgs_has(struct gw_watched *w, const char *needle)
-{
-	int r;
-
-	pthread_mutex_lock(&w->lock);
-	r = gw_msgs_has(&w->msgs, needle);
-	pthread_mutex_unlock(&w->lock);
-	return r;
 }
 
 /* ------------------------------------------------------------------ */

@@ -40,9 +40,6 @@ int gw_file_read(const char *path, size_t max, char **buf, size_t *len, struct g
 void gw_msgs_add(struct gw_cfg_errors *msgs, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Returns 1 if some message of `msgs` contains `needle`. */
-int gw_msgs_has(const struct gw_cfg_errors *msgs, const char *needle);
-
 /*
  * The auth-reread thread: one per process, started at the first use, at
  * SCHED_BATCH and nice GW_REREAD_NICE, with every signal blocked. It runs
@@ -101,10 +98,6 @@ int gw_watched_read(struct gw_watched *w, char **buf, size_t *len);
 
 /* Adds "WHAT PATH: keeping the loaded keys" to the messages. */
 void gw_watched_keep(struct gw_watched *w);
-
-/* Returns 1 if a message of the last read contains `needle` (takes the
- * lock). */
-int gw_watched_msgs_has(struct gw_watched *w, const char *needle);
 
 /* Sets the reread the auth-reread thread runs for w: fn(arg, force) takes
  * w's lock itself (gw_jwks_poll, gw_apikeys_poll). */

@@ -563,11 +563,6 @@ int gw_dp_map_fd(const struct gw_dp *dp, const char *name)
 	return map ? bpf_map__fd(map) : -ENOENT;
 }
 
-const char *gw_dp_pin_root(const struct gw_dp *dp)
-{
-	return dp->pin_root;
-}
-
 /* ------------------------------------------------------------------ */
 /* XDP                                                                  */
 

@@ -96,10 +96,6 @@ struct gw_route_table *gw_route_table_get(struct gw_route_table *t);
 /* Drops a reference; the last one frees the table. NULL is ignored. */
 void gw_route_table_put(struct gw_route_table *t);
 
-/* The void * forms gw_refslot_init() takes. */
-void *gw_route_table_get_obj(void *t);
-void gw_route_table_put_obj(void *t);
-
 /*
  * Returns the first route (lowest index) whose host, path, method and
  * header conditions all match `req`, or NULL. Lock-free and read-only:

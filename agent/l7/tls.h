@@ -78,10 +78,6 @@ int gw_tls_cert_check(const struct gw_cfg_tls *cfg, size_t i, int *key_bad, char
 struct gw_tls_set *gw_tls_set_get(struct gw_tls_set *s);
 void gw_tls_set_put(struct gw_tls_set *s);
 
-/* The void * forms gw_refslot_init() takes. */
-void *gw_tls_set_get_obj(void *s);
-void gw_tls_set_put_obj(void *s);
-
 /*
  * A server SSL for one connection, on the default (first) certificate
  * until the client hello picks another by its server name. The SSL holds
