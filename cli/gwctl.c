@@ -41,32 +41,6 @@ struct opts {
 
 static struct opts cli;
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: gwctl [-s SOCKET] [--pin-root DIR] [--json] COMMAND ...\n"
-		"  status                              programs, interfaces, modes, generation,\n"
-		"                                      kernel features in use\n"
-		"  stats [--watch [--count N]] [--all] counters by reason and service\n"
-		"  filter list\n"
-		"  filter deny add|del CIDR [--ttl DURATION]\n"
-		"  filter allow add|del CIDR\n"
-		"  ratelimit show\n"
-		"  ratelimit set packets|syn --rate R[/s|/m|/h] [--burst B]\n"
-		"  service list\n"
-		"  backend add|del|drain SERVICE ADDR:PORT [--weight W]\n"
-		"  upstream list | upstream server add|del|drain UPSTREAM ADDR:PORT\n"
-		"  conntrack list [--service NAME] [--limit N]\n"
-		"  route list\n"
-		"  reload\n"
-		"  check FILE                          validate FILE like gwd --check\n"
-		"options: -s, --socket PATH (default $GW_SOCKET or " GW_ADMIN_SOCKET_DEFAULT ")\n"
-		"         --pin-root DIR (default " GW_PIN_ROOT_DEFAULT "), used when no gwd\n"
-		"                    answers\n"
-		"Live changes are immediate and ephemeral: the file replaces them on the\n"
-		"next reload.\n");
-}
-
 static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints a usage problem; returns EXIT_USAGE. */
@@ -654,27 +628,37 @@ static int cmd_check(const char *file)
 
 /* ---- the command line ------------------------------------------------------------------- */
 
+/* The options that take a value, by name. */
+static const struct {
+	const char *name;
+	size_t off;
+} value_opts[] = {
+	{ "ttl", offsetof(struct opts, ttl) },
+	{ "weight", offsetof(struct opts, weight) },
+	{ "rate", offsetof(struct opts, rate) },
+	{ "burst", offsetof(struct opts, burst) },
+	{ "service", offsetof(struct opts, service) },
+	{ "limit", offsetof(struct opts, limit) },
+	{ "count", offsetof(struct opts, count) },
+};
+
+#define N_VALUE_OPTS (sizeof(value_opts) / sizeof(value_opts[0]))
+
+/* Returns the value given for option i of value_opts, or NULL. */
+static const char *opt_value(size_t i)
+{
+	return *(const char **)((char *)&cli + value_opts[i].off);
+}
+
 /* Fails with a usage error when an option outside `allowed` (space-separated
  * long names) was given. */
 static int only(const char *allowed)
 {
-	static const struct { const char *name; size_t off; } opt[] = {
-		{ "ttl", offsetof(struct opts, ttl) },
-		{ "weight", offsetof(struct opts, weight) },
-		{ "rate", offsetof(struct opts, rate) },
-		{ "burst", offsetof(struct opts, burst) },
-		{ "service", offsetof(struct opts, service) },
-		{ "limit", offsetof(struct opts, limit) },
-		{ "count", offsetof(struct opts, count) },
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(opt) / sizeof(opt[0]); i++) {
-		const char *v = *(const char **)((char *)&cli + opt[i].off);
-
-		if (v && !strstr(allowed, opt[i].name))
-			return usage_err("--%s does not apply here", opt[i].name);
-	}
+	for (i = 0; i < N_VALUE_OPTS; i++)
+		if (opt_value(i) && !strstr(allowed, value_opts[i].name))
+			return usage_err("--%s does not apply here", value_opts[i].name);
 	if (cli.watch && !strstr(allowed, "watch"))
 		return usage_err("--watch applies to stats only");
 	if (cli.all && !strstr(allowed, "all"))
@@ -682,130 +666,244 @@ static int only(const char *allowed)
 	return 0;
 }
 
-#define ONLY(s) do { int _r = only(s); if (_r) return _r; } while (0)
-#define NARGS(n, u) do { if (argc != (n)) return usage_err("usage: gwctl %s", u); } while (0)
-
-static json_t *cidr_args(const char *cidr)
+/* Returns 1 if the option called name (one of value_opts) was given. */
+static int opt_given(const char *name)
 {
-	json_t *a = json_pack("{s:s}", "cidr", cidr);
+	size_t i;
+
+	for (i = 0; i < N_VALUE_OPTS; i++)
+		if (!strcmp(value_opts[i].name, name))
+			return opt_value(i) != NULL;
+	return 0;
+}
+
+/* The admin commands' arguments, from the command line (argv[0]: the first
+ * word). */
+static json_t *cidr_args(char **argv)
+{
+	json_t *a = json_pack("{s:s}", "cidr", argv[3]);
 
 	if (cli.ttl)
 		json_object_set_new(a, "ttl", json_string(cli.ttl));
 	return a;
 }
 
+static json_t *rl_args(char **argv)
+{
+	json_t *a = json_pack("{s:s, s:s}", "limit", argv[2], "rate", cli.rate);
+
+	if (cli.burst)
+		json_object_set_new(a, "burst", json_string(cli.burst));
+	return a;
+}
+
+/* name: the key of argv[n], addr: the key of argv[n + 1]; --weight too. */
+static json_t *weighted_args(const char *name, const char *addr, char **argv, int n)
+{
+	json_t *a = json_pack("{s:s, s:s}", name, argv[n], addr, argv[n + 1]);
+
+	if (cli.weight)
+		json_object_set_new(a, "weight", json_string(cli.weight));
+	return a;
+}
+
+static json_t *backend_args(char **argv)
+{
+	return weighted_args("service", "backend", argv, 2);
+}
+
+static json_t *server_args(char **argv)
+{
+	return weighted_args("upstream", "server", argv, 3);
+}
+
+static json_t *ct_args(char **argv)
+{
+	json_t *a = json_object();
+
+	if (cli.service)
+		json_object_set_new(a, "service", json_string(cli.service));
+	if (cli.limit)
+		json_object_set_new(a, "limit", json_string(cli.limit));
+	return a;
+}
+
+/* The commands run here rather than through an admin command. */
+static int verb_stats(int argc, char **argv)
+{
+	if (cli.count && !cli.watch)
+		return usage_err("--count goes with --watch");
+	return cli.watch ? stats_watch() : run("stats", NULL, print_stats, 0);
+}
+
+static int verb_check(int argc, char **argv)
+{
+	return cmd_check(argv[1]);
+}
+
+/*
+ * A command: its words, how many operands follow them, the options it takes
+ * (space-separated; NULL: none) and the one it needs (checked with the
+ * words), and either the admin command with its arguments, printer and
+ * whether it is a live change, or fn. form is its line in the usage text
+ * and its usage errors (NULL: the form of the entry before covers it), help
+ * what it does (lines after the first are indented).
+ */
+struct verb {
+	const char *words;
+	int nargs;
+	const char *opts;
+	const char *need;
+	const char *cmd;
+	json_t *(*args)(char **argv);
+	void (*print)(json_t *d);
+	int live;
+	int (*fn)(int argc, char **argv);
+	const char *form;
+	const char *help;
+};
+
+static const struct verb verbs[] = {
+	{ .words = "status", .cmd = "status", .print = print_status, .form = "status",
+	  .help = "programs, interfaces, modes, generation,\nkernel features in use" },
+	{ .words = "stats", .opts = "watch count all", .fn = verb_stats,
+	  .form = "stats [--watch [--count N]] [--all]", .help = "counters by reason and service" },
+	{ .words = "filter list", .cmd = "filter.list", .print = print_filter,
+	  .form = "filter list" },
+	{ .words = "filter deny add", .nargs = 1, .opts = "ttl", .cmd = "filter.deny.add",
+	  .args = cidr_args, .live = 1, .form = "filter deny add|del CIDR [--ttl DURATION]" },
+	{ .words = "filter deny del", .nargs = 1, .cmd = "filter.deny.del", .args = cidr_args,
+	  .live = 1 },
+	{ .words = "filter allow add", .nargs = 1, .cmd = "filter.allow.add", .args = cidr_args,
+	  .live = 1, .form = "filter allow add|del CIDR" },
+	{ .words = "filter allow del", .nargs = 1, .cmd = "filter.allow.del", .args = cidr_args,
+	  .live = 1 },
+	{ .words = "ratelimit show", .cmd = "ratelimit.show", .print = print_rl,
+	  .form = "ratelimit show" },
+	{ .words = "ratelimit set packets", .opts = "rate burst", .need = "rate",
+	  .cmd = "ratelimit.set", .args = rl_args, .print = print_rl_set, .live = 1,
+	  .form = "ratelimit set packets|syn --rate R[/s|/m|/h] [--burst B]" },
+	{ .words = "ratelimit set syn", .opts = "rate burst", .need = "rate",
+	  .cmd = "ratelimit.set", .args = rl_args, .print = print_rl_set, .live = 1 },
+	{ .words = "service list", .cmd = "service.list", .print = print_service_list,
+	  .form = "service list" },
+	{ .words = "backend add", .nargs = 2, .opts = "weight", .cmd = "backend.add",
+	  .args = backend_args, .live = 1,
+	  .form = "backend add|del|drain SERVICE ADDR:PORT [--weight W]" },
+	{ .words = "backend del", .nargs = 2, .cmd = "backend.del", .args = backend_args,
+	  .live = 1 },
+	{ .words = "backend drain", .nargs = 2, .opts = "weight", .cmd = "backend.drain",
+	  .args = backend_args, .live = 1 },
+	{ .words = "upstream list", .cmd = "upstream.list", .print = print_upstreams,
+	  .form = "upstream list | upstream server add|del|drain UPSTREAM ADDR:PORT [--weight W]" },
+	{ .words = "upstream server add", .nargs = 2, .opts = "weight",
+	  .cmd = "upstream.server.add", .args = server_args, .print = print_server_change,
+	  .live = 1 },
+	{ .words = "upstream server del", .nargs = 2, .cmd = "upstream.server.del",
+	  .args = server_args, .print = print_server_change, .live = 1 },
+	{ .words = "upstream server drain", .nargs = 2, .cmd = "upstream.server.drain",
+	  .args = server_args, .print = print_server_change, .live = 1 },
+	{ .words = "conntrack list", .opts = "service limit", .cmd = "conntrack.list",
+	  .args = ct_args, .print = print_ct, .form = "conntrack list [--service NAME] [--limit N]" },
+	{ .words = "route list", .cmd = "route.list", .print = print_routes, .form = "route list" },
+	{ .words = "reload", .cmd = "reload", .print = print_reload, .form = "reload" },
+	{ .words = "check", .nargs = 1, .fn = verb_check, .form = "check FILE",
+	  .help = "validate FILE like gwd --check" },
+};
+
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static void usage(FILE *f)
+{
+	const struct verb *v;
+	const char *h, *nl;
+
+	fprintf(f, "usage: gwctl [-s SOCKET] [--pin-root DIR] [--json] COMMAND ...\n");
+	for (v = verbs; v < verbs + N_VERBS; v++) {
+		if (!v->form)
+			continue;
+		if (!v->help) {
+			fprintf(f, "  %s\n", v->form);
+			continue;
+		}
+		fprintf(f, "  %-35s", v->form);
+		for (h = v->help; (nl = strchr(h, '\n')); h = nl + 1)
+			fprintf(f, " %.*s\n%37s", (int)(nl - h), h, "");
+		fprintf(f, " %s\n", h);
+	}
+	fprintf(f, "options: -s, --socket PATH (default $GW_SOCKET or " GW_ADMIN_SOCKET_DEFAULT ")\n"
+		   "         --pin-root DIR (default " GW_PIN_ROOT_DEFAULT "), used when no gwd\n"
+		   "                    answers\n"
+		   "Live changes are immediate and ephemeral: the file replaces them on the\n"
+		   "next reload.\n");
+}
+
+/* Returns 1 if v's first word is word. */
+static int verb_is(const struct verb *v, const char *word)
+{
+	size_t w = strcspn(v->words, " ");
+
+	return strlen(word) == w && !strncmp(v->words, word, w);
+}
+
+/* Returns 1 if argv (argc words) is v's words and operands, with the option
+ * v needs. */
+static int verb_matches(const struct verb *v, int argc, char **argv)
+{
+	const char *p = v->words;
+	size_t len;
+	int i;
+
+	for (i = 0; *p; i++, p += len + !!p[len]) {
+		len = strcspn(p, " ");
+		if (i >= argc || strlen(argv[i]) != len || strncmp(argv[i], p, len))
+			return 0;
+	}
+	return argc == i + v->nargs && (!v->need || opt_given(v->need));
+}
+
+/* The usage error of the commands whose first word is argv[0]: their forms. */
+static int group_usage(const struct verb *first, const struct verb *end)
+{
+	char msg[512];
+	size_t off = 0;
+	const struct verb *v;
+
+	msg[0] = '\0';
+	for (v = first; v < end && off < sizeof(msg); v++)
+		if (v->form)
+			off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s%s",
+						off ? " | " : "", v->form);
+	return usage_err("usage: gwctl %s", msg);
+}
+
+/* Finds the command of argv among the entries with its first word (they
+ * are adjacent), checks its options and runs it. Options are checked
+ * before the words when all the entries take the same ones (a one-form
+ * command), after them otherwise. Returns the exit status. */
 static int dispatch(int argc, char **argv)
 {
-	const char *c = argv[0];
-	char cmd[64];
-	json_t *a;
+	const struct verb *first, *end, *v;
+	int same = 1, err;
 
-	if (!strcmp(c, "status")) {
-		ONLY("");
-		NARGS(1, "status");
-		return run("status", NULL, print_status, 0);
-	}
-	if (!strcmp(c, "stats")) {
-		ONLY("watch count all");
-		NARGS(1, "stats [--watch [--count N]] [--all]");
-		if (cli.count && !cli.watch)
-			return usage_err("--count goes with --watch");
-		return cli.watch ? stats_watch() : run("stats", NULL, print_stats, 0);
-	}
-	if (!strcmp(c, "filter")) {
-		if (argc == 2 && !strcmp(argv[1], "list")) {
-			ONLY("");
-			return run("filter.list", NULL, print_filter, 0);
-		}
-		if (argc != 4 || (strcmp(argv[1], "deny") && strcmp(argv[1], "allow")) ||
-		    (strcmp(argv[2], "add") && strcmp(argv[2], "del")))
-			return usage_err("usage: gwctl filter list | filter deny add|del CIDR "
-					 "[--ttl DURATION] | filter allow add|del CIDR");
-		ONLY(!strcmp(argv[1], "deny") && !strcmp(argv[2], "add") ? "ttl" : "");
-		snprintf(cmd, sizeof(cmd), "filter.%s.%s", argv[1], argv[2]);
-		return run(cmd, cidr_args(argv[3]), NULL, 1);
-	}
-	if (!strcmp(c, "ratelimit")) {
-		if (argc == 2 && !strcmp(argv[1], "show")) {
-			ONLY("");
-			return run("ratelimit.show", NULL, print_rl, 0);
-		}
-		if (argc != 3 || strcmp(argv[1], "set") ||
-		    (strcmp(argv[2], "packets") && strcmp(argv[2], "syn")) || !cli.rate)
-			return usage_err("usage: gwctl ratelimit show | ratelimit set packets|syn "
-					 "--rate R [--burst B]");
-		ONLY("rate burst");
-		a = json_pack("{s:s, s:s}", "limit", argv[2], "rate", cli.rate);
-		if (cli.burst)
-			json_object_set_new(a, "burst", json_string(cli.burst));
-		return run("ratelimit.set", a, print_rl_set, 1);
-	}
-	if (!strcmp(c, "service")) {
-		ONLY("");
-		NARGS(2, "service list");
-		if (strcmp(argv[1], "list"))
-			return usage_err("usage: gwctl service list");
-		return run("service.list", NULL, print_service_list, 0);
-	}
-	if (!strcmp(c, "backend")) {
-		if (argc != 4 || (strcmp(argv[1], "add") && strcmp(argv[1], "del") &&
-				  strcmp(argv[1], "drain")))
-			return usage_err("usage: gwctl backend add|del|drain SERVICE ADDR:PORT "
-					 "[--weight W]");
-		ONLY(strcmp(argv[1], "del") ? "weight" : "");
-		a = json_pack("{s:s, s:s}", "service", argv[2], "backend", argv[3]);
-		if (cli.weight)
-			json_object_set_new(a, "weight", json_string(cli.weight));
-		snprintf(cmd, sizeof(cmd), "backend.%s", argv[1]);
-		return run(cmd, a, NULL, 1);
-	}
-	if (!strcmp(c, "conntrack")) {
-		ONLY("service limit");
-		NARGS(2, "conntrack list [--service NAME] [--limit N]");
-		if (strcmp(argv[1], "list"))
-			return usage_err("usage: gwctl conntrack list [--service NAME] "
-					 "[--limit N]");
-		a = json_object();
-		if (cli.service)
-			json_object_set_new(a, "service", json_string(cli.service));
-		if (cli.limit)
-			json_object_set_new(a, "limit", json_string(cli.limit));
-		return run("conntrack.list", a, print_ct, 0);
-	}
-	if (!strcmp(c, "upstream")) {
-		if (argc == 2 && !strcmp(argv[1], "list")) {
-			ONLY("");
-			return run("upstream.list", NULL, print_upstreams, 0);
-		}
-		if (argc != 5 || strcmp(argv[1], "server") || (strcmp(argv[2], "add") &&
-		    strcmp(argv[2], "del") && strcmp(argv[2], "drain")))
-			return usage_err("usage: gwctl upstream list | upstream server "
-					 "add|del|drain UPSTREAM ADDR:PORT [--weight W]");
-		ONLY(strcmp(argv[2], "add") ? "" : "weight");
-		a = json_pack("{s:s, s:s}", "upstream", argv[3], "server", argv[4]);
-		if (cli.weight)
-			json_object_set_new(a, "weight", json_string(cli.weight));
-		snprintf(cmd, sizeof(cmd), "upstream.server.%s", argv[2]);
-		return run(cmd, a, print_server_change, 1);
-	}
-	if (!strcmp(c, "route")) {
-		ONLY("");
-		NARGS(2, "route list");
-		if (strcmp(argv[1], "list"))
-			return usage_err("usage: gwctl route list");
-		return run("route.list", NULL, print_routes, 0);
-	}
-	if (!strcmp(c, "reload")) {
-		ONLY("");
-		NARGS(1, "reload");
-		return run("reload", NULL, print_reload, 0);
-	}
-	if (!strcmp(c, "check")) {
-		ONLY("");
-		NARGS(2, "check FILE");
-		return cmd_check(argv[1]);
-	}
-	return usage_err("unknown command '%s'", c);
+	for (first = verbs; first < verbs + N_VERBS && !verb_is(first, argv[0]); first++)
+		;
+	if (first == verbs + N_VERBS)
+		return usage_err("unknown command '%s'", argv[0]);
+	for (end = first; end < verbs + N_VERBS && verb_is(end, argv[0]); end++)
+		if (strcmp(end->opts ? end->opts : "", first->opts ? first->opts : ""))
+			same = 0;
+	if (same && (err = only(first->opts ? first->opts : "")))
+		return err;
+	for (v = first; v < end && !verb_matches(v, argc, argv); v++)
+		;
+	if (v == end)
+		return group_usage(first, end);
+	if (!same && (err = only(v->opts ? v->opts : "")))
+		return err;
+	if (v->fn)
+		return v->fn(argc, argv);
+	return run(v->cmd, v->args ? v->args(argv) : NULL, v->print, v->live);
 }
 
 int main(int argc, char **argv)

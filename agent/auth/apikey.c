@@ -373,11 +373,6 @@ int gw_apikeys_poll(struct gw_apikeys *ak, bool force)
 	return err;
 }
 
-struct gw_apikeys_set *gw_apikeys_acquire(struct gw_apikeys *ak)
-{
-	return gw_refslot_acquire(&ak->slot);
-}
-
 enum gw_auth_reason gw_apikeys_authenticate(struct gw_apikeys *ak, unsigned int reader,
 					    const char *key, size_t len, struct gw_auth_result *res)
 {
@@ -401,9 +396,4 @@ enum gw_auth_reason gw_apikeys_authenticate(struct gw_apikeys *ak, unsigned int 
 			      ? GW_AUTH_BAD_API_KEY
 			      : GW_AUTH_OK;
 	return res->reason;
-}
-
-int gw_apikeys_msgs_has(struct gw_apikeys *ak, const char *needle)
-{
-	return gw_watched_msgs_has(&ak->file, needle);
 }

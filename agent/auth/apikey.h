@@ -83,9 +83,6 @@ void gw_apikeys_free(struct gw_apikeys *ak);
  * old keys stay; an unchanged bad file is not reread until it changes). */
 int gw_apikeys_poll(struct gw_apikeys *ak, bool force);
 
-/* Returns the published set with a reference for gw_apikeys_set_put (takes
- * the slot's lock: for tools and tests). */
-struct gw_apikeys_set *gw_apikeys_acquire(struct gw_apikeys *ak);
 
 /* Authenticates the value of the configured header (NULL when absent) on
  * reader `reader` against the published set: no lock, one atomic load
@@ -96,8 +93,5 @@ struct gw_apikeys_set *gw_apikeys_acquire(struct gw_apikeys *ak);
 enum gw_auth_reason gw_apikeys_authenticate(struct gw_apikeys *ak, unsigned int reader,
 					    const char *key, size_t len,
 					    struct gw_auth_result *res);
-
-/* Returns 1 if a message of the last read contains `needle`. */
-int gw_apikeys_msgs_has(struct gw_apikeys *ak, const char *needle);
 
 #endif /* GW_APIKEY_H */

@@ -655,11 +655,6 @@ void gw_jwks_free(struct gw_jwks *jwks)
 	free(jwks);
 }
 
-struct gw_jwks_set *gw_jwks_acquire(struct gw_jwks *jwks)
-{
-	return gw_refslot_acquire(&jwks->slot);
-}
-
 const struct gw_jwks_set *gw_jwks_read(struct gw_jwks *jwks, struct gw_jwks_reader *rd)
 {
 	return gw_refslot_refresh(&jwks->slot, &rd->set, &rd->gen);
@@ -718,18 +713,4 @@ int gw_jwks_refresh_unknown_kid(struct gw_jwks *jwks, __u64 now_ns)
 out:
 	pthread_mutex_unlock(&jwks->file.lock);
 	return err;
-}
-
-void gw_jwks_get_stats(struct gw_jwks *jwks, struct gw_jwks_stats *st)
-{
-	st->reads = __atomic_load_n(&jwks->stats.reads, __ATOMIC_RELAXED);
-	st->changes = __atomic_load_n(&jwks->stats.changes, __ATOMIC_RELAXED);
-	st->failures = __atomic_load_n(&jwks->stats.failures, __ATOMIC_RELAXED);
-	st->refreshes = __atomic_load_n(&jwks->stats.refreshes, __ATOMIC_RELAXED);
-	st->refresh_busy = __atomic_load_n(&jwks->stats.refresh_busy, __ATOMIC_RELAXED);
-}
-
-int gw_jwks_msgs_has(struct gw_jwks *jwks, const char *needle)
-{
-	return gw_watched_msgs_has(&jwks->file, needle);
 }

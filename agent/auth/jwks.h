@@ -145,10 +145,6 @@ int gw_jwks_open(const char *path, const struct gw_jwks_opts *opts, struct gw_jw
  * auth-reread thread is dropped, a running one waited for. */
 void gw_jwks_free(struct gw_jwks *jwks);
 
-/* Returns the published key set with a reference the caller drops with
- * gw_jwks_set_put() (takes the slot's lock: for tools and tests; requests
- * use gw_jwks_read). Never NULL after a successful open. */
-struct gw_jwks_set *gw_jwks_acquire(struct gw_jwks *jwks);
 
 /* The request path: returns the published set, refreshing rd's cached
  * reference when a reread published a new one (one atomic load otherwise).
@@ -176,12 +172,5 @@ int gw_jwks_poll(struct gw_jwks *jwks, bool force);
  * the keys are the same, -EBUSY, or a negative errno when the file was
  * unusable. */
 int gw_jwks_refresh_unknown_kid(struct gw_jwks *jwks, __u64 now_ns);
-
-/* Copies the counters. */
-void gw_jwks_get_stats(struct gw_jwks *jwks, struct gw_jwks_stats *st);
-
-/* Returns 1 if a message of the last read contains `needle` (for tests and
- * the admin socket). */
-int gw_jwks_msgs_has(struct gw_jwks *jwks, const char *needle);
 
 #endif /* GW_JWKS_H */

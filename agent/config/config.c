@@ -192,9 +192,9 @@ static const struct kw backend_kws[] = {
 static const struct kw_table backend_table = { "backend", sizeof(struct gw_cfg_backend),
 					       backend_kws, "address", backend_defaults };
 
-static void svc_health_defaults(void *o)
+static void health_defaults(void *o)
 {
-	struct gw_cfg_svc_health *h = o;
+	struct gw_cfg_health *h = o;
 
 	h->type = GW_HEALTH_TCP;
 	h->interval_ns = 2 * NS_S;
@@ -203,18 +203,24 @@ static void svc_health_defaults(void *o)
 	h->unhealthy = 3;
 }
 
-static const struct kw svc_health_kws[] = {
-	ENUM(struct gw_cfg_svc_health, type, "type", 0, health_types),
-	U32(struct gw_cfg_svc_health, port, "port", 0, 1, 65535),
-	STR(struct gw_cfg_svc_health, path, "path", 0),
-	DUR(struct gw_cfg_svc_health, interval_ns, "interval", 0, 10 * NS_MS, NS_DAY),
-	DUR(struct gw_cfg_svc_health, timeout_ns, "timeout", 0, NS_MS, NS_DAY),
-	U32(struct gw_cfg_svc_health, healthy, "healthy", 0, 1, 100),
-	U32(struct gw_cfg_svc_health, unhealthy, "unhealthy", 0, 1, 100),
+/* One table for both health sections: a service's takes every key, an
+ * upstream's those from HEALTH_L7_KWS on (not type or port). */
+#define HEALTH_L7_KWS 2
+static const struct kw health_kws[] = {
+	ENUM(struct gw_cfg_health, type, "type", 0, health_types),
+	U32(struct gw_cfg_health, port, "port", 0, 1, 65535),
+	STR(struct gw_cfg_health, path, "path", 0),
+	DUR(struct gw_cfg_health, interval_ns, "interval", 0, 10 * NS_MS, NS_DAY),
+	DUR(struct gw_cfg_health, timeout_ns, "timeout", 0, NS_MS, NS_DAY),
+	U32(struct gw_cfg_health, healthy, "healthy", 0, 1, 100),
+	U32(struct gw_cfg_health, unhealthy, "unhealthy", 0, 1, 100),
 	KW_END,
 };
-static const struct kw_table svc_health_table = { "health", sizeof(struct gw_cfg_svc_health),
-						  svc_health_kws, NULL, svc_health_defaults };
+static const struct kw_table svc_health_table = { "health", sizeof(struct gw_cfg_health),
+						  health_kws, NULL, health_defaults };
+static const struct kw_table up_health_table = { "health", sizeof(struct gw_cfg_health),
+						 health_kws + HEALTH_L7_KWS, NULL,
+						 health_defaults };
 
 static void service_defaults(void *o)
 {
@@ -222,7 +228,7 @@ static void service_defaults(void *o)
 
 	s->protocol = IPPROTO_TCP;
 	s->forwarding = GW_FWD_NAT;
-	svc_health_defaults(&s->health);
+	health_defaults(&s->health);
 }
 
 static const struct kw service_kws[] = {
@@ -305,27 +311,6 @@ static const struct kw listener_kws[] = {
 static const struct kw_table listener_table = { "listener", sizeof(struct gw_cfg_listener),
 						listener_kws, NULL, listener_defaults };
 
-static void up_health_defaults(void *o)
-{
-	struct gw_cfg_up_health *h = o;
-
-	h->interval_ns = 2 * NS_S;
-	h->timeout_ns = 1 * NS_S;
-	h->healthy = 2;
-	h->unhealthy = 3;
-}
-
-static const struct kw up_health_kws[] = {
-	STR(struct gw_cfg_up_health, path, "path", 0),
-	DUR(struct gw_cfg_up_health, interval_ns, "interval", 0, 10 * NS_MS, NS_DAY),
-	DUR(struct gw_cfg_up_health, timeout_ns, "timeout", 0, NS_MS, NS_DAY),
-	U32(struct gw_cfg_up_health, healthy, "healthy", 0, 1, 100),
-	U32(struct gw_cfg_up_health, unhealthy, "unhealthy", 0, 1, 100),
-	KW_END,
-};
-static const struct kw_table up_health_table = { "health", sizeof(struct gw_cfg_up_health),
-						 up_health_kws, NULL, up_health_defaults };
-
 static void timeouts_defaults(void *o)
 {
 	struct gw_cfg_timeouts *t = o;
@@ -349,7 +334,7 @@ static void upstream_defaults(void *o)
 	struct gw_cfg_upstream *u = o;
 
 	u->balance = GW_BALANCE_ROUND_ROBIN;
-	up_health_defaults(&u->health);
+	health_defaults(&u->health);
 	timeouts_defaults(&u->timeouts);
 }
 
@@ -896,6 +881,33 @@ static void check_filter(struct parse_ctx *c, const struct gw_cfg *cfg)
 	"shorter than 256 bytes"
 _Static_assert(GW_HEALTH_PATH_MAX == 256, "HEALTH_PATH_MSG names the limit");
 
+/* Checks a service's or an upstream's health section (an upstream's type
+ * is always tcp, its default). */
+static void check_health(struct parse_ctx *c, const struct gw_cfg_health *h)
+{
+	if (h->type == GW_HEALTH_HTTP && !h->path)
+		pos_error(c, &h->pos, "health: type http needs a path");
+	if (h->path && !gw_health_path_ok(h->path))
+		pos_error(c, &h->pos, HEALTH_PATH_MSG);
+	if (h->timeout_ns > h->interval_ns)
+		pos_error(c, &h->pos, "health: timeout is longer than interval");
+}
+
+/* Reports the `what` called name (at pos) when an earlier one's name, other,
+ * is the same; a first_line names that one's line. Returns 1 when it did. */
+static int name_twice(struct parse_ctx *c, const char *what, const char *name,
+		      const struct gw_cfg_pos *pos, const char *other, int first_line)
+{
+	if (!name || !other || strcmp(name, other))
+		return 0;
+	if (first_line)
+		pos_error(c, pos, "%s '%s' is defined twice (first at line %d)", what, name,
+			  first_line);
+	else
+		pos_error(c, pos, "%s '%s' is defined twice", what, name);
+	return 1;
+}
+
 static void check_services(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -906,11 +918,10 @@ static void check_services(struct parse_ctx *c, const struct gw_cfg *cfg)
 		for (j = 0; j < i; j++) {
 			const struct gw_cfg_service *o = &cfg->services[j];
 
-			if (s->name && o->name && !strcmp(s->name, o->name))
-				pos_error(c, &s->pos, "service '%s' is defined twice (first at "
-					  "line %d)", s->name, o->pos.line);
-			else if (s->vip.family && gw_ip_equal(&s->vip, &o->vip) &&
-				 s->port == o->port && s->protocol == o->protocol)
+			if (name_twice(c, "service", s->name, &s->pos, o->name, o->pos.line))
+				continue;
+			if (s->vip.family && gw_ip_equal(&s->vip, &o->vip) &&
+			    s->port == o->port && s->protocol == o->protocol)
 				pos_error(c, &s->pos, "service '%s' has the same VIP, port and "
 					  "protocol as '%s'", s->name ? s->name : "?",
 					  o->name ? o->name : "?");
@@ -931,12 +942,7 @@ static void check_services(struct parse_ctx *c, const struct gw_cfg *cfg)
 				    s->backends[k].address.port == b->address.port)
 					pos_error(c, &b->pos, "backend is listed twice");
 		}
-		if (s->health.type == GW_HEALTH_HTTP && !s->health.path)
-			pos_error(c, &s->health.pos, "health: type http needs a path");
-		if (s->health.path && !gw_health_path_ok(s->health.path))
-			pos_error(c, &s->health.pos, HEALTH_PATH_MSG);
-		if (s->health.timeout_ns > s->health.interval_ns)
-			pos_error(c, &s->health.pos, "health: timeout is longer than interval");
+		check_health(c, &s->health);
 	}
 }
 
@@ -953,19 +959,6 @@ static int known_alg(const char *a)
 	return 0;
 }
 
-/* Returns 1 if `name` is a jwt or api_keys name. */
-static int auth_exists(const struct gw_cfg *cfg, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->auth.n_jwt; i++)
-		if (cfg->auth.jwt[i].name && !strcmp(cfg->auth.jwt[i].name, name))
-			return 1;
-	for (i = 0; i < cfg->auth.n_api_keys; i++)
-		if (cfg->auth.api_keys[i].name && !strcmp(cfg->auth.api_keys[i].name, name))
-			return 1;
-	return 0;
-}
 
 /* Returns 1 if a route name is fit for a metric label next to the
  * positional ones ("#3 ..."), which it can never look like, and "none"
@@ -987,46 +980,77 @@ static int route_name_ok(const char *n)
 	return 1;
 }
 
-static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
+static void check_listeners(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
 
-	for (i = 0; i < cfg->tls.n_alpn; i++)
-		if (strcmp(cfg->tls.alpn[i], "http/1.1"))
-			pos_error(c, &cfg->tls.pos, "tls: alpn '%s' is not supported (http/1.1)",
-				  cfg->tls.alpn[i]);
 	for (i = 0; i < cfg->n_listeners; i++) {
 		const struct gw_cfg_listener *l = &cfg->listeners[i];
 
 		for (j = 0; j < i; j++) {
-			if (l->name && cfg->listeners[j].name &&
-			    !strcmp(l->name, cfg->listeners[j].name))
-				pos_error(c, &l->pos, "listener '%s' is defined twice", l->name);
-			if (gw_ip_equal(&l->address.ip, &cfg->listeners[j].address.ip) &&
-			    l->address.port == cfg->listeners[j].address.port)
+			const struct gw_cfg_listener *o = &cfg->listeners[j];
+
+			name_twice(c, "listener", l->name, &l->pos, o->name, 0);
+			if (gw_ip_equal(&l->address.ip, &o->address.ip) &&
+			    l->address.port == o->address.port)
 				pos_error(c, &l->pos, "listener '%s' has the address of '%s'",
-					  l->name ? l->name : "?",
-					  cfg->listeners[j].name ? cfg->listeners[j].name : "?");
+					  l->name ? l->name : "?", o->name ? o->name : "?");
 		}
 		if (l->tls && !cfg->tls.n_certificates)
 			pos_error(c, &l->pos, "listener '%s' has tls: true but tls has no "
 				  "certificates", l->name ? l->name : "?");
 	}
+}
+
+static void check_upstreams(struct parse_ctx *c, const struct gw_cfg *cfg)
+{
+	size_t i, j;
+
 	for (i = 0; i < cfg->n_upstreams; i++) {
 		const struct gw_cfg_upstream *u = &cfg->upstreams[i];
 
 		for (j = 0; j < i; j++)
-			if (u->name && cfg->upstreams[j].name &&
-			    !strcmp(u->name, cfg->upstreams[j].name))
-				pos_error(c, &u->pos, "upstream '%s' is defined twice", u->name);
+			name_twice(c, "upstream", u->name, &u->pos, cfg->upstreams[j].name, 0);
 		if (u->servers && !u->n_servers)
 			pos_error(c, &u->pos, "upstream '%s' has no servers",
 				  u->name ? u->name : "?");
-		if (u->health.path && !gw_health_path_ok(u->health.path))
-			pos_error(c, &u->health.pos, HEALTH_PATH_MSG);
-		if (u->health.timeout_ns > u->health.interval_ns)
-			pos_error(c, &u->health.pos, "health: timeout is longer than interval");
+		check_health(c, &u->health);
 	}
+}
+
+/* Returns the name of authenticator i (the jwt ones, then the api_keys
+ * ones) and its position in *pos. */
+static const char *auth_name(const struct gw_cfg *cfg, size_t i, const struct gw_cfg_pos **pos)
+{
+	const struct gw_cfg_auth *a = &cfg->auth;
+
+	if (i < a->n_jwt) {
+		*pos = &a->jwt[i].pos;
+		return a->jwt[i].name;
+	}
+	*pos = &a->api_keys[i - a->n_jwt].pos;
+	return a->api_keys[i - a->n_jwt].name;
+}
+
+/* Returns 1 if `name` is a jwt or api_keys name. */
+static int auth_exists(const struct gw_cfg *cfg, const char *name)
+{
+	const struct gw_cfg_pos *pos;
+	const char *o;
+	size_t i;
+
+	for (i = 0; i < cfg->auth.n_jwt + cfg->auth.n_api_keys; i++) {
+		o = auth_name(cfg, i, &pos);
+		if (o && !strcmp(o, name))
+			return 1;
+	}
+	return 0;
+}
+
+static void check_auth(struct parse_ctx *c, const struct gw_cfg *cfg)
+{
+	size_t i, j;
+
 	for (i = 0; i < cfg->auth.n_jwt; i++) {
 		const struct gw_cfg_jwt *a = &cfg->auth.jwt[i];
 
@@ -1043,86 +1067,98 @@ static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
 				  a->name ? a->name : "?");
 	}
 	for (i = 0; i < cfg->auth.n_jwt + cfg->auth.n_api_keys; i++) {
-		const struct gw_cfg_pos *pos;
-		const char *name;
+		const struct gw_cfg_pos *pos, *opos;
+		const char *name = auth_name(cfg, i, &pos);
 
-		if (i < cfg->auth.n_jwt) {
-			name = cfg->auth.jwt[i].name;
-			pos = &cfg->auth.jwt[i].pos;
-		} else {
-			name = cfg->auth.api_keys[i - cfg->auth.n_jwt].name;
-			pos = &cfg->auth.api_keys[i - cfg->auth.n_jwt].pos;
-		}
 		if (!name)
 			continue;
 		if (!strcmp(name, "none"))
 			pos_error(c, pos, "auth: 'none' is reserved and cannot name an "
 				  "authenticator");
-		for (j = 0; j < i; j++) {
-			const char *o = j < cfg->auth.n_jwt ?
-						cfg->auth.jwt[j].name :
-						cfg->auth.api_keys[j - cfg->auth.n_jwt].name;
-
-			if (o && !strcmp(o, name))
-				pos_error(c, pos, "auth '%s' is defined twice", name);
-		}
+		for (j = 0; j < i; j++)
+			name_twice(c, "auth", name, pos, auth_name(cfg, j, &opos), 0);
 	}
+}
+
+static void check_match(struct parse_ctx *c, const struct gw_cfg_match *m)
+{
+	size_t j;
+
+	if (m->path_prefix && m->path_exact)
+		pos_error(c, &m->pos, "match: path_prefix and path_exact exclude each other");
+	if ((m->path_prefix && m->path_prefix[0] != '/') ||
+	    (m->path_exact && m->path_exact[0] != '/'))
+		pos_error(c, &m->pos, "match: paths must start with '/'");
+	if (m->host && (!*m->host || strchr(m->host, '/') || strchr(m->host, ' ') ||
+			(strchr(m->host, '*') && strncmp(m->host, "*.", 2)) ||
+			strchr(m->host + 1, '*')))
+		pos_error(c, &m->pos, "match: host '%s' is not a host name or *.domain", m->host);
+	for (j = 0; j < m->n_methods; j++) {
+		const char *p = m->methods[j];
+
+		for (; *p; p++)
+			if (*p < 'A' || *p > 'Z')
+				break;
+		if (*p || !*m->methods[j])
+			pos_error(c, &m->pos, "match: '%s' is not an HTTP method", m->methods[j]);
+	}
+}
+
+/* Returns 1 if `name` is an upstream's name. */
+static int upstream_exists(const struct gw_cfg *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_upstreams; i++)
+		if (cfg->upstreams[i].name && !strcmp(cfg->upstreams[i].name, name))
+			return 1;
+	return 0;
+}
+
+static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
+{
+	size_t i, j;
+
 	for (i = 0; i < cfg->n_routes; i++) {
 		const struct gw_cfg_route *r = &cfg->routes[i];
-		const struct gw_cfg_match *m = &r->match;
-		int found = 0;
 
 		if (r->name && !route_name_ok(r->name))
 			pos_error(c, &r->name_pos, "route: name '%s' must be 1-%d letters, digits, "
 				  "'_', '-' or '.', starting with a letter or digit, and not "
 				  "'none'", r->name, GW_CFG_ROUTE_NAME_MAX);
-		for (j = 0; r->name && j < i; j++)
-			if (cfg->routes[j].name && !strcmp(cfg->routes[j].name, r->name))
-				pos_error(c, &r->name_pos, "route '%s' is defined twice (first at "
-					  "line %d)", r->name, cfg->routes[j].name_pos.line);
-
-		if (m->path_prefix && m->path_exact)
-			pos_error(c, &m->pos, "match: path_prefix and path_exact exclude each "
-				  "other");
-		if ((m->path_prefix && m->path_prefix[0] != '/') ||
-		    (m->path_exact && m->path_exact[0] != '/'))
-			pos_error(c, &m->pos, "match: paths must start with '/'");
-		if (m->host && (!*m->host || strchr(m->host, '/') || strchr(m->host, ' ') ||
-				(strchr(m->host, '*') && strncmp(m->host, "*.", 2)) ||
-				strchr(m->host + 1, '*')))
-			pos_error(c, &m->pos, "match: host '%s' is not a host name or *.domain",
-				  m->host);
-		for (j = 0; j < m->n_methods; j++) {
-			const char *p = m->methods[j];
-
-			for (; *p; p++)
-				if (*p < 'A' || *p > 'Z')
-					break;
-			if (*p || !*m->methods[j])
-				pos_error(c, &m->pos, "match: '%s' is not an HTTP method",
-					  m->methods[j]);
-		}
+		for (j = 0; j < i; j++)
+			name_twice(c, "route", r->name, &r->name_pos, cfg->routes[j].name,
+				   cfg->routes[j].name_pos.line);
+		check_match(c, &r->match);
 		if (!!r->upstream == !!r->respond.status)
 			pos_error(c, &r->pos, "route: give exactly one of upstream and respond");
-		if (r->upstream) {
-			for (j = 0; j < cfg->n_upstreams; j++)
-				if (cfg->upstreams[j].name &&
-				    !strcmp(cfg->upstreams[j].name, r->upstream))
-					found = 1;
-			if (!found)
-				pos_error(c, &r->pos, "route: upstream '%s' is not defined",
-					  r->upstream);
-		}
+		if (r->upstream && !upstream_exists(cfg, r->upstream))
+			pos_error(c, &r->pos, "route: upstream '%s' is not defined", r->upstream);
 		if (r->auth && strcmp(r->auth, "none") && !auth_exists(cfg, r->auth))
 			pos_error(c, &r->pos, "route: auth '%s' is not defined (jwt or "
 				  "api_keys name, or none)", r->auth);
-		if (r->strip_prefix && !m->path_prefix)
+		if (r->strip_prefix && !r->match.path_prefix)
 			pos_error(c, &r->pos, "route: strip_prefix needs match.path_prefix");
 		if (r->rate_limit.pos.line && r->rate_limit.key == GW_RL_KEY_CONSUMER &&
 		    (!r->auth || !strcmp(r->auth, "none")))
 			pos_error(c, &r->rate_limit.pos, "rate_limit: key consumer needs the "
 				  "route to have auth");
 	}
+}
+
+/* The L7 sections' checks, in the order their messages come out. */
+static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->tls.n_alpn; i++)
+		if (strcmp(cfg->tls.alpn[i], "http/1.1"))
+			pos_error(c, &cfg->tls.pos, "tls: alpn '%s' is not supported (http/1.1)",
+				  cfg->tls.alpn[i]);
+	check_listeners(c, cfg);
+	check_upstreams(c, cfg);
+	check_auth(c, cfg);
+	check_routes(c, cfg);
 }
 
 /* ------------------------------------------------------------------ */

@@ -90,10 +90,12 @@ struct gw_cfg_backend {
 #define GW_HEALTH_UDP_NONE 1
 #define GW_HEALTH_HTTP 2
 
-struct gw_cfg_svc_health {
+/* A service's or an upstream's health section; an upstream's takes no
+ * type or port key (config.c: health_kws). */
+struct gw_cfg_health {
 	struct gw_cfg_pos pos;
-	int type;		/* GW_HEALTH_* */
-	__u32 port;		/* 0: the backend's port */
+	int type;		/* GW_HEALTH_* (services) */
+	__u32 port;		/* services; 0: the backend's port */
 	char *path;		/* http */
 	__u64 interval_ns;
 	__u64 timeout_ns;
@@ -109,7 +111,7 @@ struct gw_cfg_service {
 	int forwarding;		/* GW_FWD_NAT | GW_FWD_IPIP */
 	struct gw_cfg_backend *backends;
 	size_t n_backends;
-	struct gw_cfg_svc_health health;
+	struct gw_cfg_health health;
 };
 
 struct gw_cfg_cert {
@@ -158,14 +160,6 @@ struct gw_cfg_listener {
 #define GW_BALANCE_LEAST_CONN 1
 #define GW_BALANCE_MAGLEV 2
 
-struct gw_cfg_up_health {
-	struct gw_cfg_pos pos;
-	char *path;
-	__u64 interval_ns;
-	__u64 timeout_ns;
-	__u32 healthy, unhealthy;
-};
-
 struct gw_cfg_timeouts {
 	struct gw_cfg_pos pos;
 	__u64 connect_ns;
@@ -179,7 +173,7 @@ struct gw_cfg_upstream {
 	int balance;		/* GW_BALANCE_* */
 	struct gw_cfg_backend *servers;
 	size_t n_servers;
-	struct gw_cfg_up_health health;
+	struct gw_cfg_health health;
 	struct gw_cfg_timeouts timeouts;
 	__u32 retries;
 };

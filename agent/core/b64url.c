@@ -4,8 +4,6 @@
 
 #include "core/b64url.h"
 
-static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /* Returns the 6-bit value of `c`, or -1 when it is not base64url. */
 static int val(unsigned char c)
 {
@@ -47,28 +45,5 @@ ssize_t gw_b64url_decode(const char *in, size_t len, unsigned char *out, size_t 
 	/* Leftover bits (2 or 4) must be zero: one spelling per value. */
 	if (acc)
 		return -EINVAL;
-	return (ssize_t)o;
-}
-
-ssize_t gw_b64url_encode(const unsigned char *in, size_t len, char *out, size_t size)
-{
-	size_t i, o = 0, need = len / 3 * 4 + (len % 3 ? len % 3 + 1 : 0);
-	unsigned int acc = 0;
-	int bits = 0;
-
-	if (need + 1 > size)
-		return -ENOSPC;
-	for (i = 0; i < len; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = alphabet[(acc >> bits) & 63];
-		}
-		acc &= (1u << bits) - 1;
-	}
-	if (bits)
-		out[o++] = alphabet[(acc << (6 - bits)) & 63];
-	out[o] = '\0';
 	return (ssize_t)o;
 }

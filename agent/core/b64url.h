@@ -19,8 +19,4 @@ static inline size_t gw_b64url_decoded_max(size_t len)
  * a length of 4k+1, or non-zero trailing bits, -ENOSPC when out is short. */
 ssize_t gw_b64url_decode(const char *in, size_t len, unsigned char *out, size_t size);
 
-/* Encodes `len` bytes into `out` (room for `size` characters including the
- * NUL). Returns the encoded length without the NUL, or -ENOSPC. */
-ssize_t gw_b64url_encode(const unsigned char *in, size_t len, char *out, size_t size);
-
 #endif /* GW_B64URL_H */

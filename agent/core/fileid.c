@@ -150,16 +150,6 @@ void gw_watched_keep(struct gw_watched *w)
 	gw_msgs_add(&w->msgs, GW_LOG_ERR, "%s %s: keeping the loaded keys", w->what, w->path);
 }
 
-int gw_watched_msgs_has(struct gw_watched *w, const char *needle)
-{
-	int r;
-
-	pthread_mutex_lock(&w->lock);
-	r = gw_msgs_has(&w->msgs, needle);
-	pthread_mutex_unlock(&w->lock);
-	return r;
-}
-
 /* ------------------------------------------------------------------ */
 /* The auth-reread thread                                               */
 /* ------------------------------------------------------------------ */

@@ -92,10 +92,6 @@ int gw_watched_read(struct gw_watched *w, char **buf, size_t *len);
 /* Adds "WHAT PATH: keeping the loaded keys" to the messages. */
 void gw_watched_keep(struct gw_watched *w);
 
-/* Returns 1 if a message of the last read contains `needle` (takes the
- * lock). */
-int gw_watched_msgs_has(struct gw_watched *w, const char *needle);
-
 /* Sets the reread the auth-reread thread runs for w: fn(arg, force) takes
  * w's lock itself (gw_jwks_poll, gw_apikeys_poll). */
 void gw_watched_set_reread(struct gw_watched *w, gw_reread_fn fn, void *arg);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Active health checks on gwd's event loop (loop.h), for any kind of
- * backend: the L4 services' backends today, the L7 upstreams' servers later.
+ * backend: the L4 services' backends (dp/l4health.h) and the L7 upstreams'
+ * servers (runtime/l7.c).
  * Nothing here knows what a target is used for; its owner gets a callback
  * when the target's state changes and decides what that means.
  *

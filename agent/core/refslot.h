@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The current one of a refcounted, immutable object (a route table, a TLS
- * context set) that a reload replaces while workers use it. A worker takes
- * a reference for as long as it needs the object (one request, one
- * handshake); a reload swaps in the new object and drops the slot's
- * reference to the old one, which is freed when its last user puts it.
- * The lock is held only to read the pointer and take the reference.
+ * The current one of a refcounted, immutable object (a JWKS key set, an API
+ * key set) that a reread replaces while workers use it. A worker takes a
+ * reference for as long as it needs the object (one request); a swap puts
+ * in the new object and drops the slot's reference to the old one, which
+ * is freed when its last user puts it. The lock is held only to read the
+ * pointer and take the reference.
  *
  * Workers that run one event loop each and must not lock per request
  * cache the object instead: gw_refslot_refresh() once per request costs one
- * atomic load unless a reload happened, and a request that must outlive a
- * reload takes its own reference (the object's get, an atomic increment).
+ * atomic load unless a swap happened, and a request that must outlive a
+ * swap takes its own reference (the object's get, an atomic increment).
  */
 #ifndef GW_REFSLOT_H
 #define GW_REFSLOT_H

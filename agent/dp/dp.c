@@ -563,11 +563,6 @@ int gw_dp_map_fd(const struct gw_dp *dp, const char *name)
 	return map ? bpf_map__fd(map) : -ENOENT;
 }
 
-const char *gw_dp_pin_root(const struct gw_dp *dp)
-{
-	return dp->pin_root;
-}
-
 /* ------------------------------------------------------------------ */
 /* XDP                                                                  */
 
@@ -1176,23 +1171,12 @@ out:
 	return err;
 }
 
-static __u32 map_max_entries(int fd)
-{
-	struct bpf_map_info info;
-	__u32 len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return 0;
-	return info.max_entries;
-}
-
 int gw_dp_foreach_service(const struct gw_dp_maps *m,
 			  int (*fn)(const struct gw_svc_key *k, const struct gw_svc *s, void *arg),
 			  void *arg)
 {
 	struct gw_svc_key key, next;
-	__u32 max = map_max_entries(m->lb.services), n = 0;
+	__u32 max = gw_map_max_entries(m->lb.services), n = 0;
 	struct gw_svc svc;
 	void *prev = NULL;
 	int ret;
@@ -1212,7 +1196,7 @@ int gw_dp_foreach_service(const struct gw_dp_maps *m,
 int gw_dp_foreach_backend(const struct gw_dp_maps *m, __u32 svc_id,
 			  int (*fn)(__u32 id, const struct gw_backend *b, void *arg), void *arg)
 {
-	__u32 max = map_max_entries(m->lb.backends), id;
+	__u32 max = gw_map_max_entries(m->lb.backends), id;
 	struct gw_backend b;
 	int ret;
 
@@ -1236,7 +1220,7 @@ int gw_dp_foreach_ct(const struct gw_dp_maps *m,
 		     void *arg)
 {
 	struct gw_flow key, next;
-	__u32 max = map_max_entries(m->lb.ct), n = 0;
+	__u32 max = gw_map_max_entries(m->lb.ct), n = 0;
 	struct gw_ct ct;
 	void *prev = NULL;
 	int ret;

@@ -79,7 +79,6 @@ void gw_dp_close(struct gw_dp *dp);
 
 /* The skeleton's map and program descriptors. */
 int gw_dp_map_fd(const struct gw_dp *dp, const char *name);
-const char *gw_dp_pin_root(const struct gw_dp *dp);
 
 /* Attaches gw_xdp to ifindex through libxdp's dispatcher in `mode` (auto:
  * native, then generic); *kind (optional) says which mode took. -EEXIST when

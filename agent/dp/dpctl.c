@@ -35,14 +35,6 @@
 
 static const char *pin_root = GW_PIN_ROOT_DEFAULT;
 
-struct cmd {
-	const char *name;	/* one or two words: "filter add" */
-	const char *args;
-	const char *help;
-	int (*fn)(int argc, char **argv);	/* argv[0]: first argument */
-	int min_args, max_args;		/* positional arguments; -1: no limit */
-};
-
 static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int usage_err(const char *fmt, ...)
@@ -213,9 +205,8 @@ static int parse_opts(int *argc, char **argv, struct opts *o, const char *allowe
 /* ------------------------------------------------------------------ */
 /* attach, detach, status, sync-addrs, unload                           */
 
-static int cmd_attach(int argc, char **argv)
+static int cmd_attach(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
-	struct opts o = { 0 };
 	struct gw_dp_opts dopts = { 0 };
 	enum gw_xdp_mode mode = GW_XDP_AUTO;
 	enum gw_attach_kind kind = GW_ATTACH_NONE;
@@ -223,17 +214,14 @@ static int cmd_attach(int argc, char **argv)
 	struct gw_dp *dp;
 	int ifindex, err;
 
-	err = parse_opts(&argc, argv, &o, "xdp-mode tc size xdp-prio fresh");
-	if (err)
-		return err;
 	if (argc != 1)
 		return usage_err("attach IFACE [options]");
-	if (o.xdp_mode && o.tc)
+	if (o->xdp_mode && o->tc)
 		return usage_err("--xdp-mode and --tc exclude each other");
-	if (o.xdp_mode && gw_xdp_mode_parse(o.xdp_mode, &mode))
+	if (o->xdp_mode && gw_xdp_mode_parse(o->xdp_mode, &mode))
 		return usage_err("--xdp-mode must be native, generic or auto");
-	if (o.xdp_prio) {
-		if (parse_u64(o.xdp_prio, 1000, &prio) || !prio)
+	if (o->xdp_prio) {
+		if (parse_u64(o->xdp_prio, 1000, &prio) || !prio)
 			return usage_err("--xdp-prio must be 1-1000");
 		dopts.xdp_prio = (unsigned int)prio;
 	}
@@ -241,12 +229,12 @@ static int cmd_attach(int argc, char **argv)
 	if (err)
 		return err;
 	dopts.pin_root = pin_root;
-	dopts.sizes = o.sizes;
-	dopts.fresh_progs = o.fresh;
+	dopts.sizes = o->sizes;
+	dopts.fresh_progs = o->fresh;
 	err = gw_dp_open(&dopts, &dp);
 	if (err)
 		return err;
-	if (o.tc)
+	if (o->tc)
 		err = gw_dp_attach_tc(dp, ifindex, &kind);
 	else
 		err = gw_dp_attach_xdp(dp, ifindex, mode, &kind);
@@ -258,7 +246,7 @@ static int cmd_attach(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_detach(int argc, char **argv)
+static int cmd_detach(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	int ifindex, err;
 
@@ -275,56 +263,46 @@ static int cmd_detach(int argc, char **argv)
 	return err;
 }
 
-static int cmd_sync_addrs(int argc, char **argv)
+static int cmd_sync_addrs(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
-	struct gw_dp_maps m;
 	unsigned int n = 0;
 	int i, err, ifindex;
 
-	err = gw_dp_maps_open(pin_root, &m);
-	if (err)
-		return err;
 	for (i = 0; i < argc; i++) {
 		err = parse_ifname(argv[i], &ifindex);
 		if (!err)
-			err = gw_ifaddr_sync_one(m.ifaddr, ifindex);
+			err = gw_ifaddr_sync_one(m->ifaddr, ifindex);
 		if (err)
-			goto out;
+			return err;
 	}
-	err = gw_ifaddr_sync_all(m.ifaddr, &n);
+	err = gw_ifaddr_sync_all(m->ifaddr, &n);
 	if (!err)
 		printf("addresses of %u interface(s) synced\n", n);
-out:
-	gw_dp_maps_close(&m);
 	return err;
 }
 
-/* The interfaces gw is attached to: the keys of gw_ifaddr. Returns how
- * many it put in ids (at most max). */
-static int cmd_status(int argc, char **argv)
+/* The interfaces gw is attached to (the keys of gw_ifaddr), their hooks
+ * and addresses. */
+static int cmd_status(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	__u32 ids[GW_IFADDR_MAX];
-	struct gw_dp_maps m;
 	struct gw_config cfg;
 	char name[IF_NAMESIZE], a4[64], a6[64];
 	int n, i, err;
 
-	err = gw_dp_maps_open(pin_root, &m);
+	err = gw_dp_config_get(m, &cfg);
 	if (err)
 		return err;
-	err = gw_dp_config_get(&m, &cfg);
-	if (err)
-		goto out;
 	printf("pin root   %s\n", pin_root);
 	printf("generation %u, filter default %s\n", cfg.generation,
 	       cfg.flags & GW_CFG_F_DEFAULT_DENY ? "deny" : "allow");
-	n = gw_dp_attached_ifaces(m.ifaddr, ids, GW_IFADDR_MAX);
+	n = gw_dp_attached_ifaces(m->ifaddr, ids, GW_IFADDR_MAX);
 	printf("%-16s %-8s %-12s %-16s %s\n", "INTERFACE", "IFINDEX", "HOOK", "IPV4", "IPV6");
 	for (i = 0; i < n; i++) {
 		struct gw_ifaddr ia = { 0 };
 		int kind = gw_dp_attached(pin_root, (int)ids[i]);
 
-		bpf_map_lookup_elem(m.ifaddr, &ids[i], &ia);
+		bpf_map_lookup_elem(m->ifaddr, &ids[i], &ia);
 		if (!if_indextoname(ids[i], name))
 			strcpy(name, "(gone)");
 		if (ia.flags & GW_IFADDR_F_V4)
@@ -338,13 +316,10 @@ static int cmd_status(int argc, char **argv)
 		printf("%-16s %-8u %-12s %-16s %s\n", name, ids[i],
 		       kind < 0 ? "?" : gw_attach_kind_str((enum gw_attach_kind)kind), a4, a6);
 	}
-out:
-	gw_dp_maps_close(&m);
-	return err;
+	return 0;
 }
 
-/* Unlinks every pin (not directories) directly under dir. */
-static int cmd_unload(int argc, char **argv)
+static int cmd_unload(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	int err = gw_dp_unload(pin_root);
 
@@ -355,24 +330,6 @@ static int cmd_unload(int argc, char **argv)
 
 /* ------------------------------------------------------------------ */
 /* filter                                                               */
-
-static int with_maps(int (*fn)(struct gw_dp_maps *m, int argc, char **argv, struct opts *o),
-		     int argc, char **argv, const char *allowed)
-{
-	struct opts o = { 0 };
-	struct gw_dp_maps m;
-	int err;
-
-	err = parse_opts(&argc, argv, &o, allowed);
-	if (err)
-		return err;
-	err = gw_dp_maps_open(pin_root, &m);
-	if (err)
-		return err;
-	err = fn(&m, argc, argv, &o);
-	gw_dp_maps_close(&m);
-	return err;
-}
 
 static int parse_cidr_arg(const char *s, struct gw_cidr *c)
 {
@@ -394,7 +351,7 @@ static int parse_action(const char *s, int *action)
 	return 0;
 }
 
-static int do_filter_add(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_filter_add(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct gw_cidr c;
 	int action = 0, err;
@@ -414,7 +371,7 @@ static int do_filter_add(struct gw_dp_maps *m, int argc, char **argv, struct opt
 	return err;
 }
 
-static int do_filter_del(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_filter_del(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct gw_cidr c;
 	int action = 0, err;
@@ -431,7 +388,7 @@ static int do_filter_del(struct gw_dp_maps *m, int argc, char **argv, struct opt
 	return err;
 }
 
-static int do_filter_ban(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_filter_ban(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	unsigned long long ttl;
 	struct gw_cidr c;
@@ -449,7 +406,7 @@ static int do_filter_ban(struct gw_dp_maps *m, int argc, char **argv, struct opt
 	return err;
 }
 
-static int do_filter_unban(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_filter_unban(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct gw_cidr c;
 	int err;
@@ -464,7 +421,7 @@ static int do_filter_unban(struct gw_dp_maps *m, int argc, char **argv, struct o
 	return err;
 }
 
-static int do_filter_default(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_filter_default(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct gw_config cfg;
 	int action = 0, err;
@@ -504,7 +461,7 @@ static int print_filter_entry(const struct gw_filter_entry *e, void *arg)
 	return 0;
 }
 
-static int do_filter_list(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_filter_list(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct gw_config cfg;
 	__u64 now = gw_now_ns();
@@ -518,40 +475,10 @@ static int do_filter_list(struct gw_dp_maps *m, int argc, char **argv, struct op
 	return gw_filter_foreach(&m->filter, print_filter_entry, &now);
 }
 
-static int cmd_filter_add(int argc, char **argv)
-{
-	return with_maps(do_filter_add, argc, argv, "");
-}
-
-static int cmd_filter_del(int argc, char **argv)
-{
-	return with_maps(do_filter_del, argc, argv, "");
-}
-
-static int cmd_filter_ban(int argc, char **argv)
-{
-	return with_maps(do_filter_ban, argc, argv, "ttl");
-}
-
-static int cmd_filter_unban(int argc, char **argv)
-{
-	return with_maps(do_filter_unban, argc, argv, "");
-}
-
-static int cmd_filter_default(int argc, char **argv)
-{
-	return with_maps(do_filter_default, argc, argv, "");
-}
-
-static int cmd_filter_list(int argc, char **argv)
-{
-	return with_maps(do_filter_list, argc, argv, "");
-}
-
 /* ------------------------------------------------------------------ */
 /* ratelimit                                                            */
 
-static int do_rl_set(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_rl_set(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	unsigned long long burst = 1, pfx;
 	struct gw_config cfg;
@@ -606,7 +533,7 @@ static void print_gcra(const char *name, const struct gw_gcra *g)
 	       (unsigned long long)g->tolerance_ns);
 }
 
-static int do_rl_show(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_rl_show(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct gw_config cfg;
 	int err;
@@ -618,16 +545,6 @@ static int do_rl_show(struct gw_dp_maps *m, int argc, char **argv, struct opts *
 	print_gcra("syn", &cfg.rl_syn);
 	printf("%-8s /%u\n", "v6", cfg.rl_v6_prefix);
 	return 0;
-}
-
-static int cmd_rl_set(int argc, char **argv)
-{
-	return with_maps(do_rl_set, argc, argv, "rate burst v6-prefix");
-}
-
-static int cmd_rl_show(int argc, char **argv)
-{
-	return with_maps(do_rl_show, argc, argv, "");
 }
 
 /* ------------------------------------------------------------------ */
@@ -644,7 +561,7 @@ static int parse_fwd(const char *s, __u8 *fwd)
 	return 0;
 }
 
-static int do_service_set(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_service_set(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct gw_service_spec spec = { 0 };
 	struct gw_backend_spec *bs = NULL;
@@ -681,7 +598,7 @@ out:
 	return err;
 }
 
-static int do_service_del(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_service_del(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct gw_endpoint vip;
 	__u8 proto = 0;
@@ -697,7 +614,7 @@ static int do_service_del(struct gw_dp_maps *m, int argc, char **argv, struct op
 	return err;
 }
 
-static int do_backend(struct gw_dp_maps *m, int argc, char **argv, struct opts *o,
+static int cmd_backend(struct gw_dp_maps *m, int argc, char **argv, struct opts *o,
 		      const char *verb)
 {
 	struct gw_backend_spec b;
@@ -749,19 +666,19 @@ static int do_backend(struct gw_dp_maps *m, int argc, char **argv, struct opts *
 	return err;
 }
 
-static int do_backend_add(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_backend_add(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
-	return do_backend(m, argc, argv, o, "add");
+	return cmd_backend(m, argc, argv, o, "add");
 }
 
-static int do_backend_del(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_backend_del(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
-	return do_backend(m, argc, argv, o, "del");
+	return cmd_backend(m, argc, argv, o, "del");
 }
 
-static int do_backend_drain(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_backend_drain(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
-	return do_backend(m, argc, argv, o, "drain");
+	return cmd_backend(m, argc, argv, o, "drain");
 }
 
 struct list_ctx {
@@ -797,47 +714,17 @@ static int print_service(const struct gw_svc_key *k, const struct gw_svc *s, voi
 	return gw_dp_foreach_backend(c->m, s->id, print_backend, c);
 }
 
-static int do_service_list(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_service_list(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct list_ctx c = { .m = m };
 
 	return gw_dp_foreach_service(m, print_service, &c);
 }
 
-static int cmd_service_set(int argc, char **argv)
-{
-	return with_maps(do_service_set, argc, argv, "");
-}
-
-static int cmd_service_del(int argc, char **argv)
-{
-	return with_maps(do_service_del, argc, argv, "");
-}
-
-static int cmd_service_list(int argc, char **argv)
-{
-	return with_maps(do_service_list, argc, argv, "");
-}
-
-static int cmd_backend_add(int argc, char **argv)
-{
-	return with_maps(do_backend_add, argc, argv, "weight");
-}
-
-static int cmd_backend_del(int argc, char **argv)
-{
-	return with_maps(do_backend_del, argc, argv, "");
-}
-
-static int cmd_backend_drain(int argc, char **argv)
-{
-	return with_maps(do_backend_drain, argc, argv, "");
-}
-
 /* ------------------------------------------------------------------ */
 /* stats and conntrack                                                  */
 
-static int do_stats(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_stats(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	unsigned long long tot[4] = { 0 };
 	struct gw_counter c;
@@ -903,7 +790,7 @@ static int print_ct(const struct gw_flow *f, const struct gw_ct *ct, void *arg)
 	return 0;
 }
 
-static int do_ct_list(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
+static int cmd_ct_list(struct gw_dp_maps *m, int argc, char **argv, struct opts *o)
 {
 	struct ct_ctx c = { .m = m, .limit = 100, .now = gw_now_ns() };
 	int err;
@@ -916,53 +803,73 @@ static int do_ct_list(struct gw_dp_maps *m, int argc, char **argv, struct opts *
 	return err;
 }
 
-static int cmd_stats(int argc, char **argv)
-{
-	return with_maps(do_stats, argc, argv, "all");
-}
-
-static int cmd_ct_list(int argc, char **argv)
-{
-	return with_maps(do_ct_list, argc, argv, "limit");
-}
-
 /* ------------------------------------------------------------------ */
 /* The table                                                            */
+
+/* A command: one or two words ("filter add"), its usage line and help, the
+ * handler, the bounds of its positional arguments (-1: no limit), the
+ * options it takes (parse_opts(); NULL: the handler gets its arguments as
+ * they are) and whether it works on the pinned maps (NEEDS_MAPS: opened
+ * for the handler, else it gets NULL). */
+struct cmd {
+	const char *name;
+	const char *args;
+	const char *help;
+	int (*fn)(struct gw_dp_maps *m, int argc, char **argv, struct opts *o);
+	int min_args, max_args;
+	const char *opts;
+	int maps;
+};
+
+#define NEEDS_MAPS 1
 
 static const struct cmd cmds[] = {
 	{ "attach", "IFACE [--xdp-mode native|generic|auto | --tc] [--size MAP=N]... "
 		    "[--xdp-prio N] [--fresh]",
-	  "load gw (adopting pinned state) and attach it to IFACE", cmd_attach, 1, -1 },
-	{ "detach", "IFACE", "detach gw from IFACE", cmd_detach, 1, 1 },
-	{ "status", "", "attached interfaces, their hooks and addresses", cmd_status, 0, 0 },
+	  "load gw (adopting pinned state) and attach it to IFACE",
+	  cmd_attach, 1, -1, "xdp-mode tc size xdp-prio fresh", 0 },
+	{ "detach", "IFACE", "detach gw from IFACE", cmd_detach, 1, 1, NULL, 0 },
+	{ "status", "", "attached interfaces, their hooks and addresses",
+	  cmd_status, 0, 0, NULL, NEEDS_MAPS },
 	{ "sync-addrs", "[IFACE]...",
-	  "refresh gw_ifaddr from netlink (attached interfaces, plus IFACEs)", cmd_sync_addrs, 0,
-	  -1 },
-	{ "unload", "", "detach from every interface and remove all pins", cmd_unload, 0, 0 },
-	{ "filter add", "allow|deny CIDR", "add a static allow/deny prefix", cmd_filter_add, 2,
-	  2 },
-	{ "filter del", "allow|deny CIDR", "remove a static prefix", cmd_filter_del, 2, 2 },
-	{ "filter ban", "CIDR --ttl SECONDS", "deny a prefix for a while", cmd_filter_ban, 1, -1 },
-	{ "filter unban", "CIDR", "lift a ban", cmd_filter_unban, 1, 1 },
-	{ "filter default", "allow|deny", "what unlisted sources get", cmd_filter_default, 1, 1 },
-	{ "filter list", "", "prefixes, bans and the default", cmd_filter_list, 0, 0 },
+	  "refresh gw_ifaddr from netlink (attached interfaces, plus IFACEs)",
+	  cmd_sync_addrs, 0, -1, NULL, NEEDS_MAPS },
+	{ "unload", "", "detach from every interface and remove all pins",
+	  cmd_unload, 0, 0, NULL, 0 },
+	{ "filter add", "allow|deny CIDR", "add a static allow/deny prefix",
+	  cmd_filter_add, 2, 2, "", NEEDS_MAPS },
+	{ "filter del", "allow|deny CIDR", "remove a static prefix",
+	  cmd_filter_del, 2, 2, "", NEEDS_MAPS },
+	{ "filter ban", "CIDR --ttl SECONDS", "deny a prefix for a while",
+	  cmd_filter_ban, 1, -1, "ttl", NEEDS_MAPS },
+	{ "filter unban", "CIDR", "lift a ban", cmd_filter_unban, 1, 1, "", NEEDS_MAPS },
+	{ "filter default", "allow|deny", "what unlisted sources get",
+	  cmd_filter_default, 1, 1, "", NEEDS_MAPS },
+	{ "filter list", "", "prefixes, bans and the default",
+	  cmd_filter_list, 0, 0, "", NEEDS_MAPS },
 	{ "ratelimit set", "packets|syn --rate N/s --burst B [--v6-prefix N]",
-	  "per-source token bucket (rate 0/s: off)", cmd_rl_set, 1, -1 },
-	{ "ratelimit show", "", "the per-source limits", cmd_rl_show, 0, 0 },
+	  "per-source token bucket (rate 0/s: off)",
+	  cmd_rl_set, 1, -1, "rate burst v6-prefix", NEEDS_MAPS },
+	{ "ratelimit show", "", "the per-source limits", cmd_rl_show, 0, 0, "", NEEDS_MAPS },
 	{ "service set", "VIP:PORT tcp|udp nat|ipip BACKEND[:WEIGHT]...",
-	  "create a service or bring it to this backend set", cmd_service_set, 3, -1 },
-	{ "service del", "VIP:PORT tcp|udp", "remove a service", cmd_service_del, 2, 2 },
-	{ "service list", "", "services with their backends and counters", cmd_service_list, 0,
-	  0 },
+	  "create a service or bring it to this backend set",
+	  cmd_service_set, 3, -1, "", NEEDS_MAPS },
+	{ "service del", "VIP:PORT tcp|udp", "remove a service",
+	  cmd_service_del, 2, 2, "", NEEDS_MAPS },
+	{ "service list", "", "services with their backends and counters",
+	  cmd_service_list, 0, 0, "", NEEDS_MAPS },
 	{ "backend add", "VIP:PORT tcp|udp ADDR:PORT [--weight W]",
-	  "add a backend or change its weight", cmd_backend_add, 3, -1 },
-	{ "backend del", "VIP:PORT tcp|udp ADDR:PORT", "remove a backend", cmd_backend_del, 3, 3 },
+	  "add a backend or change its weight",
+	  cmd_backend_add, 3, -1, "weight", NEEDS_MAPS },
+	{ "backend del", "VIP:PORT tcp|udp ADDR:PORT", "remove a backend",
+	  cmd_backend_del, 3, 3, "", NEEDS_MAPS },
 	{ "backend drain", "VIP:PORT tcp|udp ADDR:PORT",
-	  "keep a backend's flows, send it no new ones", cmd_backend_drain, 3, 3 },
+	  "keep a backend's flows, send it no new ones",
+	  cmd_backend_drain, 3, 3, "", NEEDS_MAPS },
 	{ "stats", "[--all]", "counters by reason (summed over CPUs), per service and backend",
-	  cmd_stats, 0, -1 },
+	  cmd_stats, 0, -1, "all", NEEDS_MAPS },
 	{ "conntrack list", "[--limit N]", "tracked flows (default limit 100; 0: all)",
-	  cmd_ct_list, 0, -1 },
+	  cmd_ct_list, 0, -1, "limit", NEEDS_MAPS },
 };
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -978,6 +885,29 @@ static void usage(FILE *f)
 	for (i = 0; i < N_CMDS; i++)
 		fprintf(f, "  %s%s%s\n      %s\n", cmds[i].name, *cmds[i].args ? " " : "",
 			cmds[i].args, cmds[i].help);
+}
+
+/* Runs command c on its arguments: its options parsed out of them and the
+ * pinned maps opened when it needs them. Returns the handler's result, or
+ * a negative errno (E_USAGE: a usage error). */
+static int run(const struct cmd *c, int argc, char **argv)
+{
+	struct gw_dp_maps maps, *m = NULL;
+	struct opts o = { 0 };
+	int err;
+
+	if (c->opts && (err = parse_opts(&argc, argv, &o, c->opts)))
+		return err;
+	if (c->maps) {
+		err = gw_dp_maps_open(pin_root, &maps);
+		if (err)
+			return err;
+		m = &maps;
+	}
+	err = c->fn(m, argc, argv, &o);
+	if (m)
+		gw_dp_maps_close(m);
+	return err;
 }
 
 /* Counts the positional arguments (not options and their values). */
@@ -1060,7 +990,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gw-dpctl %s %s\n", c->name, c->args);
 		return EXIT_USAGE;
 	}
-	err = c->fn(argc - a, argv + a);
+	err = run(c, argc - a, argv + a);
 	if (err == E_USAGE) {
 		fprintf(stderr, "usage: gw-dpctl %s %s\n", c->name, c->args);
 		return EXIT_USAGE;

@@ -255,7 +255,7 @@ static int collect_backend(__u32 id, const struct gw_backend *b, void *arg)
 static void params_of(const struct gw_cfg_service *s, const struct gw_backend *b,
 		      struct gw_health_params *p)
 {
-	const struct gw_cfg_svc_health *h = &s->health;
+	const struct gw_cfg_health *h = &s->health;
 
 	memset(p, 0, sizeof(*p));
 	p->kind = h->type == GW_HEALTH_HTTP ? GW_HC_HTTP : GW_HC_TCP;

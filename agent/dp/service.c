@@ -73,8 +73,7 @@ static void svc_key_make(const struct gw_endpoint *vip, __u8 proto, struct gw_sv
 	k->family = vip->ip.family;
 }
 
-/* Returns the max_entries of a map, or 0. */
-static __u32 map_max_entries(int fd)
+__u32 gw_map_max_entries(int fd)
 {
 	struct bpf_map_info info;
 	__u32 len = sizeof(info);
@@ -89,7 +88,7 @@ static __u32 map_max_entries(int fd)
  * it). Returns 0 or a negative errno. */
 static int be_table_read(int fd, struct be_table *t)
 {
-	__u32 n = map_max_entries(fd), i, *keys = NULL, count, out = 0;
+	__u32 n = gw_map_max_entries(fd), i, *keys = NULL, count, out = 0;
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	int err = 0;
 
@@ -200,7 +199,7 @@ static int svc_used_read(const struct gw_lb_maps *m, struct gw_lb_snap *sn)
 	struct gw_svc s;
 	void *prev = NULL;
 
-	sn->svc_max = map_max_entries(m->maglev);
+	sn->svc_max = gw_map_max_entries(m->maglev);
 	if (!sn->svc_max)
 		return -EINVAL;
 	sn->svc_used = calloc(sn->svc_max, 1);

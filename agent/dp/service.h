@@ -78,6 +78,9 @@ int gw_svc_bloom_sync(const struct gw_lb_maps *m);
  * or a negative errno. */
 int gw_fib_gen_bump(int config_fd);
 
+/* Returns a map's max_entries, or 0 when its info cannot be read. */
+__u32 gw_map_max_entries(int fd);
+
 /* Removes a service, its table and its backends. */
 int gw_service_del(const struct gw_lb_maps *m, const struct gw_endpoint *vip, __u8 proto);
 

@@ -502,16 +502,6 @@ void gw_route_table_put(struct gw_route_table *t)
 		table_free(t);
 }
 
-void *gw_route_table_get_obj(void *t)
-{
-	return gw_route_table_get(t);
-}
-
-void gw_route_table_put_obj(void *t)
-{
-	gw_route_table_put(t);
-}
-
 size_t gw_route_count(const struct gw_route_table *t)
 {
 	return t->n;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * L7 router: the config's routes compiled into an immutable, refcounted
- * table. gwd builds a table on load and on every reload; the proxy keeps
- * the current one in a gw_refslot (refslot.h), takes a reference per
- * request and swaps the pointer on reload, so the old table is freed when
- * its last request is done.
+ * table. gwd builds a table on load and on every reload; the L7 runtime's
+ * snapshot holds it (runtime/l7.h), a worker keeps the snapshot it serves
+ * for as long as requests use it and takes the new one after a reload, so
+ * the old table is freed when its last request is done.
  *
  * Per request the proxy:
  *   1. normalizes the target: gw_path_normalize() (400 on -EINVAL) and the
@@ -95,10 +95,6 @@ struct gw_route_table *gw_route_table_get(struct gw_route_table *t);
 
 /* Drops a reference; the last one frees the table. NULL is ignored. */
 void gw_route_table_put(struct gw_route_table *t);
-
-/* The void * forms gw_refslot_init() takes. */
-void *gw_route_table_get_obj(void *t);
-void gw_route_table_put_obj(void *t);
 
 /*
  * Returns the first route (lowest index) whose host, path, method and

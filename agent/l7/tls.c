@@ -695,16 +695,6 @@ void gw_tls_set_put(struct gw_tls_set *s)
 		set_free(s);
 }
 
-void *gw_tls_set_get_obj(void *s)
-{
-	return gw_tls_set_get(s);
-}
-
-void gw_tls_set_put_obj(void *s)
-{
-	gw_tls_set_put(s);
-}
-
 SSL *gw_tls_set_new_ssl(struct gw_tls_set *s)
 {
 	SSL *ssl = SSL_new(s->certs[0].ctx);

@@ -8,10 +8,11 @@
  * every set, so resumption keeps working across reloads.
  *
  * A reload builds a new set; on failure the old one stays and the error
- * names the file. The proxy keeps the current set in a gw_refslot and calls
- * gw_tls_set_new_ssl() per connection; each SSL holds a reference to its
- * set (and OpenSSL one to its SSL_CTX), so a reload never drops a live
- * connection. docs/tls.md describes the choices.
+ * names the file. The current set belongs to the L7 runtime's snapshot
+ * (runtime/l7.h); the proxy calls gw_tls_set_new_ssl() on it per
+ * connection, and each SSL holds a reference to its set (and OpenSSL one
+ * to its SSL_CTX), so a reload never drops a live connection. docs/tls.md
+ * describes the choices.
  */
 #ifndef GW_TLS_H
 #define GW_TLS_H
@@ -76,10 +77,6 @@ int gw_tls_cert_check(const struct gw_cfg_tls *cfg, size_t i, int *key_bad, char
 
 struct gw_tls_set *gw_tls_set_get(struct gw_tls_set *s);
 void gw_tls_set_put(struct gw_tls_set *s);
-
-/* The void * forms gw_refslot_init() takes. */
-void *gw_tls_set_get_obj(void *s);
-void gw_tls_set_put_obj(void *s);
 
 /*
  * A server SSL for one connection, on the default (first) certificate

@@ -138,91 +138,60 @@ static __always_inline int gw_icmp_rewrite(struct gw_pkt *p, const __be32 *osrc,
 {
 	__u32 off = p->l4_off;
 	void *end = p->data_end;
-	__u64 dq = 0, dicmp = 0, dout = 0;
+	__u64 dq, dicmp, dout;
 	__u16 *icheck;
-	int udp;
+	__u8 *icmp;
 
 	if (off > GW_L4_OFF_MAX)
 		return -1;
+	icmp = p->data + off;
 	if (p->flow.family == GW_FAMILY_V4) {
-		struct iphdr *ip = p->data + ETH_HLEN;
-		__u8 *icmp = p->data + off;
 		struct iphdr *qip = (void *)(icmp + GW_ICMP_HLEN);
-		__u16 oldc, *w;
+		__u16 oldc;
 
-		if ((void *)(ip + 1) > end || (void *)(qip + 1) + 8 > end)
+		if ((void *)(qip + 1) + 8 > end)
 			return -1;
-		icheck = (__u16 *)(icmp + 2);
-		udp = qip->protocol == IPPROTO_UDP;
-		dq = gw_csum_add32(dq, qip->saddr, qsrc[0]);
-		dq = gw_csum_add32(dq, qip->daddr, qdst[0]);
-		qip->saddr = qsrc[0];
-		qip->daddr = qdst[0];
+		dq = gw_ip_addrs_set(qip, 0, qsrc, qdst);
 		oldc = qip->check;
 		qip->check = gw_csum_apply(oldc, dq);
 		dicmp = dq + gw_csum_add16(0, oldc, qip->check);
-		dicmp += gw_icmp_quote_ports((void *)(qip + 1), end, qsport, qdport, dq, udp);
-		*icheck = gw_csum_apply(*icheck, dicmp);
-
-		dout = gw_csum_add32(dout, ip->saddr, osrc[0]);
-		dout = gw_csum_add32(dout, ip->daddr, odst[0]);
-		ip->saddr = osrc[0];
-		ip->daddr = odst[0];
-		if (dec_ttl) {
-			w = (__u16 *)&ip->ttl;
-			oldc = *w;
-			ip->ttl--;
-			dout = gw_csum_add16(dout, oldc, *w);
-		}
-		ip->check = gw_csum_apply(ip->check, dout);
-		return 0;
+		dicmp += gw_icmp_quote_ports((void *)(qip + 1), end, qsport, qdport, dq,
+					     qip->protocol == IPPROTO_UDP);
 	} else {
-		struct ipv6hdr *ip6 = p->data + ETH_HLEN;
-		__u8 *icmp = p->data + off;
 		struct ipv6hdr *qip6 = (void *)(icmp + GW_ICMP_HLEN);
 
-		if ((void *)(ip6 + 1) > end || (void *)(qip6 + 1) + 8 > end)
+		if ((void *)(qip6 + 1) + 8 > end)
 			return -1;
-		icheck = (__u16 *)(icmp + 2);
-		udp = qip6->nexthdr == IPPROTO_UDP;
-		dq = gw_csum_add128(dq, qip6->saddr.in6_u.u6_addr32, qsrc);
-		dq = gw_csum_add128(dq, qip6->daddr.in6_u.u6_addr32, qdst);
-		__builtin_memcpy(qip6->saddr.in6_u.u6_addr32, qsrc, 16);
-		__builtin_memcpy(qip6->daddr.in6_u.u6_addr32, qdst, 16);
-		dicmp = dq;
-		dicmp += gw_icmp_quote_ports((void *)(qip6 + 1), end, qsport, qdport, dq, udp);
-
-		/* ICMPv6 sums the outer addresses too (pseudo header). */
-		dout = gw_csum_add128(dout, ip6->saddr.in6_u.u6_addr32, osrc);
-		dout = gw_csum_add128(dout, ip6->daddr.in6_u.u6_addr32, odst);
-		__builtin_memcpy(ip6->saddr.in6_u.u6_addr32, osrc, 16);
-		__builtin_memcpy(ip6->daddr.in6_u.u6_addr32, odst, 16);
-		*icheck = gw_csum_apply(*icheck, dicmp + dout);
-		if (dec_ttl)
-			ip6->hop_limit--;
-		return 0;
+		dq = gw_ip_addrs_set(qip6, 1, qsrc, qdst);
+		dicmp = dq + gw_icmp_quote_ports((void *)(qip6 + 1), end, qsport, qdport, dq,
+						 qip6->nexthdr == IPPROTO_UDP);
 	}
+	if (gw_ip_rewrite(p, osrc, odst, dec_ttl, &dout))
+		return -1;
+	/* ICMPv6 sums the outer addresses too (pseudo header). */
+	if (p->flow.family != GW_FAMILY_V4)
+		dicmp += dout;
+	icheck = (__u16 *)(icmp + 2);
+	*icheck = gw_csum_apply(*icheck, dicmp);
+	return 0;
 }
 
-/* An ICMP error from the backend's side about a translated flow: back to
- * the client. Returns GW_R_NONE when p is no such error. */
-static __always_inline __u32 gw_icmp_from_backend(struct gw_pkt *p, struct gw_fwd *fwd,
-						  const enum gw_hook hook)
+/* Reads the quote of the ICMP error p into this CPU's scratch entry (t->q)
+ * and builds in t->key the quoted flow's key in the other direction
+ * (sources and destinations swapped). Returns the entry, or NULL when p is
+ * no error gw translates or its quote is not plain. */
+static __always_inline struct gw_lb_tmp *gw_icmp_quote_key(const struct gw_pkt *p)
 {
 	struct gw_lb_tmp *t = gw_lb_tmp_get();
 	struct gw_flow *key;
 	struct gw_quote *q;
-	struct gw_nat *nat;
-	__be16 cport, vport;
-	__u32 svc_id, be_id, r;
-	int rc;
 
 	if (!t)
-		return GW_R_NONE;
+		return NULL;
 	q = &t->q;
 	key = &t->key;
 	if (!gw_icmp_is_error(p) || gw_icmp_quote(p, q))
-		return GW_R_NONE;
+		return NULL;
 	__builtin_memcpy(key->saddr, q->daddr, 16);
 	__builtin_memcpy(key->daddr, q->saddr, 16);
 	key->sport = q->dport;
@@ -230,7 +199,23 @@ static __always_inline __u32 gw_icmp_from_backend(struct gw_pkt *p, struct gw_fw
 	key->proto = q->proto;
 	key->family = p->flow.family;
 	key->pad = 0;
-	nat = bpf_map_lookup_elem(&gw_nat, key);
+	return t;
+}
+
+/* An ICMP error from the backend's side about a translated flow: back to
+ * the client. Returns GW_R_NONE when p is no such error. */
+static __always_inline __u32 gw_icmp_from_backend(struct gw_pkt *p, struct gw_fwd *fwd,
+						  const enum gw_hook hook)
+{
+	struct gw_lb_tmp *t = gw_icmp_quote_key(p);
+	struct gw_nat *nat;
+	__be16 cport, vport;
+	__u32 svc_id, be_id, r;
+	int rc;
+
+	if (!t)
+		return GW_R_NONE;
+	nat = bpf_map_lookup_elem(&gw_nat, &t->key);
 	if (!nat)
 		return GW_R_NONE;
 	if (p->ttl <= 1)
@@ -243,7 +228,7 @@ static __always_inline __u32 gw_icmp_from_backend(struct gw_pkt *p, struct gw_fw
 	svc_id = nat->svc_id;
 	be_id = nat->backend_id;
 	/* The backend reporting on its own: the client hears it from the VIP. */
-	if (gw_addr_eq(p->flow.saddr, q->daddr))
+	if (gw_addr_eq(p->flow.saddr, t->q.daddr))
 		__builtin_memcpy(t->a, t->src, 16);
 	else
 		__builtin_memcpy(t->a, p->flow.saddr, 16);
@@ -265,10 +250,9 @@ static __always_inline __u32 gw_icmp_from_backend(struct gw_pkt *p, struct gw_fw
 static __always_inline __u32 gw_icmp_to_vip(struct gw_pkt *p, struct gw_fwd *fwd,
 					    const enum gw_hook hook)
 {
-	struct gw_lb_tmp *t = gw_lb_tmp_get();
+	struct gw_lb_tmp *t = gw_icmp_quote_key(p);
 	struct gw_svc_key skey;
 	struct gw_backend *be;
-	struct gw_flow *key;
 	struct gw_quote *q;
 	struct gw_svc *svc;
 	struct gw_ct *ct;
@@ -280,9 +264,6 @@ static __always_inline __u32 gw_icmp_to_vip(struct gw_pkt *p, struct gw_fwd *fwd
 	if (!t)
 		return GW_R_NONE;
 	q = &t->q;
-	key = &t->key;
-	if (!gw_icmp_is_error(p) || gw_icmp_quote(p, q))
-		return GW_R_NONE;
 	if (!gw_addr_eq(p->flow.daddr, q->saddr))
 		return GW_R_NONE;
 	__builtin_memcpy(skey.addr, q->saddr, 16);
@@ -292,14 +273,7 @@ static __always_inline __u32 gw_icmp_to_vip(struct gw_pkt *p, struct gw_fwd *fwd
 	svc = bpf_map_lookup_elem(&gw_services, &skey);
 	if (!svc)
 		return GW_R_NONE;
-	__builtin_memcpy(key->saddr, q->daddr, 16);
-	__builtin_memcpy(key->daddr, q->saddr, 16);
-	key->sport = q->dport;
-	key->dport = q->sport;
-	key->proto = q->proto;
-	key->family = p->flow.family;
-	key->pad = 0;
-	ct = bpf_map_lookup_elem(&gw_ct, key);
+	ct = bpf_map_lookup_elem(&gw_ct, &t->key);
 	if (!ct || ct->svc_id != svc->id)
 		return GW_R_NONE;
 	be_id = ct->backend_id;
@@ -321,7 +295,7 @@ static __always_inline __u32 gw_icmp_to_vip(struct gw_pkt *p, struct gw_fwd *fwd
 			return r;
 		if (gw_src_addr(t->fib.ifindex, family, t->src))
 			return GW_R_DROP_NO_SRC_ADDR;
-		r = gw_ipip_encap(p, family, t->dst, t->src, gw_flow_hash(key),
+		r = gw_ipip_encap(p, family, t->dst, t->src, gw_flow_hash(&t->key),
 				  rc == BPF_FIB_LKUP_RET_SUCCESS, hook);
 		if (r != GW_R_NONE)
 			return r;

@@ -57,6 +57,68 @@ static __always_inline int gw_ip_dec_ttl(struct gw_pkt *p)
 	return 0;
 }
 
+/* Rewrites the addresses of the IPv4 (v6 = 0) or IPv6 header at ip, which
+ * the caller has checked is in the packet, to src -> dst; the IPv4 header
+ * checksum is left alone. Returns the addresses' checksum delta. */
+static __always_inline __u64 gw_ip_addrs_set(void *ip, const int v6, const __be32 *src,
+					     const __be32 *dst)
+{
+	__u64 d;
+
+	if (!v6) {
+		struct iphdr *ip4 = ip;
+
+		d = gw_csum_add32(0, ip4->saddr, src[0]);
+		d = gw_csum_add32(d, ip4->daddr, dst[0]);
+		ip4->saddr = src[0];
+		ip4->daddr = dst[0];
+	} else {
+		struct ipv6hdr *ip6 = ip;
+
+		d = gw_csum_add128(0, ip6->saddr.in6_u.u6_addr32, src);
+		d = gw_csum_add128(d, ip6->daddr.in6_u.u6_addr32, dst);
+		__builtin_memcpy(ip6->saddr.in6_u.u6_addr32, src, 16);
+		__builtin_memcpy(ip6->daddr.in6_u.u6_addr32, dst, 16);
+	}
+	return d;
+}
+
+/* Rewrites the addresses of the untagged packet p's IP header to saddr ->
+ * daddr (of p's family), decrements the TTL / hop limit when dec_ttl and
+ * fixes the IPv4 header checksum; *dip gets the addresses' delta (for the
+ * checksums with a pseudo header). Returns 0, or -1 when the header is not
+ * there. */
+static __always_inline int gw_ip_rewrite(struct gw_pkt *p, const __be32 *saddr,
+					 const __be32 *daddr, int dec_ttl, __u64 *dip)
+{
+	void *end = p->data_end;
+
+	if (p->flow.family == GW_FAMILY_V4) {
+		struct iphdr *ip = p->data + ETH_HLEN;
+		__u64 dttl = 0;
+
+		if ((void *)(ip + 1) > end)
+			return -1;
+		*dip = gw_ip_addrs_set(ip, 0, saddr, daddr);
+		if (dec_ttl) {
+			__u16 *w = (__u16 *)&ip->ttl, old = *w;
+
+			ip->ttl--;
+			dttl = gw_csum_add16(0, old, *w);
+		}
+		ip->check = gw_csum_apply(ip->check, *dip + dttl);
+	} else {
+		struct ipv6hdr *ip6 = p->data + ETH_HLEN;
+
+		if ((void *)(ip6 + 1) > end)
+			return -1;
+		*dip = gw_ip_addrs_set(ip6, 1, saddr, daddr);
+		if (dec_ttl)
+			ip6->hop_limit--;
+	}
+	return 0;
+}
+
 /* Rewrites the addresses and ports of the untagged TCP/UDP packet p to
  * saddr:sport -> daddr:dport (addresses of p's family, ports in network
  * order), fixing the IPv4 header and L4 checksums (a UDP checksum of 0 on
@@ -74,37 +136,8 @@ static __always_inline int gw_l4_rewrite(struct gw_pkt *p, const __be32 *saddr, 
 	__be16 *ports;
 	__u32 csum_off;
 
-	if (l4_off > GW_L4_OFF_MAX)
+	if (l4_off > GW_L4_OFF_MAX || gw_ip_rewrite(p, saddr, daddr, dec_ttl, &dip))
 		return -1;
-	if (p->flow.family == GW_FAMILY_V4) {
-		struct iphdr *ip = data + ETH_HLEN;
-		__u64 dttl = 0;
-
-		if ((void *)(ip + 1) > end)
-			return -1;
-		dip = gw_csum_add32(dip, ip->saddr, saddr[0]);
-		dip = gw_csum_add32(dip, ip->daddr, daddr[0]);
-		ip->saddr = saddr[0];
-		ip->daddr = daddr[0];
-		if (dec_ttl) {
-			__u16 *w = (__u16 *)&ip->ttl, old = *w;
-
-			ip->ttl--;
-			dttl = gw_csum_add16(0, old, *w);
-		}
-		ip->check = gw_csum_apply(ip->check, dip + dttl);
-	} else {
-		struct ipv6hdr *ip6 = data + ETH_HLEN;
-
-		if ((void *)(ip6 + 1) > end)
-			return -1;
-		dip = gw_csum_add128(dip, ip6->saddr.in6_u.u6_addr32, saddr);
-		dip = gw_csum_add128(dip, ip6->daddr.in6_u.u6_addr32, daddr);
-		__builtin_memcpy(ip6->saddr.in6_u.u6_addr32, saddr, 16);
-		__builtin_memcpy(ip6->daddr.in6_u.u6_addr32, daddr, 16);
-		if (dec_ttl)
-			ip6->hop_limit--;
-	}
 
 	if (udp) {
 		struct udphdr *uh = data + l4_off;

@@ -29,12 +29,12 @@ done
 # The text of a page as a reader sees it, on one line per paragraph.
 text() { LC_ALL=C.UTF-8 groff -man -Tutf8 -P-cbou "$MAN/$1" 2>/dev/null | tr -s ' \n' '  '; }
 
-# gwctl: the command forms of the usage text: the lowercase words before the
-# first argument or option of each line ("filter deny add|del", "ratelimit
-# set packets|syn"), each alternative of a line split at " | ".
+# gwctl: the command forms of the usage text (the .form strings of its
+# command table): the lowercase words before the first argument or option
+# of each ("filter deny add|del", "ratelimit set packets|syn"), each
+# alternative of a form split at " | ".
 GWCTL_TEXT=$(text gwctl.8)
-forms=$(awk '/^static void usage/,/^}/' "$ROOT/cli/gwctl.c" |
-	sed -n 's/^[[:space:]]*"  \([a-z][^"]*\)".*/\1/p' | sed 's/\\n$//' |
+forms=$(sed -n 's/.*\.form = "\([a-z][^"]*\)".*/\1/p' "$ROOT/cli/gwctl.c" |
 	sed 's/ | /\n/g' | awk '{
 		out = ""
 		for (i = 1; i <= NF; i++) {
@@ -55,7 +55,7 @@ while read -r f; do
 		grep -qF -- "$head $a" <<<"$GWCTL_TEXT" || fail "gwctl.8 does not document '$head $a'"
 	done
 done <<<"$forms"
-[ "$n" -ge 11 ] || fail "only $n gwctl command forms found in the usage text (parser broken?)"
+[ "$n" -ge 11 ] || fail "only $n gwctl command forms found in the command table (parser broken?)"
 
 # check_opts SOURCE PAGE MIN: every long option of SOURCE's getopt table
 # ("--name") is in PAGE's text; fewer than MIN found means a broken parser.

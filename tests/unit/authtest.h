@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,32 @@
 #include <openssl/x509.h>
 
 #include "core/b64url.h"
+#include "core/fileid.h"
 
 static char tdir[64];
+
+/* Returns 1 if some message of `msgs` contains `needle`. */
+static inline int msgs_has(const struct gw_cfg_errors *msgs, const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < msgs->n; i++)
+		if (strstr(msgs->msgs[i], needle))
+			return 1;
+	return 0;
+}
+
+/* Returns 1 if a message of w's last read contains `needle` (under w's
+ * lock, as a reread writes them). */
+static inline int watched_msgs_has(struct gw_watched *w, const char *needle)
+{
+	int r;
+
+	pthread_mutex_lock(&w->lock);
+	r = msgs_has(&w->msgs, needle);
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
 
 /* Creates the scratch directory. Returns 0 or -1. */
 static inline int tdir_make(void)
@@ -76,16 +101,21 @@ static inline int twrite(const char *name, const char *text)
 	return rename(tmp, dst);
 }
 
-/* Returns the base64url of `len` bytes (malloc'd). */
+/* Returns the base64url of `len` bytes, without padding (malloc'd), made
+ * from OpenSSL's base64: an encoder apart from the decoder under test. */
 static inline char *b64(const void *p, size_t len)
 {
-	size_t sz = len / 3 * 4 + 5;
-	char *s = malloc(sz);
+	char *s = malloc(len / 3 * 4 + 5), *c;
+	int n;
 
-	if (s && gw_b64url_encode(p, len, s, sz) < 0) {
-		free(s);
+	if (!s)
 		return NULL;
-	}
+	n = EVP_EncodeBlock((unsigned char *)s, p, (int)len);
+	while (n > 0 && s[n - 1] == '=')
+		n--;
+	s[n] = '\0';
+	for (c = s; *c; c++)
+		*c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
 	return s;
 }
 
@@ -165,9 +195,14 @@ static inline char *ttoken(const char *hdr, const char *claims, const struct tke
 
 	if (!h || !c || asprintf(&in, "%s.%s", h, c) < 0)
 		goto out;
-	sig = k ? tsign(k, alg, in) : strdup(rawsig);
-	if (sig && asprintf(&t, "%s.%s", in, sig) < 0)
-		t = NULL;
+	sig = k ? tsign(k, alg, in) : strdup(rawsig ? rawsig : "");
+	if (sig) {
+		size_t n = strlen(in) + 1 + strlen(sig) + 1;
+
+		t = malloc(n);
+		if (t)
+			snprintf(t, n, "%s.%s", in, sig);
+	}
 out:
 	free(h);
 	free(c);

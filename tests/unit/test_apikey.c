@@ -44,6 +44,18 @@ static void write_keys(const char *name, const char *const *pairs, size_t n, con
 	free(text);
 }
 
+/* Returns the published set with a reference for gw_apikeys_set_put. */
+static struct gw_apikeys_set *apikeys_acquire(struct gw_apikeys *ak)
+{
+	return gw_refslot_acquire(&ak->slot);
+}
+
+/* Returns 1 if a message of ak's last read contains `needle`. */
+static int apikeys_msgs_has(struct gw_apikeys *ak, const char *needle)
+{
+	return watched_msgs_has(&ak->file, needle);
+}
+
 /* Authenticates `key` on reader 0. */
 static enum gw_auth_reason auth(struct gw_apikeys *ak, const char *key, struct gw_auth_result *res)
 {
@@ -61,7 +73,7 @@ static void test_match(void **state)
 	write_keys("keys.txt", pairs, 4, "  # indented comment\n\t\n");
 	assert_int_equal(gw_apikeys_open(tpath("keys.txt"), 1, &ak), 0);
 	{
-		struct gw_apikeys_set *set = gw_apikeys_acquire(ak);
+		struct gw_apikeys_set *set = apikeys_acquire(ak);
 
 		assert_int_equal(gw_apikeys_set_size(set), 4);
 		gw_apikeys_set_put(set);
@@ -152,15 +164,15 @@ static void test_malformed_lines(void **state)
 		 h, h, h, h, h, 0, h);
 	assert_int_equal(gw_apikeys_parse("keys.txt", text, strlen(text), &set, &msgs), -EINVAL);
 	assert_null(set);
-	assert_true(gw_msgs_has(&msgs, "keys.txt:3: expected \"consumer sha256-hex\""));
-	assert_true(gw_msgs_has(&msgs, "keys.txt:4: the hash must be 64 hex digits"));
-	assert_true(gw_msgs_has(&msgs, "keys.txt:5: the hash has a character that is not"));
-	assert_true(gw_msgs_has(&msgs, "keys.txt:6: expected"));
-	assert_true(gw_msgs_has(&msgs, "keys.txt:7: consumer has a byte"));
-	assert_true(gw_msgs_has(&msgs, "keys.txt:10: expected"));
-	assert_true(gw_msgs_has(&msgs, "keys.txt:11: consumer longer than 255"));
-	assert_false(gw_msgs_has(&msgs, "keys.txt:2:"));
-	assert_false(gw_msgs_has(&msgs, "keys.txt:9:"));
+	assert_true(msgs_has(&msgs, "keys.txt:3: expected \"consumer sha256-hex\""));
+	assert_true(msgs_has(&msgs, "keys.txt:4: the hash must be 64 hex digits"));
+	assert_true(msgs_has(&msgs, "keys.txt:5: the hash has a character that is not"));
+	assert_true(msgs_has(&msgs, "keys.txt:6: expected"));
+	assert_true(msgs_has(&msgs, "keys.txt:7: consumer has a byte"));
+	assert_true(msgs_has(&msgs, "keys.txt:10: expected"));
+	assert_true(msgs_has(&msgs, "keys.txt:11: consumer longer than 255"));
+	assert_false(msgs_has(&msgs, "keys.txt:2:"));
+	assert_false(msgs_has(&msgs, "keys.txt:9:"));
 	assert_int_equal(msgs.n, 7); /* every problem, in one pass */
 	gw_cfg_errors_free(&msgs);
 	/* an empty file and a comments-only file load, with no keys */
@@ -172,7 +184,7 @@ static void test_malformed_lines(void **state)
 	gw_apikeys_set_put(set);
 	/* a NUL byte in a line */
 	assert_int_equal(gw_apikeys_parse("n", "a\0b 00\n", 7, &set, &msgs), -EINVAL);
-	assert_true(gw_msgs_has(&msgs, "n:1: NUL byte"));
+	assert_true(msgs_has(&msgs, "n:1: NUL byte"));
 	gw_cfg_errors_free(&msgs);
 }
 
@@ -187,7 +199,7 @@ static void test_duplicate(void **state)
 	snprintf(text + strlen(text), sizeof(text) - strlen(text), "b %s\n", sha_hex("k"));
 	assert_int_equal(gw_apikeys_parse("d", text, strlen(text), &set, &msgs), -EINVAL);
 	assert_null(set);
-	assert_true(gw_msgs_has(&msgs, "d:2: the hash of line 1 again"));
+	assert_true(msgs_has(&msgs, "d:2: the hash of line 1 again"));
 	gw_cfg_errors_free(&msgs);
 	/* the same hash in upper and lower case */
 	snprintf(text, sizeof(text), "a %s\n", sha_hex("k"));
@@ -202,7 +214,7 @@ static void test_duplicate(void **state)
 	}
 	assert_int_equal(gw_apikeys_parse("d", text, strlen(text), &set, &msgs), -EINVAL);
 	assert_null(set);
-	assert_true(gw_msgs_has(&msgs, "d:3: the hash of line 1 again"));
+	assert_true(msgs_has(&msgs, "d:3: the hash of line 1 again"));
 	assert_int_equal(msgs.n, 1);
 	gw_cfg_errors_free(&msgs);
 }
@@ -218,7 +230,7 @@ static void test_reload(void **state)
 	write_keys("r.txt", v1, 1, "");
 	assert_int_equal(gw_apikeys_open(tpath("r.txt"), 1, &ak), 0);
 	assert_int_equal(auth(ak, "k1", &res), GW_AUTH_OK);
-	old = gw_apikeys_acquire(ak);
+	old = apikeys_acquire(ak);
 	/* changed file: requests keep the published keys (they never look at
 	 * the file) until the loop's poll publishes the new ones */
 	write_keys("r.txt", v2, 2, "");
@@ -243,8 +255,8 @@ static void test_reload(void **state)
 	/* a bad file is refused, the loaded keys stay */
 	write_keys("r.txt", v1, 1, "broken line\n");
 	assert_int_equal(gw_apikeys_poll(ak, false), -EINVAL);
-	assert_true(gw_apikeys_msgs_has(ak, ":4: the hash must be 64 hex digits"));
-	assert_true(gw_apikeys_msgs_has(ak, "keeping the loaded keys"));
+	assert_true(apikeys_msgs_has(ak, ":4: the hash must be 64 hex digits"));
+	assert_true(apikeys_msgs_has(ak, "keeping the loaded keys"));
 	assert_int_equal(auth(ak, "k2", &res), GW_AUTH_OK);
 	assert_int_equal(auth(ak, "k1", &res), GW_AUTH_BAD_API_KEY);
 	/* the unchanged bad file is not reread by the periodic check */
@@ -586,7 +598,7 @@ static void test_coalesce(void **state)
 	assert_int_equal(runs(a) - ra, 2); /* the blocked one, and one after it */
 	assert_int_equal(runs(b) - rb, 1); /* five requests while queued: one */
 	{
-		struct gw_apikeys_set *sa = gw_apikeys_acquire(a), *sb = gw_apikeys_acquire(b);
+		struct gw_apikeys_set *sa = apikeys_acquire(a), *sb = apikeys_acquire(b);
 
 		assert_int_equal(gw_apikeys_set_size(sa), 14); /* the last versions */
 		assert_int_equal(gw_apikeys_set_size(sb), 15);
@@ -599,7 +611,7 @@ static void test_coalesce(void **state)
 	assert_int_equal(twrite("ca.txt", "bad\n"), 0);
 	assert_int_equal(gw_watched_schedule(&a->file, false), 1);
 	gw_watched_settle(&a->file);
-	assert_true(gw_apikeys_msgs_has(a, "keeping the loaded keys"));
+	assert_true(apikeys_msgs_has(a, "keeping the loaded keys"));
 	ra = runs(a);
 	assert_int_equal(gw_watched_schedule(&a->file, false), 0);
 	assert_int_equal(runs(a), ra);

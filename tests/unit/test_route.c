@@ -657,6 +657,17 @@ static void test_bad_paths_refused(void **state)
 	}
 }
 
+/* The void * forms of the table's get and put that gw_refslot_init() takes. */
+static void *table_get(void *t)
+{
+	return gw_route_table_get(t);
+}
+
+static void table_put(void *t)
+{
+	gw_route_table_put(t);
+}
+
 static void test_refcount_swap(void **state)
 {
 	struct gw_route_table *held, *first;
@@ -665,7 +676,7 @@ static void test_refcount_swap(void **state)
 	assert_int_equal(build("  - match: { path_prefix: /old }\n    upstream: u\n"), 0);
 	first = tab;
 	tab = NULL;
-	gw_refslot_init(&slot, gw_route_table_get_obj, gw_route_table_put_obj);
+	gw_refslot_init(&slot, table_get, table_put);
 	assert_null(gw_refslot_acquire(&slot));
 	gw_refslot_swap(&slot, first);
 	held = gw_refslot_acquire(&slot);	/* a request in flight */
@@ -693,7 +704,7 @@ static void test_refslot_worker_cache(void **state)
 	struct gw_refslot slot;
 	unsigned int gen = 0;
 
-	gw_refslot_init(&slot, gw_route_table_get_obj, gw_route_table_put_obj);
+	gw_refslot_init(&slot, table_get, table_put);
 	assert_null(gw_refslot_refresh(&slot, (void **)&cached, &gen));
 	assert_int_equal(build("  - match: { path_prefix: /one }\n    upstream: u\n"), 0);
 	t1 = tab;

@@ -647,6 +647,17 @@ static void test_chain_is_the_files(void **state)
 	SSL_SESSION_free(r.session);
 }
 
+/* The void * forms of the set's get and put that gw_refslot_init() takes. */
+static void *set_get(void *s)
+{
+	return gw_tls_set_get(s);
+}
+
+static void set_put(void *s)
+{
+	gw_tls_set_put(s);
+}
+
 static void test_bad_files_keep_old_set(void **state)
 {
 	struct gw_cfg_tls c = cfg_tls(TLS1_2_VERSION, 1);
@@ -656,7 +667,7 @@ static void test_bad_files_keep_old_set(void **state)
 	struct gw_tls_set *cur;
 	struct result r;
 
-	gw_refslot_init(&slot, gw_tls_set_get_obj, gw_tls_set_put_obj);
+	gw_refslot_init(&slot, set_get, set_put);
 	gw_refslot_swap(&slot, gw_tls_set_get(set));
 	/* no certificates, no keys */
 	c.n_certificates = 0;
@@ -774,7 +785,7 @@ static void test_concurrent_reload_and_rotation(void **state)
 	pthread_t t[2];
 	int i;
 
-	gw_refslot_init(&slot, gw_tls_set_get_obj, gw_tls_set_put_obj);
+	gw_refslot_init(&slot, set_get, set_put);
 	gw_refslot_swap(&slot, gw_tls_set_get(set));
 	for (i = 0; i < 2; i++) {
 		w[i] = (struct worker){ .slot = &slot, .runs = 30 };
