@@ -70,6 +70,7 @@ struct gw_cli {
 	int srv;
 	unsigned int tries;
 	int status;
+	const char *reason;		/* why gwd answered itself (answer()); NULL: no answer */
 	__u64 t0;
 	unsigned int method;
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
@@ -410,33 +411,66 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 
 /* ---- answers of the gateway's own ---------------------------------------------- */
 
-/* Answers the current request with a gateway response; close: the client
- * connection ends after it. */
-static void reply(struct gw_cli *c, int status, const struct gw_http_kv *extra, size_t n_extra,
-		  const char *body, size_t body_len, int close_after)
+/*
+ * Every answer gwd makes itself goes through answer(), with the reason it
+ * answers, kept in c->reason until the request ends (req_end(), where the
+ * request is counted and logged):
+ *   bad_request       a refused request head (4xx, 501, 505), or a target
+ *                     that does not normalize (400)
+ *   head_too_large    a request head or a line of it too large (431)
+ *   bad_body          a malformed request body (400, 413)
+ *   client_timeout    the client's head or body came too slowly (408)
+ *   no_route          no route takes the request (404)
+ *   auth              the route's auth stage answered (401, 403 ...)
+ *   rate_limited      the route's limit stage answered (429)
+ *   respond           a respond route
+ *   uri_too_long      the upstream's target does not fit (414)
+ *   upstream_head     the upstream head does not fit (431) or is invalid (500)
+ *   no_server         no usable server (503), or no other one to retry (502)
+ *   connect_failed    the connect failed and no retry is allowed (502)
+ *   upstream_failed   the upstream failed the request (502)
+ *   upstream_timeout  the upstream did not answer in time (504)
+ */
+
+/* Formats an answer into the head buffer: rep's extra fields and body, or
+ * (rep NULL or without a body) the status's reason phrase as the body.
+ * Returns its length, or -errno (gw_http_format_response()). */
+static int answer_format(struct gw_cli *c, int status, const struct gw_l7_reply *rep,
+			 int close_after)
+{
+	const struct gw_http_kv *extra = rep ? rep->extra : NULL;
+	size_t n_extra = rep ? rep->n_extra : 0;
+	char msg[64];
+	int l;
+
+	if (rep && rep->body)
+		return gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
+					       "text/plain", rep->body, rep->body_len,
+					       close_after);
+	l = snprintf(msg, sizeof(msg), "%s\n", gw_http_reason(status));
+	return gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
+				       "text/plain", msg, (size_t)l, close_after);
+}
+
+/* Answers the current request with a response of the gateway's own (see
+ * above for reason): status, with rep's fields and body (may be NULL);
+ * close_after: the client connection ends after it. cli_drive() sends it. */
+static void answer(struct gw_cli *c, const char *reason, int status,
+		   const struct gw_l7_reply *rep, int close_after)
 {
 	int n;
 
-	if (c->up) {
+	if (c->up)
 		up_release(c, 0);
-	}
 	if (c->has_body && !c->rq_scanned)
 		close_after = 1;	/* the body's end is unknown: no next request */
 	if (c->w->draining || c->rd_eof)
 		close_after = 1;
+	c->reason = reason;
 	c->keep = !close_after;
 	c->status = status;
 	c->progress = now_ns(c);	/* the answer's send clock starts */
-	if (!body) {
-		char msg[64];
-		int l = snprintf(msg, sizeof(msg), "%s\n", gw_http_reason(status));
-
-		n = gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
-					    "text/plain", msg, (size_t)l, close_after);
-	} else {
-		n = gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
-					    "text/plain", body, body_len, close_after);
-	}
+	n = answer_format(c, status, rep, close_after);
 	if (n < 0) {
 		c->status = 500;
 		c->keep = 0;
@@ -448,7 +482,7 @@ static void reply(struct gw_cli *c, int status, const struct gw_http_kv *extra, 
 	c->hdst = HDST_CLIENT;
 	c->rs_started = 1;
 	c->state = CS_REPLY;
-	c->bytes_out = body_len;
+	c->bytes_out = rep ? rep->body_len : 0;
 }
 
 /* ---- requests ------------------------------------------------------------------- */
@@ -543,6 +577,7 @@ static void req_reset(struct gw_cli *c)
 	c->srv = -1;
 	c->tries = 0;
 	c->status = 0;
+	c->reason = NULL;
 	c->head_request = c->upgrade = c->has_body = 0;
 	c->rq_scanned = c->rq_sent = c->rs_started = c->rs_scanned = 0;
 	c->up_reusable = c->rs_dechunk = c->rs_interim = 0;
@@ -558,9 +593,10 @@ static void req_reset(struct gw_cli *c)
 	gw_http_req_init(&c->req, c->rqh, GW_L7_MAX_HDRS, &req_limits);
 }
 
-/* The request ends (answered, or abandoned on error): counted, its
- * snapshot released, the upstream connection pooled or closed. The client
- * connection then goes on with the next request or closes. */
+/* The request ends (answered, or abandoned on error): counted and logged
+ * (c->reason says why when gwd answered itself), its snapshot released,
+ * the upstream connection pooled or closed. The client connection then
+ * goes on with the next request or closes. */
 static void req_end(struct gw_cli *c)
 {
 	struct gw_proxy_worker *w = c->w;
@@ -591,6 +627,29 @@ static void req_end(struct gw_cli *c)
 	req_reset(c);
 }
 
+/* ---- a request's start: capture, route, stages, upstream head ------------------ */
+
+/* Capture: takes what the request needs of its parsed head (which the
+ * buffer will lose) and the newest snapshot; its clock starts. */
+static void req_capture(struct gw_cli *c, const char *buf)
+{
+	c->t0 = now_ns(c);
+	c->progress = c->t0;
+	c->ws = snap_take(c->w);
+	c->method = c->req.method;
+	c->head_request = c->req.method == GW_METHOD_HEAD;
+	c->upgrade = c->req.upgrade;
+	c->rq_body = c->req.h.body;
+	c->has_body = c->rq_body == GW_BODY_CHUNKED ||
+		      (c->rq_body == GW_BODY_LENGTH && c->req.h.content_length);
+	c->rq_left = c->req.h.content_length;
+	c->rq_scanned = !c->has_body;
+	gw_chunk_init(&c->rq_ch, &chunk_limits, false);
+	c->keep = c->req.h.keep_alive;
+	if (c->ws->s->alog)
+		log_capture(c, buf);
+}
+
 /* route.h's header lookup for header conditions: the first field named
  * `name`. Returns its value or NULL. */
 static const char *route_header(void *arg, const char *name, size_t *len)
@@ -605,183 +664,236 @@ static const char *route_header(void *arg, const char *name, size_t *len)
 	return buf + c->req.h.hdr[k].value;
 }
 
-/* Normalizes the request's target into norm (see pathnorm.h) and its host
- * into host. Returns the target's length, or -EINVAL (answer 400). */
-static int normalize(struct gw_cli *c, const char *buf, char *norm, size_t norm_size,
-		     size_t *path_len, char *host, int *host_len)
+/* Normalizes the request's target into s->norm (see pathnorm.h) and its
+ * host into s->host. Returns the host's length, or -EINVAL (answer 400). */
+static int normalize(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s,
+		     size_t *path_len)
 {
 	const struct gw_http_req *q = &c->req;
-	char tmp[GW_L7_BUF + 2];
 	const char *t = buf + q->path.off;
 	size_t tl = q->path.len + (q->has_query ? 1 + q->query.len : 0);
+	int nl, hl;
 
 	if (!q->path.len) {
 		/* absolute-form without a path: "/" and the query */
-		tmp[0] = '/';
+		s->abs_target[0] = '/';
 		tl = 1;
 		if (q->has_query) {
-			tmp[tl++] = '?';
-			memcpy(tmp + tl, buf + q->query.off, q->query.len);
+			s->abs_target[tl++] = '?';
+			memcpy(s->abs_target + tl, buf + q->query.off, q->query.len);
 			tl += q->query.len;
 		}
-		t = tmp;
+		t = s->abs_target;
 	}
-	*host_len = gw_host_normalize(buf + q->authority.off, q->authority.len, host, 0);
-	if (*host_len < 0)
+	hl = gw_host_normalize(buf + q->authority.off, q->authority.len, s->host, 0);
+	if (hl < 0)
 		return -EINVAL;
-	return gw_path_normalize(t, tl, norm, norm_size, path_len);
+	nl = gw_path_normalize(t, tl, s->norm, sizeof(s->norm), path_len);
+	if (nl < 0)
+		return -EINVAL;
+	s->norm_len = (size_t)nl;
+	return hl;
 }
 
-/* Starts a request: snapshot, route, stages, then the upstream. */
-static void req_start(struct gw_cli *c, int head_len)
+/* Route: normalizes the target and host and matches the request against
+ * the snapshot's routes (c->route). Returns 0, or 1 when answered instead
+ * (400: no normal form; 404: no route, or an asterisk-form target). */
+static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s)
 {
-	struct gw_proxy_worker *w = c->w;
-	const struct gw_l7_route *r = NULL;
-	const char *buf = c->in.data + c->in.start;
 	struct gw_route_req rq = { 0 };
-	struct gw_l7_reqctx ctx;
-	struct gw_l7_reply rep;
-	const struct gw_l7_stage *stages[2];
-	struct gw_http_kv add[GW_L7_MAX_ADD * 2];
-	const char *rm[GW_L7_MAX_ADD * 2];
-	size_t n_rm = 0;
-	struct gw_http_fwd f = { 0 };
-	char norm[GW_L7_BUF + 2], target[GW_L7_BUF + 4], host[GW_HOST_BUF];
-	char reqid[33];
-	__u8 trace[24];
-	size_t i, n_add = 0, path_len = 0;
-	int n, nl, hl, k;
+	size_t path_len = 0;
+	int hl;
 
-	c->t0 = now_ns(c);
-	c->progress = c->t0;
-	c->ws = snap_take(w);
-	c->method = c->req.method;
-	c->head_request = c->req.method == GW_METHOD_HEAD;
-	c->upgrade = c->req.upgrade;
-	c->rq_body = c->req.h.body;
-	c->has_body = c->rq_body == GW_BODY_CHUNKED ||
-		      (c->rq_body == GW_BODY_LENGTH && c->req.h.content_length);
-	c->rq_left = c->req.h.content_length;
-	c->rq_scanned = !c->has_body;
-	gw_chunk_init(&c->rq_ch, &chunk_limits, false);
-	c->keep = c->req.h.keep_alive;
-	if (c->ws->s->alog)
-		log_capture(c, buf);
-
-	nl = -EINVAL;
+	c->route = NULL;
 	if (c->req.form != GW_FORM_ASTERISK) {
-		nl = normalize(c, buf, norm, sizeof(norm), &path_len, host, &hl);
-		if (nl < 0) {
-			c->in.start += (__u32)head_len;
-			reply(c, 400, NULL, 0, NULL, 0, 0);
-			return;
+		hl = normalize(c, buf, s, &path_len);
+		if (hl < 0) {
+			answer(c, "bad_request", 400, NULL, 0);
+			return 1;
 		}
-		rq.host = host;
+		rq.host = s->host;
 		rq.host_len = (size_t)hl;
-		rq.path = norm;
+		rq.path = s->norm;
 		rq.path_len = path_len;
 		rq.method = buf + c->req.method_tok.off;
 		rq.method_len = c->req.method_tok.len;
 		rq.header = route_header;
 		rq.header_arg = c;
-		r = gw_l7_route_match(c->ws->s, &rq);
+		c->route = gw_l7_route_match(c->ws->s, &rq);
 	}
-	c->route = r;
-	if (!r) {
-		c->in.start += (__u32)head_len;
-		reply(c, 404, NULL, 0, NULL, 0, 0);
-		return;
+	if (!c->route) {
+		answer(c, "no_route", 404, NULL, 0);
+		return 1;
 	}
-	/* not memset: the 4 KiB store needs no zeroing */
-	ctx.n_add = 0;
-	ctx.n_remove = 0;
-	ctx.consumer = NULL;
-	ctx.store_len = 0;
-	ctx.req = &c->req;
-	ctx.buf = buf;
-	ctx.client = c->peer;
-	ctx.client_ip = &c->peer_ip;
-	ctx.route = r->r->index;
-	ctx.worker = w->id;
-	ctx.now = c->t0;
-	stages[0] = &r->auth;
-	stages[1] = &r->limit;
-	for (i = 0; i < 2; i++) {
-		if (!stages[i]->run)
-			continue;
-		memset(&rep, 0, offsetof(struct gw_l7_reply, buf));
-		n = stages[i]->run(stages[i]->state, &ctx, &rep);
-		if (ctx.consumer && c->a_time && !c->a_consumer[0])
-			snprintf(c->a_consumer, sizeof(c->a_consumer), "%s", ctx.consumer);
-		if (n == GW_L7_REPLY) {
-			c->in.start += (__u32)head_len;
-			reply(c, rep.status, rep.extra, rep.n_extra, rep.body, rep.body_len, 0);
-			return;
-		}
-	}
-	if (r->upstream < 0) {
-		c->in.start += (__u32)head_len;
-		reply(c, (int)r->r->respond_status ? (int)r->r->respond_status : 502, NULL, 0,
-		      r->r->respond_body ? r->r->respond_body : "",
-		      r->r->respond_body ? strlen(r->r->respond_body) : 0, 0);
-		return;
-	}
-	c->ups = &c->ws->s->ups[r->upstream];
+	return 0;
+}
 
-	/* the upstream head: the normalized target, strip_prefix applied */
-	n = gw_route_upstream_path(r->r, norm, (size_t)nl, target, sizeof(target));
-	if (n < 0) {
-		c->in.start += (__u32)head_len;
-		reply(c, 414, NULL, 0, NULL, 0, 0);
+/* Sets up what the stages see of the request (not memset: the 4 KiB
+ * store needs no zeroing). */
+static void stage_ctx_init(struct gw_cli *c, const char *buf, struct gw_l7_reqctx *ctx)
+{
+	ctx->n_add = 0;
+	ctx->n_remove = 0;
+	ctx->consumer = NULL;
+	ctx->store_len = 0;
+	ctx->req = &c->req;
+	ctx->buf = buf;
+	ctx->client = c->peer;
+	ctx->client_ip = &c->peer_ip;
+	ctx->route = c->route->r->index;
+	ctx->worker = c->w->id;
+	ctx->now = c->t0;
+}
+
+/* Runs one stage (none when st->run is NULL). Returns 1 when it answered
+ * the request (for `reason`), else 0. */
+static int stage_run(struct gw_cli *c, const struct gw_l7_stage *st, const char *reason,
+		     struct gw_proxy_scratch *s)
+{
+	int n;
+
+	if (!st->run)
+		return 0;
+	memset(&s->rep, 0, offsetof(struct gw_l7_reply, buf));
+	n = st->run(st->state, &s->ctx, &s->rep);
+	if (s->ctx.consumer && c->a_time && !c->a_consumer[0])
+		snprintf(c->a_consumer, sizeof(c->a_consumer), "%s", s->ctx.consumer);
+	if (n != GW_L7_REPLY)
+		return 0;
+	answer(c, reason, s->rep.status, &s->rep, 0);
+	return 1;
+}
+
+/* Stages: the route's auth, then its limit. Returns 1 when one answered,
+ * else 0 (the fields they add upstream are in s->ctx). */
+static int req_stages(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s)
+{
+	stage_ctx_init(c, buf, &s->ctx);
+	return stage_run(c, &c->route->auth, "auth", s) ||
+	       stage_run(c, &c->route->limit, "rate_limited", s);
+}
+
+/* A respond route answers itself. Returns 1 when it did, 0 when the route
+ * proxies (c->ups set). */
+static int req_respond(struct gw_cli *c, struct gw_proxy_scratch *s)
+{
+	const struct gw_route *r = c->route->r;
+
+	if (c->route->upstream >= 0) {
+		c->ups = &c->ws->s->ups[c->route->upstream];
+		return 0;
+	}
+	memset(&s->rep, 0, offsetof(struct gw_l7_reply, buf));
+	s->rep.body = r->respond_body ? r->respond_body : "";
+	s->rep.body_len = r->respond_body ? strlen(r->respond_body) : 0;
+	answer(c, "respond", r->respond_status ? (int)r->respond_status : 502, &s->rep, 0);
+	return 1;
+}
+
+/* The fields the upstream head adds and removes: the route's
+ * request_headers, then what the stages add and drop. Each list is copied
+ * into the scratch's fixed arrays within their bounds (proxy.h), so no
+ * number of configured fields can overflow them. */
+static void fwd_fields(const struct gw_l7_route *r, struct gw_proxy_scratch *s,
+		       struct gw_http_fwd *f)
+{
+	const struct gw_l7_reqctx *ctx = &s->ctx;
+	size_t i, n = 0;
+
+	for (i = 0; i < r->n_add && i < GW_L7_MAX_HDRS; i++)
+		s->add[n++] = r->add[i];
+	for (i = 0; i < ctx->n_add && i < GW_L7_MAX_ADD; i++)
+		s->add[n++] = ctx->add[i];
+	f->add = s->add;
+	f->n_add = n;
+	f->remove = r->remove;
+	f->n_remove = r->n_remove;
+	if (!ctx->n_remove)
 		return;
+	/* the route's removals and the fields a stage adds itself */
+	n = 0;
+	for (i = 0; i < r->n_remove && i < GW_L7_MAX_ADD; i++)
+		s->remove[n++] = r->remove[i];
+	for (i = 0; i < ctx->n_remove && i < GW_L7_MAX_ADD; i++)
+		s->remove[n++] = ctx->remove[i];
+	f->remove = s->remove;
+	f->n_remove = n;
+}
+
+/* The request's ids upstream: a new X-Request-Id when the client sent no
+ * usable one (kept for the access log), random bytes for a new
+ * traceparent. */
+static void fwd_ids(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s,
+		    struct gw_http_fwd *f)
+{
+	struct gw_proxy_worker *w = c->w;
+	size_t i;
+
+	if (gw_http_request_id(&c->req, buf) < 0) {
+		hex64(s->reqid, rng_next(w));
+		hex64(s->reqid + 16, rng_next(w));
+		s->reqid[32] = '\0';
+		f->request_id = s->reqid;
+		if (c->a_time)
+			log_rid(c, s->reqid, 32);
 	}
-	f.target = target;
-	f.target_len = (size_t)n;
-	for (i = 0; i < r->n_add; i++)
-		add[n_add++] = r->add[i];
-	for (i = 0; i < ctx.n_add && i < GW_L7_MAX_ADD; i++)
-		add[n_add++] = ctx.add[i];
-	f.remove = r->remove;
-	f.n_remove = r->n_remove;
-	if (ctx.n_remove) {
-		/* the route's removals and the fields a stage adds itself */
-		for (i = 0; i < r->n_remove && i < GW_L7_MAX_ADD; i++)
-			rm[n_rm++] = r->remove[i];
-		for (i = 0; i < ctx.n_remove; i++)
-			rm[n_rm++] = ctx.remove[i];
-		f.remove = rm;
-		f.n_remove = n_rm;
-	}
-	f.add = add;
-	f.n_add = n_add;
-	f.client_addr = c->peer;
-	f.proto = c->tls ? "https" : "http";
-	k = gw_http_request_id(&c->req, buf);
-	if (k < 0) {
-		hex64(reqid, rng_next(w));
-		hex64(reqid + 16, rng_next(w));
-		reqid[32] = '\0';
-		f.request_id = reqid;
-	}
-	if (k < 0 && c->a_time)
-		log_rid(c, reqid, 32);
-	for (i = 0; i < sizeof(trace); i += 8) {
+	for (i = 0; i < sizeof(s->trace); i += 8) {
 		__u64 v = rng_next(w);
 
-		memcpy(trace + i, &v, 8);
+		memcpy(s->trace + i, &v, 8);
 	}
-	f.trace_rand = trace;
-	f.trace_flags = 0;
+	f->trace_rand = s->trace;
+	f->trace_flags = 0;
+}
+
+/* Upstream head: the request head rewritten for the upstream into the head
+ * buffer (the normalized target with strip_prefix applied, the route's and
+ * stages' fields, forwarding fields). Returns 0, or 1 when answered instead
+ * (414, 431, 500). */
+static int req_upstream_head(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s)
+{
+	struct gw_http_fwd f = { 0 };
+	int n;
+
+	n = gw_route_upstream_path(c->route->r, s->norm, s->norm_len, s->target,
+				   sizeof(s->target));
+	if (n < 0) {
+		answer(c, "uri_too_long", 414, NULL, 0);
+		return 1;
+	}
+	f.target = s->target;
+	f.target_len = (size_t)n;
+	fwd_fields(c->route, s, &f);
+	f.client_addr = c->peer;
+	f.proto = c->tls ? "https" : "http";
+	fwd_ids(c, buf, s, &f);
 	f.conn = c->upgrade ? GW_CONN_UPGRADE : GW_CONN_NONE;
 	n = gw_http_req_build(&c->req, buf, &f, c->hbuf, sizeof(c->hbuf));
-	c->in.start += (__u32)head_len;
 	if (n < 0) {
-		reply(c, n == -ENOSPC ? 431 : 500, NULL, 0, NULL, 0, 1);
-		return;
+		answer(c, "upstream_head", n == -ENOSPC ? 431 : 500, NULL, 1);
+		return 1;
 	}
 	c->hlen = (__u32)n;
 	c->hoff = 0;
 	c->hdst = HDST_UP;
+	return 0;
+}
+
+/* Starts a request whose head (head_len bytes at the start of `in`) was
+ * parsed: capture, route, stages, then a respond route's answer or the
+ * upstream head and the upstream. The head leaves `in` either way. */
+static void req_start(struct gw_cli *c, int head_len)
+{
+	struct gw_proxy_scratch *s = &c->w->scratch;
+	const char *buf = c->in.data + c->in.start;
+	int answered;
+
+	req_capture(c, buf);
+	answered = req_route(c, buf, s) || req_stages(c, buf, s) || req_respond(c, s) ||
+		   req_upstream_head(c, buf, s);
+	c->in.start += (__u32)head_len;
+	if (answered)
+		return;
 	c->state = CS_PROXY;
 	c->rs_state = RS_HEAD;
 	gw_http_resp_init(&c->resp, c->rsh, GW_L7_MAX_HDRS, &resp_limits, c->head_request);
@@ -800,7 +912,7 @@ static void up_begin(struct gw_cli *c)
 	for (;;) {
 		idx = gw_upstream_pick(c->ups, w->id, c->hash, c->tries ? c->srv : -1, now);
 		if (idx < 0) {
-			reply(c, c->tries ? 502 : 503, NULL, 0, NULL, 0, 0);
+			answer(c, "no_server", c->tries ? 502 : 503, NULL, 0);
 			return;
 		}
 		c->srv = idx;
@@ -819,7 +931,7 @@ static void up_begin(struct gw_cli *c)
 		    err != -EADDRNOTAVAIL)
 			gw_upstream_report(c->ups, c->ups->servers[idx].st, 0, now);
 		if (!idempotent(c->method) || c->tries >= c->ups->retries) {
-			reply(c, 502, NULL, 0, NULL, 0, 0);
+			answer(c, "connect_failed", 502, NULL, 0);
 			return;
 		}
 		c->tries++;
@@ -861,7 +973,10 @@ static void up_fail(struct gw_cli *c, int kind)
 		return;
 	}
 	c->out.start = c->out.end = 0;
-	reply(c, kind == FAIL_TIMEOUT ? 504 : 502, NULL, 0, NULL, 0, c->rq_sent && !c->rq_scanned);
+	if (kind == FAIL_TIMEOUT)
+		answer(c, "upstream_timeout", 504, NULL, c->rq_sent && !c->rq_scanned);
+	else
+		answer(c, "upstream_failed", 502, NULL, c->rq_sent && !c->rq_scanned);
 }
 
 /* ---- the steps cli_drive() takes --------------------------------------------------- */
@@ -1052,7 +1167,7 @@ static int scan_request_body(struct gw_cli *c)
 			c->keep = 0;
 			req_end(c);
 		} else {
-			reply(c, c->rq_ch.status ? c->rq_ch.status : 400, NULL, 0, NULL, 0, 1);
+			answer(c, "bad_body", c->rq_ch.status ? c->rq_ch.status : 400, NULL, 1);
 		}
 		return -1;
 	}
@@ -1353,6 +1468,29 @@ static int step_tunnel_close(struct gw_cli *c)
 	return 0;
 }
 
+/* A request head that cannot be taken: refused (rc < 0, the parser's
+ * status), larger than the buffer (rc 0), or cut by EOF. Returns 1 when
+ * answered, -1 when the connection closed. */
+static int req_refuse(struct gw_cli *c, int rc)
+{
+	int status = rc ? c->req.h.status : 431;
+
+	c->t0 = now_ns(c);
+	c->ws = snap_take(c->w);
+	c->in.start = c->in.end;	/* never forwarded, never parsed again */
+	if (rc == 0 && c->rd_eof) {
+		/* half a head, then EOF: nothing to answer */
+		c->status = 400;
+		c->keep = 0;
+		req_end(c);
+		return -1;
+	}
+	pr_debug("l7: refused request from %s: %d %s\n", c->peer, status,
+		 rc ? c->req.h.reason : "head too large");
+	answer(c, status == 431 ? "head_too_large" : "bad_request", status, NULL, 1);
+	return 1;
+}
+
 /* Parses a request head from `in`. Returns 1 on progress, 0 without, -1
  * when closed. */
 static int step_req_head(struct gw_cli *c)
@@ -1374,20 +1512,7 @@ static int step_req_head(struct gw_cli *c)
 	}
 	if (rc == 0 && avail < GW_L7_BUF && !c->rd_eof)
 		return 0;
-	c->t0 = now_ns(c);
-	c->ws = snap_take(c->w);
-	c->in.start = c->in.end;	/* never forwarded, never parsed again */
-	if (rc == 0 && c->rd_eof) {
-		/* half a head, then EOF: nothing to answer */
-		c->status = 400;
-		c->keep = 0;
-		req_end(c);
-		return -1;
-	}
-	pr_debug("l7: refused request from %s: %d %s\n", c->peer,
-		 rc ? c->req.h.status : 431, rc ? c->req.h.reason : "head too large");
-	reply(c, rc ? c->req.h.status : 431, NULL, 0, NULL, 0, 1);
-	return 1;
+	return req_refuse(c, rc);
 }
 
 static void cli_timer_cb(struct gw_timer *t);
@@ -1600,13 +1725,13 @@ static void cli_timeout(struct gw_cli *c, int phase, __u64 now)
 		c->t0 = now;
 		c->ws = snap_take(c->w);
 		c->in.start = c->in.end;
-		reply(c, 408, NULL, 0, NULL, 0, 1);
+		answer(c, "client_timeout", 408, NULL, 1);
 		cli_drive(c);
 		return;
 	}
 	if (phase == GW_L7_TO_BODY && !c->rs_started && !waits_to_send(c)) {
 		c->in.start = c->in.end;
-		reply(c, 408, NULL, 0, NULL, 0, 1);
+		answer(c, "client_timeout", 408, NULL, 1);
 		cli_drive(c);
 		return;
 	}

@@ -20,6 +20,7 @@
 
 #include <linux/types.h>
 #include "core/loop.h"
+#include "http/pathnorm.h"
 #include "l7/accesslog.h"
 #include "l7/snap.h"
 
@@ -30,9 +31,35 @@
 #define GW_L7_FREE_CONNS 64		/* closed connection objects kept per worker */
 #define GW_L7_PAUSE_NS 100000000ull	/* accept paused on EMFILE: retry after */
 
+/* The fields a request's upstream head adds: the route's
+ * request_headers.add (at most GW_L7_MAX_HDRS of them), then the stages'
+ * (at most GW_L7_MAX_ADD). And those it removes when a stage removes some:
+ * the route's request_headers.remove (at most GW_L7_MAX_ADD), then the
+ * stages' (at most GW_L7_MAX_ADD); else the route's list as it is. */
+#define GW_L7_FWD_ADD (GW_L7_MAX_HDRS + GW_L7_MAX_ADD)
+#define GW_L7_FWD_REMOVE (GW_L7_MAX_ADD * 2)
+
 struct gw_cli;
 struct gw_upconn;
 struct gw_proxy_worker;
+
+/* What a request's start works in (proxy.c): the worker's, as every phase
+ * of it runs within one call on the worker's thread and nothing in here
+ * outlives that call (the upstream head is built into the connection's
+ * head buffer). It keeps the request path's functions' frames small. */
+struct gw_proxy_scratch {
+	struct gw_l7_reqctx ctx;	/* what the stages see and add */
+	struct gw_l7_reply rep;		/* a stage's answer */
+	char host[GW_HOST_BUF];		/* the normalized host */
+	char abs_target[GW_L7_BUF + 2];	/* "/?query": an absolute-form target, no path */
+	char norm[GW_L7_BUF + 2];	/* the normalized target */
+	size_t norm_len;
+	char target[GW_L7_BUF + 4];	/* the upstream's target (strip_prefix applied) */
+	struct gw_http_kv add[GW_L7_FWD_ADD];
+	const char *remove[GW_L7_FWD_REMOVE];
+	char reqid[33];			/* a new X-Request-Id */
+	__u8 trace[24];			/* random bytes of a new traceparent */
+};
 
 /* A listening socket of one worker. */
 struct gw_proxy_listen {
@@ -71,6 +98,7 @@ struct gw_proxy_worker {
 	struct gw_accesslog *alb_log;	/* ... to this log */
 	int alb_flush_queued;		/* a flush runs after this batch */
 	char tls_scratch[GW_L7_HEAD_BUF + GW_L7_BUF];	/* head + body as one record */
+	struct gw_proxy_scratch scratch;	/* a request's start */
 };
 
 /* Called first on the worker's thread. */
