@@ -1139,6 +1139,12 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 				  "api_keys name, or none)", r->auth);
 		if (r->strip_prefix && !r->match.path_prefix)
 			pos_error(c, &r->pos, "route: strip_prefix needs match.path_prefix");
+		if (r->request_headers.n_add > GW_CFG_ROUTE_HEADERS_MAX ||
+		    r->request_headers.n_remove > GW_CFG_ROUTE_HEADERS_MAX)
+			pos_error(c, &r->request_headers.pos, "request_headers: at most %d fields "
+				  "to add and %d to remove (%zu and %zu given)",
+				  GW_CFG_ROUTE_HEADERS_MAX, GW_CFG_ROUTE_HEADERS_MAX,
+				  r->request_headers.n_add, r->request_headers.n_remove);
 		if (r->rate_limit.pos.line && r->rate_limit.key == GW_RL_KEY_CONSUMER &&
 		    (!r->auth || !strcmp(r->auth, "none")))
 			pos_error(c, &r->rate_limit.pos, "rate_limit: key consumer needs the "

@@ -247,6 +247,9 @@ struct gw_cfg_respond {
 };
 
 #define GW_CFG_ROUTE_NAME_MAX 64
+/* request_headers.add and .remove entries of one route (the proxy's
+ * per-request arrays hold this many and the stages' own besides). */
+#define GW_CFG_ROUTE_HEADERS_MAX 100
 
 struct gw_cfg_route {
 	struct gw_cfg_pos pos;

@@ -800,7 +800,7 @@ static void fwd_fields(const struct gw_l7_route *r, struct gw_proxy_scratch *s,
 	const struct gw_l7_reqctx *ctx = &s->ctx;
 	size_t i, n = 0;
 
-	for (i = 0; i < r->n_add && i < GW_L7_MAX_HDRS; i++)
+	for (i = 0; i < r->n_add && i < GW_CFG_ROUTE_HEADERS_MAX; i++)
 		s->add[n++] = r->add[i];
 	for (i = 0; i < ctx->n_add && i < GW_L7_MAX_ADD; i++)
 		s->add[n++] = ctx->add[i];
@@ -812,7 +812,7 @@ static void fwd_fields(const struct gw_l7_route *r, struct gw_proxy_scratch *s,
 		return;
 	/* the route's removals and the fields a stage adds itself */
 	n = 0;
-	for (i = 0; i < r->n_remove && i < GW_L7_MAX_ADD; i++)
+	for (i = 0; i < r->n_remove && i < GW_CFG_ROUTE_HEADERS_MAX; i++)
 		s->remove[n++] = r->remove[i];
 	for (i = 0; i < ctx->n_remove && i < GW_L7_MAX_ADD; i++)
 		s->remove[n++] = ctx->remove[i];

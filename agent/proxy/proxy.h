@@ -32,12 +32,12 @@
 #define GW_L7_PAUSE_NS 100000000ull	/* accept paused on EMFILE: retry after */
 
 /* The fields a request's upstream head adds: the route's
- * request_headers.add (at most GW_L7_MAX_HDRS of them), then the stages'
- * (at most GW_L7_MAX_ADD). And those it removes when a stage removes some:
- * the route's request_headers.remove (at most GW_L7_MAX_ADD), then the
- * stages' (at most GW_L7_MAX_ADD); else the route's list as it is. */
-#define GW_L7_FWD_ADD (GW_L7_MAX_HDRS + GW_L7_MAX_ADD)
-#define GW_L7_FWD_REMOVE (GW_L7_MAX_ADD * 2)
+ * request_headers.add (at most GW_CFG_ROUTE_HEADERS_MAX of them: --check
+ * refuses more), then the stages' (at most GW_L7_MAX_ADD). And those it
+ * removes when a stage removes some: the route's request_headers.remove
+ * (the same bound), then the stages'; else the route's list as it is. */
+#define GW_L7_FWD_ADD (GW_CFG_ROUTE_HEADERS_MAX + GW_L7_MAX_ADD)
+#define GW_L7_FWD_REMOVE (GW_CFG_ROUTE_HEADERS_MAX + GW_L7_MAX_ADD)
 
 struct gw_cli;
 struct gw_upconn;

@@ -20,6 +20,11 @@ T0=$(date +%s)
 
 it_l7_backends 1200
 
+# The JWT route adds 40 fields and removes 20 besides what its auth stage
+# adds (forward_claims) and removes: every one applies (at most 32 adds fit
+# once, and only 16 removes applied beside a stage's own).
+JWT_HDRS="{ add: { $(for ((i = 0; i < 40; i++)); do printf 'X-Add%d: v%d, ' $i $i; done | sed 's/, $//') }, remove: [ $(for ((i = 0; i < 20; i++)); do printf 'X-Rm%d, ' $i; done | sed 's/, $//') ] }"
+
 # write_cfg EXTRA_ROUTE: the config; EXTRA_ROUTE is appended to routes.
 write_cfg() {
 	{ it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
@@ -101,6 +106,7 @@ routes:
     upstream: one
     strip_prefix: true
     auth: main
+    request_headers: $JWT_HDRS
   - match: { path_prefix: /limited/ }
     upstream: one
     strip_prefix: true
@@ -419,8 +425,15 @@ grep -q '^be1 GET /k1$' <<<"$out" || it_fail "good API key refused: $out"
 [ "$(code /keyed/k2 -H "X-API-Key: $APIKEY" -H "X-API-Key: $APIKEY")" = 400 ] ||
 	it_fail "two API key fields: expected 400"
 grep -q '^GET /k$' "$IT_TMP/be1.log" && it_fail "a refused request reached the backend"
-out=$(get /jwt/j1 -H "Authorization: Bearer $(jwt alice 300)" -H 'X-User-Id: mallory')
+rm_args=()
+for ((i = 0; i < 20; i++)); do
+	rm_args+=(-H "X-Rm$i: spoofed")
+done
+out=$(get /jwt/j1 -H "Authorization: Bearer $(jwt alice 300)" -H 'X-User-Id: mallory' "${rm_args[@]}")
 grep -q '^be1 GET /j1$' <<<"$out" || it_fail "valid JWT refused: $out"
+grep -q '^X-Rm' <<<"$out" && it_fail "a field the route removes reached the origin: $(grep '^X-Rm' <<<"$out")"
+[ "$(grep -c '^X-Add[0-9]*: v[0-9]*$' <<<"$out")" = 40 ] ||
+	it_fail "the route's 40 added fields did not all arrive: $(grep -c '^X-Add' <<<"$out")"
 grep -q '^X-User-Id: alice$' <<<"$out" || it_fail "forwarded claim missing: $out"
 grep -q 'mallory' <<<"$out" && it_fail "a client-sent X-User-Id was forwarded: $out"
 [ "$(code /jwt/j2 -H "Authorization: Bearer $(jwt alice -300)")" = 401 ] ||

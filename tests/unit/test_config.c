@@ -194,6 +194,39 @@ static void test_references_and_types(void **state)
 	assert_true(has_error("t.yaml:12:5: route: give exactly one of upstream and respond"));
 }
 
+/* A config with one route that adds n fields. Returns text. */
+static char *route_adding(char *text, size_t size, int n)
+{
+	int off, i;
+
+	off = snprintf(text, size, "version: 1\n"
+		       "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+		       "routes:\n"
+		       "  - match: { path_prefix: / }\n"
+		       "    upstream: u\n"
+		       "    request_headers:\n"
+		       "      add: {");
+	for (i = 0; i < n; i++)
+		off += snprintf(text + off, size - (size_t)off, "%sX-A%d: v", i ? ", " : " ", i);
+	snprintf(text + off, size - (size_t)off, " }\n");
+	return text;
+}
+
+/* A route's request_headers has a bound the proxy's arrays are sized for:
+ * more entries are an error with a position, never silently dropped. */
+static void test_request_headers_bound(void **state)
+{
+	char text[8192];
+
+	assert_int_equal(load(route_adding(text, sizeof(text), GW_CFG_ROUTE_HEADERS_MAX + 1)),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:7:7: request_headers: at most 100 fields to add and 100 "
+			      "to remove (101 and 0 given)"));
+	teardown(state);
+	assert_int_equal(load(route_adding(text, sizeof(text), GW_CFG_ROUTE_HEADERS_MAX)), 0);
+	assert_int_equal(cfg.routes[0].request_headers.n_add, GW_CFG_ROUTE_HEADERS_MAX);
+}
+
 /* A service's health section: present or not (gwd checks only when it is
  * there), and an http path fit for a request line. */
 static void test_service_health(void **state)
@@ -433,6 +466,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_l7_gateway_keys, teardown),
 		cmocka_unit_test_teardown(test_listener_timeouts, teardown),
 		cmocka_unit_test_teardown(test_route_names, teardown),
+		cmocka_unit_test_teardown(test_request_headers_bound, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
