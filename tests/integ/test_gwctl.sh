@@ -179,9 +179,12 @@ n=$(gwctl --json stats --watch --count 2 | tee "$IT_TMP/watch" | wc -l)
 while read -r line; do is_json "stats --watch --json" <<<"$line"; done <"$IT_TMP/watch"
 # --watch rates: 1000 datagrams a second, paced, for 5 s; the middle
 # intervals' total rate must be about that.
-nsx "$IT_CL1" timeout 10 "$PY" - <<'PY' &
-import socket, time
+# The watch starts once the pacer runs (a slow guest takes seconds to start
+# python).
+nsx "$IT_CL1" timeout 20 "$PY" - "$IT_TMP/pacer.up" <<'PY' &
+import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+open(sys.argv[1], "w").close()
 t0 = time.monotonic()
 for i in range(5000):
     d = t0 + i / 1000.0 - time.monotonic()
@@ -190,6 +193,10 @@ for i in range(5000):
     s.sendto(b"rate", ("198.18.1.1", 9))
 PY
 pacer=$!
+for ((i = 0; i < 100; i++)); do
+	[ -e "$IT_TMP/pacer.up" ] && break
+	sleep 0.1
+done
 sleep 0.5
 gwctl --json stats --watch --count 3 --all >"$IT_TMP/rates"
 wait "$pacer"

@@ -125,10 +125,15 @@ SOCK=$IT_TMP/new/gwd.sock
 # another user) and a port in use: both fail clearly; the old ones stay.
 mkdir -m 0700 "$IT_TMP/locked"
 chown nobody "$IT_TMP/locked"
-nsx "$IT_GW" "$PY" -c 'import socket, time
-s = socket.socket(); s.bind(("127.0.0.1", 9102)); s.listen(1); time.sleep(60)' &
+nsx "$IT_GW" "$PY" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 9102)); s.listen(1)
+open(sys.argv[1], "w").close(); time.sleep(60)' "$IT_TMP/holder.up" &
 IT_PIDS+=($!)
-sleep 0.3
+# the port must be taken before the reload (a slow guest starts python late)
+for ((i = 0; i < 100; i++)); do
+	[ -e "$IT_TMP/holder.up" ] && break
+	sleep 0.1
+done
 write_cfg "${IT_GW_IFS[0]}, ${IT_GW_IFS[1]}, ${IT_GW_IFS[2]}" "$VIP2" \
 	"$IT_TMP/locked/gwd.sock" 127.0.0.1:9102
 out=$("$GWCTL" -s "$SOCK" reload 2>&1) && it_fail "a reload that could not move the socket succeeded: $out"
