@@ -651,8 +651,8 @@ static int parse_scalar(struct parse_ctx *c, const struct kw *k, enum kw_type ty
 /* ------------------------------------------------------------------ */
 /* Tables, lists, maps                                                  */
 
-static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
-			void *obj, int has_pos);
+static int parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
+		       void *obj, int has_pos);
 
 static void set_pos(void *obj, const yaml_node_t *n)
 {
@@ -667,7 +667,7 @@ static void parse_value(struct parse_ctx *c, const struct kw *k, yaml_node_t *n,
 	void *dst = (char *)obj + k->off;
 	yaml_node_item_t *it;
 	yaml_node_pair_t *pair;
-	size_t count, i;
+	size_t count, i, kept;
 	char *arr;
 
 	switch (k->type) {
@@ -686,16 +686,19 @@ static void parse_value(struct parse_ctx *c, const struct kw *k, yaml_node_t *n,
 			return;
 		}
 		*(void **)dst = arr;
-		*(size_t *)((char *)obj + k->count_off) = count;
-		for (i = 0, it = n->data.sequence.items.start; i < count; i++, it++) {
+		/* an element of the wrong kind is reported and left out: every
+		 * element counted is whole, so later checks never meet a hole */
+		for (i = 0, kept = 0, it = n->data.sequence.items.start; i < count; i++, it++) {
 			yaml_node_t *e = yaml_document_get_node(c->doc, *it);
-			void *edst = arr + i * k->elem_size;
+			void *edst = arr + kept * k->elem_size;
 
-			if (k->elem == K_TABLE)
-				parse_table(c, k->sub, e, edst, 1);
+			if (k->elem == K_TABLE ? parse_table(c, k->sub, e, edst, 1) :
+						 parse_scalar(c, k, k->elem, e, edst))
+				memset(edst, 0, k->elem_size);
 			else
-				parse_scalar(c, k, k->elem, e, edst);
+				kept++;
 		}
+		*(size_t *)((char *)obj + k->count_off) = kept;
 		return;
 	case K_STRMAP:
 		if (n->type != YAML_MAPPING_NODE) {
@@ -709,16 +712,21 @@ static void parse_value(struct parse_ctx *c, const struct kw *k, yaml_node_t *n,
 			return;
 		}
 		*(void **)dst = arr;
-		*(size_t *)((char *)obj + k->count_off) = count;
-		for (i = 0, pair = n->data.mapping.pairs.start; i < count; i++, pair++) {
-			struct gw_cfg_strpair *sp = (struct gw_cfg_strpair *)arr + i;
+		for (i = 0, kept = 0, pair = n->data.mapping.pairs.start; i < count; i++, pair++) {
+			struct gw_cfg_strpair *sp = (struct gw_cfg_strpair *)arr + kept;
 			yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
 			yaml_node_t *vn = yaml_document_get_node(c->doc, pair->value);
 
 			set_pos(sp, kn);
-			parse_scalar(c, k, K_STR, kn, &sp->key);
-			parse_scalar(c, k, K_STR, vn, &sp->value);
+			if (!parse_scalar(c, k, K_STR, kn, &sp->key) &&
+			    !parse_scalar(c, k, K_STR, vn, &sp->value)) {
+				kept++;
+				continue;
+			}
+			free(sp->key);	/* a pair of the wrong kind is left out */
+			memset(sp, 0, sizeof(*sp));
 		}
+		*(size_t *)((char *)obj + k->count_off) = kept;
 		return;
 	default:
 		parse_scalar(c, k, k->type, n, dst);
@@ -727,9 +735,10 @@ static void parse_value(struct parse_ctx *c, const struct kw *k, yaml_node_t *n,
 }
 
 /* Fills obj from a mapping node (or, with a shorthand, a scalar): unknown
- * and repeated keys and missing required ones are errors. */
-static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
-			void *obj, int has_pos)
+ * and repeated keys and missing required ones are errors. Returns 0, or -1
+ * when the node is of the wrong kind (reported; obj holds its defaults). */
+static int parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
+		       void *obj, int has_pos)
 {
 	unsigned long long seen = 0;
 	yaml_node_pair_t *pair;
@@ -745,12 +754,12 @@ static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node
 		for (k = t->kws; k->name; k++)
 			if (!strcmp(k->name, t->shorthand))
 				parse_value(c, k, n, obj);
-		return;
+		return 0;
 	}
 	if (n->type != YAML_MAPPING_NODE) {
 		node_error(c, n, "%s: expected a mapping%s, found %s", t->what,
 			   t->shorthand ? " or a value" : "", node_kind(n));
-		return;
+		return -1;
 	}
 	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
 		yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
@@ -791,6 +800,7 @@ static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node
 	for (i = 0, k = t->kws; k->name; k++, i++)
 		if ((k->flags & KW_REQUIRED) && !(seen & (1ull << i)))
 			node_error(c, n, "%s: '%s' is required", t->what, k->name);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -194,6 +194,31 @@ static void test_references_and_types(void **state)
 	assert_true(has_error("t.yaml:12:5: route: give exactly one of upstream and respond"));
 }
 
+/* A node of the wrong kind anywhere (here: inside lists of strings) is an
+ * error with its position, and the element is left out, so no later check
+ * meets a hole (these three crashed gwd --check and a reload). */
+static void test_wrong_kind_in_lists(void **state)
+{
+	assert_int_equal(load("version: 1\ntls: { alpn: [{a: b}] }\n"), -EINVAL);
+	assert_true(has_error("t.yaml:2:15: alpn: expected a value, found a mapping"));
+	teardown(state);
+	assert_int_equal(load("version: 1\nauth:\n  jwt:\n"
+			      "    - { name: j, jwks: /x, algorithms: [[ES256], RS256] }\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:4:41: algorithms: expected a value, found a list"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes:\n"
+			      "  - match: { methods: [GET, {a: b}], headers: { [x]: y } }\n"
+			      "    upstream: u\n"
+			      "  - [not, a, route]\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:4:29: methods: expected a value, found a mapping"));
+	assert_true(has_error("t.yaml:4:49: headers: expected a value, found a list"));
+	assert_true(has_error("t.yaml:6:5: route: expected a mapping, found a list"));
+}
+
 /* A config with one route that adds n fields. Returns text. */
 static char *route_adding(char *text, size_t size, int n)
 {
@@ -467,6 +492,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_listener_timeouts, teardown),
 		cmocka_unit_test_teardown(test_route_names, teardown),
 		cmocka_unit_test_teardown(test_request_headers_bound, teardown),
+		cmocka_unit_test_teardown(test_wrong_kind_in_lists, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
