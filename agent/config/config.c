@@ -88,6 +88,10 @@ struct kw_table {
 #define TABLE(t, f, name, fl, sub) { name, K_TABLE, F(t, f), fl, 0, 0, NULL, sub, K_STR, 0, 0, 0 }
 #define LIST(t, f, name, fl, etype, esize, sub)                                              \
 	{ name, K_LIST, F(t, f), fl, 0, 0, NULL, sub, etype, esize, F(t, n_##f), 0 }
+/* A list whose key's position is kept too (given, even empty, or not). */
+#define LISTP(t, f, name, fl, etype, esize)                                                   \
+	{ name, K_LIST, F(t, f), (fl) | KW_KEYPOS, 0, 0, NULL, NULL, etype, esize, F(t, n_##f),  \
+	  F(t, f##_pos) }
 #define STRMAP(t, f, name, fl) { name, K_STRMAP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, F(t, n_##f), 0 }
 
 #define NS_MS 1000000ull
@@ -429,6 +433,7 @@ static const struct kw route_kws[] = {
 	TABLE(struct gw_cfg_route, rate_limit, "rate_limit", 0, &route_rl_table),
 	TABLE(struct gw_cfg_route, request_headers, "request_headers", 0, &req_headers_table),
 	TABLE(struct gw_cfg_route, respond, "respond", 0, &respond_table),
+	LISTP(struct gw_cfg_route, upgrade, "upgrade", 0, K_STR, sizeof(char *)),
 	KW_END,
 };
 static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
@@ -1125,6 +1130,32 @@ static int upstream_exists(const struct gw_cfg *cfg, const char *name)
 	return 0;
 }
 
+/* 1 for a byte of an RFC 9110 token. */
+static int is_tchar(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* upgrade: protocol names (tokens); never h2c, which gw speaks with prior
+ * knowledge only (listeners[].h2c), so an Upgrade to it is never passed. */
+static void check_upgrade(struct parse_ctx *c, const struct gw_cfg_route *r)
+{
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < r->n_upgrade; i++) {
+		for (p = r->upgrade[i]; *p && is_tchar(*p); p++)
+			;
+		if (!*r->upgrade[i] || *p)
+			pos_error(c, &r->upgrade_pos, "upgrade: '%s' is not a protocol name",
+				  r->upgrade[i]);
+		else if (!strcasecmp(r->upgrade[i], "h2c"))
+			pos_error(c, &r->upgrade_pos, "upgrade: h2c is never passed (an Upgrade "
+				  "to h2c would tunnel requests past routing, auth and limits)");
+	}
+}
+
 static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -1149,6 +1180,7 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 				  "api_keys name, or none)", r->auth);
 		if (r->strip_prefix && !r->match.path_prefix)
 			pos_error(c, &r->pos, "route: strip_prefix needs match.path_prefix");
+		check_upgrade(c, r);
 		if (r->request_headers.n_add > GW_CFG_ROUTE_HEADERS_MAX ||
 		    r->request_headers.n_remove > GW_CFG_ROUTE_HEADERS_MAX)
 			pos_error(c, &r->request_headers.pos, "request_headers: at most %d fields "

@@ -262,6 +262,11 @@ struct gw_cfg_route {
 	struct gw_cfg_route_rl rate_limit;
 	struct gw_cfg_req_headers request_headers;
 	struct gw_cfg_respond respond;
+	/* protocols an Upgrade may switch to; not given (upgrade_pos.line 0):
+	 * websocket; [] none */
+	char **upgrade;
+	size_t n_upgrade;
+	struct gw_cfg_pos upgrade_pos;
 };
 
 struct gw_cfg {

@@ -664,6 +664,20 @@ static const char *route_header(void *arg, const char *name, size_t *len)
 	return buf + c->req.h.hdr[k].value;
 }
 
+/* An Upgrade passes when the route allows every protocol it offers (one
+ * Upgrade field only); else the request goes up without it (the builder
+ * drops the field) and the origin never switches. Returns 1 or 0. */
+static int upgrade_allowed(const struct gw_cli *c, const char *buf)
+{
+	const struct gw_http_hdr *h;
+	int k = gw_http_find(&c->req.h, buf, "upgrade", 7, 0);
+
+	if (k < 0 || gw_http_find(&c->req.h, buf, "upgrade", 7, k + 1) >= 0)
+		return 0;
+	h = &c->req.h.hdr[k];
+	return gw_route_upgrade_allowed(c->route->r, buf + h->value, h->value_len);
+}
+
 /* Normalizes the request's target into s->norm (see pathnorm.h) and its
  * host into s->host. Returns the host's length, or -EINVAL (answer 400). */
 static int normalize(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s,
@@ -867,6 +881,7 @@ static int req_upstream_head(struct gw_cli *c, const char *buf, struct gw_proxy_
 	f.client_addr = c->peer;
 	f.proto = c->tls ? "https" : "http";
 	fwd_ids(c, buf, s, &f);
+	c->upgrade = c->upgrade && upgrade_allowed(c, buf);
 	f.conn = c->upgrade ? GW_CONN_UPGRADE : GW_CONN_NONE;
 	n = gw_http_req_build(&c->req, buf, &f, c->hbuf, sizeof(c->hbuf));
 	if (n < 0) {
@@ -1308,13 +1323,15 @@ static int step_resp_head(struct gw_cli *c)
 	if (c->resp.interim) {
 		c->rs_interim = 1;
 		f.conn = GW_CONN_NONE;
-		n = gw_http_resp_build(&c->resp, c->out.data + c->out.start, &f, c->hbuf,
-				       sizeof(c->hbuf));
+		/* RFC 9110 15.2: no 1xx goes to an HTTP/1.0 client */
+		n = c->req.h.minor == 0 ? -1 :
+			gw_http_resp_build(&c->resp, c->out.data + c->out.start, &f, c->hbuf,
+					   sizeof(c->hbuf));
 		c->out.start += (__u32)rc;
 		gw_http_resp_init(&c->resp, c->rsh, GW_L7_MAX_HDRS, &resp_limits,
 				  c->head_request);
 		if (n < 0)
-			return 1;	/* an interim head we cannot rewrite is dropped */
+			return 1;	/* dropped: for HTTP/1.0, or not rewritable */
 		c->hlen = (__u32)n;
 		c->hoff = 0;
 		c->hdst = HDST_CLIENT;

@@ -93,6 +93,10 @@ routes:
     upstream: retry
   - match: { path_prefix: /ws }
     upstream: one
+  - match: { path_prefix: /nows/ }
+    upstream: one
+    strip_prefix: true
+    upgrade: []
   - match: { path_prefix: /checked/ }
     upstream: checked
   - match: { path_prefix: /six/ }
@@ -413,6 +417,22 @@ for msg in (b"ping-1", b"x" * 100000):
 [ "$out" = "HTTP/1.1 101 Switching Protocols
 echo-ok
 echo-ok" ] || it_fail "websocket tunnel: '$out'"
+# Upgrade passes only where the route allows it: h2c never (an h2c tunnel
+# would carry requests past routing, auth and limits), websocket not on a
+# route with upgrade: []. The request goes up as a plain one.
+out=$(get /one/up -H 'Upgrade: h2c' -H 'Connection: Upgrade, HTTP2-Settings' \
+	-H 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA')
+grep -q '^be1 GET /up$' <<<"$out" || it_fail "an h2c Upgrade request was not served: $out"
+grep -qi '^Upgrade:\|^HTTP2-Settings:' <<<"$out" && it_fail "an h2c Upgrade reached the origin: $out"
+out=$(get /nows/ws -H 'Upgrade: websocket' -H 'Connection: Upgrade' \
+	-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Version: 13')
+grep -q '^be1 GET /ws$' <<<"$out" || it_fail "upgrade: [] route did not serve the request: $out"
+grep -qi '^Upgrade:' <<<"$out" && it_fail "a websocket Upgrade passed a route with upgrade: []: $out"
+# An HTTP/1.0 client gets no 1xx (RFC 9110 15.2): the origin's 100 Continue
+# is dropped, the final answer comes.
+out=$(raw 'POST /one/echo HTTP/1.0\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc')
+head -1 <<<"$out" | grep -q '^HTTP/1.1 200' || it_fail "HTTP/1.0 client: first line '$(head -1 <<<"$out")'"
+grep -q '^HTTP/1.1 100' <<<"$out" && it_fail "a 100 Continue went to an HTTP/1.0 client: $out"
 it_log "websocket: 101 and a byte tunnel both ways"
 
 # --- auth stage: API keys and JWT ---------------------------------------------------------

@@ -219,6 +219,20 @@ static void test_wrong_kind_in_lists(void **state)
 	assert_true(has_error("t.yaml:6:5: route: expected a mapping, found a list"));
 }
 
+/* upgrade: names only, and never h2c. */
+static void test_route_upgrade(void **state)
+{
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes:\n"
+			      "  - match: { path_prefix: / }\n"
+			      "    upstream: u\n"
+			      "    upgrade: [websocket, H2C, 'a b']\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:6:5: upgrade: h2c is never passed"));
+	assert_true(has_error("t.yaml:6:5: upgrade: 'a b' is not a protocol name"));
+}
+
 /* A config with one route that adds n fields. Returns text. */
 static char *route_adding(char *text, size_t size, int n)
 {
@@ -493,6 +507,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_route_names, teardown),
 		cmocka_unit_test_teardown(test_request_headers_bound, teardown),
 		cmocka_unit_test_teardown(test_wrong_kind_in_lists, teardown),
+		cmocka_unit_test_teardown(test_route_upgrade, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
