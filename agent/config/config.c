@@ -29,6 +29,7 @@ enum kw_type {
 	K_BOOL,
 	K_U32,
 	K_DURATION,
+	K_SIZE,
 	K_RATE,
 	K_CIDR,
 	K_IP,
@@ -81,6 +82,7 @@ struct kw_table {
 #define BOOL(t, f, name) { name, K_BOOL, F(t, f), 0, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
 #define U32(t, f, name, fl, lo, hi) { name, K_U32, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
 #define DUR(t, f, name, fl, lo, hi) { name, K_DURATION, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
+#define SIZE(t, f, name, fl, lo, hi) { name, K_SIZE, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
 #define RATE(t, f, name, fl) { name, K_RATE, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
 #define IP(t, f, name, fl) { name, K_IP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
 #define EP(t, f, name, fl) { name, K_ENDPOINT, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
@@ -310,6 +312,7 @@ static const struct kw listener_kws[] = {
 	EP(struct gw_cfg_listener, address, "address", KW_REQUIRED),
 	BOOL(struct gw_cfg_listener, tls, "tls"),
 	TABLE(struct gw_cfg_listener, timeouts, "timeouts", 0, &client_timeouts_table),
+	SIZE(struct gw_cfg_listener, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
 	KW_END,
 };
 static const struct kw_table listener_table = { "listener", sizeof(struct gw_cfg_listener),
@@ -434,6 +437,7 @@ static const struct kw route_kws[] = {
 	TABLE(struct gw_cfg_route, request_headers, "request_headers", 0, &req_headers_table),
 	TABLE(struct gw_cfg_route, respond, "respond", 0, &respond_table),
 	LISTP(struct gw_cfg_route, upgrade, "upgrade", 0, K_STR, sizeof(char *)),
+	SIZE(struct gw_cfg_route, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
 	KW_END,
 };
 static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
@@ -601,6 +605,16 @@ static int parse_scalar(struct parse_ctx *c, const struct kw *k, enum kw_type ty
 			node_error(c, n, "%s: %s is out of range (%llums-%llus)", k->name, v,
 				   (unsigned long long)(k->min / NS_MS),
 				   (unsigned long long)(k->max / NS_S));
+			return -1;
+		}
+		*(__u64 *)dst = u;
+		return 0;
+	case K_SIZE:
+		err = gw_size_parse(v, &u);
+		if (err || (k->min && u < k->min) || (k->max && u > k->max)) {
+			node_error(c, n, "%s: '%s' is not a size from %llu to %llu bytes (a number "
+				   "with k, m or g)", k->name, v, (unsigned long long)k->min,
+				   (unsigned long long)k->max);
 			return -1;
 		}
 		*(__u64 *)dst = u;

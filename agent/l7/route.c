@@ -319,6 +319,7 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 		r->auth = dup_opt(cr->auth, &err);
 	r->respond_body = dup_opt(cr->respond.body, &err);
 	r->respond_status = cr->respond.status;
+	r->max_body = cr->max_body;
 	r->rate_limit = cr->rate_limit;
 	r->strip_prefix = cr->strip_prefix && rec->path_kind == GW_L7_PATH_PREFIX;
 	/* "/users/" and "/users" both strip one segment, "/" none */

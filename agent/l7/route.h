@@ -60,6 +60,7 @@ struct gw_route {
 	size_t n_ext_methods;
 	char **upgrades;		/* protocols an Upgrade may switch to, lower-case */
 	size_t n_upgrades;
+	__u64 max_body;			/* request body bytes; 0: the listener's */
 };
 
 /*

@@ -89,6 +89,8 @@ struct gw_l7_cto {
 	__u64 body_ns;			/* a request body, between client reads */
 	__u64 send_ns;			/* an answer, between client writes */
 	__u64 tls_ns;			/* the TLS handshake, from accept */
+	__u64 max_body;			/* request body bytes (listeners[].max_body):
+					 * 413 beyond, unless the route sets its own */
 };
 
 /* Which client timeout fired (gw_http_client_timeouts_total{phase}). */

@@ -418,7 +418,8 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
  *   bad_request       a refused request head (4xx, 501, 505), or a target
  *                     that does not normalize (400)
  *   head_too_large    a request head or a line of it too large (431)
- *   bad_body          a malformed request body (400, 413)
+ *   bad_body          a malformed request body (400)
+ *   body_too_large    a request body above the route's or listener's max_body (413)
  *   client_timeout    the client's head or body came too slowly (408)
  *   no_route          no route takes the request (404)
  *   auth              the route's auth stage answered (401, 403 ...)
@@ -712,6 +713,22 @@ static int normalize(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 /* Route: normalizes the target and host and matches the request against
  * the snapshot's routes (c->route). Returns 0, or 1 when answered instead
  * (400: no normal form; 404: no route, or an asterisk-form target). */
+/* The request body's limit: the route's max_body, else its listener's.
+ * A Content-Length above it is answered 413 now (the connection closes: the
+ * body is not read); a chunked body is counted as it comes (the chunk
+ * decoder answers 413 at the limit). Returns 1 when it answered, else 0. */
+static int req_body_limit(struct gw_cli *c)
+{
+	__u64 max = c->route->r->max_body ? c->route->r->max_body : c->to.max_body;
+
+	c->rq_ch.max_body = max;
+	if (c->rq_body == GW_BODY_LENGTH && c->req.h.content_length > max) {
+		answer(c, "body_too_large", 413, NULL, 1);
+		return 1;
+	}
+	return 0;
+}
+
 static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s)
 {
 	struct gw_route_req rq = { 0 };
@@ -739,7 +756,7 @@ static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 		answer(c, "no_route", 404, NULL, 0);
 		return 1;
 	}
-	return 0;
+	return req_body_limit(c);
 }
 
 /* Sets up what the stages see of the request (not memset: the 4 KiB
@@ -1182,7 +1199,8 @@ static int scan_request_body(struct gw_cli *c)
 			c->keep = 0;
 			req_end(c);
 		} else {
-			answer(c, "bad_body", c->rq_ch.status ? c->rq_ch.status : 400, NULL, 1);
+			answer(c, c->rq_ch.status == 413 ? "body_too_large" : "bad_body",
+			       c->rq_ch.status ? c->rq_ch.status : 400, NULL, 1);
 		}
 		return -1;
 	}

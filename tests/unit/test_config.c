@@ -219,6 +219,28 @@ static void test_wrong_kind_in_lists(void **state)
 	assert_true(has_error("t.yaml:6:5: route: expected a mapping, found a list"));
 }
 
+/* Body limits: sizes with k, m, g; bounded. */
+static void test_max_body(void **state)
+{
+	assert_int_equal(load("version: 1\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:80', max_body: 10m } ]\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes: [ { match: { path_prefix: / }, upstream: u, max_body: 512 } ]\n"),
+			 0);
+	assert_int_equal(cfg.listeners[0].max_body, 10ull << 20);
+	assert_int_equal(cfg.routes[0].max_body, 512);
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:80', max_body: 2000g } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:2:61: max_body: '2000g' is not a size"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:80', max_body: 1x } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("max_body: '1x' is not a size"));
+}
+
 /* upgrade: names only, and never h2c. */
 static void test_route_upgrade(void **state)
 {
@@ -508,6 +530,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_request_headers_bound, teardown),
 		cmocka_unit_test_teardown(test_wrong_kind_in_lists, teardown),
 		cmocka_unit_test_teardown(test_route_upgrade, teardown),
+		cmocka_unit_test_teardown(test_max_body, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
