@@ -5,6 +5,7 @@
 # its place with its mode, the unit's paths follow PREFIX, the installed
 # programs run, the man pages render, the unit passes systemd-analyze
 # verify (when present). Needs no root.
+# vm: skip (make install and the systemd unit files)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 [ -x "$BUILD/bin/gwd" ] || { echo "SKIP: missing $BUILD/bin/gwd (run make)"; exit 77; }

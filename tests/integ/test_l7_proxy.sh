@@ -10,6 +10,7 @@
 # malformed requests (never forwarded), 502/503/504 answered quickly,
 # smooth round-robin weights, gwctl upstream/route commands and live
 # server changes, metrics, reload, a wrk smoke run and the SIGTERM drain.
+# vm: skip (the L7 proxy: user space, over plain sockets)
 . "$(dirname "$0")/lib.sh"
 it_init l7
 it_gwd_setup 3 curl
