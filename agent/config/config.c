@@ -491,7 +491,9 @@ error_at(struct parse_ctx *c, int line, int col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (asprintf(&full, "%s:%d:%d: %s", c->file, line, col, msg) < 0) {
+	/* a problem of the whole file (it cannot be read) has no position */
+	if ((line > 0 ? asprintf(&full, "%s:%d:%d: %s", c->file, line, col, msg) :
+			asprintf(&full, "%s: %s", c->file, msg)) < 0) {
 		c->oom = 1;
 		return;
 	}

@@ -864,7 +864,7 @@ out:
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: gwd [-c FILE] [--foreground] [--check] [--map-size NAME=N]... "
-		   "[--keep-caps] [--verbose] [--version]\n"
+		   "[--keep-caps] [--log-format FMT] [--verbose] [--version]\n"
 		   "  -c, --config FILE   gateway.yaml (default " GWD_DEFAULT_CONFIG ")\n"
 		   "  --check             validate FILE: exit 0 if valid, 1 with every problem\n"
 		   "  --foreground        do not detach from the terminal\n"
@@ -872,6 +872,8 @@ static void usage(FILE *f)
 		   "                      what running needs after start)\n"
 		   "  --map-size NAME=N   size a datapath map at first load (ct, nat, rl_v4,\n"
 		   "                      rl_v6, filter_v4, filter_v6, ban_v4, ban_v6)\n"
+		   "  --log-format FMT    auto (journald's prefix under journald, else\n"
+		   "                      timestamped lines), text, json or journal\n"
 		   "  -v, --verbose       debug logging\n");
 }
 
@@ -883,6 +885,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "keep-caps", no_argument, NULL, 'K' },
 		{ "map-size", required_argument, NULL, 'm' },
+		{ "log-format", required_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -890,6 +893,7 @@ int main(int argc, char **argv)
 	};
 	struct gwd g = { .config_path = GWD_DEFAULT_CONFIG, .lock_fd = -1, .sfd = -1 };
 	struct gw_dp_opts dopts = { 0 };
+	enum gw_log_format fmt = GW_LOG_FMT_AUTO;
 	int check = 0, foreground = 0, c, err;
 	size_t i;
 
@@ -906,6 +910,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'L':
+			if (gw_log_format_parse(optarg, &fmt)) {
+				fprintf(stderr, "gwd: --log-format takes auto, text, json or journal, "
+					"not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'V': printf("gwd " GWD_VERSION "\n"); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -915,6 +926,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	gw_log_set_format(fmt);
 
 	if (load_config(g.config_path, &g.cfg))
 		return 1;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -162,18 +163,31 @@ static int ensure_pin_root(const char *root)
 	return 0;
 }
 
+/* 1 when the kernel charges BPF memory to the memory cgroup (5.11 and
+ * later) rather than to RLIMIT_MEMLOCK. */
+static int bpf_memcg_accounting(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major > 5 || (major == 5 && minor >= 11);
+}
+
 /* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones to
- * the memory cgroup, where raising the limit is harmless. gwd raises it
- * before it drops CAP_SYS_RESOURCE, and the unlimited limit then covers
- * every later load (reloads, new interfaces). A limit that cannot be
- * raised is a warning: on a new kernel it does not matter, on an old one
- * the first large map fails with EPERM and this says why. */
+ * the memory cgroup, where the limit does not matter and is left alone.
+ * On an old kernel gwd raises it before it drops CAP_SYS_RESOURCE, and the
+ * unlimited limit then covers every later load (reloads, new interfaces);
+ * a limit that cannot be raised there is a warning, as the first large
+ * map will fail with EPERM. */
 static void raise_memlock(void)
 {
 	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
 	struct rlimit cur;
 
-	if (!getrlimit(RLIMIT_MEMLOCK, &cur) && cur.rlim_cur == RLIM_INFINITY)
+	if (bpf_memcg_accounting() ||
+	    (!getrlimit(RLIMIT_MEMLOCK, &cur) && cur.rlim_cur == RLIM_INFINITY))
 		return;
 	if (setrlimit(RLIMIT_MEMLOCK, &r))
 		pr_warn("dp: cannot raise RLIMIT_MEMLOCK (%s); kernels before 5.11 may refuse "

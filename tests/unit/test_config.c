@@ -366,7 +366,7 @@ static void test_structure_errors(void **state)
 static void test_missing_file(void **state)
 {
 	assert_int_equal(gw_cfg_load("/nonexistent/gw.yaml", &cfg, &errs), -ENOENT);
-	assert_true(has_error("/nonexistent/gw.yaml:0:0: cannot open"));
+	assert_true(has_error("/nonexistent/gw.yaml: cannot open"));	/* no 0:0 */
 }
 
 static void test_durations(void **state)
