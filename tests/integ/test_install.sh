@@ -36,6 +36,9 @@ $p/lib/tmpfiles.d/gw.conf 644
 $p/lib/gw/decap.bpf.o 644
 $p/share/bash-completion/completions/gwctl 644
 $p/share/doc/gw/gateway.example.yaml 644
+$p/share/doc/gw/README.md 644
+$p/share/doc/gw/admin-protocol.md 644
+$p/share/doc/gw/contract.md 644
 /etc/gw/gateway.yaml.example 640
 EOL
 	[ -e "$d/etc/gw/gateway.yaml" ] && fail "$p: install wrote a live /etc/gw/gateway.yaml"
