@@ -43,6 +43,7 @@
 #include "dp/filter.h"
 #include "dp/ifaddr.h"
 #include "dp/l4health.h"
+#include "dp/neigh.h"
 #include "dp/nlmon.h"
 #include "l7/cfgfiles.h"
 #include "runtime/l7.h"
@@ -595,12 +596,29 @@ static void nl_fib_changed(void *arg)
 	gw_fib_gen_bump(g->maps.config);
 }
 
+/* A neighbour failed or was removed (ip neigh flush, garbage collection):
+ * the backends' next hops are resolved again, at most once a second (the
+ * datapath resolves through bpf_redirect_neigh meanwhile). */
+static void nl_neigh_lost(void *arg)
+{
+	static struct timespec last;
+	struct gwd *g = arg;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (last.tv_sec && now.tv_sec - last.tv_sec < 1)
+		return;
+	last = now;
+	gw_neigh_resolve_backends(&g->maps);
+}
+
 static const struct gw_nlmon_ops nl_ops = {
 	.link_new = nl_link_new,
 	.link_del = nl_link_del,
 	.addr_changed = nl_addr_changed,
 	.resync = nl_resync,
 	.fib_changed = nl_fib_changed,
+	.neigh_lost = nl_neigh_lost,
 };
 
 static void on_netlink(struct gw_io *io, __u32 events)
