@@ -253,3 +253,4 @@ format:
 
 clean:
 	$(Q)rm -rf $(BUILD)
+include tests/fuzz/fuzz.mk
