@@ -11,10 +11,12 @@
 #                      (tests/run.sh unit does this, one test per target)
 #   make fuzz FUZZ_TARGETS=http1_req FUZZ_SECONDS=600 FUZZ_ARGS=-jobs=2
 #
-# The archives of build/lib are built by gcc without coverage, so the agent
-# sources a target exercises are compiled again with clang and
-# -fsanitize=fuzzer-no-link,address,undefined into $(BUILD)/fuzz/obj/.
-# FUZZ_SRCS_<target> lists them; the harness itself gets -fsanitize=fuzzer.
+# The archives of build/lib are built by gcc without coverage, so a
+# target links archives of its own: every agent part but the daemon
+# compiled again with clang and -fsanitize=fuzzer-no-link,address,undefined
+# into $(FUZZ_DIR)/obj/ (the linker takes only the objects a target uses),
+# plus the test helpers listed in FUZZ_SRCS_<target>; the harness itself is
+# compiled and linked with -fsanitize=fuzzer.
 
 .PHONY: fuzz fuzz-build fuzz-replay
 
@@ -25,37 +27,24 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wno-unused-parameter \
 	-Iinclude -Iagent -I$(BUILD)/bpf -Itests $(FUZZ_SAN)
 
-# Agent sources per target (each compiled once into $(FUZZ_DIR)/obj/).
-FZ_HTTP := agent/http/http1.c agent/http/http1_build.c agent/http/http1_chunk.c
-FZ_CORE := agent/core/log.c agent/core/msgs.c
-FZ_CONFIG := agent/config/config.c agent/core/addr.c agent/core/units.c \
-	agent/core/health.c agent/core/ratelimit.c
-FZ_AUTH := agent/auth/jwt.c agent/auth/jwks.c agent/auth/tokcache.c agent/core/b64url.c \
-	agent/core/fileid.c agent/core/refslot.c agent/core/loop.c
+# Link order: a part before the parts it may use (as GWD_PARTS).
+FUZZ_PARTS := runtime proxy l7 auth http dp config core
+fuzz_lib = $(FUZZ_DIR)/lib/libfz-$(1).a
+FUZZ_LIBS := $(foreach p,$(FUZZ_PARTS),$(call fuzz_lib,$(p)))
 
-FUZZ_SRCS_http1_req := $(FZ_HTTP)
-FUZZ_SRCS_http1_resp := $(FZ_HTTP)
-FUZZ_SRCS_chunk := $(FZ_HTTP)
-FUZZ_SRCS_pathnorm := agent/http/pathnorm.c
-FUZZ_SRCS_jwt := $(FZ_AUTH) $(FZ_CONFIG) $(FZ_CORE)
-FUZZ_SRCS_jwks := $(FZ_AUTH) $(FZ_CONFIG) $(FZ_CORE)
-FUZZ_SRCS_apikey := agent/auth/apikey.c $(FZ_AUTH) $(FZ_CONFIG) $(FZ_CORE)
-FUZZ_SRCS_config := $(FZ_CONFIG) $(FZ_CORE)
-FUZZ_SRCS_cmd := agent/core/cmd.c agent/dp/dp_cmds.c agent/dp/filter.c agent/dp/service.c \
-	agent/dp/show.c agent/dp/dp.c agent/dp/ifaddr.c agent/core/maglev.c \
-	agent/core/caps.c $(FZ_CONFIG) $(FZ_CORE)
-# The XDP/TC target runs the BPF object (no coverage feedback from inside
-# it: the verdict counters feed libFuzzer instead); the agent code it uses
-# only writes the maps.
-FUZZ_SRCS_xdp := tests/bpf/harness.c tests/bpf/pkt.c agent/dp/filter.c agent/dp/service.c \
-	agent/core/maglev.c $(FZ_CONFIG) $(FZ_CORE)
+define fuzz_part_rule
+$(call fuzz_lib,$(1)): $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(call part_srcs,$(1)))
+	$$(call msg,AR,$$@)
+	$$(Q)mkdir -p $$(dir $$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach p,$(FUZZ_PARTS),$(eval $(call fuzz_part_rule,$(p))))
 
-FUZZ_LIBS_jwt := -lssl -lcrypto -ljansson
-FUZZ_LIBS_jwks := -lssl -lcrypto -ljansson
-FUZZ_LIBS_apikey := -lssl -lcrypto -ljansson
-FUZZ_LIBS_config := -lyaml
-FUZZ_LIBS_cmd := -lyaml -ljansson -lbpf -lxdp -lmnl -lcap-ng -lelf -lz
-FUZZ_LIBS_xdp := -lyaml -lbpf -lelf -lz
+# Test helpers a target needs besides the agent (the BPF test harness).
+FUZZ_SRCS_xdp := tests/bpf/harness.c tests/bpf/pkt.c
+
+# Every target links the agent's libraries (unused ones dropped).
+FUZZ_LDLIBS := -Wl,--as-needed $(LDLIBS)
 
 FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
@@ -68,10 +57,10 @@ $(FUZZ_DIR)/obj/%.o: %.c | $(SKELS)
 # $(call fuzz_rule,NAME): links $(FUZZ_DIR)/fuzz_NAME.
 define fuzz_rule
 $(FUZZ_DIR)/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(wildcard tests/fuzz/*.h) \
-		$(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(FUZZ_SRCS_$(1)))) | $(SKELS)
+		$(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SRCS_$(1))) $(FUZZ_LIBS) | $(SKELS)
 	$$(call msg,FUZZ-LD,$$@)
 	$$(Q)$$(CLANG) $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$< \
-		$(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(sort $(FUZZ_SRCS_$(1)))) -o $$@ $(FUZZ_LIBS_$(1))
+		$(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_SRCS_$(1))) $(FUZZ_LIBS) -o $$@ $$(FUZZ_LDLIBS)
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
