@@ -83,7 +83,11 @@ static void check_forwarded(const struct gw_http_resp *resp, const char *buf, ui
 				resp->h.body, n, out);
 		FZ_CHECK(re.h.body == resp->h.body);
 		FZ_CHECK(re.h.content_length == resp->h.content_length);
-		FZ_CHECK(re.h.nte == resp->h.nte && !memcmp(re.h.te, resp->h.te, resp->h.nte));
+		/* Codings matter where there is a body (a 1xx, 204 or 304 head, or
+		 * one answering HEAD, may lose its Transfer-Encoding). */
+		if (resp->h.body != GW_BODY_NONE)
+			FZ_CHECK(re.h.nte == resp->h.nte &&
+				 !memcmp(re.h.te, resp->h.te, resp->h.nte));
 		free(o);
 	}
 	free(out);

@@ -231,7 +231,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	gw_log_set_level((enum gw_log_level)0);
 	if (geteuid() != 0) {
 		fprintf(stderr, "fuzz_xdp: needs root (BPF and a netns)\n");
-		exit(77);
+		exit(1);
 	}
 	skel = gwt_open();
 	FZ_CHECK(skel != NULL);
