@@ -112,7 +112,8 @@ run_fuzz_replay() {
 			continue
 		fi
 		log="$logdir/$t.log"
-		timeout 300 "$BUILD/fuzz/$t" -runs=0 "tests/fuzz/corpus/${t#fuzz_}" >"$log" 2>&1
+		timeout 300 "$BUILD/fuzz/$t" -runs=0 -artifact_prefix="$logdir/$t-" \
+			"tests/fuzz/corpus/${t#fuzz_}" >"$log" 2>&1
 		rc=$?
 		case $rc in
 		0) passed=$((passed + 1))

@@ -78,12 +78,15 @@ fuzz: fuzz-build
 		$(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_DIR)/crashes/$$t- $(FUZZ_ARGS) \
 			$$d/corpus tests/fuzz/corpus/$$t >$$d/log 2>&1; \
-		rc=$$?; tail -n 3 $$d/log | grep -E 'DONE|cov:|stat::number_of_executed_units' ; \
+		rc=$$?; grep -E '^#[0-9]+.*cov:' $$d/log | tail -n 1; \
+		grep -E 'stat::(number_of_executed_units|average_exec_per_sec)' $$d/log; \
 		if [ $$rc != 0 ]; then echo "fuzz: $$t FAILED (exit $$rc), see $$d/log"; fail=1; fi; \
 	done; exit $${fail:-0}
 
 # Replays every committed corpus once (the suite does it through run.sh).
 fuzz-replay: fuzz-build
 	$(Q)for t in $(FUZZ_TARGETS); do \
-		$(FUZZ_DIR)/fuzz_$$t -runs=0 tests/fuzz/corpus/$$t || exit 1; \
+		mkdir -p $(FUZZ_DIR)/crashes; \
+		$(FUZZ_DIR)/fuzz_$$t -runs=0 -artifact_prefix=$(FUZZ_DIR)/crashes/$$t- \
+			tests/fuzz/corpus/$$t || exit 1; \
 	done
