@@ -261,7 +261,7 @@ static unsigned int last_reason(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct gwt_run run;
-	int denied, hook;
+	int denied, hook, rc;
 	unsigned int reason;
 
 	if (size < 14 || size > 1600)	/* test runs need an Ethernet header */
@@ -269,7 +269,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	denied = source_denied(data, size);
 	for (hook = 0; hook < 2; hook++) {
 		gwt_reset_counts(skel);
-		FZ_CHECK(gwt_run(skel, hook, 0, data, size, &run) == 0);
+		rc = gwt_run(skel, hook, 0, data, size, &run);
+		/* The kernel's skb test run refuses some frames whose IP
+		 * header is cut short (-EINVAL); XDP takes every frame. */
+		if (rc == -EINVAL && hook == 1)
+			continue;
+		if (rc)
+			fprintf(stderr, "test run on %s: %s\n", gwt_hook_names[hook], strerror(-rc));
+		FZ_CHECK(rc == 0);
 		reason = last_reason();
 		verdicts[hook][reason]++;
 		if (denied && run.action != GW_ACT_DROP)
