@@ -70,12 +70,14 @@ $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 fuzz-build: $(FUZZ_BINS)
 
 # Each target runs in $(FUZZ_DIR)/NAME/: new inputs go to its corpus/
-# there (the committed corpus is only read), crashes to crashes/.
+# there (the committed corpus is only read), crashes to crashes/; a
+# dictionary tests/fuzz/fuzz_NAME.dict is used when there is one.
 fuzz: fuzz-build
 	$(Q)for t in $(FUZZ_TARGETS); do \
 		d=$(FUZZ_DIR)/$$t; mkdir -p $$d/corpus $(FUZZ_DIR)/crashes; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-		$(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		dict=; [ -f tests/fuzz/fuzz_$$t.dict ] && dict=-dict=tests/fuzz/fuzz_$$t.dict; \
+		$(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$dict \
 			-artifact_prefix=$(FUZZ_DIR)/crashes/$$t- $(FUZZ_ARGS) \
 			$$d/corpus tests/fuzz/corpus/$$t >$$d/log 2>&1; \
 		rc=$$?; grep -E '^#[0-9]+.*cov:' $$d/log | tail -n 1; \
