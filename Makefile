@@ -255,3 +255,4 @@ format:
 
 clean:
 	$(Q)rm -rf $(BUILD)
+include tests/fuzz/fuzz.mk
