@@ -556,6 +556,7 @@ static void enum_names(const struct kw_enum *e, char *buf, size_t len)
 static int parse_scalar(struct parse_ctx *c, const struct kw *k, enum kw_type type,
 			yaml_node_t *n, void *dst)
 {
+	char why[160];
 	const char *v;
 	__u64 u;
 	int err;
@@ -629,23 +630,24 @@ static int parse_scalar(struct parse_ctx *c, const struct kw *k, enum kw_type ty
 			return -1;
 		}
 		return 0;
+	/* the address parsers say what is wrong ("port must be a number from 1
+	 * to 65535", "host bits set" ...) */
 	case K_CIDR:
-		if (gw_cidr_parse(v, dst)) {
-			node_error(c, n, "%s: '%s' is not an IPv4 or IPv6 prefix (address/len, "
-				   "host bits zero)", k->name, v);
+		if (gw_cidr_parse_msg(v, dst, why, sizeof(why))) {
+			node_error(c, n, "%s: not an IPv4 or IPv6 prefix: %s", k->name, why);
 			return -1;
 		}
 		return 0;
 	case K_IP:
-		if (gw_ip_parse(v, dst)) {
-			node_error(c, n, "%s: '%s' is not an IPv4 or IPv6 address", k->name, v);
+		if (gw_ip_parse_msg(v, dst, why, sizeof(why))) {
+			node_error(c, n, "%s: not an IPv4 or IPv6 address: %s", k->name, why);
 			return -1;
 		}
 		return 0;
 	case K_ENDPOINT:
-		if (gw_endpoint_parse(v, dst)) {
-			node_error(c, n, "%s: '%s' is not ADDRESS:PORT ([v6]:port for IPv6)",
-				   k->name, v);
+		if (gw_endpoint_parse_msg(v, dst, why, sizeof(why))) {
+			node_error(c, n, "%s: not ADDRESS:PORT ([v6]:port for IPv6): %s", k->name,
+				   why);
 			return -1;
 		}
 		return 0;

@@ -149,11 +149,13 @@ static void test_every_error_is_reported(void **state)
 			   "    backends: ['[fd00::2]:80']\n";
 
 	assert_int_equal(load(text), -EINVAL);
-	assert_true(has_error("t.yaml:3:10: deny: '10.0.0.1/8' is not"));
-	assert_true(has_error("t.yaml:3:22: deny: '300.1.1.1'"));
+	assert_true(has_error("t.yaml:3:10: deny: not an IPv4 or IPv6 prefix: '10.0.0.1/8' has "
+			      "host bits set"));
+	assert_true(has_error("t.yaml:3:22: deny: not an IPv4 or IPv6 prefix: '300.1.1.1'"));
 	assert_true(has_error("t.yaml:7:11: port: 70000 is out of range 1-65535"));
 	assert_true(has_error("t.yaml:8:15: protocol: 'sctp' is not one of: tcp, udp"));
-	assert_true(has_error("t.yaml:9:16: address: '198.18.1.2' is not ADDRESS:PORT"));
+	assert_true(has_error("t.yaml:9:16: address: not ADDRESS:PORT ([v6]:port for IPv6): "
+			      "'198.18.1.2': expected ADDRESS:PORT"));
 	assert_true(has_error("t.yaml:10:5: service 'a' is defined twice"));
 	assert_true(has_error("must be of the VIP's address family"));
 	assert_true(errs.n >= 7);
