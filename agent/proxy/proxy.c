@@ -428,8 +428,10 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
  *   uri_too_long      the upstream's target does not fit (414)
  *   upstream_head     the upstream head does not fit (431) or is invalid (500)
  *   no_server         no usable server (503), or no other one to retry (502)
- *   connect_failed    the connect failed and no retry is allowed (502)
- *   upstream_failed   the upstream failed the request (502)
+ *   connect_failed    the connect failed (refused, unreachable, timed out)
+ *                     and no retry is allowed (502)
+ *   upstream_failed   the server took the connection, then failed the
+ *                     request: reset, EOF or a bad answer (502)
  *   upstream_timeout  the upstream did not answer in time (504)
  */
 
@@ -993,7 +995,8 @@ static void up_fail(struct gw_cli *c, int kind)
 	if (kind == FAIL_TIMEOUT)
 		answer(c, GW_L7_R_UPSTREAM_TIMEOUT, 504, NULL, c->rq_sent && !c->rq_scanned);
 	else
-		answer(c, GW_L7_R_UPSTREAM_FAILED, 502, NULL, c->rq_sent && !c->rq_scanned);
+		answer(c, kind == FAIL_CONNECT ? GW_L7_R_CONNECT_FAILED : GW_L7_R_UPSTREAM_FAILED,
+		       502, NULL, c->rq_sent && !c->rq_scanned);
 }
 
 /* ---- the steps cli_drive() takes --------------------------------------------------- */
