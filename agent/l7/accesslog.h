@@ -11,8 +11,8 @@
  * Fields: time (RFC 3339, UTC, ms), client, method, path, route, upstream,
  * status, bytes_in, bytes_out, duration_ms, consumer, tls, request_id,
  * reason (why gwd answered itself: "no_server", "upstream_timeout" ...; null
- * when the upstream answered); a field without a value is null. Strings are escaped so every line is valid
- * JSON whatever the request held.
+ * when the upstream answered); a field without a value is null. Strings are
+ * escaped so every line is valid JSON whatever the request held.
  */
 #ifndef GW_ACCESSLOG_H
 #define GW_ACCESSLOG_H

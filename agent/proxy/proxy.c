@@ -70,7 +70,7 @@ struct gw_cli {
 	int srv;
 	unsigned int tries;
 	int status;
-	unsigned int reason;		/* why gwd answered itself (answer()); GW_L7_R_NONE: no */
+	unsigned int reason;		/* why gwd answered itself (answer()), or GW_L7_R_NONE */
 	__u64 t0;
 	unsigned int method;
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
@@ -967,11 +967,12 @@ static void up_fail(struct gw_cli *c, int kind)
 	/* the head buffer must still hold the request (no interim answer) */
 	int resendable = idempotent(c->method) && !c->rq_sent && c->hdst == HDST_UP;
 	int race = reused_race(c, kind);
+	/* a server that took the connection: not the last one's ejection */
+	int outcome = kind == FAIL_CONNECT ? GW_UP_FAIL : GW_UP_FAIL_ANSWER;
 	struct gw_up_server *s = c->srv >= 0 ? &c->ups->servers[c->srv] : NULL;
 
 	if (s && !race)
-		gw_upstream_report(c->ups, s->st,
-				   kind == FAIL_CONNECT ? GW_UP_FAIL : GW_UP_FAIL_ANSWER, now_ns(c));
+		gw_upstream_report(c->ups, s->st, outcome, now_ns(c));
 	if (s)
 		pr_debug("l7: upstream %s server %s failed (%d)\n", c->ups->name, s->name, kind);
 	up_release(c, 0);
@@ -1187,7 +1188,8 @@ static int scan_request_body(struct gw_cli *c)
 			c->keep = 0;
 			req_end(c);
 		} else {
-			answer(c, GW_L7_R_BAD_BODY, c->rq_ch.status ? c->rq_ch.status : 400, NULL, 1);
+			answer(c, GW_L7_R_BAD_BODY, c->rq_ch.status ? c->rq_ch.status : 400, NULL,
+			       1);
 		}
 		return -1;
 	}

@@ -1237,6 +1237,7 @@ static void answers_render(struct gw_l7 *l7, FILE *f)
 {
 	const struct gw_l7_rstats *st;
 	unsigned int i;
+	__u64 n;
 	size_t j;
 
 	fputs("# HELP gw_http_gateway_answers_total Answers gwd made itself (not the "
@@ -1254,10 +1255,11 @@ static void answers_render(struct gw_l7 *l7, FILE *f)
 
 				if (!key || !name || answer_seen(st, i, j, key))
 					continue;
+				n = gw_l7_answers(st->w, l7->n_workers, key);
 				fputs("gw_http_gateway_answers_total{route=\"", f);
 				gw_prom_label(f, st->label);
-				fprintf(f, "\",code=\"%u\",reason=\"%s\"} %llu\n", key & 0xffff, name,
-					(unsigned long long)gw_l7_answers(st->w, l7->n_workers, key));
+				fprintf(f, "\",code=\"%u\",reason=\"%s\"} %llu\n", key & 0xffff,
+					name, (unsigned long long)n);
 			}
 		}
 		if (!other)
