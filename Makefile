@@ -30,7 +30,7 @@ DEB_PACKAGES := build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpfto
 	iputils-ping netcat-openbsd socat tcpdump procps psmisc python3 \
 	qemu-system-x86 busybox-static cpio xz-utils linux-image-amd64 \
 	libsystemd-dev libcap-ng-dev curl openssl wrk python3-websockets python3-cryptography \
-	groff-base man-db systemd
+	groff-base man-db systemd debhelper lintian
 # The peers `make bench` measures gw against (their services stay stopped).
 BENCH_PACKAGES := haproxy nginx-light
 
@@ -213,7 +213,8 @@ vmtest: deps
 # --- install -----------------------------------------------------------------
 # make install [DESTDIR=/tmp/stage] [PREFIX=/usr]: the programs, the systemd
 # unit (its paths rewritten for PREFIX), sysusers/tmpfiles snippets, man
-# pages, bash completion, the decap program and the example config (as
+# pages, bash completion, the docs the man pages point to (DATADIR/doc/gw),
+# the decap program and the example config (as
 # SYSCONFDIR/gw/gateway.yaml.example: it names eth0, so it is never made
 # the live file by an install).
 PREFIX ?= /usr/local
@@ -244,7 +245,8 @@ install: $(BINS) $(BUILD)/bpf/decap.bpf.o
 	$(Q)$(INSTALL) -m 0644 examples/systemd/gw.sysusers $(DESTDIR)$(LIBDIR)/sysusers.d/gw.conf
 	$(Q)$(INSTALL) -m 0644 examples/systemd/gw.tmpfiles $(DESTDIR)$(LIBDIR)/tmpfiles.d/gw.conf
 	$(Q)$(INSTALL) -m 0644 cli/gwctl.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/gwctl
-	$(Q)$(INSTALL) -m 0644 examples/gateway.example.yaml $(DESTDIR)$(DATADIR)/doc/gw/
+	$(Q)$(INSTALL) -m 0644 examples/gateway.example.yaml README.md docs/*.md \
+		$(DESTDIR)$(DATADIR)/doc/gw/
 	$(Q)$(INSTALL) -m 0640 examples/gateway.example.yaml \
 		$(DESTDIR)$(SYSCONFDIR)/gw/gateway.yaml.example
 
@@ -253,3 +255,4 @@ format:
 
 clean:
 	$(Q)rm -rf $(BUILD)
+include tests/fuzz/fuzz.mk

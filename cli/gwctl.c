@@ -952,6 +952,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	gw_log_set_level(GW_LOG_WARN);
+	gw_log_set_format(GW_LOG_FMT_PLAIN);
 	rc = dispatch(argc - optind, argv + optind);
 	if (agent_fd >= 0)
 		close(agent_fd);

@@ -3,8 +3,9 @@
 #
 # Runs gw's test suites and prints one closing line "N passed, N failed,
 # N skipped". Usage: tests/run.sh [unit|bpf|integ|all] [NAME-REGEX]
-#   unit   C unit tests (cmocka), plain and under ASan+UBSan, and the
-#          include layering check (tests/check_layers.sh)
+#   unit   C unit tests (cmocka), plain and under ASan+UBSan, the
+#          include layering check (tests/check_layers.sh) and one replay
+#          of each fuzz target's corpus (tests/fuzz, built by `make fuzz-build`)
 #   bpf    BPF programs through bpf_prog_test_run_opts (cmocka)
 #   integ  real traffic between network namespaces (tests/integ/test_*.sh)
 # Exit status: 0 when nothing failed.
@@ -61,9 +62,18 @@ run_cmocka() {
 }
 
 # Runs one integration script: exit 0 pass, 77 skip (reason on stdout).
+# With GW_KERNEL_ONLY=1 (the VM run), a script whose header says
+# "# vm: skip (WHY)" is skipped: it tests user space only, which the host
+# run covers; the VM's time goes to what depends on the kernel.
 run_script() {
-	local script=$1 name log rc
+	local script=$1 name log rc why
 	name=integ/$(basename "$script" .sh)
+	if [ "${GW_KERNEL_ONLY:-0}" = 1 ] &&
+		why=$(sed -n 's/^# vm: skip (\(.*\))$/\1/p' "$script" | head -1) && [ -n "$why" ]; then
+		skipped=$((skipped + 1))
+		echo "skip $name: user space only ($why): run on the host"
+		return
+	fi
 	log="$logdir/${name//\//_}.log"
 	timeout 300 bash "$script" >"$log" 2>&1
 	rc=$?
@@ -89,8 +99,43 @@ run_layers() {
 	fi
 }
 
+# Builds the fuzz targets (tests/fuzz/fuzz.mk) and runs each once over its
+# committed corpus, one test per target; fuzz_xdp needs root (skipped
+# without it).
+run_fuzz_replay() {
+	local src t log rc targets=()
+	for src in tests/fuzz/fuzz_*.c; do
+		t=$(basename "$src" .c)
+		match "fuzz/$t" && targets+=("$t")
+	done
+	[ ${#targets[@]} = 0 ] && return
+	log="$logdir/fuzz-build.log"
+	if ! make --no-print-directory -s BUILD="$BUILD" fuzz-build >"$log" 2>&1; then
+		failed=$((failed + 1)); failures+=(fuzz-build)
+		echo "FAIL fuzz-build (log: $log)"; sed 's/^/    /' "$log" | tail -40
+		return
+	fi
+	for t in "${targets[@]}"; do
+		if [ "$t" = fuzz_xdp ] && [ "$(id -u)" != 0 ]; then
+			skipped=$((skipped + 1)); echo "skip fuzz/$t: needs root"
+			continue
+		fi
+		log="$logdir/$t.log"
+		timeout 300 "$BUILD/fuzz/$t" -runs=0 -artifact_prefix="$logdir/$t-" \
+			"tests/fuzz/corpus/${t#fuzz_}" >"$log" 2>&1
+		rc=$?
+		case $rc in
+		0) passed=$((passed + 1))
+		   echo "ok   fuzz/$t ($(ls "tests/fuzz/corpus/${t#fuzz_}" | wc -l) inputs)" ;;
+		*) failed=$((failed + 1)); failures+=("fuzz/$t")
+		   echo "FAIL fuzz/$t (exit $rc, log: $log)"; sed 's/^/    /' "$log" | tail -40 ;;
+		esac
+	done
+}
+
 if want unit; then
 	match layers && run_layers
+	run_fuzz_replay
 	for bin in "$BUILD"/tests/unit/test_* "$BUILD"/tests/unit-san/test_*; do
 		[ -x "$bin" ] && match "$bin" && run_cmocka "$bin"
 	done

@@ -57,7 +57,7 @@ if [ -n "$tag" ]; then
 fi
 [ -f "$results/job" ] || { echo "guest.sh: $results/job missing" >&2; exit 2; }
 # shellcheck source=/dev/null
-. "$results/job" # sets GW_REPO, the array GW_SUITES and GW_FILTER
+. "$results/job" # sets GW_REPO, the array GW_SUITES, GW_FILTER and GW_KERNEL_ONLY
 [ -n "${GW_REPO:-}" ] || { echo "guest.sh: job sets no GW_REPO" >&2; exit 2; }
 
 hostname gw-vm 2>/dev/null
@@ -101,7 +101,8 @@ rc=0 passed=0 failed=0 skipped=0
 for suite in "${GW_SUITES[@]}"; do
 	echo "guest: tests/run.sh $suite${GW_FILTER:+ $GW_FILTER}" | tee -a "$results/test.log"
 	t0=$(date +%s)
-	tests/run.sh "$suite" ${GW_FILTER:+"$GW_FILTER"} 2>&1 | tee "$results/suite.log"
+	GW_KERNEL_ONLY=${GW_KERNEL_ONLY:-1} tests/run.sh "$suite" ${GW_FILTER:+"$GW_FILTER"} 2>&1 |
+		tee "$results/suite.log"
 	src=${PIPESTATUS[0]}
 	cat "$results/suite.log" >>"$results/test.log"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$results/suite.log" | tail -n 1)

@@ -22,6 +22,10 @@
 #   --cpus N --mem MB guest size (default 2 CPUs, 2048 MB)
 #   --append ARGS     more kernel command line (QEMU runner), e.g. loglevel=7
 #   --no-vng          use the QEMU runner even when vng is installed
+#   --all-tests       run the integration tests marked "# vm: skip (...)"
+#                     too (user space only: the L7 suites, docs, install);
+#                     by default the guest spends its time on what depends
+#                     on the kernel
 # Closing line: "vm: N passed, N failed, N skipped (kernel VERSION, ...)".
 # Logs stay in build/vm/run-VERSION-TIME/. Exit status: the guest's tests/run.sh
 # status; 1 when the VM hung, panicked or died before reporting; 2 on bad use.
@@ -31,7 +35,7 @@ cd "$(dirname "$0")/.." || exit 2
 repo=$(pwd)
 BUILD=${BUILD:-build}
 
-kernel='' moddir='' timeout=1500 accel=auto cpus=2 mem=2048 use_vng=auto append=''
+kernel='' moddir='' timeout=1500 accel=auto cpus=2 mem=2048 use_vng=auto append='' kernel_only=1
 args=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -43,6 +47,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--append) append=$2; shift 2 ;;
 	--no-vng) use_vng=no; shift ;;
+	--all-tests) kernel_only=0; shift ;;
 	-h | --help) sed -n '3,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
 	--) shift; args+=("$@"); break ;;
 	-*) echo "vmtests/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -106,6 +111,7 @@ stream=$outdir/output.log
 	printf 'GW_REPO=%q\n' "$repo"
 	printf 'GW_SUITES=(%s)\n' "$(printf '%q ' ${suites//,/ })"
 	printf 'GW_FILTER=%q\n' "$filter"
+	printf 'GW_KERNEL_ONLY=%q\n' "$kernel_only"
 	printf 'BUILD=%q\n' "$BUILD"
 	printf 'export BUILD\n'
 } >"$outdir/share/job"

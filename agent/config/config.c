@@ -29,6 +29,7 @@ enum kw_type {
 	K_BOOL,
 	K_U32,
 	K_DURATION,
+	K_SIZE,
 	K_RATE,
 	K_CIDR,
 	K_IP,
@@ -81,6 +82,7 @@ struct kw_table {
 #define BOOL(t, f, name) { name, K_BOOL, F(t, f), 0, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
 #define U32(t, f, name, fl, lo, hi) { name, K_U32, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
 #define DUR(t, f, name, fl, lo, hi) { name, K_DURATION, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
+#define SIZE(t, f, name, fl, lo, hi) { name, K_SIZE, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
 #define RATE(t, f, name, fl) { name, K_RATE, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
 #define IP(t, f, name, fl) { name, K_IP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
 #define EP(t, f, name, fl) { name, K_ENDPOINT, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
@@ -88,6 +90,10 @@ struct kw_table {
 #define TABLE(t, f, name, fl, sub) { name, K_TABLE, F(t, f), fl, 0, 0, NULL, sub, K_STR, 0, 0, 0 }
 #define LIST(t, f, name, fl, etype, esize, sub)                                              \
 	{ name, K_LIST, F(t, f), fl, 0, 0, NULL, sub, etype, esize, F(t, n_##f), 0 }
+/* A list whose key's position is kept too (given, even empty, or not). */
+#define LISTP(t, f, name, fl, etype, esize)                                                   \
+	{ name, K_LIST, F(t, f), (fl) | KW_KEYPOS, 0, 0, NULL, NULL, etype, esize, F(t, n_##f),  \
+	  F(t, f##_pos) }
 #define STRMAP(t, f, name, fl) { name, K_STRMAP, F(t, f), fl, 0, 0, NULL, NULL, K_STR, 0, F(t, n_##f), 0 }
 
 #define NS_MS 1000000ull
@@ -306,6 +312,7 @@ static const struct kw listener_kws[] = {
 	EP(struct gw_cfg_listener, address, "address", KW_REQUIRED),
 	BOOL(struct gw_cfg_listener, tls, "tls"),
 	TABLE(struct gw_cfg_listener, timeouts, "timeouts", 0, &client_timeouts_table),
+	SIZE(struct gw_cfg_listener, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
 	KW_END,
 };
 static const struct kw_table listener_table = { "listener", sizeof(struct gw_cfg_listener),
@@ -429,6 +436,8 @@ static const struct kw route_kws[] = {
 	TABLE(struct gw_cfg_route, rate_limit, "rate_limit", 0, &route_rl_table),
 	TABLE(struct gw_cfg_route, request_headers, "request_headers", 0, &req_headers_table),
 	TABLE(struct gw_cfg_route, respond, "respond", 0, &respond_table),
+	LISTP(struct gw_cfg_route, upgrade, "upgrade", 0, K_STR, sizeof(char *)),
+	SIZE(struct gw_cfg_route, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
 	KW_END,
 };
 static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
@@ -482,7 +491,9 @@ error_at(struct parse_ctx *c, int line, int col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (asprintf(&full, "%s:%d:%d: %s", c->file, line, col, msg) < 0) {
+	/* a problem of the whole file (it cannot be read) has no position */
+	if ((line > 0 ? asprintf(&full, "%s:%d:%d: %s", c->file, line, col, msg) :
+			asprintf(&full, "%s: %s", c->file, msg)) < 0) {
 		c->oom = 1;
 		return;
 	}
@@ -600,6 +611,16 @@ static int parse_scalar(struct parse_ctx *c, const struct kw *k, enum kw_type ty
 		}
 		*(__u64 *)dst = u;
 		return 0;
+	case K_SIZE:
+		err = gw_size_parse(v, &u);
+		if (err || (k->min && u < k->min) || (k->max && u > k->max)) {
+			node_error(c, n, "%s: '%s' is not a size from %llu to %llu bytes (a number "
+				   "with k, m or g)", k->name, v, (unsigned long long)k->min,
+				   (unsigned long long)k->max);
+			return -1;
+		}
+		*(__u64 *)dst = u;
+		return 0;
 	case K_RATE:
 		err = gw_rate_parse(v, dst);
 		if (err) {
@@ -651,8 +672,8 @@ static int parse_scalar(struct parse_ctx *c, const struct kw *k, enum kw_type ty
 /* ------------------------------------------------------------------ */
 /* Tables, lists, maps                                                  */
 
-static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
-			void *obj, int has_pos);
+static int parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
+		       void *obj, int has_pos);
 
 static void set_pos(void *obj, const yaml_node_t *n)
 {
@@ -667,7 +688,7 @@ static void parse_value(struct parse_ctx *c, const struct kw *k, yaml_node_t *n,
 	void *dst = (char *)obj + k->off;
 	yaml_node_item_t *it;
 	yaml_node_pair_t *pair;
-	size_t count, i;
+	size_t count, i, kept;
 	char *arr;
 
 	switch (k->type) {
@@ -686,16 +707,19 @@ static void parse_value(struct parse_ctx *c, const struct kw *k, yaml_node_t *n,
 			return;
 		}
 		*(void **)dst = arr;
-		*(size_t *)((char *)obj + k->count_off) = count;
-		for (i = 0, it = n->data.sequence.items.start; i < count; i++, it++) {
+		/* an element of the wrong kind is reported and left out: every
+		 * element counted is whole, so later checks never meet a hole */
+		for (i = 0, kept = 0, it = n->data.sequence.items.start; i < count; i++, it++) {
 			yaml_node_t *e = yaml_document_get_node(c->doc, *it);
-			void *edst = arr + i * k->elem_size;
+			void *edst = arr + kept * k->elem_size;
 
-			if (k->elem == K_TABLE)
-				parse_table(c, k->sub, e, edst, 1);
+			if (k->elem == K_TABLE ? parse_table(c, k->sub, e, edst, 1) :
+						 parse_scalar(c, k, k->elem, e, edst))
+				memset(edst, 0, k->elem_size);
 			else
-				parse_scalar(c, k, k->elem, e, edst);
+				kept++;
 		}
+		*(size_t *)((char *)obj + k->count_off) = kept;
 		return;
 	case K_STRMAP:
 		if (n->type != YAML_MAPPING_NODE) {
@@ -709,16 +733,21 @@ static void parse_value(struct parse_ctx *c, const struct kw *k, yaml_node_t *n,
 			return;
 		}
 		*(void **)dst = arr;
-		*(size_t *)((char *)obj + k->count_off) = count;
-		for (i = 0, pair = n->data.mapping.pairs.start; i < count; i++, pair++) {
-			struct gw_cfg_strpair *sp = (struct gw_cfg_strpair *)arr + i;
+		for (i = 0, kept = 0, pair = n->data.mapping.pairs.start; i < count; i++, pair++) {
+			struct gw_cfg_strpair *sp = (struct gw_cfg_strpair *)arr + kept;
 			yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
 			yaml_node_t *vn = yaml_document_get_node(c->doc, pair->value);
 
 			set_pos(sp, kn);
-			parse_scalar(c, k, K_STR, kn, &sp->key);
-			parse_scalar(c, k, K_STR, vn, &sp->value);
+			if (!parse_scalar(c, k, K_STR, kn, &sp->key) &&
+			    !parse_scalar(c, k, K_STR, vn, &sp->value)) {
+				kept++;
+				continue;
+			}
+			free(sp->key);	/* a pair of the wrong kind is left out */
+			memset(sp, 0, sizeof(*sp));
 		}
+		*(size_t *)((char *)obj + k->count_off) = kept;
 		return;
 	default:
 		parse_scalar(c, k, k->type, n, dst);
@@ -727,9 +756,10 @@ static void parse_value(struct parse_ctx *c, const struct kw *k, yaml_node_t *n,
 }
 
 /* Fills obj from a mapping node (or, with a shorthand, a scalar): unknown
- * and repeated keys and missing required ones are errors. */
-static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
-			void *obj, int has_pos)
+ * and repeated keys and missing required ones are errors. Returns 0, or -1
+ * when the node is of the wrong kind (reported; obj holds its defaults). */
+static int parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node_t *n,
+		       void *obj, int has_pos)
 {
 	unsigned long long seen = 0;
 	yaml_node_pair_t *pair;
@@ -745,12 +775,12 @@ static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node
 		for (k = t->kws; k->name; k++)
 			if (!strcmp(k->name, t->shorthand))
 				parse_value(c, k, n, obj);
-		return;
+		return 0;
 	}
 	if (n->type != YAML_MAPPING_NODE) {
 		node_error(c, n, "%s: expected a mapping%s, found %s", t->what,
 			   t->shorthand ? " or a value" : "", node_kind(n));
-		return;
+		return -1;
 	}
 	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
 		yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
@@ -791,6 +821,7 @@ static void parse_table(struct parse_ctx *c, const struct kw_table *t, yaml_node
 	for (i = 0, k = t->kws; k->name; k++, i++)
 		if ((k->flags & KW_REQUIRED) && !(seen & (1ull << i)))
 			node_error(c, n, "%s: '%s' is required", t->what, k->name);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1115,6 +1146,32 @@ static int upstream_exists(const struct gw_cfg *cfg, const char *name)
 	return 0;
 }
 
+/* 1 for a byte of an RFC 9110 token. */
+static int is_tchar(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* upgrade: protocol names (tokens); never h2c, which gw speaks with prior
+ * knowledge only (listeners[].h2c), so an Upgrade to it is never passed. */
+static void check_upgrade(struct parse_ctx *c, const struct gw_cfg_route *r)
+{
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < r->n_upgrade; i++) {
+		for (p = r->upgrade[i]; *p && is_tchar(*p); p++)
+			;
+		if (!*r->upgrade[i] || *p)
+			pos_error(c, &r->upgrade_pos, "upgrade: '%s' is not a protocol name",
+				  r->upgrade[i]);
+		else if (!strcasecmp(r->upgrade[i], "h2c"))
+			pos_error(c, &r->upgrade_pos, "upgrade: h2c is never passed (an Upgrade "
+				  "to h2c would tunnel requests past routing, auth and limits)");
+	}
+}
+
 static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -1139,6 +1196,7 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 				  "api_keys name, or none)", r->auth);
 		if (r->strip_prefix && !r->match.path_prefix)
 			pos_error(c, &r->pos, "route: strip_prefix needs match.path_prefix");
+		check_upgrade(c, r);
 		if (r->request_headers.n_add > GW_CFG_ROUTE_HEADERS_MAX ||
 		    r->request_headers.n_remove > GW_CFG_ROUTE_HEADERS_MAX)
 			pos_error(c, &r->request_headers.pos, "request_headers: at most %d fields "

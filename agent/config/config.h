@@ -148,12 +148,17 @@ struct gw_cfg_client_timeouts {
 	__u64 tls_handshake_ns;
 };
 
+/* Request bodies: listeners[].max_body when not given, and its largest. */
+#define GW_CFG_MAX_BODY_DEFAULT (1ull << 30)
+#define GW_CFG_MAX_BODY_MAX (1ull << 40)
+
 struct gw_cfg_listener {
 	struct gw_cfg_pos pos;
 	char *name;
 	struct gw_endpoint address;
 	int tls;
 	struct gw_cfg_client_timeouts timeouts;
+	__u64 max_body;		/* request body bytes; 0: GW_CFG_MAX_BODY_DEFAULT */
 };
 
 #define GW_BALANCE_ROUND_ROBIN 0
@@ -262,6 +267,12 @@ struct gw_cfg_route {
 	struct gw_cfg_route_rl rate_limit;
 	struct gw_cfg_req_headers request_headers;
 	struct gw_cfg_respond respond;
+	/* protocols an Upgrade may switch to; not given (upgrade_pos.line 0):
+	 * websocket; [] none */
+	char **upgrade;
+	size_t n_upgrade;
+	struct gw_cfg_pos upgrade_pos;
+	__u64 max_body;		/* request body bytes; 0: the listener's */
 };
 
 struct gw_cfg {

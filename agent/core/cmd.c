@@ -60,7 +60,18 @@ int gw_cmd_json_add(json_t *o, const char *key, json_t *v)
 
 json_t *gw_cmd_error(const char *msg)
 {
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+	json_t *e = json_string(msg);
+	char safe[512];
+	size_t i;
+
+	if (!e && msg) {
+		/* Not UTF-8 (it quotes the client's bytes): ASCII only. */
+		for (i = 0; msg[i] && i < sizeof(safe) - 1; i++)
+			safe[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
+		safe[i] = '\0';
+		e = json_string(safe);
+	}
+	return e ? json_pack("{s:b, s:o}", "ok", 0, "error", e) : NULL;
 }
 
 json_t *gw_cmd_exec(const struct gw_cmd_table *t, size_t n, const char *cmd, json_t *args)

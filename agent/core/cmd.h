@@ -51,8 +51,9 @@ json_t *gw_cmd_exec(const struct gw_cmd_table *t, size_t n, const char *cmd, jso
  * NULL only when out of memory. */
 json_t *gw_cmd_exec_line(const struct gw_cmd_table *t, size_t n, const char *line, size_t len);
 
-/* A failure answer, {"ok":false,"error":msg}. Returns it (NULL only when
- * out of memory). */
+/* A failure answer, {"ok":false,"error":msg}; when msg is not UTF-8 (it
+ * quotes a client's bytes), its bytes above 0x7f become '?' (at most 511
+ * bytes kept). Returns it (NULL only when out of memory). */
 json_t *gw_cmd_error(const char *msg);
 
 /* Records the error message of a command. Returns err. */

@@ -14,11 +14,29 @@ enum gw_log_level {
 void gw_log_set_level(enum gw_log_level level);
 enum gw_log_level gw_log_get_level(void);
 
+/* How a message is written. */
+enum gw_log_format {
+	GW_LOG_FMT_AUTO,	/* journal when stderr is journald's stream, else text */
+	GW_LOG_FMT_JOURNAL,	/* "<4>message": journald reads the priority */
+	GW_LOG_FMT_TEXT,	/* "2026-12-07T18:59:01.123Z warn: message" (UTC) */
+	GW_LOG_FMT_JSON,	/* {"time":...,"level":"warn","msg":"message"} */
+	GW_LOG_FMT_PLAIN,	/* "message": the command-line tools */
+};
+
+/* Sets the format (AUTO is resolved now). Until called: AUTO's choice is
+ * text. */
+void gw_log_set_format(enum gw_log_format format);
+
+/* "auto", "text", "json" or "journal" to *out. Returns 0, or -1 for
+ * another word. */
+int gw_log_format_parse(const char *s, enum gw_log_format *out);
+
 /* Routes libbpf's own messages into gw's log (warnings as warnings, debug
  * output only at GW_LOG_DEBUG). */
 void gw_log_hook_libbpf(void);
 
-/* Prints "<N>gw: message" to stderr: the prefix is read by journald. */
+/* Writes one line to stderr in the set format (a trailing newline of fmt
+ * is not doubled). */
 void gw_log(enum gw_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -21,6 +21,13 @@ static const struct unit durations[] = {
 };
 
 
+static const struct unit sizes[] = {
+	{ "", 1 },
+	{ "k", 1ull << 10 }, { "K", 1ull << 10 },
+	{ "m", 1ull << 20 }, { "M", 1ull << 20 },
+	{ "g", 1ull << 30 }, { "G", 1ull << 30 },
+};
+
 /* Parses digits followed by exactly one of the n units into *out. Returns
  * 0, -EINVAL or -ERANGE. */
 static int parse_with_unit(const char *s, const struct unit *u, size_t n, __u64 *out)
@@ -50,4 +57,9 @@ static int parse_with_unit(const char *s, const struct unit *u, size_t n, __u64 
 int gw_duration_parse(const char *s, __u64 *ns)
 {
 	return parse_with_unit(s, durations, sizeof(durations) / sizeof(durations[0]), ns);
+}
+
+int gw_size_parse(const char *s, __u64 *bytes)
+{
+	return parse_with_unit(s, sizes, sizeof(sizes) / sizeof(sizes[0]), bytes);
 }

@@ -43,6 +43,7 @@
 #include "dp/filter.h"
 #include "dp/ifaddr.h"
 #include "dp/l4health.h"
+#include "dp/neigh.h"
 #include "dp/nlmon.h"
 #include "l7/cfgfiles.h"
 #include "runtime/l7.h"
@@ -595,12 +596,29 @@ static void nl_fib_changed(void *arg)
 	gw_fib_gen_bump(g->maps.config);
 }
 
+/* A neighbour failed or was removed (ip neigh flush, garbage collection):
+ * the backends' next hops are resolved again, at most once a second (the
+ * datapath resolves through bpf_redirect_neigh meanwhile). */
+static void nl_neigh_lost(void *arg)
+{
+	static struct timespec last;
+	struct gwd *g = arg;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (last.tv_sec && now.tv_sec - last.tv_sec < 1)
+		return;
+	last = now;
+	gw_neigh_resolve_backends(&g->maps);
+}
+
 static const struct gw_nlmon_ops nl_ops = {
 	.link_new = nl_link_new,
 	.link_del = nl_link_del,
 	.addr_changed = nl_addr_changed,
 	.resync = nl_resync,
 	.fib_changed = nl_fib_changed,
+	.neigh_lost = nl_neigh_lost,
 };
 
 static void on_netlink(struct gw_io *io, __u32 events)
@@ -864,7 +882,7 @@ out:
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: gwd [-c FILE] [--foreground] [--check] [--map-size NAME=N]... "
-		   "[--keep-caps] [--verbose] [--version]\n"
+		   "[--keep-caps] [--log-format FMT] [--verbose] [--version]\n"
 		   "  -c, --config FILE   gateway.yaml (default " GWD_DEFAULT_CONFIG ")\n"
 		   "  --check             validate FILE: exit 0 if valid, 1 with every problem\n"
 		   "  --foreground        do not detach from the terminal\n"
@@ -872,6 +890,8 @@ static void usage(FILE *f)
 		   "                      what running needs after start)\n"
 		   "  --map-size NAME=N   size a datapath map at first load (ct, nat, rl_v4,\n"
 		   "                      rl_v6, filter_v4, filter_v6, ban_v4, ban_v6)\n"
+		   "  --log-format FMT    auto (journald's prefix under journald, else\n"
+		   "                      timestamped lines), text, json or journal\n"
 		   "  -v, --verbose       debug logging\n");
 }
 
@@ -883,6 +903,7 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "keep-caps", no_argument, NULL, 'K' },
 		{ "map-size", required_argument, NULL, 'm' },
+		{ "log-format", required_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -890,6 +911,7 @@ int main(int argc, char **argv)
 	};
 	struct gwd g = { .config_path = GWD_DEFAULT_CONFIG, .lock_fd = -1, .sfd = -1 };
 	struct gw_dp_opts dopts = { 0 };
+	enum gw_log_format fmt = GW_LOG_FMT_AUTO;
 	int check = 0, foreground = 0, c, err;
 	size_t i;
 
@@ -906,6 +928,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'L':
+			if (gw_log_format_parse(optarg, &fmt)) {
+				fprintf(stderr, "gwd: --log-format takes auto, text, json or journal, "
+					"not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'V': printf("gwd " GWD_VERSION "\n"); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -915,6 +944,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	gw_log_set_format(fmt);
 
 	if (load_config(g.config_path, &g.cfg))
 		return 1;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -54,6 +55,20 @@
 
 #define GW_XDP_PROG "gw_xdp"
 #define GW_TC_PROG "gw_tc"
+#define GW_TCN_PROG "gw_tc_neigh"
+
+/* A program gw puts at TC ingress: gw_tc (the pipeline, instead of XDP)
+ * or gw_tc_neigh (beside gw_xdp: sends what XDP marked for the kernel's
+ * neighbour layer). Each has its tcx link pin and its clsact filter. */
+struct tc_slot {
+	const char *prog;
+	const char *link;	/* its tcx link pin: links/<link>-<ifindex> */
+	__u32 handle, prio;
+};
+
+static const struct tc_slot tc_main = { GW_TC_PROG, "tcx", GW_TC_HANDLE, GW_TC_PRIO };
+static const struct tc_slot tc_helper = { GW_TCN_PROG, "tcxn", GW_TC_HANDLE + 1,
+					  GW_TC_PRIO + 1 };
 
 struct gw_dp {
 	char pin_root[PATH_MAX];
@@ -62,6 +77,8 @@ struct gw_dp {
 	struct xdp_program *xprog;	/* gw_xdp as libxdp knows it */
 	struct bpf_object *tc_obj;	/* the twin object of gw_tc */
 	int tc_fd;			/* gw_tc (ours or the pinned one) */
+	struct bpf_object *tcn_obj;	/* the twin object of gw_tc_neigh */
+	int tcn_fd;			/* gw_tc_neigh */
 	unsigned int xdp_prio;
 	int fresh;
 };
@@ -162,18 +179,31 @@ static int ensure_pin_root(const char *root)
 	return 0;
 }
 
+/* 1 when the kernel charges BPF memory to the memory cgroup (5.11 and
+ * later) rather than to RLIMIT_MEMLOCK. */
+static int bpf_memcg_accounting(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 0;
+	return major > 5 || (major == 5 && minor >= 11);
+}
+
 /* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones to
- * the memory cgroup, where raising the limit is harmless. gwd raises it
- * before it drops CAP_SYS_RESOURCE, and the unlimited limit then covers
- * every later load (reloads, new interfaces). A limit that cannot be
- * raised is a warning: on a new kernel it does not matter, on an old one
- * the first large map fails with EPERM and this says why. */
+ * the memory cgroup, where the limit does not matter and is left alone.
+ * On an old kernel gwd raises it before it drops CAP_SYS_RESOURCE, and the
+ * unlimited limit then covers every later load (reloads, new interfaces);
+ * a limit that cannot be raised there is a warning, as the first large
+ * map will fail with EPERM. */
 static void raise_memlock(void)
 {
 	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
 	struct rlimit cur;
 
-	if (!getrlimit(RLIMIT_MEMLOCK, &cur) && cur.rlim_cur == RLIM_INFINITY)
+	if (bpf_memcg_accounting() ||
+	    (!getrlimit(RLIMIT_MEMLOCK, &cur) && cur.rlim_cur == RLIM_INFINITY))
 		return;
 	if (setrlimit(RLIMIT_MEMLOCK, &r))
 		pr_warn("dp: cannot raise RLIMIT_MEMLOCK (%s); kernels before 5.11 may refuse "
@@ -468,6 +498,7 @@ int gw_dp_open(const struct gw_dp_opts *opts, struct gw_dp **out)
 	if (!dp)
 		return -ENOMEM;
 	dp->tc_fd = -1;
+	dp->tcn_fd = -1;
 	dp->xdp_prio = opts->xdp_prio;
 	dp->fresh = opts->fresh_progs;
 	if (strlen(root) >= sizeof(dp->pin_root) - 64) {
@@ -500,6 +531,7 @@ int gw_dp_open(const struct gw_dp_opts *opts, struct gw_dp **out)
 	 * a twin object (see the top), or adopted from its pin. */
 	bpf_program__set_autoload(dp->skel->progs.gw_xdp, false);
 	bpf_program__set_autoload(dp->skel->progs.gw_tc, false);
+	bpf_program__set_autoload(dp->skel->progs.gw_tc_neigh, false);
 
 	err = gw_bpf__load(dp->skel);
 	if (err) {
@@ -552,6 +584,10 @@ void gw_dp_close(struct gw_dp *dp)
 		bpf_object__close(dp->tc_obj);
 	if (dp->tc_fd >= 0)
 		close(dp->tc_fd);
+	if (dp->tcn_obj)
+		bpf_object__close(dp->tcn_obj);
+	if (dp->tcn_fd >= 0)
+		close(dp->tcn_fd);
 	gw_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -641,32 +677,49 @@ err:
 	return err;
 }
 
-/* gw_tc: the pinned one when usable, else loaded from a twin and pinned.
- * Returns 0 or a negative errno. */
-static int tc_prog_get(struct gw_dp *dp)
+/* The TC program `name` into *fd: the pinned one when usable, else
+ * loaded from a twin (*obj) and pinned. Returns 0 or a negative errno. */
+static int tc_prog_load(struct gw_dp *dp, const char *name, int *fd, struct bpf_object **obj)
 {
 	int err;
 
-	if (dp->tc_fd >= 0)
+	if (*fd >= 0)
 		return 0;
-	if (!dp->fresh) {
-		dp->tc_fd = open_pinned_prog(dp, GW_TC_PROG);
-		if (dp->tc_fd >= 0)
+	/* gw_tc_neigh uses no map: nothing tells a stale pin apart */
+	if (!dp->fresh && strcmp(name, GW_TCN_PROG)) {
+		*fd = open_pinned_prog(dp, name);
+		if (*fd >= 0)
 			return 0;
 	}
-	dp->tc_obj = twin_open(dp, GW_TC_PROG);
-	if (!dp->tc_obj)
-		return -errno;
-	err = bpf_object__load(dp->tc_obj);
-	if (err) {
-		pr_warn("dp: cannot load gw_tc: %s\n", strerror(-err));
-		return err;
+	if (!*obj) {
+		*obj = twin_open(dp, name);
+		if (!*obj)
+			return -errno;
+		err = bpf_object__load(*obj);
+		if (err) {
+			pr_warn("dp: cannot load %s: %s\n", name, strerror(-err));
+			return err;
+		}
 	}
-	dp->tc_fd = dup(bpf_program__fd(bpf_object__find_program_by_name(dp->tc_obj,
-									 GW_TC_PROG)));
-	if (dp->tc_fd < 0)
+	*fd = dup(bpf_program__fd(bpf_object__find_program_by_name(*obj, name)));
+	if (*fd < 0)
 		return -errno;
-	return pin_prog_fd(dp, GW_TC_PROG, dp->tc_fd);
+	return pin_prog_fd(dp, name, *fd);
+}
+
+/* The fd of slot's program, loaded when needed. Returns it or a negative
+ * errno. */
+static int tc_prog_get(struct gw_dp *dp, const struct tc_slot *slot)
+{
+	int err;
+
+	if (slot == &tc_helper)
+		err = tc_prog_load(dp, slot->prog, &dp->tcn_fd, &dp->tcn_obj);
+	else
+		err = tc_prog_load(dp, slot->prog, &dp->tc_fd, &dp->tc_obj);
+	if (err)
+		return err;
+	return slot == &tc_helper ? dp->tcn_fd : dp->tc_fd;
 }
 
 /* The xdp_program to attach: ours if loaded, the pinned one (shared by
@@ -689,6 +742,8 @@ static int xdp_prog_get(struct gw_dp *dp)
 	}
 	return xdp_prog_create(dp);
 }
+
+static int tc_helper_attach(struct gw_dp *dp, int ifindex);
 
 static const char *mode_str(enum xdp_attach_mode m)
 {
@@ -745,6 +800,8 @@ int gw_dp_attach_xdp(struct gw_dp *dp, int ifindex, enum gw_xdp_mode mode,
 	if (err)
 		pr_warn("dp: XDP attached, but the addresses of ifindex %d are unknown: %s\n",
 			ifindex, strerror(-err));
+	else
+		tc_helper_attach(dp, ifindex);
 	return 0;
 }
 
@@ -831,15 +888,17 @@ out:
 /* ------------------------------------------------------------------ */
 /* TC                                                                   */
 
-/* Opens the tcx link pinned for ifindex when it is still attached there;
- * a defunct pin (interface gone) is removed. Returns the fd or -ENOENT. */
-static int tcx_link_open(const char *root, int ifindex, char *path, size_t len)
+/* Opens slot's tcx link pinned for ifindex when it is still attached
+ * there; a defunct pin (interface gone) is removed. Returns the fd or
+ * -ENOENT. */
+static int tcx_link_open(const char *root, const struct tc_slot *slot, int ifindex, char *path,
+			 size_t len)
 {
 	struct bpf_link_info info;
 	__u32 ilen = sizeof(info);
 	int fd, err;
 
-	err = pin_path(path, len, root, "links/tcx-%d", ifindex);
+	err = pin_path(path, len, root, "links/%s-%d", slot->link, ifindex);
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);
@@ -856,10 +915,11 @@ static int tcx_link_open(const char *root, int ifindex, char *path, size_t len)
 	return fd;
 }
 
-static int tc_clsact_find(int ifindex)
+/* Returns 1 when slot's clsact filter holds its program on ifindex. */
+static int tc_clsact_find(const struct tc_slot *slot, int ifindex)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = GW_TC_HANDLE, .priority = GW_TC_PRIO);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = slot->handle, .priority = slot->prio);
 	char name[BPF_OBJ_NAME_LEN];
 	int fd, qerr, found = 0;
 
@@ -872,35 +932,34 @@ static int tc_clsact_find(int ifindex)
 	fd = bpf_prog_get_fd_by_id(o.prog_id);
 	if (fd < 0)
 		return 0;
-	if (!prog_name_id(fd, name, NULL) && !strcmp(name, GW_TC_PROG))
+	/* names are cut at BPF_OBJ_NAME_LEN - 1 */
+	if (!prog_name_id(fd, name, NULL) && !strncmp(name, slot->prog, sizeof(name) - 1))
 		found = 1;
 	close(fd);
 	return found;
 }
 
-int gw_dp_attach_tc(struct gw_dp *dp, int ifindex, enum gw_attach_kind *kind)
+/* Attaches slot's program at ifindex's TC ingress: a pinned tcx link when
+ * the kernel has tcx, a clsact filter otherwise (probed, not assumed).
+ * *kind (optional) says which. */
+static int tc_attach_slot(struct gw_dp *dp, const struct tc_slot *slot, int ifindex,
+			  enum gw_attach_kind *kind)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = GW_TC_HANDLE, .priority = GW_TC_PRIO);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = slot->handle, .priority = slot->prio);
 	char path[PATH_MAX];
-	int cur, lfd, err;
+	int pfd, lfd, err;
 
-	cur = gw_dp_attached(dp->pin_root, ifindex);
-	if (cur > 0) {
-		pr_warn("dp: gw is already attached to ifindex %d (%s); detach first\n", ifindex,
-			gw_attach_kind_str((enum gw_attach_kind)cur));
-		return -EEXIST;
-	}
-	err = pin_path(path, sizeof(path), dp->pin_root, "links/tcx-%d", ifindex);
+	err = pin_path(path, sizeof(path), dp->pin_root, "links/%s-%d", slot->link, ifindex);
 	if (err)
 		return err;
-	err = tc_prog_get(dp);
-	if (err)
-		return err;
+	pfd = tc_prog_get(dp, slot);
+	if (pfd < 0)
+		return pfd;
 
 	/* Probe tcx by trying it: kernels without it reject the attach type
 	 * with EINVAL. The link is pinned so it outlives this process. */
-	lfd = bpf_link_create(dp->tc_fd, ifindex, (enum bpf_attach_type)GW_BPF_TCX_INGRESS, NULL);
+	lfd = bpf_link_create(pfd, ifindex, (enum bpf_attach_type)GW_BPF_TCX_INGRESS, NULL);
 	if (lfd >= 0) {
 		unlink(path);
 		if (bpf_obj_pin(lfd, path)) {
@@ -912,11 +971,12 @@ int gw_dp_attach_tc(struct gw_dp *dp, int ifindex, enum gw_attach_kind *kind)
 		close(lfd);
 		if (kind)
 			*kind = GW_ATTACH_TCX;
-		goto addrs;
+		return 0;
 	}
 	err = -errno;
 	if (err != -EINVAL && err != -EOPNOTSUPP && err != -GW_ENOTSUPP) {
-		pr_warn("dp: tcx attach to ifindex %d failed: %s\n", ifindex, strerror(-err));
+		pr_warn("dp: tcx attach of %s to ifindex %d failed: %s\n", slot->prog, ifindex,
+			strerror(-err));
 		return err;
 	}
 	pr_debug("dp: no tcx (%s): using clsact\n", strerror(-err));
@@ -926,20 +986,82 @@ int gw_dp_attach_tc(struct gw_dp *dp, int ifindex, enum gw_attach_kind *kind)
 		pr_warn("dp: cannot create clsact on ifindex %d: %s\n", ifindex, strerror(-err));
 		return err;
 	}
-	o.prog_fd = dp->tc_fd;
+	o.prog_fd = pfd;
 	err = bpf_tc_attach(&hook, &o);
 	if (err) {
-		pr_warn("dp: cannot attach TC filter to ifindex %d: %s\n", ifindex, strerror(-err));
+		pr_warn("dp: cannot attach %s to TC of ifindex %d: %s\n", slot->prog, ifindex,
+			strerror(-err));
 		return err;
 	}
 	if (kind)
 		*kind = GW_ATTACH_CLSACT;
-addrs:
+	return 0;
+}
+
+/* Removes slot's program from ifindex's TC ingress. Returns 1 when it was
+ * there, 0 when not, or a negative errno. */
+static int tc_detach_slot(const char *pin_root, const struct tc_slot *slot, int ifindex)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = slot->handle, .priority = slot->prio);
+	char path[PATH_MAX];
+	int found = 0, err = 0, fd;
+
+	fd = tcx_link_open(pin_root, slot, ifindex, path, sizeof(path));
+	if (fd >= 0) {
+		found = 1;
+		if (bpf_link_detach(fd))
+			pr_debug("dp: tcx link detach: %s\n", strerror(errno));
+		close(fd);
+		if (unlink(path))
+			err = -errno;
+	}
+	if (tc_clsact_find(slot, ifindex)) {
+		found = 1;
+		if (!err)
+			err = bpf_tc_detach(&hook, &o);
+	}
+	return err ? err : found;
+}
+
+int gw_dp_attach_tc(struct gw_dp *dp, int ifindex, enum gw_attach_kind *kind)
+{
+	int cur, err;
+
+	cur = gw_dp_attached(dp->pin_root, ifindex);
+	if (cur > 0) {
+		pr_warn("dp: gw is already attached to ifindex %d (%s); detach first\n", ifindex,
+			gw_attach_kind_str((enum gw_attach_kind)cur));
+		return -EEXIST;
+	}
+	err = tc_attach_slot(dp, &tc_main, ifindex, kind);
+	if (err)
+		return err;
 	err = gw_ifaddr_sync_one(bpf_map__fd(dp->skel->maps.gw_ifaddr), ifindex);
 	if (err)
 		pr_warn("dp: TC attached, but the addresses of ifindex %d are unknown: %s\n",
 			ifindex, strerror(-err));
 	return 0;
+}
+
+/* Puts gw_tc_neigh beside gw_xdp on ifindex and tells XDP so
+ * (GW_IFADDR_F_TC_HELPER): without it, packets toward an unresolved
+ * neighbour are dropped until gwd has resolved it. Returns 0 or a
+ * negative errno. */
+static int tc_helper_attach(struct gw_dp *dp, int ifindex)
+{
+	int map = bpf_map__fd(dp->skel->maps.gw_ifaddr), err;
+
+	if (tc_detach_slot(dp->pin_root, &tc_helper, ifindex) < 0)
+		pr_debug("dp: stale gw_tc_neigh on ifindex %d not removed\n", ifindex);
+	err = tc_attach_slot(dp, &tc_helper, ifindex, NULL);
+	if (!err)
+		err = gw_ifaddr_flags_set(map, ifindex, GW_IFADDR_F_TC_HELPER, 0);
+	if (err)
+		pr_warn("dp: no gw_tc_neigh on ifindex %d (%s): packets toward a neighbour not "
+			"yet resolved are dropped (no_tc_helper) until gwd resolves it; "
+			"bpf_redirect_neigh needs Linux 5.10\n", ifindex, strerror(-err));
+	return err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -954,12 +1076,12 @@ int gw_dp_attached(const char *pin_root, int ifindex)
 	hook_libxdp();
 	if (xdp_find_gw(ifindex, &mode, NULL, NULL))
 		return mode == XDP_MODE_SKB ? GW_ATTACH_XDP_GENERIC : GW_ATTACH_XDP_NATIVE;
-	fd = tcx_link_open(pin_root, ifindex, path, sizeof(path));
+	fd = tcx_link_open(pin_root, &tc_main, ifindex, path, sizeof(path));
 	if (fd >= 0) {
 		close(fd);
 		return GW_ATTACH_TCX;
 	}
-	if (tc_clsact_find(ifindex))
+	if (tc_clsact_find(&tc_main, ifindex))
 		return GW_ATTACH_CLSACT;
 	return GW_ATTACH_NONE;
 }
@@ -976,12 +1098,12 @@ static void unpin_progs_if_unused(const char *root, int ifaddr_fd)
 		unlink(path);
 	if (!pin_path(path, sizeof(path), root, "progs/%s", GW_TC_PROG))
 		unlink(path);
+	if (!pin_path(path, sizeof(path), root, "progs/%s", GW_TCN_PROG))
+		unlink(path);
 }
 
 int gw_dp_detach(const char *pin_root, int ifindex)
 {
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, o, .handle = GW_TC_HANDLE, .priority = GW_TC_PRIO);
 	enum xdp_attach_mode mode = XDP_MODE_UNSPEC;
 	struct xdp_multiprog *mp = NULL;
 	struct xdp_program *p = NULL;
@@ -1002,21 +1124,14 @@ int gw_dp_detach(const char *pin_root, int ifindex)
 		}
 		xdp_multiprog__close(mp);
 	}
-	fd = tcx_link_open(pin_root, ifindex, path, sizeof(path));
-	if (fd >= 0) {
+	e = tc_detach_slot(pin_root, &tc_main, ifindex);
+	if (e)
 		found = 1;
-		if (bpf_link_detach(fd))
-			pr_debug("dp: tcx link detach: %s\n", strerror(errno));
-		close(fd);
-		if (unlink(path) && !err)
-			err = -errno;
-	}
-	if (tc_clsact_find(ifindex)) {
-		found = 1;
-		e = bpf_tc_detach(&hook, &o);
-		if (e && !err)
-			err = e;
-	}
+	if (e < 0 && !err)
+		err = e;
+	e = tc_detach_slot(pin_root, &tc_helper, ifindex);
+	if (e < 0 && !err)
+		err = e;
 
 	/* Forget the interface and, if it was the last, the program pins. */
 	if (!pin_path(path, sizeof(path), pin_root, "gw_ifaddr")) {

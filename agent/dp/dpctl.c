@@ -940,6 +940,7 @@ int main(int argc, char **argv)
 	int a = 1, err, npos;
 
 	gw_log_hook_libbpf();
+	gw_log_set_format(GW_LOG_FMT_PLAIN);
 	while (a < argc && argv[a][0] == '-') {
 		if (!strcmp(argv[a], "--pin-root") && a + 1 < argc) {
 			pin_root = argv[a + 1];

@@ -160,15 +160,21 @@ out:
 	return err;
 }
 
+/* The flags of gw_ifaddr that are not about addresses: the loader's and
+ * gwd's, kept across address syncs. */
+#define GW_IFADDR_F_KEEP (GW_IFADDR_F_TC_HELPER | GW_IFADDR_F_XDP_SLOW)
+
 int gw_ifaddr_sync_one(int map_fd, int ifindex)
 {
-	struct gw_ifaddr val;
+	struct gw_ifaddr val, old;
 	__u32 key = (__u32)ifindex;
 	int err;
 
 	err = gw_ifaddr_read(ifindex, &val);
 	if (err)
 		return err;
+	if (!bpf_map_lookup_elem(map_fd, &key, &old))
+		val.flags |= old.flags & GW_IFADDR_F_KEEP;
 	if (bpf_map_update_elem(map_fd, &key, &val, BPF_ANY)) {
 		err = -errno;
 		pr_warn("ifaddr: cannot write gw_ifaddr[%d]: %s\n", ifindex, strerror(-err));
@@ -208,4 +214,15 @@ int gw_ifaddr_sync_all(int map_fd, unsigned int *n)
 	if (n)
 		*n = kept;
 	return err;
+}
+
+int gw_ifaddr_flags_set(int map_fd, int ifindex, __u32 set, __u32 clear)
+{
+	struct gw_ifaddr val;
+	__u32 key = (__u32)ifindex;
+
+	if (bpf_map_lookup_elem(map_fd, &key, &val))
+		return -errno;
+	val.flags = (val.flags & ~clear) | set;
+	return bpf_map_update_elem(map_fd, &key, &val, BPF_EXIST) ? -errno : 0;
 }

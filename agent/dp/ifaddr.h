@@ -25,4 +25,9 @@ int gw_ifaddr_sync_one(int map_fd, int ifindex);
  * exist are removed. *n (optional) gets the number of entries kept. */
 int gw_ifaddr_sync_all(int map_fd, unsigned int *n);
 
+/* Sets then clears flags (GW_IFADDR_F_TC_HELPER, _XDP_SLOW) of the
+ * gw_ifaddr entry of ifindex, which must exist (else -ENOENT); the sync
+ * functions above keep them. */
+int gw_ifaddr_flags_set(int map_fd, int ifindex, __u32 set, __u32 clear);
+
 #endif /* GW_IFADDR_H */

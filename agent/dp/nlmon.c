@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/neighbour.h>
 #include <libmnl/libmnl.h>
 
 #include "core/log.h"
@@ -30,6 +31,7 @@ struct nlmon_batch {
 	int n_dirty;
 	int overflow;		/* more dirty interfaces than slots: resync */
 	int fib;		/* FIB answers may have changed */
+	int neigh_lost;		/* a neighbour failed or was removed */
 };
 
 int gw_nlmon_open(int rcvbuf, struct gw_nlmon **out)
@@ -122,10 +124,18 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 	char name[IF_NAMESIZE] = "";
 
 	switch (nlh->nlmsg_type) {
+	case RTM_NEWNEIGH:
+	case RTM_DELNEIGH: {
+		const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+
+		b->fib = 1;
+		if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*ndm)) &&
+		    (nlh->nlmsg_type == RTM_DELNEIGH || (ndm->ndm_state & NUD_FAILED)))
+			b->neigh_lost = 1;
+		break;
+	}
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE:
-	case RTM_NEWNEIGH:
-	case RTM_DELNEIGH:
 	case RTM_NEWRULE:
 	case RTM_DELRULE:
 	case RTM_NEWNETCONF:
@@ -190,6 +200,8 @@ int gw_nlmon_process(struct gw_nlmon *m, const struct gw_nlmon_ops *ops, void *a
 	}
 	if ((lost || b.fib) && ops->fib_changed)
 		ops->fib_changed(arg);
+	if ((lost || b.neigh_lost) && ops->neigh_lost)
+		ops->neigh_lost(arg);
 	if (lost || b.overflow) {
 		if (lost)
 			pr_warn("nlmon: rtnetlink events were lost (ENOBUFS); full resync\n");

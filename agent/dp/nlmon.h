@@ -32,6 +32,10 @@ struct gw_nlmon_ops {
 	/* A route, neighbour, rule, netconf setting or link changed (or
 	 * events were lost): FIB answers may differ now. Once per read. */
 	void (*fib_changed)(void *arg);
+	/* A neighbour entry failed (NUD_FAILED) or was removed (or events
+	 * were lost): the backends' next hops are to be resolved again. Once
+	 * per read, after fib_changed. */
+	void (*neigh_lost)(void *arg);
 };
 
 struct gw_nlmon;

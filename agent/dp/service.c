@@ -30,6 +30,7 @@
 
 #include "core/log.h"
 #include "core/maglev.h"
+#include "dp/neigh.h"
 #include "dp/service.h"
 
 /* A snapshot of gw_backends. */
@@ -741,9 +742,10 @@ int gw_service_set_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
 	struct be_table *tp = &sn->t, t;
 	struct gw_svc_key key;
 	struct gw_svc svc, old;
+	const struct gw_ip **fresh = NULL;
+	size_t k, n_fresh = 0;
 	__u8 *gone = NULL;
 	int err, is_new;
-	size_t k;
 
 	err = spec_check(spec, ring);
 	if (err)
@@ -761,8 +763,11 @@ int gw_service_set_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
 
 	t = *tp;	/* written through: t.b is the snapshot's */
 	gone = calloc(t.n, 1);
-	if (!gone)
-		return -ENOMEM;
+	fresh = calloc(spec->n_backends + 1, sizeof(*fresh));
+	if (!gone || !fresh) {
+		err = -ENOMEM;
+		goto out;
+	}
 	/* Backends of the service that the spec no longer names leave. */
 	for (i = 1; i < t.n; i++)
 		if ((t.b[i].flags & GW_BE_F_VALID) && t.b[i].svc_id == svc.id)
@@ -787,6 +792,7 @@ int gw_service_set_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
 			err = be_stats_zero(m, id);
 			if (err)
 				goto out;
+			fresh[n_fresh++] = &bs->ep.ip;
 		}
 		gone[id] = 0;
 		memset(&nb, 0, sizeof(nb));
@@ -846,7 +852,11 @@ int gw_service_set_snap(const struct gw_lb_maps *m, struct gw_lb_snap *sn,
 	}
 	if (svc_id)
 		*svc_id = svc.id;
+	/* new backends: their neighbours resolved before their first packet
+	 * (best effort: the datapath resolves what this misses) */
+	gw_neigh_resolve(fresh, n_fresh);
 out:
+	free(fresh);
 	free(gone);
 	return err;
 }

@@ -319,6 +319,7 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 		r->auth = dup_opt(cr->auth, &err);
 	r->respond_body = dup_opt(cr->respond.body, &err);
 	r->respond_status = cr->respond.status;
+	r->max_body = cr->max_body;
 	r->rate_limit = cr->rate_limit;
 	r->strip_prefix = cr->strip_prefix && rec->path_kind == GW_L7_PATH_PREFIX;
 	/* "/users/" and "/users" both strip one segment, "/" none */
@@ -371,6 +372,52 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 		}
 	}
 	return 0;
+}
+
+/* The protocols an Upgrade may switch to: the configured ones, or
+ * websocket when the route says nothing. Returns 0 or -ENOMEM. */
+static int compile_upgrades(const struct gw_cfg_route *cr, struct gw_route *r)
+{
+	static char *const dflt[] = { "websocket" };
+	char *const *list = cr->upgrade_pos.line ? cr->upgrade : dflt;
+	size_t j, n = cr->upgrade_pos.line ? cr->n_upgrade : 1;
+
+	if (!n)
+		return 0;
+	r->upgrades = calloc(n, sizeof(char *));
+	if (!r->upgrades)
+		return -ENOMEM;
+	for (j = 0; j < n; j++) {
+		r->upgrades[j] = dup_lower(list[j]);
+		if (!r->upgrades[j])
+			return -ENOMEM;
+		r->n_upgrades++;
+	}
+	return 0;
+}
+
+int gw_route_upgrade_allowed(const struct gw_route *r, const char *v, size_t len)
+{
+	size_t i = 0, s, e, j, offered = 0;
+
+	while (i < len) {
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		for (s = i; i < len && v[i] != ','; i++)
+			;
+		for (e = s; e < i && v[e] != '/' && v[e] != ' ' && v[e] != '\t'; e++)
+			;
+		if (e == s)
+			continue;
+		offered++;
+		for (j = 0; j < r->n_upgrades; j++)
+			if (strlen(r->upgrades[j]) == e - s &&
+			    !strncasecmp(r->upgrades[j], v + s, e - s))
+				break;
+		if (j == r->n_upgrades)
+			return 0;
+	}
+	return offered > 0;
 }
 
 /* Adds route i to the index under its (host, first segment) key. */
@@ -426,6 +473,9 @@ static void free_route(struct gw_route *r)
 	for (j = 0; j < r->n_ext_methods; j++)
 		free(r->ext_methods[j]);
 	free(r->ext_methods);
+	for (j = 0; j < r->n_upgrades; j++)
+		free(r->upgrades[j]);
+	free(r->upgrades);
 }
 
 static void table_free(struct gw_route_table *t)
@@ -478,6 +528,8 @@ int gw_route_table_build(const struct gw_cfg *cfg, struct gw_route_table **out)
 		err = compile_match(&cfg->routes[i], i, r, &t->recs[i]);
 		if (!err)
 			err = compile_actions(&cfg->routes[i], r);
+		if (!err)
+			err = compile_upgrades(&cfg->routes[i], r);
 		if (!err)
 			err = index_route(t, &t->recs[i]);
 		if (err)

@@ -58,6 +58,9 @@ struct gw_route {
 	size_t n_match_headers;
 	char **ext_methods;		/* methods outside GW_L7_M_* */
 	size_t n_ext_methods;
+	char **upgrades;		/* protocols an Upgrade may switch to, lower-case */
+	size_t n_upgrades;
+	__u64 max_body;			/* request body bytes; 0: the listener's */
 };
 
 /*
@@ -111,6 +114,16 @@ const struct gw_route *gw_route_at(const struct gw_route_table *t, size_t i);
 /* The flat array of match records in file order (GW_L7_ROUTES_MAX at most),
  * for a BPF map; *n gets its length. */
 const struct gw_l7_match *gw_route_records(const struct gw_route_table *t, size_t *n);
+
+/*
+ * Whether a request's Upgrade (its field value `v`, len bytes: a comma-
+ * separated list of protocol[/version]) may pass on route r: every protocol
+ * offered must be one the route allows (`upgrade:`, websocket when not
+ * given). Returns 1 or 0; with 0 the proxy forwards the request without
+ * Upgrade, so the origin never switches and no tunnel opens past routing,
+ * auth and limits.
+ */
+int gw_route_upgrade_allowed(const struct gw_route *r, const char *v, size_t len);
 
 /*
  * Writes the target to send upstream for a request that matched `r`:

@@ -51,6 +51,7 @@ static const char *const reason_names[GW_L7_REASONS] = {
 	[GW_L7_R_BAD_REQUEST] = "bad_request",
 	[GW_L7_R_HEAD_TOO_LARGE] = "head_too_large",
 	[GW_L7_R_BAD_BODY] = "bad_body",
+	[GW_L7_R_BODY_TOO_LARGE] = "body_too_large",
 	[GW_L7_R_CLIENT_TIMEOUT] = "client_timeout",
 	[GW_L7_R_NO_ROUTE] = "no_route",
 	[GW_L7_R_AUTH] = "auth",

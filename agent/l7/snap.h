@@ -89,6 +89,8 @@ struct gw_l7_cto {
 	__u64 body_ns;			/* a request body, between client reads */
 	__u64 send_ns;			/* an answer, between client writes */
 	__u64 tls_ns;			/* the TLS handshake, from accept */
+	__u64 max_body;			/* request body bytes (listeners[].max_body):
+					 * 413 beyond, unless the route sets its own */
 };
 
 /* Which client timeout fired (gw_http_client_timeouts_total{phase}). */
@@ -152,6 +154,7 @@ enum gw_l7_reason {
 	GW_L7_R_BAD_REQUEST,
 	GW_L7_R_HEAD_TOO_LARGE,
 	GW_L7_R_BAD_BODY,
+	GW_L7_R_BODY_TOO_LARGE,
 	GW_L7_R_CLIENT_TIMEOUT,
 	GW_L7_R_NO_ROUTE,
 	GW_L7_R_AUTH,

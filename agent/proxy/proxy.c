@@ -419,7 +419,8 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
  *   bad_request       a refused request head (4xx, 501, 505), or a target
  *                     that does not normalize (400)
  *   head_too_large    a request head or a line of it too large (431)
- *   bad_body          a malformed request body (400, 413)
+ *   bad_body          a malformed request body (400)
+ *   body_too_large    a request body above the route's or listener's max_body (413)
  *   client_timeout    the client's head or body came too slowly (408)
  *   no_route          no route takes the request (404)
  *   auth              the route's auth stage answered (401, 403 ...)
@@ -670,6 +671,20 @@ static const char *route_header(void *arg, const char *name, size_t *len)
 	return buf + c->req.h.hdr[k].value;
 }
 
+/* An Upgrade passes when the route allows every protocol it offers (one
+ * Upgrade field only); else the request goes up without it (the builder
+ * drops the field) and the origin never switches. Returns 1 or 0. */
+static int upgrade_allowed(const struct gw_cli *c, const char *buf)
+{
+	const struct gw_http_hdr *h;
+	int k = gw_http_find(&c->req.h, buf, "upgrade", 7, 0);
+
+	if (k < 0 || gw_http_find(&c->req.h, buf, "upgrade", 7, k + 1) >= 0)
+		return 0;
+	h = &c->req.h.hdr[k];
+	return gw_route_upgrade_allowed(c->route->r, buf + h->value, h->value_len);
+}
+
 /* Normalizes the request's target into s->norm (see pathnorm.h) and its
  * host into s->host. Returns the host's length, or -EINVAL (answer 400). */
 static int normalize(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s,
@@ -704,6 +719,22 @@ static int normalize(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 /* Route: normalizes the target and host and matches the request against
  * the snapshot's routes (c->route). Returns 0, or 1 when answered instead
  * (400: no normal form; 404: no route, or an asterisk-form target). */
+/* The request body's limit: the route's max_body, else its listener's.
+ * A Content-Length above it is answered 413 now (the connection closes: the
+ * body is not read); a chunked body is counted as it comes (the chunk
+ * decoder answers 413 at the limit). Returns 1 when it answered, else 0. */
+static int req_body_limit(struct gw_cli *c)
+{
+	__u64 max = c->route->r->max_body ? c->route->r->max_body : c->to.max_body;
+
+	c->rq_ch.max_body = max;
+	if (c->rq_body == GW_BODY_LENGTH && c->req.h.content_length > max) {
+		answer(c, GW_L7_R_BODY_TOO_LARGE, 413, NULL, 1);
+		return 1;
+	}
+	return 0;
+}
+
 static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s)
 {
 	struct gw_route_req rq = { 0 };
@@ -731,7 +762,7 @@ static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 		answer(c, GW_L7_R_NO_ROUTE, 404, NULL, 0);
 		return 1;
 	}
-	return 0;
+	return req_body_limit(c);
 }
 
 /* Sets up what the stages see of the request (not memset: the 4 KiB
@@ -873,6 +904,7 @@ static int req_upstream_head(struct gw_cli *c, const char *buf, struct gw_proxy_
 	f.client_addr = c->peer;
 	f.proto = c->tls ? "https" : "http";
 	fwd_ids(c, buf, s, &f);
+	c->upgrade = c->upgrade && upgrade_allowed(c, buf);
 	f.conn = c->upgrade ? GW_CONN_UPGRADE : GW_CONN_NONE;
 	n = gw_http_req_build(&c->req, buf, &f, c->hbuf, sizeof(c->hbuf));
 	if (n < 0) {
@@ -1188,8 +1220,8 @@ static int scan_request_body(struct gw_cli *c)
 			c->keep = 0;
 			req_end(c);
 		} else {
-			answer(c, GW_L7_R_BAD_BODY, c->rq_ch.status ? c->rq_ch.status : 400, NULL,
-			       1);
+			answer(c, c->rq_ch.status == 413 ? GW_L7_R_BODY_TOO_LARGE : GW_L7_R_BAD_BODY,
+			       c->rq_ch.status ? c->rq_ch.status : 400, NULL, 1);
 		}
 		return -1;
 	}
@@ -1330,13 +1362,15 @@ static int step_resp_head(struct gw_cli *c)
 	if (c->resp.interim) {
 		c->rs_interim = 1;
 		f.conn = GW_CONN_NONE;
-		n = gw_http_resp_build(&c->resp, c->out.data + c->out.start, &f, c->hbuf,
-				       sizeof(c->hbuf));
+		/* RFC 9110 15.2: no 1xx goes to an HTTP/1.0 client */
+		n = c->req.h.minor == 0 ? -1 :
+			gw_http_resp_build(&c->resp, c->out.data + c->out.start, &f, c->hbuf,
+					   sizeof(c->hbuf));
 		c->out.start += (__u32)rc;
 		gw_http_resp_init(&c->resp, c->rsh, GW_L7_MAX_HDRS, &resp_limits,
 				  c->head_request);
 		if (n < 0)
-			return 1;	/* an interim head we cannot rewrite is dropped */
+			return 1;	/* dropped: for HTTP/1.0, or not rewritable */
 		c->hlen = (__u32)n;
 		c->hoff = 0;
 		c->hdst = HDST_CLIENT;

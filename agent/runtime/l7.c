@@ -153,13 +153,16 @@ static __u64 or_default(__u64 v, __u64 dflt)
 }
 
 /* The listener's client timeouts of a config entry. */
-static void cto_of(const struct gw_cfg_client_timeouts *t, struct gw_l7_cto *to)
+static void cto_of(const struct gw_cfg_listener *cl, struct gw_l7_cto *to)
 {
+	const struct gw_cfg_client_timeouts *t = &cl->timeouts;
+
 	to->header_ns = or_default(t->header_ns, GW_CFG_CLIENT_HEADER_NS);
 	to->idle_ns = or_default(t->idle_ns, GW_CFG_CLIENT_IDLE_NS);
 	to->body_ns = or_default(t->body_ns, GW_CFG_CLIENT_BODY_NS);
 	to->send_ns = or_default(t->send_ns, GW_CFG_CLIENT_SEND_NS);
 	to->tls_ns = or_default(t->tls_handshake_ns, GW_CFG_CLIENT_TLS_NS);
+	to->max_body = or_default(cl->max_body, GW_CFG_MAX_BODY_DEFAULT);
 }
 
 /* Appends a listener to s (room was made by snap_alloc). Returns 0 or
@@ -515,7 +518,7 @@ static int snap_build(struct gw_l7 *l7, const struct gw_cfg *cfg, const struct g
 	for (i = 0; i < cfg->n_listeners; i++) {
 		struct gw_l7_cto to;
 
-		cto_of(&cfg->listeners[i].timeouts, &to);
+		cto_of(&cfg->listeners[i], &to);
 		if (snap_add_listener(l7, s, cfg->listeners[i].name, &cfg->listeners[i].address,
 				      cfg->listeners[i].tls, &to))
 			goto fail;

@@ -4,8 +4,12 @@
  * lookup's answer means for the verdict.
  *
  *   SUCCESS                      rewrite, set MACs, forward (TX / redirect)
- *   NO_NEIGH                     rewrite, then PASS_NO_NEIGH: the stack
- *                                resolves the neighbour and forwards
+ *   NO_NEIGH                     rewrite, then FWD_NO_NEIGH: the kernel's
+ *                                neighbour layer resolves and queues
+ *                                (bpf_redirect_neigh at TC; XDP hands the
+ *                                packet to gw_tc_neigh through metadata,
+ *                                or drops it untouched, NO_TC_HELPER, when
+ *                                the ingress has no gw_tc_neigh)
  *   BLACKHOLE/UNREACHABLE/PROHIBIT  DROP_UNROUTABLE (before rewriting)
  *   FRAG_NEEDED                  DROP_MTU (before rewriting)
  *   anything else                PASS_FIB (the packet untouched)
@@ -116,14 +120,27 @@ static __always_inline __u16 gw_fib_len(struct gw_pkt *p, __u32 l3_len, const en
 	return l3_len > 0xffff ? 0xffff : (__u16)l3_len;
 }
 
+/* Returns the gw_ifaddr flags of ifindex (0 when gw is not there). */
+static __always_inline __u32 gw_if_flags(__u32 ifindex)
+{
+	struct gw_ifaddr *ia = bpf_map_lookup_elem(&gw_ifaddr, &ifindex);
+
+	return ia ? ia->flags : 0;
+}
+
 /* Returns GW_R_NONE when a lookup result lets the packet be rewritten
- * (SUCCESS or NO_NEIGH), else the verdict for the untouched packet. */
-static __always_inline __u32 gw_fib_verdict(int rc)
+ * (SUCCESS, or NO_NEIGH where someone can send it: TC itself, or XDP with
+ * gw_tc_neigh at the ingress), else the verdict for the untouched packet. */
+static __always_inline __u32 gw_fib_verdict(const struct gw_pkt *p, int rc,
+					    const enum gw_hook hook)
 {
 	switch (rc) {
 	case BPF_FIB_LKUP_RET_SUCCESS:
-	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		return GW_R_NONE;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		if (hook == GW_HOOK_TC || (gw_if_flags(p->ifindex) & GW_IFADDR_F_TC_HELPER))
+			return GW_R_NONE;
+		return GW_R_DROP_NO_TC_HELPER;
 	case BPF_FIB_LKUP_RET_BLACKHOLE:
 	case BPF_FIB_LKUP_RET_UNREACHABLE:
 	case BPF_FIB_LKUP_RET_PROHIBIT:
@@ -135,22 +152,22 @@ static __always_inline __u32 gw_fib_verdict(int rc)
 	}
 }
 
-/* Finishes a rewritten packet: on SUCCESS sets the MACs from the lookup
- * and the egress interface, and returns `reason`; on NO_NEIGH returns
- * PASS_NO_NEIGH (the stack forwards it). The Ethernet header must be at
- * the start of the packet. */
+/* Finishes a rewritten packet: sets the egress interface and, on
+ * SUCCESS, the MACs from the lookup, and returns `reason`; on NO_NEIGH
+ * returns FWD_NO_NEIGH (the kernel's neighbour layer sends it: gw_run).
+ * The Ethernet header must be at the start of the packet. */
 static __always_inline __u32 gw_fwd_finish(struct gw_pkt *p, const struct bpf_fib_lookup *fib,
 					   int rc, struct gw_fwd *fwd, __u32 reason)
 {
 	struct ethhdr *eth = p->data;
 
+	fwd->ifindex = fib->ifindex;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return GW_R_PASS_NO_NEIGH;
+		return GW_R_FWD_NO_NEIGH;
 	if ((void *)(eth + 1) > p->data_end)
 		return GW_R_DROP_ENCAP;
 	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
-	fwd->ifindex = fib->ifindex;
 	return reason;
 }
 

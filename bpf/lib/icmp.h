@@ -234,11 +234,10 @@ static __always_inline __u32 gw_icmp_from_backend(struct gw_pkt *p, struct gw_fw
 		__builtin_memcpy(t->a, p->flow.saddr, 16);
 	rc = gw_fib_lookup(p, &t->fib, p->flow.family, t->dst, p->flow.proto, 0, 0,
 			   gw_fib_len(p, p->l3_len, hook), hook);
-	r = gw_fib_verdict(rc);
+	r = gw_fib_verdict(p, rc, hook);
 	if (r != GW_R_NONE)
 		return r;
-	if (gw_icmp_rewrite(p, t->a, t->dst, t->dst, t->src, cport, vport,
-			    rc == BPF_FIB_LKUP_RET_SUCCESS))
+	if (gw_icmp_rewrite(p, t->a, t->dst, t->dst, t->src, cport, vport, 1))
 		return GW_R_DROP_MALFORMED_L4;
 	gw_count(&gw_svc_stats, svc_id, p->len);
 	gw_count(&gw_backend_stats, be_id, p->len);
@@ -290,13 +289,12 @@ static __always_inline __u32 gw_icmp_to_vip(struct gw_pkt *p, struct gw_fwd *fwd
 	if (svc->fwd == GW_FWD_IPIP) {
 		rc = gw_fib_lookup(p, &t->fib, family, t->dst, p->flow.proto, 0, 0,
 				   gw_fib_len(p, p->l3_len + gw_encap_len(family), hook), hook);
-		r = gw_fib_verdict(rc);
+		r = gw_fib_verdict(p, rc, hook);
 		if (r != GW_R_NONE)
 			return r;
 		if (gw_src_addr(t->fib.ifindex, family, t->src))
 			return GW_R_DROP_NO_SRC_ADDR;
-		r = gw_ipip_encap(p, family, t->dst, t->src, gw_flow_hash(&t->key),
-				  rc == BPF_FIB_LKUP_RET_SUCCESS, hook);
+		r = gw_ipip_encap(p, family, t->dst, t->src, gw_flow_hash(&t->key), 1, hook);
 		if (r != GW_R_NONE)
 			return r;
 	} else {
@@ -307,11 +305,10 @@ static __always_inline __u32 gw_icmp_to_vip(struct gw_pkt *p, struct gw_fwd *fwd
 		nat_port = ct->nat_port;
 		rc = gw_fib_lookup(p, &t->fib, family, t->dst, p->flow.proto, 0, 0,
 				   gw_fib_len(p, p->l3_len, hook), hook);
-		r = gw_fib_verdict(rc);
+		r = gw_fib_verdict(p, rc, hook);
 		if (r != GW_R_NONE)
 			return r;
-		if (gw_icmp_rewrite(p, t->src, t->dst, t->dst, t->src, bport, nat_port,
-				    rc == BPF_FIB_LKUP_RET_SUCCESS))
+		if (gw_icmp_rewrite(p, t->src, t->dst, t->dst, t->src, bport, nat_port, 1))
 			return GW_R_DROP_MALFORMED_L4;
 	}
 	gw_count(&gw_svc_stats, svc_id, p->len);

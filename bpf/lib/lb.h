@@ -63,7 +63,7 @@ static __always_inline __u32 gw_svc_ipip(struct gw_pkt *p, const struct gw_confi
 	rc = gw_fib_lookup_be(p, &t->fib, be_id, cfg->fib_gen, now, family, t->dst,
 			      p->flow.proto, p->flow.sport, p->flow.dport,
 			      gw_fib_len(p, p->l3_len + gw_encap_len(family), hook), hook);
-	r = gw_fib_verdict(rc);
+	r = gw_fib_verdict(p, rc, hook);
 	if (r != GW_R_NONE)
 		return r;
 	if (gw_src_addr(t->fib.ifindex, family, t->src))
@@ -72,7 +72,7 @@ static __always_inline __u32 gw_svc_ipip(struct gw_pkt *p, const struct gw_confi
 		gw_ct_store(p, svc->id, be_id, now, NULL, 0, t);
 	if (family == GW_FAMILY_V6 && established)
 		hash = gw_flow_hash(&p->flow);
-	r = gw_ipip_encap(p, family, t->dst, t->src, hash, rc == BPF_FIB_LKUP_RET_SUCCESS, hook);
+	r = gw_ipip_encap(p, family, t->dst, t->src, hash, 1, hook);
 	if (r != GW_R_NONE)
 		return r;
 	gw_lb_count(p, svc->id, be_id);
@@ -99,7 +99,7 @@ static __always_inline __u32 gw_svc_nat(struct gw_pkt *p, const struct gw_config
 	rc = gw_fib_lookup_be(p, &t->fib, be_id, cfg->fib_gen, now, be->family, t->dst,
 			      p->flow.proto, p->flow.sport, dport, gw_fib_len(p, p->l3_len, hook),
 			      hook);
-	r = gw_fib_verdict(rc);
+	r = gw_fib_verdict(p, rc, hook);
 	if (r != GW_R_NONE)
 		return r;
 	if (ct && ct->nat_port) {
@@ -115,7 +115,7 @@ static __always_inline __u32 gw_svc_nat(struct gw_pkt *p, const struct gw_config
 			return GW_R_DROP_NAT_PORTS;
 		gw_ct_store(p, svc->id, be_id, now, t->src, port, t);
 	}
-	if (gw_l4_rewrite(p, t->src, t->dst, port, dport, rc == BPF_FIB_LKUP_RET_SUCCESS, hook))
+	if (gw_l4_rewrite(p, t->src, t->dst, port, dport, 1, hook))
 		return GW_R_DROP_MALFORMED_L4;
 	gw_lb_count(p, svc->id, be_id);
 	return gw_fwd_finish(p, &t->fib, rc, fwd, GW_R_FWD_NAT);
@@ -141,10 +141,10 @@ static __always_inline __u32 gw_nat_reply_do(struct gw_pkt *p, const struct gw_n
 	be_id = nat->backend_id;
 	rc = gw_fib_lookup(p, &t->fib, p->flow.family, t->dst, p->flow.proto, sport, dport,
 			   gw_fib_len(p, p->l3_len, hook), hook);
-	r = gw_fib_verdict(rc);
+	r = gw_fib_verdict(p, rc, hook);
 	if (r != GW_R_NONE)
 		return r;
-	if (gw_l4_rewrite(p, t->src, t->dst, sport, dport, rc == BPF_FIB_LKUP_RET_SUCCESS, hook))
+	if (gw_l4_rewrite(p, t->src, t->dst, sport, dport, 1, hook))
 		return GW_R_DROP_MALFORMED_L4;
 	gw_lb_count(p, svc_id, be_id);
 	return gw_fwd_finish(p, &t->fib, rc, fwd, GW_R_FWD_NAT_REPLY);

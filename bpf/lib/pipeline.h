@@ -113,6 +113,73 @@ static __always_inline __u32 gw_pipeline(struct gw_pkt *p, struct gw_fwd *fwd,
 	return GW_R_PASS_LOCAL;
 }
 
+/* Whether XDP must hand a packet forwarded to `egress` to TC: that
+ * interface cannot take XDP frames (gwd's GW_IFADDR_F_XDP_SLOW; checked
+ * only while some interface has it). Returns 1 or 0. */
+static __always_inline int gw_xdp_egress_slow(__u32 egress)
+{
+	const struct gw_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&gw_config, &zero);
+	if (!cfg || !(cfg->flags & GW_CFG_F_XDP_SLOW_ANY))
+		return 0;
+	return !!(gw_if_flags(egress) & GW_IFADDR_F_XDP_SLOW);
+}
+
+/* XDP: marks the (rewritten) packet for gw_tc_neigh at the ingress's TC
+ * hook, which the packet reaches once passed: its Ethernet addresses
+ * become GW_MARK_* and the egress (abi.h). Returns 0, or -1 when the
+ * ingress has no gw_tc_neigh. */
+static __always_inline int gw_xdp_handoff(struct xdp_md *ctx, __u32 ifindex, __u32 egress)
+{
+	struct ethhdr *eth = (void *)(long)ctx->data;
+
+	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
+		return -1;
+	if (!(gw_if_flags(ifindex) & GW_IFADDR_F_TC_HELPER))
+		return -1;
+	eth->h_dest[0] = GW_MARK_0;
+	eth->h_dest[1] = GW_MARK_1;
+	eth->h_dest[2] = GW_MARK_2;
+	eth->h_dest[3] = GW_MARK_NEIGH;
+	eth->h_dest[4] = 0;
+	eth->h_dest[5] = 0;
+	__builtin_memcpy(eth->h_source, &egress, 4);
+	eth->h_source[4] = 0;
+	eth->h_source[5] = 0;
+	return 0;
+}
+
+/* Returns 1 when the frame at data carries a destination only gw_xdp's
+ * marks have (GW_MARK_0..2), else 0. */
+static __always_inline int gw_eth_marked(const void *data, const void *end)
+{
+	const struct ethhdr *eth = data;
+
+	if ((const void *)(eth + 1) > end)
+		return 0;
+	return eth->h_dest[0] == GW_MARK_0 && eth->h_dest[1] == GW_MARK_1 &&
+	       eth->h_dest[2] == GW_MARK_2;
+}
+
+/* XDP: a packet to forward that XDP cannot send itself (its neighbour is
+ * unresolved, or its egress takes no XDP frames) goes to gw_tc_neigh.
+ * Returns the reason to count: FWD_NO_NEIGH, FWD_XDP_SLOW, `reason` when
+ * XDP sends it, or DROP_NO_TC_HELPER when no handoff is possible. */
+static __always_inline __u32 gw_xdp_fwd_check(struct xdp_md *ctx, __u32 ifindex, __u32 reason,
+					      __u32 egress)
+{
+	if (reason != GW_R_FWD_NO_NEIGH) {
+		if (!gw_xdp_egress_slow(egress))
+			return reason;
+		reason = GW_R_FWD_XDP_SLOW;
+	}
+	if (gw_xdp_handoff(ctx, ifindex, egress))
+		return GW_R_DROP_NO_TC_HELPER;
+	return reason;
+}
+
 /* Runs the pipeline, counts its verdict and turns it into the hook's
  * return code. */
 static __always_inline int gw_run(void *ctx, const enum gw_hook hook)
@@ -124,16 +191,48 @@ static __always_inline int gw_run(void *ctx, const enum gw_hook hook)
 
 	gw_pkt_init(&p, ctx, hook);
 	reason = gw_pipeline(&p, &fwd, hook);
+	act = gw_reason_action(reason);
+	if (hook == GW_HOOK_XDP) {
+		struct xdp_md *x = ctx;
+
+		if (act == GW_ACT_FORWARD)
+			reason = gw_xdp_fwd_check(x, p.ifindex, reason, fwd.ifindex);
+		else if (act == GW_ACT_PASS &&
+			 gw_eth_marked((void *)(long)x->data, (void *)(long)x->data_end))
+			reason = GW_R_DROP_MALFORMED_L2;	/* a forged mark */
+		act = gw_reason_action(reason);
+	}
 	gw_count(&gw_stats, reason, p.len);
 
-	act = gw_reason_action(reason);
 	if (act == GW_ACT_DROP)
 		return hook == GW_HOOK_XDP ? XDP_DROP : TC_ACT_SHOT;
 	if (act == GW_ACT_PASS)
 		return hook == GW_HOOK_XDP ? XDP_PASS : TC_ACT_OK;
-	if (hook == GW_HOOK_XDP)
+	if (hook == GW_HOOK_XDP) {
+		if (reason == GW_R_FWD_NO_NEIGH || reason == GW_R_FWD_XDP_SLOW)
+			return XDP_PASS;	/* to gw_tc_neigh */
 		return fwd.ifindex == p.ifindex ? XDP_TX : bpf_redirect(fwd.ifindex, 0);
+	}
+	if (reason == GW_R_FWD_NO_NEIGH)
+		return bpf_redirect_neigh(fwd.ifindex, NULL, 0, 0);
 	return bpf_redirect(fwd.ifindex, 0);
+}
+
+/* gw_tc_neigh, at the TC ingress of an interface where gw_xdp runs: sends
+ * what gw_xdp marked for it (GW_MARK_*) through the kernel's neighbour
+ * layer, lets everything else pass untouched. Returns the TC action. */
+static __always_inline int gw_tc_handoff(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u32 egress;
+
+	if (!gw_eth_marked(data, end) || (void *)(eth + 1) > end ||
+	    eth->h_dest[3] != GW_MARK_NEIGH)
+		return TC_ACT_OK;
+	__builtin_memcpy(&egress, eth->h_source, 4);
+	bpf_skb_change_type(skb, 0);	/* PACKET_HOST: the mark was no MAC of ours */
+	return bpf_redirect_neigh(egress, NULL, 0, 0);
 }
 
 #endif /* GW_BPF_PIPELINE_H */

@@ -36,6 +36,9 @@ struct gw_gcra {
  * ban); a writer that drops it costs time, never a ban. */
 #define GW_CFG_F_NO_BANS_V4 (1u << 1)
 #define GW_CFG_F_NO_BANS_V6 (1u << 2)
+/* Some interface in gw_ifaddr has GW_IFADDR_F_XDP_SLOW: XDP checks the
+ * egress of every packet it forwards. Set and cleared by gwd. */
+#define GW_CFG_F_XDP_SLOW_ANY (1u << 3)
 
 struct gw_config {
 	__u32 flags;		/* GW_CFG_F_* */
@@ -214,6 +217,26 @@ struct gw_ifaddr {
 
 #define GW_IFADDR_F_V4 (1u << 0)
 #define GW_IFADDR_F_V6 (1u << 1)
+/* gw_tc_neigh runs at this interface's TC ingress (beside gw_xdp): XDP
+ * hands it the packets it cannot send itself (GW_MARK_*). */
+#define GW_IFADDR_F_TC_HELPER (1u << 2)
+/* This interface cannot take frames XDP redirects into it (a veth whose
+ * peer has neither an XDP program nor NAPI): XDP hands packets leaving
+ * here to the ingress interface's gw_tc_neigh (bpf_redirect_neigh). */
+#define GW_IFADDR_F_XDP_SLOW (1u << 3)
+
+/* How gw_xdp hands a rewritten packet to gw_tc_neigh (XDP_PASS; the
+ * host kernel refuses bpf_xdp_adjust_meta to XDP programs, so no
+ * metadata): its Ethernet addresses become a mark, which gw_tc_neigh
+ * reads before bpf_redirect_neigh() writes the real ones:
+ *   destination  02:67:77:4e:00:00 (GW_MARK_*: "gwN", locally administered)
+ *   source       the egress ifindex (4 bytes, host order), 00:00
+ * gw_xdp drops any other frame it would pass with a destination starting
+ * with GW_MARK_0..2, so only gw_xdp's marks reach gw_tc_neigh. */
+#define GW_MARK_0 0x02
+#define GW_MARK_1 0x67
+#define GW_MARK_2 0x77
+#define GW_MARK_NEIGH 0x4e
 
 /* ------------------------------------------------------------------ */
 /* Counters: gw_stats (per-CPU array, index reason), gw_svc_stats (index */
@@ -241,13 +264,14 @@ struct gw_counter {
 	X(PASS_NON_IP, PASS, "non_ip")              /* ARP, LLDP, ... */           \
 	X(PASS_FRAGMENT, PASS, "fragment")          /* IP fragment: stack */       \
 	X(PASS_VLAN, PASS, "vlan")                  /* tagged frame: not steered */\
-	X(PASS_NO_NEIGH, PASS, "no_neigh")          /* stack resolves neighbour */ \
 	X(PASS_FIB, PASS, "fib_pass")               /* FIB declined: stack */      \
 	X(PASS_TTL, PASS, "ttl")                    /* TTL/hop limit expiring */   \
 	X(FWD_NAT, FORWARD, "nat")                  /* client -> backend, NAT */   \
 	X(FWD_NAT_REPLY, FORWARD, "nat_reply")      /* backend -> client, NAT */   \
 	X(FWD_IPIP, FORWARD, "ipip")                /* encapsulated, DSR */        \
 	X(FWD_ICMP_ERROR, FORWARD, "icmp_error")    /* ICMP error of a flow */     \
+	X(FWD_NO_NEIGH, FORWARD, "no_neigh")        /* kernel resolves, queues */  \
+	X(FWD_XDP_SLOW, FORWARD, "xdp_slow_egress") /* egress: skb, from TC */     \
 	X(DROP_FILTER, DROP, "filter")              /* denied prefix / default */  \
 	X(DROP_BAN, DROP, "ban")                    /* time-limited deny */        \
 	X(DROP_RATELIMIT, DROP, "ratelimit")        /* source over its rate */     \
@@ -263,7 +287,8 @@ struct gw_counter {
 	X(DROP_NO_SRC_ADDR, DROP, "no_src_addr")    /* egress has no address */    \
 	X(DROP_UNROUTABLE, DROP, "unroutable")      /* FIB: blackhole etc. */      \
 	X(DROP_MTU, DROP, "mtu")                    /* too big after encap */      \
-	X(DROP_ENCAP, DROP, "encap")                /* headroom/adjust failed */
+	X(DROP_ENCAP, DROP, "encap")                /* headroom/adjust failed */\
+	X(DROP_NO_TC_HELPER, DROP, "no_tc_helper")  /* needed gw_tc_neigh */
 
 #define GW_REASON_ENUM(name, act, label) GW_R_##name,
 enum gw_reason { GW_REASONS(GW_REASON_ENUM) GW_R_MAX };

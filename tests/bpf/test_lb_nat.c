@@ -560,6 +560,61 @@ static void expect(int fam, int hook, const char *vip, __u16 sport, __u8 ttl, in
 	assert_int_equal(gwt_reason_count(skel, reason), 1); /* the expected reason */
 }
 
+/* Sets and clears gw_ifaddr flags of ifindex. */
+static void if_flags(int ifindex, __u32 set, __u32 clear)
+{
+	int fd = bpf_map__fd(skel->maps.gw_ifaddr);
+	struct gw_ifaddr ia;
+	__u32 key = (__u32)ifindex;
+
+	assert_int_equal(bpf_map_lookup_elem(fd, &key, &ia), 0);
+	ia.flags = (ia.flags & ~clear) | set;
+	assert_int_equal(bpf_map_update_elem(fd, &key, &ia, BPF_EXIST), 0);
+}
+
+/* Parses the frame of r into v and checks the mark gw_xdp left in its
+ * Ethernet addresses for gw_tc_neigh (abi.h: GW_MARK_*). */
+static void expect_mark(const struct gwt_run *r, __u32 egress, struct pkt_view *v)
+{
+	const uint8_t dst[6] = { GW_MARK_0, GW_MARK_1, GW_MARK_2, GW_MARK_NEIGH, 0, 0 };
+	uint8_t src[6] = { 0 };
+
+	memcpy(src, &egress, 4);
+	assert_int_equal(pkt_parse(r->out, r->out_len, v), 0);
+	assert_memory_equal(v->mac_dst, dst, 6);
+	assert_memory_equal(v->mac_src, src, 6);
+}
+
+/* A packet toward backend `be` of service vip, whose neighbour is not
+ * resolved: TC rewrites it and hands it to bpf_redirect_neigh; XDP drops
+ * it untouched when the ingress has no gw_tc_neigh, else rewrites it and
+ * passes it marked for gw_tc_neigh. */
+static void no_neigh(int fam, int hook, const char *vip, const char *be, __u16 sport)
+{
+	struct pkt_view v;
+	struct gwt_run r;
+
+	if (hook == 0) {
+		uint8_t buf[PKT_MAX];
+		size_t len = build(buf, fam, CLIENT(fam), vip, IPPROTO_TCP, sport, 80, 64);
+
+		expect(fam, hook, vip, sport, 64, GW_ACT_DROP, GW_R_DROP_NO_TC_HELPER, &r);
+		assert_memory_equal(r.out, buf, len);		/* untouched */
+		if_flags(topo.cside, GW_IFADDR_F_TC_HELPER, 0);
+		expect(fam, hook, vip, sport, 64, GW_ACT_PASS, GW_R_FWD_NO_NEIGH, &r);
+		if_flags(topo.cside, 0, GW_IFADDR_F_TC_HELPER);
+		expect_mark(&r, (__u32)topo.bside, &v);
+	} else {
+		expect(fam, hook, vip, sport, 64, GW_ACT_FORWARD, GW_R_FWD_NO_NEIGH, &r);
+		assert_int_equal(r.retval, TC_ACT_REDIRECT);	/* bpf_redirect_neigh */
+		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
+	}
+	assert_string_equal(v.daddr, be);		/* rewritten */
+	assert_string_equal(v.saddr, GWB(fam));
+	assert_int_equal(v.ttl, 63);			/* gw forwards it: decremented */
+	assert_int_equal(v.csum_ok, 1);
+}
+
 static void verdicts(int fam)
 {
 	const char *nn[1] = { FAM(fam, "198.18.0.9", "fd00:18::9") };
@@ -570,7 +625,6 @@ static void verdicts(int fam)
 	const char *vbh = FAM(fam, "198.51.100.31", "2001:db8::31");
 	const char *vdr = FAM(fam, "198.51.100.32", "2001:db8::32");
 	const char *vok = FAM(fam, "198.51.100.33", "2001:db8::33");
-	struct pkt_view v;
 	struct gwt_run r;
 	int hook;
 
@@ -579,14 +633,8 @@ static void verdicts(int fam)
 	svc_set(fam, vdr, 80, IPPROTO_TCP, ok, drained, 1);
 	svc_set(fam, vok, 80, IPPROTO_TCP, ok, NULL, 1);
 	for (hook = 0; hook < 2; hook++) {
-		/* no neighbour: rewritten, then to the stack */
-		expect(fam, hook, vnn, (__u16)(43000 + hook), 64, GW_ACT_PASS, GW_R_PASS_NO_NEIGH,
-		       &r);
-		assert_int_equal(pkt_parse(r.out, r.out_len, &v), 0);
-		assert_string_equal(v.daddr, nn[0]);	/* rewritten before passing */
-		assert_string_equal(v.saddr, GWB(fam));
-		assert_int_equal(v.ttl, 64);		/* the stack decrements it */
-		assert_int_equal(v.csum_ok, 1);
+		/* no neighbour: see no_neigh() */
+		no_neigh(fam, hook, vnn, nn[0], (__u16)(43000 + hook));
 
 		expect(fam, hook, vbh, (__u16)(43100 + hook), 64, GW_ACT_DROP,
 		       GW_R_DROP_UNROUTABLE, &r);
@@ -622,6 +670,71 @@ static void test_verdicts_v4(void **state)
 static void test_verdicts_v6(void **state)
 {
 	verdicts(6);
+}
+
+/* gw_tc_neigh: a frame gw_xdp marked goes to bpf_redirect_neigh, others
+ * pass; gw_xdp drops a forged mark and hands packets for an egress that
+ * takes no XDP frames (GW_IFADDR_F_XDP_SLOW) to gw_tc_neigh. */
+static void tc_handoff(int fam)
+{
+	const char *ok[1] = { BE2(fam) };
+	const char *vok = FAM(fam, "198.51.100.34", "2001:db8::34");
+	int helper = bpf_program__fd(skel->progs.gw_tc_neigh);
+	struct gw_config cfg;
+	struct pkt_view v;
+	struct gwt_run r;
+	uint8_t buf[PKT_MAX];
+	__u32 egress = (__u32)topo.bside;
+	size_t len;
+
+	svc_set(fam, vok, 80, IPPROTO_TCP, ok, NULL, 1);
+	len = build(buf, fam, CLIENT(fam), BE2(fam), IPPROTO_TCP, 44000, 80, 64);
+	assert_int_equal(gwt_run_prog(helper, 1, topo.cside, buf, len, &r), 0);
+	assert_int_equal(r.retval, TC_ACT_OK);			/* no mark: untouched */
+	buf[0] = GW_MARK_0;
+	buf[1] = GW_MARK_1;
+	buf[2] = GW_MARK_2;
+	buf[3] = GW_MARK_NEIGH;
+	buf[4] = buf[5] = 0;
+	memcpy(buf + 6, &egress, 4);
+	assert_int_equal(gwt_run_prog(helper, 1, topo.cside, buf, len, &r), 0);
+	assert_int_equal(r.retval, TC_ACT_REDIRECT);		/* bpf_redirect_neigh */
+
+	/* the same mark from the wire, at XDP: dropped, never passed */
+	gwt_reset_counts(skel);
+	assert_int_equal(gwt_run(skel, 0, topo.cside, buf, len, &r), 0);
+	assert_int_equal(r.action, GW_ACT_DROP);
+	assert_int_equal(gwt_reason_count(skel, GW_R_DROP_MALFORMED_L2), 1);
+
+	/* an egress that takes no XDP frames: checked once gwd says so */
+	if_flags(topo.bside, GW_IFADDR_F_XDP_SLOW, 0);
+	expect(fam, 0, vok, 44001, 64, GW_ACT_FORWARD, GW_R_FWD_NAT, &r);
+	assert_int_equal(gwt_config_get(skel, &cfg), 0);
+	cfg.flags |= GW_CFG_F_XDP_SLOW_ANY;
+	assert_int_equal(gwt_config_set(skel, &cfg), 0);
+	expect(fam, 0, vok, 44002, 64, GW_ACT_DROP, GW_R_DROP_NO_TC_HELPER, &r);
+	if_flags(topo.cside, GW_IFADDR_F_TC_HELPER, 0);
+	expect(fam, 0, vok, 44003, 64, GW_ACT_PASS, GW_R_FWD_XDP_SLOW, &r);
+	expect_mark(&r, egress, &v);
+	assert_string_equal(v.daddr, BE2(fam));
+	assert_int_equal(v.ttl, 63);
+	assert_int_equal(v.csum_ok, 1);
+	/* TC sends it itself */
+	expect(fam, 1, vok, 44004, 64, GW_ACT_FORWARD, GW_R_FWD_NAT, &r);
+	cfg.flags &= ~GW_CFG_F_XDP_SLOW_ANY;
+	assert_int_equal(gwt_config_set(skel, &cfg), 0);
+	if_flags(topo.cside, 0, GW_IFADDR_F_TC_HELPER);
+	if_flags(topo.bside, 0, GW_IFADDR_F_XDP_SLOW);
+}
+
+static void test_tc_handoff_v4(void **state)
+{
+	tc_handoff(4);
+}
+
+static void test_tc_handoff_v6(void **state)
+{
+	tc_handoff(6);
 }
 
 /* Returns whether the gw_svc_bloom bit of the TCP port-80 service at
@@ -1011,6 +1124,8 @@ int main(void)
 		cmocka_unit_test(test_backend_add_keeps_flows_v6),
 		cmocka_unit_test(test_verdicts_v4),
 		cmocka_unit_test(test_verdicts_v6),
+		cmocka_unit_test(test_tc_handoff_v4),
+		cmocka_unit_test(test_tc_handoff_v6),
 		cmocka_unit_test(test_icmp_errors_v4),
 		cmocka_unit_test(test_icmp_errors_v6),
 		cmocka_unit_test(test_svc_bloom),

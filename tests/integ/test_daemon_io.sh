@@ -9,6 +9,7 @@
 #   idle client gives its slot up to a new one;
 # - one user holding 8 busy admin connections (its share) gets a clear
 #   "busy" for a 9th, and everyone else is still served.
+# vm: skip (gwd's loop and its own sockets)
 . "$(dirname "$0")/lib.sh"
 it_init dio
 it_gwd_setup 1 curl

@@ -9,6 +9,7 @@
 # - every gwd long option is in gwd.8;
 # - every keyword of config.c's keyword tables is an item of gateway.yaml.5.
 # Needs no root.
+# vm: skip (man pages and help texts)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MAN=$ROOT/docs/man
 command -v groff >/dev/null || { echo "SKIP: missing groff"; exit 77; }

@@ -72,6 +72,13 @@ wait_log "is invalid; the running config stays" "invalid reload not reported"
 grep -q "gateway.yaml:2:18: deny: 'not-an-address'" "$LOG" || it_fail "no position in the reload error"
 ok "$IT_CL2" invalid-reload-cl2
 blocked "$IT_CL1" invalid-reload-cl1
+# A node of the wrong kind inside a list (crashed the parser's later
+# checks): an error with its position; gwd keeps running.
+printf 'version: 1\ntls: { alpn: [{a: b}] }\n' >"$CFG"
+kill -HUP "$GWD_PID"
+wait_log "gateway.yaml:2:15: alpn: expected a value, found a mapping" "a mapping in a list was not reported"
+kill -0 "$GWD_PID" 2>/dev/null || it_fail "gwd died reloading a mapping in a string list"
+ok "$IT_CL2" wrong-kind-reload-cl2
 
 # Prometheus text on gateway.metrics (inside the gateway's netns).
 metric() {	# metric NAME{LABELS}: its value
@@ -85,7 +92,7 @@ print(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=3).read().
 	it_fail "metrics: no packets for service web"
 [ "$(metric 'gw_config_reloads_total{result="success"}')" = 1 ] ||
 	it_fail "metrics: reload successes"
-[ "$(metric 'gw_config_reloads_total{result="failure"}')" = 1 ] ||
+[ "$(metric 'gw_config_reloads_total{result="failure"}')" = 2 ] ||
 	it_fail "metrics: reload failures"
 [ -n "$(metric 'gw_backend_packets_total{service="web",backend="198.18.11.2:8080"}')" ] ||
 	it_fail "metrics: no backend row"

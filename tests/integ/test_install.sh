@@ -5,6 +5,7 @@
 # its place with its mode, the unit's paths follow PREFIX, the installed
 # programs run, the man pages render, the unit passes systemd-analyze
 # verify (when present). Needs no root.
+# vm: skip (make install and the systemd unit files)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
 [ -x "$BUILD/bin/gwd" ] || { echo "SKIP: missing $BUILD/bin/gwd (run make)"; exit 77; }
@@ -35,6 +36,9 @@ $p/lib/tmpfiles.d/gw.conf 644
 $p/lib/gw/decap.bpf.o 644
 $p/share/bash-completion/completions/gwctl 644
 $p/share/doc/gw/gateway.example.yaml 644
+$p/share/doc/gw/README.md 644
+$p/share/doc/gw/admin-protocol.md 644
+$p/share/doc/gw/contract.md 644
 /etc/gw/gateway.yaml.example 640
 EOL
 	[ -e "$d/etc/gw/gateway.yaml" ] && fail "$p: install wrote a live /etc/gw/gateway.yaml"

@@ -107,12 +107,40 @@ static void test_lines(void **state)
 	}
 }
 
+/* A message quoting the client's bytes is still an answer when those bytes
+ * are not UTF-8 (jansson's parse error quotes them; "unknown command"
+ * cuts the name at 64 bytes, maybe inside a character): found by
+ * tests/fuzz/fuzz_cmd. */
+static void test_error_not_utf8(void **state)
+{
+	static const char *lines[] = {
+		"{\"\\\\\\\xdb\xa3\x9c\x92\x9b\xdd\xc5\x90nntrackfalse.list\"}",
+		"{\"cmd\":\"\xff\xfe\"}",
+		"{\"cmd\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9\"}",
+	};
+	const char *s;
+	json_t *r;
+	size_t i;
+
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		r = gw_cmd_exec_line(tables, 2, lines[i], strlen(lines[i]));
+		assert_false(answer(r, &s));
+		assert_non_null(s);
+		json_decref(r);
+	}
+	r = gw_cmd_error("bad \xc3");
+	assert_false(answer(r, &s));
+	assert_string_equal(s, "bad ?");
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup_across_tables),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_error_not_utf8),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

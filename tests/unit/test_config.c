@@ -194,6 +194,67 @@ static void test_references_and_types(void **state)
 	assert_true(has_error("t.yaml:12:5: route: give exactly one of upstream and respond"));
 }
 
+/* A node of the wrong kind anywhere (here: inside lists of strings) is an
+ * error with its position, and the element is left out, so no later check
+ * meets a hole (these three crashed gwd --check and a reload). */
+static void test_wrong_kind_in_lists(void **state)
+{
+	assert_int_equal(load("version: 1\ntls: { alpn: [{a: b}] }\n"), -EINVAL);
+	assert_true(has_error("t.yaml:2:15: alpn: expected a value, found a mapping"));
+	teardown(state);
+	assert_int_equal(load("version: 1\nauth:\n  jwt:\n"
+			      "    - { name: j, jwks: /x, algorithms: [[ES256], RS256] }\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:4:41: algorithms: expected a value, found a list"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes:\n"
+			      "  - match: { methods: [GET, {a: b}], headers: { [x]: y } }\n"
+			      "    upstream: u\n"
+			      "  - [not, a, route]\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:4:29: methods: expected a value, found a mapping"));
+	assert_true(has_error("t.yaml:4:49: headers: expected a value, found a list"));
+	assert_true(has_error("t.yaml:6:5: route: expected a mapping, found a list"));
+}
+
+/* Body limits: sizes with k, m, g; bounded. */
+static void test_max_body(void **state)
+{
+	assert_int_equal(load("version: 1\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:80', max_body: 10m } ]\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes: [ { match: { path_prefix: / }, upstream: u, max_body: 512 } ]\n"),
+			 0);
+	assert_int_equal(cfg.listeners[0].max_body, 10ull << 20);
+	assert_int_equal(cfg.routes[0].max_body, 512);
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:80', max_body: 2000g } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:2:61: max_body: '2000g' is not a size"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:80', max_body: 1x } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("max_body: '1x' is not a size"));
+}
+
+/* upgrade: names only, and never h2c. */
+static void test_route_upgrade(void **state)
+{
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes:\n"
+			      "  - match: { path_prefix: / }\n"
+			      "    upstream: u\n"
+			      "    upgrade: [websocket, H2C, 'a b']\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:6:5: upgrade: h2c is never passed"));
+	assert_true(has_error("t.yaml:6:5: upgrade: 'a b' is not a protocol name"));
+}
+
 /* A config with one route that adds n fields. Returns text. */
 static char *route_adding(char *text, size_t size, int n)
 {
@@ -305,7 +366,7 @@ static void test_structure_errors(void **state)
 static void test_missing_file(void **state)
 {
 	assert_int_equal(gw_cfg_load("/nonexistent/gw.yaml", &cfg, &errs), -ENOENT);
-	assert_true(has_error("/nonexistent/gw.yaml:0:0: cannot open"));
+	assert_true(has_error("/nonexistent/gw.yaml: cannot open"));	/* no 0:0 */
 }
 
 static void test_durations(void **state)
@@ -467,6 +528,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_listener_timeouts, teardown),
 		cmocka_unit_test_teardown(test_route_names, teardown),
 		cmocka_unit_test_teardown(test_request_headers_bound, teardown),
+		cmocka_unit_test_teardown(test_wrong_kind_in_lists, teardown),
+		cmocka_unit_test_teardown(test_route_upgrade, teardown),
+		cmocka_unit_test_teardown(test_max_body, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -435,6 +435,35 @@ static void test_match_ignore_case(void **state)
 	check_upstream_path(2, "/api;k=v/v1", "/v1");
 }
 
+/* Upgrade passes only to the protocols a route allows: websocket unless
+ * the route says otherwise; every offered protocol must be allowed. */
+static void test_upgrade_allowed(void **state)
+{
+	const struct gw_route *r;
+
+	assert_int_equal(build("  - match: { path_prefix: /a }\n"
+			       "    upstream: u\n"
+			       "  - match: { path_prefix: /b }\n"
+			       "    upstream: u\n"
+			       "    upgrade: []\n"
+			       "  - match: { path_prefix: /c }\n"
+			       "    upstream: u\n"
+			       "    upgrade: [websocket, Custom-Proto]\n"),
+			 0);
+	r = gw_route_at(tab, 0);
+	assert_int_equal(gw_route_upgrade_allowed(r, "websocket", 9), 1);
+	assert_int_equal(gw_route_upgrade_allowed(r, "WebSocket/13", 12), 1);
+	assert_int_equal(gw_route_upgrade_allowed(r, "h2c", 3), 0);
+	assert_int_equal(gw_route_upgrade_allowed(r, "websocket, h2c", 14), 0);
+	assert_int_equal(gw_route_upgrade_allowed(r, "", 0), 0);
+	assert_int_equal(gw_route_upgrade_allowed(r, " , ", 3), 0);
+	r = gw_route_at(tab, 1);
+	assert_int_equal(gw_route_upgrade_allowed(r, "websocket", 9), 0);
+	r = gw_route_at(tab, 2);
+	assert_int_equal(gw_route_upgrade_allowed(r, "custom-proto/2, websocket", 25), 1);
+	assert_int_equal(gw_route_upgrade_allowed(r, "h2c", 3), 0);
+}
+
 static void test_match_methods_headers(void **state)
 {
 	static const char *const beta[] = { "X-Env", "beta", NULL };
@@ -940,6 +969,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_strip_prefix, teardown),
 		cmocka_unit_test_teardown(test_match_path_params, teardown),
 		cmocka_unit_test_teardown(test_match_ignore_case, teardown),
+		cmocka_unit_test_teardown(test_upgrade_allowed, teardown),
 		cmocka_unit_test_teardown(test_actions_and_records, teardown),
 		cmocka_unit_test_teardown(test_route_names, teardown),
 		cmocka_unit_test_teardown(test_scope_stable_across_reload, teardown),
