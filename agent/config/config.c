@@ -877,8 +877,10 @@ static void check_gateway(struct parse_ctx *c, const struct gw_cfg *cfg)
 		    strchr(f->name, ' '))
 			pos_error(c, &f->pos, "interface: '%s' is not an interface name", f->name);
 		for (j = 0; j < i; j++)
-			if (g->interfaces[j].name && !strcmp(g->interfaces[j].name, f->name))
+			if (g->interfaces[j].name && !strcmp(g->interfaces[j].name, f->name)) {
 				pos_error(c, &f->pos, "interface '%s' is listed twice", f->name);
+				break;
+			}
 	}
 	if (g->pin_root && g->pin_root[0] != '/')
 		pos_error(c, &g->pos, "gateway: pin_root must be an absolute path");
@@ -968,10 +970,13 @@ static void check_services(struct parse_ctx *c, const struct gw_cfg *cfg)
 			    s->vip.family && b->address.ip.family != s->vip.family)
 				pos_error(c, &b->pos, "backend: a nat service's backends must be "
 					  "of the VIP's address family");
+			/* once per repeat, whatever the copies before it */
 			for (k = 0; k < j; k++)
 				if (gw_ip_equal(&s->backends[k].address.ip, &b->address.ip) &&
-				    s->backends[k].address.port == b->address.port)
+				    s->backends[k].address.port == b->address.port) {
 					pos_error(c, &b->pos, "backend is listed twice");
+					break;
+				}
 		}
 		check_health(c, &s->health);
 	}

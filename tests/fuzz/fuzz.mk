@@ -24,7 +24,7 @@ FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wno-unused-parameter \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Werror -Wno-unused-parameter \
 	-Iinclude -Iagent -I$(BUILD)/bpf -Itests $(FUZZ_SAN)
 
 # Link order: a part before the parts it may use (as GWD_PARTS).
