@@ -9,9 +9,10 @@
  * descriptor the workers write to: no worker ever sees a closed descriptor.
  *
  * Fields: time (RFC 3339, UTC, ms), client, method, path, route, upstream,
- * status, bytes_in, bytes_out, duration_ms, consumer, tls, request_id; a
- * field without a value is null. Strings are escaped so every line is valid
- * JSON whatever the request held.
+ * status, bytes_in, bytes_out, duration_ms, consumer, tls, request_id,
+ * reason (why gwd answered itself: "no_server", "upstream_timeout" ...; null
+ * when the upstream answered); a field without a value is null. Strings are
+ * escaped so every line is valid JSON whatever the request held.
  */
 #ifndef GW_ACCESSLOG_H
 #define GW_ACCESSLOG_H
@@ -37,6 +38,7 @@ struct gw_access_rec {
 	const char *consumer;		/* authenticated consumer, or NULL */
 	const char *tls;		/* "TLSv1.3", or NULL for plain HTTP */
 	const char *request_id;
+	const char *reason;		/* why gwd answered itself, or NULL */
 };
 
 /* A worker's buffer. */

@@ -45,6 +45,70 @@ int gw_l7_slot_code(unsigned int slot)
 	return slot < sizeof(known_codes) / sizeof(known_codes[0]) ? known_codes[slot] : 0;
 }
 
+/* ---- answers of the gateway's own -------------------------------------------------- */
+
+static const char *const reason_names[GW_L7_REASONS] = {
+	[GW_L7_R_BAD_REQUEST] = "bad_request",
+	[GW_L7_R_HEAD_TOO_LARGE] = "head_too_large",
+	[GW_L7_R_BAD_BODY] = "bad_body",
+	[GW_L7_R_BODY_TOO_LARGE] = "body_too_large",
+	[GW_L7_R_CLIENT_TIMEOUT] = "client_timeout",
+	[GW_L7_R_NO_ROUTE] = "no_route",
+	[GW_L7_R_AUTH] = "auth",
+	[GW_L7_R_RATE_LIMITED] = "rate_limited",
+	[GW_L7_R_RESPOND] = "respond",
+	[GW_L7_R_URI_TOO_LONG] = "uri_too_long",
+	[GW_L7_R_UPSTREAM_HEAD] = "upstream_head",
+	[GW_L7_R_NO_SERVER] = "no_server",
+	[GW_L7_R_CONNECT_FAILED] = "connect_failed",
+	[GW_L7_R_UPSTREAM_FAILED] = "upstream_failed",
+	[GW_L7_R_UPSTREAM_TIMEOUT] = "upstream_timeout",
+};
+
+const char *gw_l7_reason_name(unsigned int reason)
+{
+	return reason < GW_L7_REASONS ? reason_names[reason] : NULL;
+}
+
+void gw_l7_count_answer(struct gw_l7_rstats_w *s, unsigned int reason, int status)
+{
+	__u32 key = reason << 16 | (__u32)(status & 0xffff);
+	size_t i;
+
+	for (i = 0; i < GW_L7_ANSWER_SLOTS; i++) {
+		struct gw_l7_answer_ctr *a = &s->answers[i];
+
+		if (a->key == key) {
+			__atomic_store_n(&a->n, a->n + 1, __ATOMIC_RELAXED);
+			return;
+		}
+		if (!a->key) {
+			/* the count first: a reader that sees the key sees it */
+			__atomic_store_n(&a->n, 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&a->key, key, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+	__atomic_store_n(&s->answers_other, s->answers_other + 1, __ATOMIC_RELAXED);
+}
+
+__u64 gw_l7_answers(const struct gw_l7_rstats_w *s, unsigned int n, __u32 key)
+{
+	__u64 sum = 0;
+	unsigned int w;
+	size_t i;
+
+	for (w = 0; w < n; w++) {
+		for (i = 0; i < GW_L7_ANSWER_SLOTS; i++) {
+			if (__atomic_load_n(&s[w].answers[i].key, __ATOMIC_ACQUIRE) == key) {
+				sum += __atomic_load_n(&s[w].answers[i].n, __ATOMIC_RELAXED);
+				break;
+			}
+		}
+	}
+	return sum;
+}
+
 /* ---- snapshots ------------------------------------------------------------------- */
 
 static void route_free(struct gw_l7_route *r)

@@ -147,12 +147,58 @@ struct gw_l7_snap {
 #define GW_L7_HIST_BUCKETS 12
 #define GW_L7_CODES 64
 
+/* Why gwd answered a request itself (proxy.c's answer() lists when each
+ * applies); GW_L7_R_NONE: the upstream answered, or nobody did. */
+enum gw_l7_reason {
+	GW_L7_R_NONE,
+	GW_L7_R_BAD_REQUEST,
+	GW_L7_R_HEAD_TOO_LARGE,
+	GW_L7_R_BAD_BODY,
+	GW_L7_R_BODY_TOO_LARGE,
+	GW_L7_R_CLIENT_TIMEOUT,
+	GW_L7_R_NO_ROUTE,
+	GW_L7_R_AUTH,
+	GW_L7_R_RATE_LIMITED,
+	GW_L7_R_RESPOND,
+	GW_L7_R_URI_TOO_LONG,
+	GW_L7_R_UPSTREAM_HEAD,
+	GW_L7_R_NO_SERVER,
+	GW_L7_R_CONNECT_FAILED,
+	GW_L7_R_UPSTREAM_FAILED,
+	GW_L7_R_UPSTREAM_TIMEOUT,
+	GW_L7_REASONS
+};
+
+/* The reason's name in metrics and the access log ("no_server"), or NULL
+ * for GW_L7_R_NONE and out-of-range values. */
+const char *gw_l7_reason_name(unsigned int reason);
+
+/* Gateway answers by (reason, status): a small table per worker, a slot
+ * taken by the first answer of its pair (key reason << 16 | status, 0:
+ * free); pairs beyond the table count in answers_other. */
+#define GW_L7_ANSWER_SLOTS 24
+
+struct gw_l7_answer_ctr {
+	__u32 key;
+	__u64 n;
+};
+
 struct gw_l7_rstats_w {
 	__u64 codes[GW_L7_CODES];	/* by gw_l7_code_slot() */
 	__u64 hist[GW_L7_HIST_BUCKETS];	/* cumulative counts come at render */
 	__u64 sum_us;
 	__u64 count;
+	struct gw_l7_answer_ctr answers[GW_L7_ANSWER_SLOTS];
+	__u64 answers_other;
 } __attribute__((aligned(64)));
+
+/* Counts one answer of the gateway's own (reason, status) in s; called by
+ * s's worker only. */
+void gw_l7_count_answer(struct gw_l7_rstats_w *s, unsigned int reason, int status);
+
+/* The count of key (reason << 16 | status) in s, summed over n workers;
+ * 0 when none. */
+__u64 gw_l7_answers(const struct gw_l7_rstats_w *s, unsigned int n, __u32 key);
 
 /* Upper bounds of the histogram's buckets but the last (+Inf), in us. */
 extern const __u64 gw_l7_hist_bounds_us[GW_L7_HIST_BUCKETS - 1];

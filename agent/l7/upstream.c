@@ -331,12 +331,26 @@ int gw_upstream_pick(struct gw_upstream *up, unsigned int worker, __u32 hash, in
 	return i;
 }
 
+/* 1 when a server of up other than st's is in rotation at now (weight
+ * > 0, not ejected, not down by checks), else 0. */
+static int others_in_rotation(const struct gw_upstream *up, const struct gw_srv_state *st,
+			      __u64 now)
+{
+	size_t i;
+
+	for (i = 0; i < up->n_servers; i++) {
+		if (up->servers[i].st != st && gw_upstream_usable(up, i, now))
+			return 1;
+	}
+	return 0;
+}
+
 void gw_upstream_report(const struct gw_upstream *up, struct gw_srv_state *st, int ok,
 			__u64 now)
 {
 	__u32 fails, ej;
 
-	if (ok) {
+	if (ok == GW_UP_OK) {
 		if (LD(&st->fails))
 			ST(&st->fails, 0);
 		if (LD(&st->ejections) && !LD(&st->ejected_until))
@@ -356,6 +370,8 @@ void gw_upstream_report(const struct gw_upstream *up, struct gw_srv_state *st, i
 		return;
 	if (LD(&st->ejected_until) > now)
 		return;		/* already out */
+	if (ok == GW_UP_FAIL_ANSWER && !others_in_rotation(up, st, now))
+		return;		/* the last one in rotation stays (counted) */
 	ej = __atomic_add_fetch(&st->ejections, 1, __ATOMIC_RELAXED);
 	ST(&st->fails, 0);
 	ST(&st->ejected_until,

@@ -131,8 +131,21 @@ int gw_upstream_panic(const struct gw_upstream *up);
 int gw_upstream_pick(struct gw_upstream *up, unsigned int worker, __u32 hash, int avoid,
 		     __u64 now);
 
-/* Records the outcome of a request on a server: ok = 0 counts a failure
- * (connect error, bad or missing answer, timeout) toward ejection. */
+/* Outcomes gw_upstream_report() takes. */
+enum {
+	GW_UP_FAIL = 0,		/* the connect failed: the server is not there */
+	GW_UP_OK = 1,		/* the server answered */
+	GW_UP_FAIL_ANSWER = 2,	/* it took the connection, then its answer failed */
+};
+
+/* Records the outcome of a request on a server: GW_UP_OK, or a failure
+ * counted toward ejection. A GW_UP_FAIL_ANSWER (timeout, reset, bad answer)
+ * never ejects the last server of the upstream in rotation: a slow or
+ * flaky server still answers some requests, and with no other one its
+ * ejection would turn them all into 503s (nginx never takes out a lone
+ * server; Envoy caps ejections at max_ejection_percent, then panics). A
+ * refused connect ejects it: nothing would answer anyway, and the 503
+ * comes at once. */
 void gw_upstream_report(const struct gw_upstream *up, struct gw_srv_state *st, int ok,
 			__u64 now);
 

@@ -70,7 +70,7 @@ struct gw_cli {
 	int srv;
 	unsigned int tries;
 	int status;
-	const char *reason;		/* why gwd answered itself (answer()); NULL: no answer */
+	unsigned int reason;		/* why gwd answered itself (answer()), or GW_L7_R_NONE */
 	__u64 t0;
 	unsigned int method;
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
@@ -413,8 +413,9 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 
 /*
  * Every answer gwd makes itself goes through answer(), with the reason it
- * answers, kept in c->reason until the request ends (req_end(), where the
- * request is counted and logged):
+ * answers (GW_L7_R_*, named as below), kept in c->reason until the request
+ * ends (req_end(), where the request is counted, in
+ * gw_http_gateway_answers_total too, and logged with its reason):
  *   bad_request       a refused request head (4xx, 501, 505), or a target
  *                     that does not normalize (400)
  *   head_too_large    a request head or a line of it too large (431)
@@ -428,8 +429,10 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
  *   uri_too_long      the upstream's target does not fit (414)
  *   upstream_head     the upstream head does not fit (431) or is invalid (500)
  *   no_server         no usable server (503), or no other one to retry (502)
- *   connect_failed    the connect failed and no retry is allowed (502)
- *   upstream_failed   the upstream failed the request (502)
+ *   connect_failed    the connect failed (refused, unreachable, timed out)
+ *                     and no retry is allowed (502)
+ *   upstream_failed   the server took the connection, then failed the
+ *                     request: reset, EOF or a bad answer (502)
  *   upstream_timeout  the upstream did not answer in time (504)
  */
 
@@ -456,7 +459,7 @@ static int answer_format(struct gw_cli *c, int status, const struct gw_l7_reply 
 /* Answers the current request with a response of the gateway's own (see
  * above for reason): status, with rep's fields and body (may be NULL);
  * close_after: the client connection ends after it. cli_drive() sends it. */
-static void answer(struct gw_cli *c, const char *reason, int status,
+static void answer(struct gw_cli *c, unsigned int reason, int status,
 		   const struct gw_l7_reply *rep, int close_after)
 {
 	int n;
@@ -558,6 +561,7 @@ static void log_request(struct gw_cli *c, struct gw_accesslog *log)
 	r.bytes_out = c->bytes_out;
 	r.tls = c->ssl ? SSL_get_version(c->ssl) : NULL;
 	r.consumer = c->a_time && c->a_consumer[0] ? c->a_consumer : NULL;
+	r.reason = gw_l7_reason_name(c->reason);
 	if (c->a_rid_len) {
 		memcpy(rid, c->a_rid, c->a_rid_len);
 		rid[c->a_rid_len] = '\0';
@@ -578,7 +582,7 @@ static void req_reset(struct gw_cli *c)
 	c->srv = -1;
 	c->tries = 0;
 	c->status = 0;
-	c->reason = NULL;
+	c->reason = GW_L7_R_NONE;
 	c->head_request = c->upgrade = c->has_body = 0;
 	c->rq_scanned = c->rq_sent = c->rs_started = c->rs_scanned = 0;
 	c->up_reusable = c->rs_dechunk = c->rs_interim = 0;
@@ -606,6 +610,8 @@ static void req_end(struct gw_cli *c)
 	if (c->ws) {
 		st = c->route ? c->route->stats : c->ws->s->nomatch;
 		stats_record(st, w->id, c->status ? c->status : 499, now_ns(c) - c->t0);
+		if (st && c->reason)
+			gw_l7_count_answer(&st->w[w->id], c->reason, c->status);
 		if (c->ws->s->alog)
 			log_request(c, c->ws->s->alog);
 	}
@@ -723,7 +729,7 @@ static int req_body_limit(struct gw_cli *c)
 
 	c->rq_ch.max_body = max;
 	if (c->rq_body == GW_BODY_LENGTH && c->req.h.content_length > max) {
-		answer(c, "body_too_large", 413, NULL, 1);
+		answer(c, GW_L7_R_BODY_TOO_LARGE, 413, NULL, 1);
 		return 1;
 	}
 	return 0;
@@ -739,7 +745,7 @@ static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 	if (c->req.form != GW_FORM_ASTERISK) {
 		hl = normalize(c, buf, s, &path_len);
 		if (hl < 0) {
-			answer(c, "bad_request", 400, NULL, 0);
+			answer(c, GW_L7_R_BAD_REQUEST, 400, NULL, 0);
 			return 1;
 		}
 		rq.host = s->host;
@@ -753,7 +759,7 @@ static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 		c->route = gw_l7_route_match(c->ws->s, &rq);
 	}
 	if (!c->route) {
-		answer(c, "no_route", 404, NULL, 0);
+		answer(c, GW_L7_R_NO_ROUTE, 404, NULL, 0);
 		return 1;
 	}
 	return req_body_limit(c);
@@ -778,7 +784,7 @@ static void stage_ctx_init(struct gw_cli *c, const char *buf, struct gw_l7_reqct
 
 /* Runs one stage (none when st->run is NULL). Returns 1 when it answered
  * the request (for `reason`), else 0. */
-static int stage_run(struct gw_cli *c, const struct gw_l7_stage *st, const char *reason,
+static int stage_run(struct gw_cli *c, const struct gw_l7_stage *st, unsigned int reason,
 		     struct gw_proxy_scratch *s)
 {
 	int n;
@@ -800,8 +806,8 @@ static int stage_run(struct gw_cli *c, const struct gw_l7_stage *st, const char 
 static int req_stages(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s)
 {
 	stage_ctx_init(c, buf, &s->ctx);
-	return stage_run(c, &c->route->auth, "auth", s) ||
-	       stage_run(c, &c->route->limit, "rate_limited", s);
+	return stage_run(c, &c->route->auth, GW_L7_R_AUTH, s) ||
+	       stage_run(c, &c->route->limit, GW_L7_R_RATE_LIMITED, s);
 }
 
 /* A respond route answers itself. Returns 1 when it did, 0 when the route
@@ -817,7 +823,7 @@ static int req_respond(struct gw_cli *c, struct gw_proxy_scratch *s)
 	memset(&s->rep, 0, offsetof(struct gw_l7_reply, buf));
 	s->rep.body = r->respond_body ? r->respond_body : "";
 	s->rep.body_len = r->respond_body ? strlen(r->respond_body) : 0;
-	answer(c, "respond", r->respond_status ? (int)r->respond_status : 502, &s->rep, 0);
+	answer(c, GW_L7_R_RESPOND, r->respond_status ? (int)r->respond_status : 502, &s->rep, 0);
 	return 1;
 }
 
@@ -889,7 +895,7 @@ static int req_upstream_head(struct gw_cli *c, const char *buf, struct gw_proxy_
 	n = gw_route_upstream_path(c->route->r, s->norm, s->norm_len, s->target,
 				   sizeof(s->target));
 	if (n < 0) {
-		answer(c, "uri_too_long", 414, NULL, 0);
+		answer(c, GW_L7_R_URI_TOO_LONG, 414, NULL, 0);
 		return 1;
 	}
 	f.target = s->target;
@@ -902,7 +908,7 @@ static int req_upstream_head(struct gw_cli *c, const char *buf, struct gw_proxy_
 	f.conn = c->upgrade ? GW_CONN_UPGRADE : GW_CONN_NONE;
 	n = gw_http_req_build(&c->req, buf, &f, c->hbuf, sizeof(c->hbuf));
 	if (n < 0) {
-		answer(c, "upstream_head", n == -ENOSPC ? 431 : 500, NULL, 1);
+		answer(c, GW_L7_R_UPSTREAM_HEAD, n == -ENOSPC ? 431 : 500, NULL, 1);
 		return 1;
 	}
 	c->hlen = (__u32)n;
@@ -944,7 +950,7 @@ static void up_begin(struct gw_cli *c)
 	for (;;) {
 		idx = gw_upstream_pick(c->ups, w->id, c->hash, c->tries ? c->srv : -1, now);
 		if (idx < 0) {
-			answer(c, "no_server", c->tries ? 502 : 503, NULL, 0);
+			answer(c, GW_L7_R_NO_SERVER, c->tries ? 502 : 503, NULL, 0);
 			return;
 		}
 		c->srv = idx;
@@ -961,35 +967,49 @@ static void up_begin(struct gw_cli *c)
 		/* the gateway's own shortage says nothing about the server */
 		if (err != -EMFILE && err != -ENFILE && err != -ENOMEM && err != -ENOBUFS &&
 		    err != -EADDRNOTAVAIL)
-			gw_upstream_report(c->ups, c->ups->servers[idx].st, 0, now);
+			gw_upstream_report(c->ups, c->ups->servers[idx].st, GW_UP_FAIL, now);
 		if (!idempotent(c->method) || c->tries >= c->ups->retries) {
-			answer(c, "connect_failed", 502, NULL, 0);
+			answer(c, GW_L7_R_CONNECT_FAILED, 502, NULL, 0);
 			return;
 		}
 		c->tries++;
 	}
 }
 
-/* The upstream failed the request: retried on another server when allowed
- * (connect failures of idempotent requests; an idempotent request on a
- * reused keep-alive connection the server closed before answering: at most
- * once per pooled connection, the pool being bounded), else 502/504 or,
- * once the response has started, the client connection is cut. */
+/* 1 when the request failed only because the reused keep-alive connection
+ * it went on was closed under it (EOF, reset, EPIPE) before any byte of the
+ * answer: it may go again on another connection, without blame on the
+ * server (HAProxy and Envoy retry this race too). An idempotent request
+ * may have been sent already (its head still in the head buffer, no body
+ * byte gone: rq_sent); another one only when no byte of it went out. */
+static int reused_race(const struct gw_cli *c, int kind)
+{
+	return c->up_reused && kind == FAIL_IO && c->hdst == HDST_UP && !c->rq_sent &&
+	       (idempotent(c->method) || c->hoff == 0) && c->rs_state == RS_HEAD &&
+	       !pbuf_len(&c->out) && !c->rs_started;
+}
+
+/* The upstream failed the request: retried when allowed (connect failures
+ * of idempotent requests, on another server; a reused connection's race,
+ * reused_race(), on any server: at most once per pooled connection, the
+ * pool being bounded, and not counted against the server), else 502/504
+ * or, once the response has started, the client connection is cut. */
 static void up_fail(struct gw_cli *c, int kind)
 {
 	/* the head buffer must still hold the request (no interim answer) */
 	int resendable = idempotent(c->method) && !c->rq_sent && c->hdst == HDST_UP;
-	int reused_race = c->up_reused && kind == FAIL_IO && resendable &&
-			  c->rs_state == RS_HEAD && pbuf_len(&c->out) == 0 && !c->rs_started;
+	int race = reused_race(c, kind);
+	/* a server that took the connection: not the last one's ejection */
+	int outcome = kind == FAIL_CONNECT ? GW_UP_FAIL : GW_UP_FAIL_ANSWER;
 	struct gw_up_server *s = c->srv >= 0 ? &c->ups->servers[c->srv] : NULL;
 
-	if (s && !reused_race)
-		gw_upstream_report(c->ups, s->st, 0, now_ns(c));
+	if (s && !race)
+		gw_upstream_report(c->ups, s->st, outcome, now_ns(c));
 	if (s)
 		pr_debug("l7: upstream %s server %s failed (%d)\n", c->ups->name, s->name, kind);
 	up_release(c, 0);
-	if (reused_race || (kind == FAIL_CONNECT && resendable && c->tries < c->ups->retries)) {
-		if (!reused_race)
+	if (race || (kind == FAIL_CONNECT && resendable && c->tries < c->ups->retries)) {
+		if (!race)
 			c->tries++;
 		c->hoff = 0;
 		c->hdst = HDST_UP;
@@ -1006,9 +1026,10 @@ static void up_fail(struct gw_cli *c, int kind)
 	}
 	c->out.start = c->out.end = 0;
 	if (kind == FAIL_TIMEOUT)
-		answer(c, "upstream_timeout", 504, NULL, c->rq_sent && !c->rq_scanned);
+		answer(c, GW_L7_R_UPSTREAM_TIMEOUT, 504, NULL, c->rq_sent && !c->rq_scanned);
 	else
-		answer(c, "upstream_failed", 502, NULL, c->rq_sent && !c->rq_scanned);
+		answer(c, kind == FAIL_CONNECT ? GW_L7_R_CONNECT_FAILED : GW_L7_R_UPSTREAM_FAILED,
+		       502, NULL, c->rq_sent && !c->rq_scanned);
 }
 
 /* ---- the steps cli_drive() takes --------------------------------------------------- */
@@ -1199,7 +1220,7 @@ static int scan_request_body(struct gw_cli *c)
 			c->keep = 0;
 			req_end(c);
 		} else {
-			answer(c, c->rq_ch.status == 413 ? "body_too_large" : "bad_body",
+			answer(c, c->rq_ch.status == 413 ? GW_L7_R_BODY_TOO_LARGE : GW_L7_R_BAD_BODY,
 			       c->rq_ch.status ? c->rq_ch.status : 400, NULL, 1);
 		}
 		return -1;
@@ -1359,7 +1380,7 @@ static int step_resp_head(struct gw_cli *c)
 		up_fail(c, FAIL_BAD);
 		return -1;
 	}
-	gw_upstream_report(c->ups, c->ups->servers[c->srv].st, 1, now_ns(c));
+	gw_upstream_report(c->ups, c->ups->servers[c->srv].st, GW_UP_OK, now_ns(c));
 	keep = c->keep && !c->w->draining && c->resp.h.body != GW_BODY_CLOSE && !c->rd_eof;
 	/* An HTTP/1.0 client cannot take chunked: the payload goes out as it
 	 * is and the connection's end delimits it. */
@@ -1522,7 +1543,7 @@ static int req_refuse(struct gw_cli *c, int rc)
 	}
 	pr_debug("l7: refused request from %s: %d %s\n", c->peer, status,
 		 rc ? c->req.h.reason : "head too large");
-	answer(c, status == 431 ? "head_too_large" : "bad_request", status, NULL, 1);
+	answer(c, status == 431 ? GW_L7_R_HEAD_TOO_LARGE : GW_L7_R_BAD_REQUEST, status, NULL, 1);
 	return 1;
 }
 
@@ -1760,13 +1781,13 @@ static void cli_timeout(struct gw_cli *c, int phase, __u64 now)
 		c->t0 = now;
 		c->ws = snap_take(c->w);
 		c->in.start = c->in.end;
-		answer(c, "client_timeout", 408, NULL, 1);
+		answer(c, GW_L7_R_CLIENT_TIMEOUT, 408, NULL, 1);
 		cli_drive(c);
 		return;
 	}
 	if (phase == GW_L7_TO_BODY && !c->rs_started && !waits_to_send(c)) {
 		c->in.start = c->in.end;
-		answer(c, "client_timeout", 408, NULL, 1);
+		answer(c, GW_L7_R_CLIENT_TIMEOUT, 408, NULL, 1);
 		cli_drive(c);
 		return;
 	}

@@ -1218,6 +1218,61 @@ static const char *const to_phase_names[GW_L7_TO_PHASES] = {
 	[GW_L7_TO_SEND] = "send",
 };
 
+/* 1 when key is in a slot of st before worker i's slot j (rendered there). */
+static int answer_seen(const struct gw_l7_rstats *st, unsigned int i, size_t j, __u32 key)
+{
+	unsigned int w;
+	size_t k;
+
+	for (w = 0; w <= i; w++) {
+		for (k = 0; k < (w == i ? j : GW_L7_ANSWER_SLOTS); k++) {
+			if (__atomic_load_n(&st->w[w].answers[k].key, __ATOMIC_ACQUIRE) == key)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* gw_http_gateway_answers_total{route,code,reason}: the answers gwd made
+ * itself, each (reason, status) pair of a route once, summed over the
+ * workers. */
+static void answers_render(struct gw_l7 *l7, FILE *f)
+{
+	const struct gw_l7_rstats *st;
+	unsigned int i;
+	__u64 n;
+	size_t j;
+
+	fputs("# HELP gw_http_gateway_answers_total Answers gwd made itself (not the "
+	      "upstream's), by route, status and reason.\n"
+	      "# TYPE gw_http_gateway_answers_total counter\n", f);
+	for (st = l7->stats; st; st = st->next) {
+		__u64 other = 0;
+
+		for (i = 0; i < l7->n_workers; i++) {
+			other += LD(&st->w[i].answers_other);
+			for (j = 0; j < GW_L7_ANSWER_SLOTS; j++) {
+				__u32 key = __atomic_load_n(&st->w[i].answers[j].key,
+							    __ATOMIC_ACQUIRE);
+				const char *name = gw_l7_reason_name(key >> 16);
+
+				if (!key || !name || answer_seen(st, i, j, key))
+					continue;
+				n = gw_l7_answers(st->w, l7->n_workers, key);
+				fputs("gw_http_gateway_answers_total{route=\"", f);
+				gw_prom_label(f, st->label);
+				fprintf(f, "\",code=\"%u\",reason=\"%s\"} %llu\n", key & 0xffff,
+					name, (unsigned long long)n);
+			}
+		}
+		if (!other)
+			continue;
+		fputs("gw_http_gateway_answers_total{route=\"", f);
+		gw_prom_label(f, st->label);
+		fprintf(f, "\",code=\"other\",reason=\"other\"} %llu\n", (unsigned long long)other);
+	}
+}
+
 int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 {
 	unsigned int ncodes = gw_l7_code_slots();
@@ -1248,6 +1303,7 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 				fprintf(f, "\",code=\"other\"} %llu\n", (unsigned long long)n);
 		}
 	}
+	answers_render(l7, f);
 	fputs("# HELP gw_http_request_duration_seconds Time from request head to the last "
 	      "response byte, by route.\n"
 	      "# TYPE gw_http_request_duration_seconds histogram\n", f);

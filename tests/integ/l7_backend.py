@@ -6,7 +6,12 @@
 # bodies. Every request line is appended to LOG (so a test can prove a
 # request never arrived) and every accepted connection is counted.
 #
-#   l7_backend.py NAME ADDR PORT LOG LIFE     (ADDR "::": every v4 and v6 address)
+#   l7_backend.py NAME ADDR PORT LOG LIFE [DROP]   (ADDR "::": every v4 and v6 address)
+#
+# DROP (0 to 1, default 0): after each answer the connection is closed with
+# that probability, without "Connection: close" and at a random moment
+# within 3 ms, as an origin that reaps idle keep-alive connections does: a
+# request the proxy sends on it meanwhile meets an EOF or a reset.
 #
 # Paths:
 #   /conns           "NAME conns=N" (connections accepted so far)
@@ -19,12 +24,14 @@
 #   /short           Content-Length: 100 with 10 bytes, then close
 #   anything else    "NAME METHOD PATH" and the request headers, one a line
 import hashlib
+import random
 import socket
 import sys
 import threading
 import time
 
 name, addr, port, logf, life = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+drop = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
 lock = threading.Lock()
 conns = 0
 PATTERN = bytes(range(256)) * 256
@@ -177,6 +184,10 @@ def serve(s):
                 body = "%s %s %s\n" % (name, method, target) + "".join(h + "\n" for h in raw)
                 answer(c, 200, body.encode(), close=close)
             if close:
+                return
+            if drop and random.random() < drop:
+                time.sleep(random.random() * 0.003)
+                log("dropped")
                 return
     except (EOFError, OSError, ValueError, IndexError):
         pass

@@ -376,16 +376,17 @@ it_bg() {
 	IT_PIDS+=("$IT_BG_PID")
 }
 
-# it_l7_backend K LIFE [PORT]: tests/integ/l7_backend.py on backend K as
-# beK (HTTP on PORT, default 8080, v4 and v6), its requests logged to
+# it_l7_backend K LIFE [PORT [DROP]]: tests/integ/l7_backend.py on backend K
+# as beK (HTTP on PORT, default 8080, v4 and v6), its requests logged to
 # $IT_TMP/beK.log; it stops by itself after LIFE seconds (or at cleanup).
-# Its pid in IT_L7_PID[K].
+# DROP: the probability it closes a keep-alive connection after an answer
+# (default 0). Its pid in IT_L7_PID[K].
 declare -gA IT_L7_PID=()
 # shellcheck disable=SC2034 # IT_L7_PID is the caller's
 it_l7_backend() {
-	local k=$1 life=$2 port=${3:-8080}
+	local k=$1 life=$2 port=${3:-8080} drop=${4:-0}
 	it_bg "${IT_BE[k - 1]}" "$IT_TMP/be$k.out" "$PY" "$IT_ROOT/tests/integ/l7_backend.py" \
-		"be$k" :: "$port" "$IT_TMP/be$k.log" "$life"
+		"be$k" :: "$port" "$IT_TMP/be$k.log" "$life" "$drop"
 	IT_L7_PID[$k]=$IT_BG_PID
 }
 

@@ -56,6 +56,9 @@ upstreams:
   - name: bulk
     servers: [$BE1:8080]
     timeouts: { connect: 1s, response: 30s, idle: 30s }
+  - name: load
+    servers: [$BE1:8080]
+    timeouts: { connect: 1s, response: 10s, idle: 30s }
   - name: dead
     servers: [$BE3:9]
     retries: 0
@@ -122,6 +125,9 @@ routes:
     rate_limit: { rate: 1/m, burst: 3, key: ip }
   - match: { path_prefix: /bulk/ }
     upstream: bulk
+    strip_prefix: true
+  - match: { path_prefix: /load/ }
+    upstream: load
     strip_prefix: true
 $1
 YAML
@@ -594,11 +600,22 @@ l = one(lambda l: l["path"] == "/one/hello", "/one/hello")
 assert l["status"] == 200 and l["request_id"] == "abc-123" and l["route"] == "#2 */one/*" \
     and l["upstream"] == "198.18.11.2:8080" and l["client"] == "198.18.1.2" \
     and l["method"] == "GET", l
+assert l["reason"] is None, l
 l = one(lambda l: l["path"] == "/nothing/here", "the 404")
-assert l["status"] == 404 and l["route"] is None and l["upstream"] is None, l
+assert l["status"] == 404 and l["route"] is None and l["upstream"] is None \
+    and l["reason"] == "no_route", l
+# every answer of gwd's own says why
+why = {"/dead/x": (502, "connect_failed"), "/one/slow": (504, "upstream_timeout"),
+       "/one/garbage": (502, "upstream_failed"), "/healthz": (200, "respond"),
+       "/limited/l3": (429, "rate_limited"), "/jwt/j3": (401, "auth")}
+for path, (st, reason) in why.items():
+    l = one(lambda l: l["path"] == path and l["status"] == st, path)
+    assert l["reason"] == reason, l
+one(lambda l: l["status"] == 400 and l["method"] is None and l["reason"] == "bad_request",
+    "a refused head with its reason")
+one(lambda l: l["status"] == 431 and l["reason"] == "head_too_large", "a 431 with its reason")
 l = one(lambda l: l["path"] == "/bulk/sha" and l["bytes_in"] == 100000000, "the 100 MB upload")
 assert l["status"] == 200, l
-one(lambda l: l["status"] == 400 and l["method"] is None, "a refused head")
 l = one(lambda l: l["path"] == "/keyed/k1", "the request with an API key")
 assert l["consumer"] == "acme", l
 l = one(lambda l: l["path"] == "/jwt/j1", "the request with a JWT")
@@ -641,6 +658,18 @@ grep -qE '^gw_http_requests_total\{route="none",code="404"\} [1-9]' <<<"$m" ||
 	it_fail "no 404 count"
 grep -qE '^gw_http_requests_total\{route="#3 \*/dead/\*",code="502"\} [1-9]' <<<"$m" ||
 	it_fail "no 502 count for /dead/"
+# gwd's own answers, by reason
+for want in 'route="none",code="404",reason="no_route"' \
+	'route="#3 \*/dead/\*",code="502",reason="connect_failed"' \
+	'route="#2 \*/one/\*",code="504",reason="upstream_timeout"' \
+	'route="#0 \*/healthz",code="200",reason="respond"' \
+	'route="[^"]*/limited/\*",code="429",reason="rate_limited"' \
+	'route="[^"]*/jwt/\*",code="401",reason="auth"'; do
+	grep -qE "^gw_http_gateway_answers_total\{$want\} [1-9]" <<<"$m" ||
+		it_fail "no gw_http_gateway_answers_total{$want}: $(grep gateway_answers <<<"$m")"
+done
+grep -qE '^gw_http_gateway_answers_total\{route="#2 \*/one/\*",code="200"' <<<"$m" &&
+	it_fail "an upstream's answer counted as gwd's own"
 grep -qE '^gw_http_request_duration_seconds_count\{route="#2 \*/one/\*"\} [1-9]' <<<"$m" ||
 	it_fail "no duration histogram"
 grep -qE '^gw_upstream_server_up\{upstream="web",server="198.18.11.2:8080"\} 1' <<<"$m" ||
@@ -713,13 +742,20 @@ gwctl reload >/dev/null || it_fail "reload with the listeners back failed"
 it_log "reload removing the listeners: gwctl answered in $rt_ms ms, the in-flight request got 200"
 
 # --- wrk smoke run ----------------------------------------------------------------------------
+# On its own upstream (be1, response timeout 10 s): the thread-per-connection
+# python origin, starved of CPU in an emulated guest, answered some requests
+# after more than the 1 s of upstream `one` (issue 17: 504s, wrk's latency max
+# 1.07 s). A slow origin is no gwd error; every answer of gwd's own still
+# fails the run, and its reason is printed.
 if command -v wrk >/dev/null; then
-	out=$(cl timeout 20 wrk -t2 -c32 -d3s -s "$IT_ROOT/tests/integ/wrk_status.lua" \
-		"http://$GW/one/w" 2>&1)
+	out=$(cl timeout 30 wrk -t2 -c32 -d3s --timeout 15s -s "$IT_ROOT/tests/integ/wrk_status.lua" \
+		"http://$GW/load/w" 2>&1)
 	echo "$out" | grep -E 'Requests/sec|Latency|Socket errors|Non-2xx|^status '
 	if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
 		# which answers, and why gw made them (the access log's reason)
+		sleep 0.2
 		grep -v '"status":200,' "$IT_TMP/access.log" | tail -20
+		cl curl -s -m 5 "http://$GW:9100/metrics" | grep '^gw_http_gateway_answers_total'
 		it_fail "wrk saw non-2xx answers or socket errors: $(grep '^status ' <<<"$out" | tr '\n' ' ')"
 	fi
 	grep -q 'Requests/sec' <<<"$out" || it_fail "wrk did not run: $out"

@@ -77,6 +77,15 @@ static void test_fields(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "consumer")), "alice");
 	assert_string_equal(json_string_value(json_object_get(j, "tls")), "TLSv1.3");
 	assert_string_equal(json_string_value(json_object_get(j, "request_id")), "abc-123");
+	assert_true(json_is_null(json_object_get(j, "reason")));	/* the upstream's answer */
+	json_decref(j);
+
+	/* an answer of gwd's own says why */
+	r.status = 504;
+	r.reason = "upstream_timeout";
+	n = gw_accesslog_format(&r, buf, sizeof(buf));
+	j = parse_line(buf, (size_t)n);
+	assert_string_equal(json_string_value(json_object_get(j, "reason")), "upstream_timeout");
 	json_decref(j);
 
 	/* absent values are null */

@@ -196,6 +196,51 @@ static void test_passive_ejection_backoff(void **state)
 	gw_upstream_free(&up);
 }
 
+/* A failed answer (timeout, reset, bad answer) never ejects the last
+ * server in rotation: counted, but it stays; a refused connect does eject
+ * it (503 at once). With another server in rotation both eject. */
+static void test_last_server_stays(void **state)
+{
+	struct gw_cfg_backend b[2];
+	struct gw_cfg_upstream c;
+	struct gw_upstream up;
+	struct gw_srv_state *s0, *s1;
+	__u64 t = 10 * SEC;
+	int i;
+
+	make_cfg(&c, b, 1, NULL, GW_BALANCE_ROUND_ROBIN);
+	assert_int_equal(gw_upstream_build(&up, &c, NULL, 1), 0);
+	s0 = up.servers[0].st;
+	for (i = 0; i < 10; i++)
+		gw_upstream_report(&up, s0, GW_UP_FAIL_ANSWER, t);
+	assert_true(gw_upstream_usable(&up, 0, t));
+	assert_int_equal(s0->failures, 10);
+	assert_int_equal(s0->ejections, 0);
+	assert_int_equal(gw_upstream_pick(&up, 0, 0, -1, t), 0);
+	for (i = 0; i < GW_UP_EJECT_FAILS; i++)
+		gw_upstream_report(&up, s0, GW_UP_FAIL, t);
+	assert_false(gw_upstream_usable(&up, 0, t));
+	assert_int_equal(gw_upstream_pick(&up, 0, 0, -1, t), -1);
+	gw_upstream_free(&up);
+
+	make_cfg(&c, b, 2, NULL, GW_BALANCE_ROUND_ROBIN);
+	assert_int_equal(gw_upstream_build(&up, &c, NULL, 1), 0);
+	s0 = up.servers[0].st;
+	s1 = up.servers[1].st;
+	for (i = 0; i < GW_UP_EJECT_FAILS; i++)
+		gw_upstream_report(&up, s0, GW_UP_FAIL_ANSWER, t);
+	assert_false(gw_upstream_usable(&up, 0, t));	/* server 1 is left */
+	for (i = 0; i < GW_UP_EJECT_FAILS; i++)
+		gw_upstream_report(&up, s1, GW_UP_FAIL_ANSWER, t);
+	assert_true(gw_upstream_usable(&up, 1, t));	/* the last one stays */
+	/* server 0 back on probation: its failure ejects it only while
+	 * server 1 is in rotation */
+	t += SEC;
+	gw_upstream_report(&up, s0, GW_UP_FAIL_ANSWER, t);
+	assert_false(gw_upstream_usable(&up, 0, t));
+	gw_upstream_free(&up);
+}
+
 /* Panic: every server not drained is down by health checks, so all of
  * them take requests with their weights (each balance); passive ejection
  * still applies, and with every server ejected nothing is picked (503).
@@ -333,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_least_conn),
 		cmocka_unit_test(test_maglev_sticky_and_failover),
 		cmocka_unit_test(test_passive_ejection_backoff),
+		cmocka_unit_test(test_last_server_stays),
 		cmocka_unit_test(test_panic_all_down),
 		cmocka_unit_test(test_state_kept_across_rebuild),
 		cmocka_unit_test(test_pool_bounded),
