@@ -16,6 +16,7 @@
 # gw_http_gateway_answers_total{route,code,reason}; on failure the test
 # prints wrk's status histogram, gwd's non-200 access log lines and those
 # counters.
+# vm: skip (the L7 proxy under load: user space)
 . "$(dirname "$0")/lib.sh"
 it_init l7ld
 it_gwd_setup 2 wrk curl
