@@ -25,6 +25,7 @@
 #include "l7/upstream.h"
 
 #define GW_L7_MAX_ADD 16		/* fields stages may add per request */
+#define GW_L7_REPLY_EXTRA 8		/* fields a stage's own answer may carry */
 
 /* What a stage sees of a request and may change. */
 struct gw_l7_reqctx {
@@ -50,7 +51,7 @@ struct gw_l7_reqctx {
 /* A stage's own answer. */
 struct gw_l7_reply {
 	int status;
-	struct gw_http_kv extra[8];	/* WWW-Authenticate, Retry-After ... */
+	struct gw_http_kv extra[GW_L7_REPLY_EXTRA];	/* WWW-Authenticate, Retry-After ... */
 	size_t n_extra;
 	const char *body;
 	size_t body_len;

@@ -131,6 +131,7 @@ static void cli_drive(struct gw_cli *c);
 static void cli_close(struct gw_cli *c);
 static void up_begin(struct gw_cli *c);
 static void req_end(struct gw_cli *c);
+static void new_request_id(struct gw_cli *c, char *id);
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -151,6 +152,22 @@ static struct gw_l7_wsnap *snap_take(struct gw_proxy_worker *w)
 static void snap_drop(struct gw_proxy_worker *w, struct gw_l7_wsnap *ws)
 {
 	gw_l7_view_drop(&w->snaps, ws);
+}
+
+/* The current time as an HTTP date ("Mon, 07 Dec 2026 19:20:52 GMT"),
+ * formatted once a second per worker. Returns it. */
+static const char *http_date(struct gw_proxy_worker *w)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	if (ts.tv_sec != w->date_sec || !w->date[0]) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		w->date_sec = ts.tv_sec;
+	}
+	return w->date;
 }
 
 static __u64 rng_next(struct gw_proxy_worker *w)
@@ -442,18 +459,27 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 static int answer_format(struct gw_cli *c, int status, const struct gw_l7_reply *rep,
 			 int close_after)
 {
-	const struct gw_http_kv *extra = rep ? rep->extra : NULL;
-	size_t n_extra = rep ? rep->n_extra : 0;
+	struct gw_http_kv extra[GW_L7_REPLY_EXTRA + 1];
+	size_t n_extra = 0, i;
+	const char *body = rep ? rep->body : NULL;
+	size_t body_len = rep ? rep->body_len : 0;
 	char msg[64];
 	int l;
 
-	if (rep && rep->body)
-		return gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
-					       "text/plain", rep->body, rep->body_len,
-					       close_after);
-	l = snprintf(msg, sizeof(msg), "%s\n", gw_http_reason(status));
+	for (i = 0; rep && i < rep->n_extra && i < GW_L7_REPLY_EXTRA; i++)
+		extra[n_extra++] = rep->extra[i];
+	extra[n_extra].name = "Date";	/* RFC 9110 6.6.1: an origin's answer has one */
+	extra[n_extra++].value = http_date(c->w);
+	if (!body) {
+		l = snprintf(msg, sizeof(msg), "%s\n", gw_http_reason(status));
+		body = msg;
+		body_len = (size_t)l;
+	}
+	if (status < 200 || status == 204 || status == 304)
+		body_len = 0;
+	c->bytes_out = body_len;
 	return gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
-				       "text/plain", msg, (size_t)l, close_after);
+				       "text/plain", body, body_len, close_after);
 }
 
 /* Answers the current request with a response of the gateway's own (see
@@ -486,7 +512,8 @@ static void answer(struct gw_cli *c, unsigned int reason, int status,
 	c->hdst = HDST_CLIENT;
 	c->rs_started = 1;
 	c->state = CS_REPLY;
-	c->bytes_out = rep ? rep->body_len : 0;
+	if (c->a_time && !c->a_rid_len)
+		new_request_id(c, c->w->scratch.reqid);	/* the log's line names it */
 }
 
 /* ---- requests ------------------------------------------------------------------- */
@@ -508,6 +535,17 @@ static void log_rid(struct gw_cli *c, const char *rid, size_t rid_len)
 
 	memcpy(c->a_rid, rid, n);
 	c->a_rid_len = (__u8)n;
+}
+
+/* A new request id (32 random hex digits) into id[33], kept for the access
+ * log line. */
+static void new_request_id(struct gw_cli *c, char *id)
+{
+	hex64(id, rng_next(c->w));
+	hex64(id + 16, rng_next(c->w));
+	id[32] = '\0';
+	if (c->a_time)
+		log_rid(c, id, 32);
 }
 
 /* Keeps what the access log line needs of the request head (which the
@@ -867,12 +905,8 @@ static void fwd_ids(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *
 	size_t i;
 
 	if (gw_http_request_id(&c->req, buf) < 0) {
-		hex64(s->reqid, rng_next(w));
-		hex64(s->reqid + 16, rng_next(w));
-		s->reqid[32] = '\0';
+		new_request_id(c, s->reqid);
 		f->request_id = s->reqid;
-		if (c->a_time)
-			log_rid(c, s->reqid, 32);
 	}
 	for (i = 0; i < sizeof(s->trace); i += 8) {
 		__u64 v = rng_next(w);

@@ -97,6 +97,8 @@ struct gw_proxy_worker {
 	struct gw_accesslog_buf *alb;	/* access log lines not written yet ... */
 	struct gw_accesslog *alb_log;	/* ... to this log */
 	int alb_flush_queued;		/* a flush runs after this batch */
+	char date[32];			/* the HTTP date of date_sec (gw's own answers) */
+	long date_sec;
 	char tls_scratch[GW_L7_HEAD_BUF + GW_L7_BUF];	/* head + body as one record */
 	struct gw_proxy_scratch scratch;	/* a request's start */
 };

@@ -207,6 +207,9 @@ done
 # --- routing ---------------------------------------------------------------
 [ "$(get /healthz)" = ok ] || it_fail "respond route: wrong body"
 [ "$(code /nothing/here)" = 404 ] || it_fail "unmatched path: expected 404"
+# gw's own answers carry a Date (RFC 9110 6.6.1)
+cl curl -s -D - -o /dev/null "http://$GW/nothing/there" | grep -qE '^Date: [A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} GMT' ||
+	it_fail "gw's 404 has no Date"
 out=$(get /one/hello?x=1 -H 'X-Request-Id: abc-123')
 grep -q '^be1 GET /hello?x=1$' <<<"$out" || it_fail "strip_prefix/route: got '$out'"
 grep -qi '^X-Forwarded-For: 198.18.1.2$' <<<"$out" || it_fail "no X-Forwarded-For: $out"
@@ -604,6 +607,8 @@ assert l["reason"] is None, l
 l = one(lambda l: l["path"] == "/nothing/here", "the 404")
 assert l["status"] == 404 and l["route"] is None and l["upstream"] is None \
     and l["reason"] == "no_route", l
+# gw's own answers have a request id and count their body ("Not Found\n")
+assert len(l["request_id"] or "") == 32 and l["bytes_out"] == 10 and l["method"] == "GET", l
 # every answer of gwd's own says why
 why = {"/dead/x": (502, "connect_failed"), "/one/slow": (504, "upstream_timeout"),
        "/one/garbage": (502, "upstream_failed"), "/healthz": (200, "respond"),
