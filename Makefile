@@ -30,7 +30,7 @@ DEB_PACKAGES := build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpfto
 	iputils-ping netcat-openbsd socat tcpdump procps psmisc python3 \
 	qemu-system-x86 busybox-static cpio xz-utils linux-image-amd64 \
 	libsystemd-dev libcap-ng-dev curl openssl wrk python3-websockets python3-cryptography \
-	groff-base man-db systemd debhelper lintian
+	groff-base man-db systemd debhelper lintian zsh fish
 # The peers `make bench` measures gw against (their services stay stopped).
 BENCH_PACKAGES := haproxy nginx-light
 
@@ -232,6 +232,7 @@ install: $(BINS) $(BUILD)/bpf/decap.bpf.o
 	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(LIBDIR)/sysusers.d $(DESTDIR)$(LIBDIR)/tmpfiles.d \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/doc/gw \
+		$(DESTDIR)$(DATADIR)/zsh/vendor-completions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d \
 		$(DESTDIR)$(LIBDIR)/gw
 	$(Q)$(INSTALL) -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/gw
 	$(Q)$(INSTALL) -m 0755 $(BUILD)/bin/gwd $(BUILD)/bin/gw-dpctl $(DESTDIR)$(SBINDIR)/
@@ -245,6 +246,8 @@ install: $(BINS) $(BUILD)/bpf/decap.bpf.o
 	$(Q)$(INSTALL) -m 0644 examples/systemd/gw.sysusers $(DESTDIR)$(LIBDIR)/sysusers.d/gw.conf
 	$(Q)$(INSTALL) -m 0644 examples/systemd/gw.tmpfiles $(DESTDIR)$(LIBDIR)/tmpfiles.d/gw.conf
 	$(Q)$(INSTALL) -m 0644 cli/gwctl.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/gwctl
+	$(Q)$(INSTALL) -m 0644 cli/_gwctl $(DESTDIR)$(DATADIR)/zsh/vendor-completions/_gwctl
+	$(Q)$(INSTALL) -m 0644 cli/gwctl.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/gwctl.fish
 	$(Q)$(INSTALL) -m 0644 examples/gateway.example.yaml README.md docs/*.md \
 		$(DESTDIR)$(DATADIR)/doc/gw/
 	$(Q)$(INSTALL) -m 0640 examples/gateway.example.yaml \

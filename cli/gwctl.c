@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <jansson.h>
 
+#include "gw/version.h"
+#include "core/addr.h"
 #include "core/cmd.h"
 #include "core/log.h"
 #include "dp/dp.h"
@@ -34,7 +36,7 @@
 struct opts {
 	const char *socket;
 	const char *pin_root;
-	int json;
+	int json, quiet;
 	const char *ttl, *weight, *rate, *burst, *service, *limit, *count;
 	int watch, all;
 };
@@ -43,7 +45,7 @@ static struct opts cli;
 
 static int usage_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints a usage problem; returns EXIT_USAGE. */
+/* Prints a usage problem, one line; returns EXIT_USAGE. */
 static int usage_err(const char *fmt, ...)
 {
 	va_list ap;
@@ -52,8 +54,52 @@ static int usage_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see gwctl --help)\n");
+	fputc('\n', stderr);
 	return EXIT_USAGE;
+}
+
+/* The edit distance of a and b (at most 63 characters of b counted).
+ * Returns it. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t row[64], i, j, diag, up, lb = strlen(b) < 63 ? strlen(b) : 63;
+
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; a[i - 1]; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			row[j] = a[i - 1] == b[j - 1] ? diag : 1 + (diag < up ? diag : up);
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The usage error of an unknown word (what: "command" or "option",
+ * prefix: what the names are written with): with the closest of the n
+ * names when one is close. Returns EXIT_USAGE. */
+static int unknown(const char *what, const char *prefix, const char *word,
+		   const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t i, d, best_d = 3;
+
+	for (i = 0; i < n; i++) {
+		d = distance(word, names[i]);
+		if (d < best_d && d < strlen(names[i])) {
+			best = names[i];
+			best_d = d;
+		}
+	}
+	if (best)
+		return usage_err("unknown %s '%s%s': did you mean %s%s?", what, prefix, word,
+				 prefix, best);
+	return usage_err("unknown %s '%s%s' (see gwctl --help)", what, prefix, word);
 }
 
 /* ---- transport -------------------------------------------------------------- */
@@ -155,6 +201,27 @@ static int offline_ok(const char *cmd)
 	       strncmp(cmd, "upstream.", 9) && strncmp(cmd, "route.", 6);
 }
 
+/* Opens the pins when gwd does not answer (conn_err: why). The library's
+ * own log line is kept back: gwctl says what happened in one sentence.
+ * Returns 0, or -errno with the sentence printed. */
+static int pins_open(int conn_err)
+{
+	enum gw_log_level lvl = gw_log_get_level();
+	int err;
+
+	gw_log_set_level(GW_LOG_ERR);
+	err = gw_dp_maps_open(cli.pin_root, &pins);
+	gw_log_set_level(lvl);
+	if (err == -ENOENT)
+		fprintf(stderr, "gwctl: gwd is not running (%s: %s) and no datapath is pinned "
+			"under %s\n", cli.socket, strerror(-conn_err), cli.pin_root);
+	else if (err)
+		fprintf(stderr, "gwctl: gwd is not running (%s: %s) and the pins under %s "
+			"cannot be opened: %s\n", cli.socket, strerror(-conn_err), cli.pin_root,
+			strerror(-err));
+	return err;
+}
+
 /* Runs cmd through gwd, or on the pins when no agent answers. Returns the
  * answer or NULL (message printed). */
 static json_t *call(const char *cmd, json_t *args)
@@ -177,10 +244,7 @@ static json_t *call(const char *cmd, json_t *args)
 				json_decref(args);
 				return NULL;
 			}
-			if (gw_dp_maps_open(cli.pin_root, &pins)) {
-				fprintf(stderr, "gwctl: gwd is not running (%s: %s) and no "
-					"datapath is pinned under %s\n", cli.socket,
-					strerror(-err), cli.pin_root);
+			if (pins_open(err)) {
 				json_decref(args);
 				return NULL;
 			}
@@ -283,7 +347,7 @@ static void print_services(json_t *arr, int backends)
 		if (json_is_true(json_object_get(s, "fail_open")))
 			printf("  every backend is down: new flows go to all of them (fail open)\n");
 		json_array_foreach(json_object_get(s, "backends"), j, b) {
-			printf("  backend %-30s weight %-5lld %-6s %-9s %14lld %16lld", S(b, "address"),
+			printf("  backend %-30s weight %-5lld %-8s %-9s %14lld %16lld", S(b, "address"),
 			       I(b, "weight"), S(b, "state"), S(b, "health"), I(b, "packets"),
 			       I(b, "bytes"));
 			if (json_is_string(json_object_get(b, "health_reason")))
@@ -432,6 +496,8 @@ static void print_server_change(json_t *d)
 /* Says how long a live change lasts. */
 static void note_ephemeral(void)
 {
+	if (cli.quiet)
+		return;
 	if (offline)
 		fprintf(stderr, "gwctl: applied to the pinned maps; gwd replaces it with the "
 			"file when it starts or reloads\n");
@@ -728,6 +794,43 @@ static json_t *ct_args(char **argv)
 	return a;
 }
 
+/* The checks of operands: filter's prefix (argv[3]), the ADDR:PORT of
+ * backend (argv[3]) and of upstream server (argv[4]). gwd judges the rest
+ * (host bits, names). Return 0, or a usage error. */
+static int check_prefix(char **argv)
+{
+	const char *s = argv[3], *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s), d;
+	char addr[64];
+	unsigned int max;
+	struct gw_ip ip;
+
+	if (n >= sizeof(addr))
+		return usage_err("%s: not an IP prefix", s);
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	if (gw_ip_parse(addr, &ip))
+		return usage_err("%s: not an IP prefix", s);
+	if (!slash)
+		return 0;
+	max = ip.family == GW_FAMILY_V4 ? 32 : 128;
+	d = strspn(slash + 1, "0123456789");
+	if (!d || d > 3 || slash[1 + d] || strtoul(slash + 1, NULL, 10) > max)
+		return usage_err("%s: the prefix length must be a number from 0 to %u", s, max);
+	return 0;
+}
+
+static int check_endpoint(char **argv)
+{
+	const char *s = argv[!strcmp(argv[0], "upstream") ? 4 : 3];
+	struct gw_endpoint ep;
+	char msg[160];
+
+	if (gw_endpoint_parse_msg(s, &ep, msg, sizeof(msg)))
+		return usage_err("%s", msg);
+	return 0;
+}
+
 /* The commands run here rather than through an admin command. */
 static int verb_stats(int argc, char **argv)
 {
@@ -744,16 +847,18 @@ static int verb_check(int argc, char **argv)
 /*
  * A command: its words, how many operands follow them, the options it takes
  * (space-separated; NULL: none) and the one it needs (checked with the
- * words), and either the admin command with its arguments, printer and
- * whether it is a live change, or fn. form is its line in the usage text
- * and its usage errors (NULL: the form of the entry before covers it), help
- * what it does (lines after the first are indented).
+ * words), the check of its operands (a usage error when malformed), and
+ * either the admin command with its arguments, printer and whether it is a
+ * live change, or fn. form is its line in the usage text and its usage
+ * errors (NULL: the form of the entry before covers it), help what it does
+ * (lines after the first are indented). gwctl(8) has an item per form.
  */
 struct verb {
 	const char *words;
 	int nargs;
 	const char *opts;
 	const char *need;
+	int (*check)(char **argv);
 	const char *cmd;
 	json_t *(*args)(char **argv);
 	void (*print)(json_t *d);
@@ -770,14 +875,15 @@ static const struct verb verbs[] = {
 	  .form = "stats [--watch [--count N]] [--all]", .help = "counters by reason and service" },
 	{ .words = "filter list", .cmd = "filter.list", .print = print_filter,
 	  .form = "filter list" },
-	{ .words = "filter deny add", .nargs = 1, .opts = "ttl", .cmd = "filter.deny.add",
-	  .args = cidr_args, .live = 1, .form = "filter deny add|del CIDR [--ttl DURATION]" },
-	{ .words = "filter deny del", .nargs = 1, .cmd = "filter.deny.del", .args = cidr_args,
-	  .live = 1 },
-	{ .words = "filter allow add", .nargs = 1, .cmd = "filter.allow.add", .args = cidr_args,
-	  .live = 1, .form = "filter allow add|del CIDR" },
-	{ .words = "filter allow del", .nargs = 1, .cmd = "filter.allow.del", .args = cidr_args,
-	  .live = 1 },
+	{ .words = "filter deny add", .nargs = 1, .opts = "ttl", .check = check_prefix,
+	  .cmd = "filter.deny.add", .args = cidr_args, .live = 1,
+	  .form = "filter deny add CIDR [--ttl DURATION]" },
+	{ .words = "filter deny del", .nargs = 1, .check = check_prefix, .cmd = "filter.deny.del",
+	  .args = cidr_args, .live = 1, .form = "filter deny del CIDR" },
+	{ .words = "filter allow add", .nargs = 1, .check = check_prefix, .cmd = "filter.allow.add",
+	  .args = cidr_args, .live = 1, .form = "filter allow add|del CIDR" },
+	{ .words = "filter allow del", .nargs = 1, .check = check_prefix, .cmd = "filter.allow.del",
+	  .args = cidr_args, .live = 1 },
 	{ .words = "ratelimit show", .cmd = "ratelimit.show", .print = print_rl,
 	  .form = "ratelimit show" },
 	{ .words = "ratelimit set packets", .opts = "rate burst", .need = "rate",
@@ -787,22 +893,24 @@ static const struct verb verbs[] = {
 	  .cmd = "ratelimit.set", .args = rl_args, .print = print_rl_set, .live = 1 },
 	{ .words = "service list", .cmd = "service.list", .print = print_service_list,
 	  .form = "service list" },
-	{ .words = "backend add", .nargs = 2, .opts = "weight", .cmd = "backend.add",
-	  .args = backend_args, .live = 1,
-	  .form = "backend add|del|drain SERVICE ADDR:PORT [--weight W]" },
-	{ .words = "backend del", .nargs = 2, .cmd = "backend.del", .args = backend_args,
-	  .live = 1 },
-	{ .words = "backend drain", .nargs = 2, .opts = "weight", .cmd = "backend.drain",
-	  .args = backend_args, .live = 1 },
+	{ .words = "backend add", .nargs = 2, .opts = "weight", .check = check_endpoint,
+	  .cmd = "backend.add", .args = backend_args, .live = 1,
+	  .form = "backend add|drain SERVICE ADDR:PORT [--weight W]" },
+	{ .words = "backend drain", .nargs = 2, .opts = "weight", .check = check_endpoint,
+	  .cmd = "backend.drain", .args = backend_args, .live = 1 },
+	{ .words = "backend del", .nargs = 2, .check = check_endpoint, .cmd = "backend.del",
+	  .args = backend_args, .live = 1, .form = "backend del SERVICE ADDR:PORT" },
 	{ .words = "upstream list", .cmd = "upstream.list", .print = print_upstreams,
-	  .form = "upstream list | upstream server add|del|drain UPSTREAM ADDR:PORT [--weight W]" },
-	{ .words = "upstream server add", .nargs = 2, .opts = "weight",
+	  .form = "upstream list" },
+	{ .words = "upstream server add", .nargs = 2, .opts = "weight", .check = check_endpoint,
 	  .cmd = "upstream.server.add", .args = server_args, .print = print_server_change,
+	  .live = 1, .form = "upstream server add UPSTREAM ADDR:PORT [--weight W]" },
+	{ .words = "upstream server del", .nargs = 2, .check = check_endpoint,
+	  .cmd = "upstream.server.del", .args = server_args, .print = print_server_change,
+	  .live = 1, .form = "upstream server del|drain UPSTREAM ADDR:PORT" },
+	{ .words = "upstream server drain", .nargs = 2, .check = check_endpoint,
+	  .cmd = "upstream.server.drain", .args = server_args, .print = print_server_change,
 	  .live = 1 },
-	{ .words = "upstream server del", .nargs = 2, .cmd = "upstream.server.del",
-	  .args = server_args, .print = print_server_change, .live = 1 },
-	{ .words = "upstream server drain", .nargs = 2, .cmd = "upstream.server.drain",
-	  .args = server_args, .print = print_server_change, .live = 1 },
 	{ .words = "conntrack list", .opts = "service limit", .cmd = "conntrack.list",
 	  .args = ct_args, .print = print_ct, .form = "conntrack list [--service NAME] [--limit N]" },
 	{ .words = "route list", .cmd = "route.list", .print = print_routes, .form = "route list" },
@@ -818,7 +926,8 @@ static void usage(FILE *f)
 	const struct verb *v;
 	const char *h, *nl;
 
-	fprintf(f, "usage: gwctl [-s SOCKET] [--pin-root DIR] [--json] COMMAND ...\n");
+	fprintf(f, "usage: gwctl [-s SOCKET] [--pin-root DIR] [--json] [-q] COMMAND ...\n"
+		   "       gwctl --version | --help\n");
 	for (v = verbs; v < verbs + N_VERBS; v++) {
 		if (!v->form)
 			continue;
@@ -831,9 +940,15 @@ static void usage(FILE *f)
 			fprintf(f, " %.*s\n%37s", (int)(nl - h), h, "");
 		fprintf(f, " %s\n", h);
 	}
-	fprintf(f, "options: -s, --socket PATH (default $GW_SOCKET or " GW_ADMIN_SOCKET_DEFAULT ")\n"
-		   "         --pin-root DIR (default " GW_PIN_ROOT_DEFAULT "), used when no gwd\n"
-		   "                    answers\n"
+	fprintf(f, "options:\n"
+		   "  -s, --socket PATH   the admin socket (default $GW_SOCKET or\n"
+		   "                      " GW_ADMIN_SOCKET_DEFAULT ")\n"
+		   "  --pin-root DIR      the pins used when no gwd answers (default\n"
+		   "                      " GW_PIN_ROOT_DEFAULT ")\n"
+		   "  --json              print the answer's data as JSON\n"
+		   "  -q, --quiet         no note after a live change\n"
+		   "  --version           print the version and exit\n"
+		   "  -h, --help          print this and exit\n"
 		   "Live changes are immediate and ephemeral: the file replaces them on the\n"
 		   "next reload.\n");
 }
@@ -877,6 +992,24 @@ static int group_usage(const struct verb *first, const struct verb *end)
 	return usage_err("usage: gwctl %s", msg);
 }
 
+/* The usage error of an unknown first word. Returns EXIT_USAGE. */
+static int unknown_command(const char *word)
+{
+	char first[N_VERBS][16];
+	const char *names[N_VERBS];
+	size_t i, n = 0;
+
+	for (i = 0; i < N_VERBS; i++) {
+		if (i && verb_is(&verbs[i], first[n - 1]))
+			continue;
+		snprintf(first[n], sizeof(first[n]), "%.*s", (int)strcspn(verbs[i].words, " "),
+			 verbs[i].words);
+		names[n] = first[n];
+		n++;
+	}
+	return unknown("command", "", word, names, n);
+}
+
 /* Finds the command of argv among the entries with its first word (they
  * are adjacent), checks its options and runs it. Options are checked
  * before the words when all the entries take the same ones (a one-form
@@ -889,7 +1022,7 @@ static int dispatch(int argc, char **argv)
 	for (first = verbs; first < verbs + N_VERBS && !verb_is(first, argv[0]); first++)
 		;
 	if (first == verbs + N_VERBS)
-		return usage_err("unknown command '%s'", argv[0]);
+		return unknown_command(argv[0]);
 	for (end = first; end < verbs + N_VERBS && verb_is(end, argv[0]); end++)
 		if (strcmp(end->opts ? end->opts : "", first->opts ? first->opts : ""))
 			same = 0;
@@ -901,9 +1034,38 @@ static int dispatch(int argc, char **argv)
 		return group_usage(first, end);
 	if (!same && (err = only(v->opts ? v->opts : "")))
 		return err;
+	if (v->check && (err = v->check(argv)))
+		return err;
 	if (v->fn)
 		return v->fn(argc, argv);
 	return run(v->cmd, v->args ? v->args(argv) : NULL, v->print, v->live);
+}
+
+/* The usage error of the option in arg that getopt refused (opt: its
+ * optopt, 0 for an unknown long option). Returns EXIT_USAGE. */
+static int bad_option(const struct option *lo, const char *arg, int opt)
+{
+	const char *names[32];
+	char word[64], hits[256] = "";
+	size_t n, len, off = 0, nhits = 0;
+
+	if (opt && (strncmp(arg, "--", 2) || !strchr(arg, '=')))
+		return usage_err("unknown option '-%c' (see gwctl --help)", opt);
+	len = strcspn(arg + 2, "=");
+	snprintf(word, sizeof(word), "%.*s", (int)len, arg + 2);
+	for (n = 0; lo[n].name && n < sizeof(names) / sizeof(names[0]); n++) {
+		names[n] = lo[n].name;
+		if (!strncmp(lo[n].name, word, strlen(word)) && off < sizeof(hits)) {
+			off += (size_t)snprintf(hits + off, sizeof(hits) - off, "%s--%s",
+						nhits ? ", " : "", lo[n].name);
+			nhits++;
+		}
+	}
+	if (opt)
+		return usage_err("option '--%s' takes no value", word);
+	if (nhits > 1)
+		return usage_err("option '--%s' is ambiguous: %s", word, hits);
+	return unknown("option", "--", word, names, n);
 }
 
 int main(int argc, char **argv)
@@ -912,6 +1074,8 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "pin-root", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "weight", required_argument, NULL, 'w' },
 		{ "rate", required_argument, NULL, 'r' },
@@ -929,11 +1093,14 @@ int main(int argc, char **argv)
 	cli.socket = getenv("GW_SOCKET") && *getenv("GW_SOCKET") ? getenv("GW_SOCKET") :
 								    GW_ADMIN_SOCKET_DEFAULT;
 	cli.pin_root = GW_PIN_ROOT_DEFAULT;
-	while ((c = getopt_long(argc, argv, "s:h", lo, NULL)) != -1) {
+	opterr = 0;	/* a bad option gets gwctl's one line */
+	while ((c = getopt_long(argc, argv, ":s:qh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': cli.socket = optarg; break;
 		case 'P': cli.pin_root = optarg; break;
 		case 'j': cli.json = 1; break;
+		case 'q': cli.quiet = 1; break;
+		case 'V': printf("gwctl " GW_VERSION "\n"); return 0;
 		case 't': cli.ttl = optarg; break;
 		case 'w': cli.weight = optarg; break;
 		case 'r': cli.rate = optarg; break;
@@ -944,7 +1111,8 @@ int main(int argc, char **argv)
 		case 'W': cli.watch = 1; break;
 		case 'a': cli.all = 1; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		case ':': return usage_err("option '%s' needs a value", argv[optind - 1]);
+		default: return bad_option(lo, argv[optind - 1], optopt);
 		}
 	}
 	if (optind >= argc) {

@@ -45,11 +45,12 @@
 #include "dp/l4health.h"
 #include "dp/neigh.h"
 #include "dp/nlmon.h"
+#include "gw/version.h"
 #include "l7/cfgfiles.h"
 #include "runtime/l7.h"
 #include "runtime/l7_cmds.h"
 
-#define GWD_VERSION "0.1.0"
+#define GWD_VERSION GW_VERSION
 #define GWD_DEFAULT_CONFIG "/etc/gw/gateway.yaml"
 
 struct gwd {

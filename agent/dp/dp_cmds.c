@@ -54,6 +54,104 @@ static const struct gw_cfg_service *cfg_service_by_key(const struct gw_dp_cmd_ct
 	return NULL;
 }
 
+/* ---- stable order ------------------------------------------------------------ */
+
+/*
+ * The tables come from hash maps, tries and an LRU, whose walks follow
+ * hashes and the kernel's layout, not the file. Their rows are collected
+ * and sorted before the answer is built, here rather than in gwctl's
+ * printers: gwd and gwctl on the pins run this code, only it knows the
+ * running config's order, and --json (or any client of the socket) gets
+ * the same order as the tables. Rows sort by rank (the position in the
+ * running config; NO_RANK when not there or without an agent), then by
+ * key, bytes compared as memcmp (family first, addresses and ports in
+ * network order).
+ */
+#define NO_RANK ((size_t)-1)
+#define ROW_KEY 24
+
+struct row {
+	size_t rank;
+	unsigned char key[ROW_KEY];
+	json_t *o;
+};
+
+struct rows {
+	struct row *v;
+	size_t n, cap;
+	int err;		/* -ENOMEM once a row could not be kept */
+};
+
+/* Writes the key of an endpoint to k: family, address, port. Returns the
+ * number of bytes written (19). */
+static size_t ep_key(unsigned char *k, __u8 family, const __be32 *addr, __be16 port)
+{
+	k[0] = family;
+	memcpy(k + 1, addr, 16);
+	memcpy(k + 17, &port, 2);
+	return 19;
+}
+
+/* Keeps row o (taking its reference) with its rank and key (len bytes).
+ * Returns 0, or -ENOMEM (o dropped; rows_take then fails). */
+static int rows_add(struct rows *r, size_t rank, const void *key, size_t len, json_t *o)
+{
+	struct row *v;
+
+	if (!o)
+		r->err = -ENOMEM;
+	if (!r->err && r->n == r->cap) {
+		v = realloc(r->v, (r->cap ? r->cap * 2 : 16) * sizeof(*v));
+		if (v) {
+			r->v = v;
+			r->cap = r->cap ? r->cap * 2 : 16;
+		} else {
+			r->err = -ENOMEM;
+		}
+	}
+	if (r->err) {
+		json_decref(o);
+		return r->err;
+	}
+	v = &r->v[r->n++];
+	v->rank = rank;
+	memset(v->key, 0, sizeof(v->key));
+	memcpy(v->key, key, len < ROW_KEY ? len : ROW_KEY);
+	v->o = o;
+	return 0;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return memcmp(x->key, y->key, ROW_KEY);
+}
+
+/* Empties r into a new array, its rows in order. Returns the array, or
+ * NULL when a row or the array could not be made. */
+static json_t *rows_take(struct rows *r)
+{
+	json_t *arr = r->err ? NULL : json_array();
+	size_t i;
+
+	if (r->n)	/* qsort(NULL, 0) is undefined */
+		qsort(r->v, r->n, sizeof(*r->v), row_cmp);
+	for (i = 0; i < r->n; i++) {
+		if (!arr)
+			json_decref(r->v[i].o);
+		else if (json_array_append_new(arr, r->v[i].o)) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+	return arr;
+}
+
 /* ---- status --------------------------------------------------------------- */
 
 /* The pinned programs, as {name, id, tag, pin, jited, btf}. */
@@ -85,19 +183,30 @@ static int map_has_btf(int fd)
 	return !bpf_obj_get_info_by_fd(fd, &info, &len) && info.btf_id;
 }
 
+/* Where interface name is in the running config's list, or NO_RANK. */
+static size_t iface_rank(const struct gw_dp_cmd_ctx *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; a->cfg && i < a->cfg->gateway.n_interfaces; i++)
+		if (!strcmp(a->cfg->gateway.interfaces[i].name, name))
+			return i;
+	return NO_RANK;
+}
+
 static int cmd_status(struct gw_cmd_call *c, json_t **out)
 {
 	const struct gw_dp_cmd_ctx *a = c->ctx;
 	__u32 ids[GW_IFADDR_MAX];
 	struct gw_config cfg;
-	json_t *d, *ifs, *feat;
+	struct rows ifs = { 0 };
+	json_t *d, *feat;
 	int n, i, err, tcx = 0, clsact = 0, native = 0, generic = 0, multi = 0, alone = 0;
 
 	err = gw_dp_config_get(a->maps, &cfg);
 	if (err)
 		return gw_cmd_fail(c, err, "cannot read gw_config: %s", strerror(-err));
 	d = json_object();
-	ifs = json_array();
 	feat = json_array();
 	gw_cmd_json_add(d, "agent", json_boolean(a->cfg != NULL));
 	gw_cmd_json_add(d, "pin_root", json_string(a->pin_root));
@@ -111,7 +220,7 @@ static int cmd_status(struct gw_cmd_call *c, json_t **out)
 	n = gw_dp_attached_ifaces(a->maps->ifaddr, ids, GW_IFADDR_MAX);
 	for (i = 0; i < n; i++) {
 		struct gw_ifaddr ia = { 0 };
-		char name[IF_NAMESIZE], a4[64] = "", a6[64] = "";
+		char name[IF_NAMESIZE] = "", a4[64] = "", a6[64] = "";
 		int kind = gw_dp_attached(a->pin_root, (int)ids[i]), disp = -ENOENT;
 		json_t *f = json_object();
 
@@ -137,9 +246,9 @@ static int cmd_status(struct gw_cmd_call *c, json_t **out)
 		gw_cmd_json_add(f, "xdp_dispatcher", disp < 0 ? json_null() : json_boolean(disp));
 		gw_cmd_json_add(f, "ipv4", a4[0] ? json_string(a4) : json_null());
 		gw_cmd_json_add(f, "ipv6", a6[0] ? json_string(a6) : json_null());
-		json_array_append_new(ifs, f);
+		rows_add(&ifs, iface_rank(a, name), name, sizeof(name), f);
 	}
-	gw_cmd_json_add(d, "interfaces", ifs);
+	gw_cmd_json_add(d, "interfaces", rows_take(&ifs));
 	if (native)
 		json_array_append_new(feat, json_string("xdp native"));
 	if (generic)
@@ -170,11 +279,26 @@ static int cmd_status(struct gw_cmd_call *c, json_t **out)
 
 struct svc_walk {
 	struct gw_cmd_call *c;
-	json_t *arr;
+	struct rows rows;
 	int with_backends;
 	const struct gw_svc_key *key;	/* the service of a backend walk */
+	const struct gw_cfg_service *cs;	/* its config, or NULL */
 	unsigned int n_serving, n_down;	/* not draining; of those, down */
 };
+
+/* Where backend b is in the config of its service cs, or NO_RANK. */
+static size_t backend_rank(const struct gw_cfg_service *cs, const struct gw_backend *b)
+{
+	struct gw_ip ip = { .family = b->family };
+	size_t i;
+
+	memcpy(ip.addr, b->addr, sizeof(ip.addr));
+	for (i = 0; cs && i < cs->n_backends; i++)
+		if (gw_ip_equal(&cs->backends[i].address.ip, &ip) &&
+		    cs->backends[i].address.port == ntohs(b->port))
+			return i;
+	return NO_RANK;
+}
 
 /* Adds a backend's health to o: "health" up, down or unchecked, and
  * "health_reason" (why the last check failed, or null). */
@@ -203,6 +327,7 @@ static int backend_json(__u32 id, const struct gw_backend *b, void *arg)
 	struct svc_walk *w = arg;
 	struct gw_counter cnt = { 0 };
 	char ep[GW_ADDR_STRLEN];
+	unsigned char key[ROW_KEY];
 	json_t *o = json_object();
 
 	gw_dp_counter_sum(DP(w->c)->maps->backend_stats, id, &cnt);
@@ -210,11 +335,12 @@ static int backend_json(__u32 id, const struct gw_backend *b, void *arg)
 		 json_string(gw_abi_ep_str(b->addr, b->family, b->port, ep, sizeof(ep))));
 	gw_cmd_json_add(o, "id", json_integer(id));
 	gw_cmd_json_add(o, "weight", json_integer(b->weight));
-	gw_cmd_json_add(o, "state", json_string(b->flags & GW_BE_F_DRAIN ? "drain" : "active"));
+	gw_cmd_json_add(o, "state", json_string(b->flags & GW_BE_F_DRAIN ? "draining" : "active"));
 	backend_health_json(w, b, o);
 	gw_cmd_json_add(o, "packets", json_integer((json_int_t)cnt.packets));
 	gw_cmd_json_add(o, "bytes", json_integer((json_int_t)cnt.bytes));
-	json_array_append_new(w->arr, o);
+	rows_add(&w->rows, backend_rank(w->cs, b), key,
+		 ep_key(key, b->family, b->addr, b->port), o);
 	return 0;
 }
 
@@ -224,7 +350,9 @@ static int service_json(const struct gw_svc_key *k, const struct gw_svc *s, void
 	const struct gw_cfg_service *cs = cfg_service_by_key(DP(w->c), k);
 	struct gw_counter cnt = { 0 };
 	char vip[GW_ADDR_STRLEN];
+	unsigned char key[ROW_KEY];
 	json_t *o = json_object();
+	size_t len;
 
 	gw_dp_counter_sum(DP(w->c)->maps->svc_stats, s->id, &cnt);
 	gw_cmd_json_add(o, "name", cs ? json_string(cs->name) : json_null());
@@ -238,14 +366,16 @@ static int service_json(const struct gw_svc_key *k, const struct gw_svc *s, void
 	gw_cmd_json_add(o, "packets", json_integer((json_int_t)cnt.packets));
 	gw_cmd_json_add(o, "bytes", json_integer((json_int_t)cnt.bytes));
 	if (w->with_backends) {
-		struct svc_walk bw = { .c = w->c, .arr = json_array(), .key = k };
+		struct svc_walk bw = { .c = w->c, .key = k, .cs = cs };
 
 		gw_dp_foreach_backend(DP(w->c)->maps, s->id, backend_json, &bw);
-		gw_cmd_json_add(o, "backends", bw.arr);
+		gw_cmd_json_add(o, "backends", rows_take(&bw.rows));
 		/* every serving backend down: the table holds them all */
 		gw_cmd_json_add(o, "fail_open", json_boolean(bw.n_serving && bw.n_down == bw.n_serving));
 	}
-	json_array_append_new(w->arr, o);
+	len = ep_key(key, k->family, k->addr, k->port);
+	key[len++] = k->proto;
+	rows_add(&w->rows, cs ? (size_t)(cs - DP(w->c)->cfg->services) : NO_RANK, key, len, o);
 	return 0;
 }
 
@@ -282,9 +412,8 @@ static int cmd_stats(struct gw_cmd_call *c, json_t **out)
 	gw_cmd_json_add(t, "forward", json_integer((json_int_t)tot[GW_ACT_FORWARD]));
 	gw_cmd_json_add(t, "drop", json_integer((json_int_t)tot[GW_ACT_DROP]));
 	gw_cmd_json_add(d, "totals", t);
-	w.arr = json_array();
 	gw_dp_foreach_service(DP(c)->maps, service_json, &w);
-	gw_cmd_json_add(d, "services", w.arr);
+	gw_cmd_json_add(d, "services", rows_take(&w.rows));
 	gw_cmd_json_add(d, "routes", json_array());
 	*out = d;
 	return 0;
@@ -292,22 +421,23 @@ static int cmd_stats(struct gw_cmd_call *c, json_t **out)
 
 static int cmd_service_list(struct gw_cmd_call *c, json_t **out)
 {
-	struct svc_walk w = { .c = c, .arr = json_array(), .with_backends = 1 };
+	struct svc_walk w = { .c = c, .with_backends = 1 };
 	int err;
 
 	err = gw_dp_foreach_service(DP(c)->maps, service_json, &w);
-	if (err < 0) {
-		json_decref(w.arr);
+	*out = rows_take(&w.rows);
+	if (err < 0 || !*out) {
+		json_decref(*out);
+		err = err < 0 ? err : -ENOMEM;
 		return gw_cmd_fail(c, err, "cannot read gw_services: %s", strerror(-err));
 	}
-	*out = w.arr;
 	return 0;
 }
 
 /* ---- filter ---------------------------------------------------------------- */
 
 struct filter_walk {
-	json_t *arr;
+	struct rows rows;
 	__u64 now;
 };
 
@@ -315,8 +445,15 @@ static int filter_json(const struct gw_filter_entry *e, void *arg)
 {
 	struct filter_walk *w = arg;
 	char cidr[GW_ADDR_STRLEN];
+	unsigned char key[ROW_KEY];
 	json_t *o = json_object();
 
+	/* by prefix, a list entry before a ban on the same prefix */
+	key[0] = e->cidr.ip.family;
+	memcpy(key + 1, e->cidr.ip.addr, 16);
+	key[17] = e->cidr.prefixlen;
+	key[18] = (unsigned char)e->is_ban;
+	key[19] = e->rule.action;
 	gw_cidr_str(&e->cidr, cidr, sizeof(cidr));
 	gw_cmd_json_add(o, "prefix", json_string(cidr));
 	gw_cmd_json_add(o, "action", json_string(e->rule.action == GW_RULE_ALLOW ? "allow" : "deny"));
@@ -328,27 +465,29 @@ static int filter_json(const struct gw_filter_entry *e, void *arg)
 			0));
 	else
 		gw_cmd_json_add(o, "expires_in_s", json_null());
-	json_array_append_new(w->arr, o);
+	rows_add(&w->rows, NO_RANK, key, 20, o);
 	return 0;
 }
 
 static int cmd_filter_list(struct gw_cmd_call *c, json_t **out)
 {
-	struct filter_walk w = { .arr = json_array(), .now = gw_now_ns() };
+	struct filter_walk w = { .now = gw_now_ns() };
 	struct gw_config cfg;
-	json_t *d;
+	json_t *d, *arr;
 	int err;
 
 	err = gw_dp_config_get(DP(c)->maps, &cfg);
 	if (!err)
 		err = gw_filter_foreach(&DP(c)->maps->filter, filter_json, &w);
-	if (err < 0) {
-		json_decref(w.arr);
+	arr = rows_take(&w.rows);
+	if (err < 0 || !arr) {
+		json_decref(arr);
+		err = err < 0 ? err : -ENOMEM;
 		return gw_cmd_fail(c, err, "cannot read the filter: %s", strerror(-err));
 	}
 	d = json_object();
 	gw_cmd_json_add(d, "default", json_string(cfg.flags & GW_CFG_F_DEFAULT_DENY ? "deny" : "allow"));
-	gw_cmd_json_add(d, "entries", w.arr);
+	gw_cmd_json_add(d, "entries", arr);
 	*out = d;
 	return 0;
 }
@@ -587,28 +726,81 @@ static int cmd_backend_drain(struct gw_cmd_call *c, json_t **out)
 
 /* ---- conntrack ------------------------------------------------------------------ */
 
+/* A flow kept for the answer. */
+struct ct_row {
+	struct gw_flow f;
+	struct gw_ct ct;
+};
+
 struct ct_walk {
 	struct gw_cmd_call *c;
-	json_t *arr;
+	struct ct_row *v;
+	size_t n, cap;
 	long long svc_id;	/* -1: every service */
-	unsigned long long limit, shown, total;
+	unsigned long long limit, total;
 	__u64 now;
 };
 
-static int ct_json(const struct gw_flow *f, const struct gw_ct *ct, void *arg)
+/* Flows in the table's order: family, protocol, client, VIP. */
+static int ct_cmp(const void *a, const void *b)
+{
+	const struct gw_flow *x = &((const struct ct_row *)a)->f;
+	const struct gw_flow *y = &((const struct ct_row *)b)->f;
+	int d;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	d = memcmp(x->saddr, y->saddr, sizeof(x->saddr));
+	if (!d)
+		d = memcmp(&x->sport, &y->sport, sizeof(x->sport));
+	if (!d)
+		d = memcmp(x->daddr, y->daddr, sizeof(x->daddr));
+	if (!d)
+		d = memcmp(&x->dport, &y->dport, sizeof(x->dport));
+	return d;
+}
+
+/* Keeps a flow of the walk. Only the first `limit` in order are shown: at
+ * most twice that many are kept, cut back to `limit` when full. Returns 0
+ * or -ENOMEM (which stops the walk). */
+static int ct_keep(const struct gw_flow *f, const struct gw_ct *ct, void *arg)
 {
 	struct ct_walk *w = arg;
+	struct ct_row *v;
+	size_t cap;
+
+	if (w->svc_id >= 0 && ct->svc_id != (__u32)w->svc_id)
+		return 0;
+	w->total++;
+	if (w->n == w->cap && w->limit && w->n >= 2 * w->limit) {
+		qsort(w->v, w->n, sizeof(*w->v), ct_cmp);
+		w->n = (size_t)w->limit;
+	} else if (w->n == w->cap) {
+		cap = w->cap ? w->cap * 2 : 64;
+		if (w->limit && cap > 2 * w->limit)
+			cap = (size_t)(2 * w->limit);
+		v = realloc(w->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n].f = *f;
+	w->v[w->n].ct = *ct;
+	w->n++;
+	return 0;
+}
+
+/* A flow as an answer's row. Returns it, or NULL without memory. */
+static json_t *ct_json(const struct ct_walk *w, const struct gw_flow *f, const struct gw_ct *ct)
+{
 	char cl[GW_ADDR_STRLEN], vip[GW_ADDR_STRLEN], be[GW_ADDR_STRLEN];
 	struct gw_backend b;
 	__u32 id = ct->backend_id;
 	json_t *o;
 
-	if (w->svc_id >= 0 && ct->svc_id != (__u32)w->svc_id)
-		return 0;
-	w->total++;
-	if (w->limit && w->shown >= w->limit)
-		return 0;
-	w->shown++;
 	if (bpf_map_lookup_elem(DP(w->c)->maps->lb.backends, &id, &b))
 		memset(&b, 0, sizeof(b));
 	o = json_object();
@@ -627,8 +819,7 @@ static int ct_json(const struct gw_flow *f, const struct gw_ct *ct, void *arg)
 							      ct->nat_port, be, sizeof(be))));
 	gw_cmd_json_add(o, "idle_s", json_integer(ct->last_seen_ns && w->now > ct->last_seen_ns ?
 		(json_int_t)((w->now - ct->last_seen_ns) / 1000000000ull) : 0));
-	json_array_append_new(w->arr, o);
-	return 0;
+	return o;
 }
 
 /* The datapath id of the configured service `name`; -ENOENT if none. */
@@ -656,7 +847,9 @@ static int cmd_ct_list(struct gw_cmd_call *c, json_t **out)
 {
 	struct ct_walk w = { .c = c, .svc_id = -1, .limit = 100, .now = gw_now_ns() };
 	const char *svc = gw_cmd_arg_str(c, "service");
+	json_t *arr;
 	int err, have;
+	size_t i;
 	__u32 id;
 
 	if (gw_cmd_arg_uint(c, "limit", 1ull << 32, &w.limit, &have))
@@ -669,16 +862,23 @@ static int cmd_ct_list(struct gw_cmd_call *c, json_t **out)
 			return gw_cmd_fail(c, -ENOENT, "no service '%s' in the datapath", svc);
 		w.svc_id = id;
 	}
-	w.arr = json_array();
-	err = gw_dp_foreach_ct(DP(c)->maps, ct_json, &w);
+	err = gw_dp_foreach_ct(DP(c)->maps, ct_keep, &w);
 	if (err < 0) {
-		json_decref(w.arr);
+		free(w.v);
 		return gw_cmd_fail(c, err, "cannot read gw_ct: %s", strerror(-err));
 	}
+	if (w.n)	/* qsort(NULL, 0) is undefined */
+		qsort(w.v, w.n, sizeof(*w.v), ct_cmp);
+	if (w.limit && w.n > w.limit)
+		w.n = (size_t)w.limit;
+	arr = json_array();
+	for (i = 0; i < w.n; i++)
+		json_array_append_new(arr, ct_json(&w, &w.v[i].f, &w.v[i].ct));
+	free(w.v);
 	*out = json_object();
 	gw_cmd_json_add(*out, "total", json_integer((json_int_t)w.total));
-	gw_cmd_json_add(*out, "shown", json_integer((json_int_t)w.shown));
-	gw_cmd_json_add(*out, "flows", w.arr);
+	gw_cmd_json_add(*out, "shown", json_integer((json_int_t)w.n));
+	gw_cmd_json_add(*out, "flows", arr);
 	return 0;
 }
 

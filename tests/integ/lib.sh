@@ -778,3 +778,11 @@ if moved:
 sys.exit(0 if ok else 1)
 PYEOF
 }
+
+# it_complete SOCK WORDS...: what cli/gwctl.bash offers after
+# `gwctl -s SOCK WORDS... ` (space-separated; stderr too, which must stay
+# empty).
+it_complete() {
+	bash -c '. "$1"; shift; COMP_WORDS=("$@" ""); COMP_CWORD=$#; _gwctl; echo "${COMPREPLY[*]}"' \
+		_ "$IT_ROOT/cli/gwctl.bash" "$GWCTL_BIN" -s "$@" 2>&1
+}

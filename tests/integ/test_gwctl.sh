@@ -6,7 +6,9 @@
 # ratelimit set, backend add/drain/del on the configured service, stats
 # --json and --watch, reload dropping the live changes, an emergency deny
 # through the pins with gwd down, a refused unprivileged peer (connect()
-# and SO_PEERCRED), usage errors (exit 2) and the honest L7 errors.
+# and SO_PEERCRED), usage errors (exit 2, one line, "did you mean"), the
+# honest L7 errors, rows in the same order every time (config order, then
+# sorted), -q, --version, and the completions' live names.
 . "$(dirname "$0")/lib.sh"
 it_init gwctl
 it_need_datapath
@@ -21,6 +23,7 @@ filter:
   deny: [198.18.99.0/24]
 services:
 $(it_yaml_service web "$VIP4" "[198.18.11.2:8080]")
+$(it_yaml_service api "${IT_VIPS4[1]}" "[198.18.11.2:8080]")
 YAML
 
 # gwctl in the gateway netns (interface names resolve there).
@@ -73,6 +76,30 @@ else:
 assert progs["gw_xdp"]["jited"] and progs["gw_xdp"]["btf"], progs
 ' "${xdp_id:-0}" || it_fail "status: programs, modes or features wrong: $(gwctl status)"
 grep -q "^program    gw_xdp (xdp) id [0-9]" <<<"$out" || it_fail "status table shows no program"
+# The interfaces in the file's order.
+[ "$(gwctl status | sed -n '/^INTERFACE/,$p' | awk 'NR > 1 { print $1 }' | xargs)" = \
+	"${IT_GW_IFS[*]}" ] || it_fail "status: interfaces not in config order: $(gwctl status)"
+
+# --version: gwd's; -q; usage errors in one line.
+v=$("$GWCTL_BIN" --version) || it_fail "gwctl --version failed"
+[ "${v#gwctl }" = "$("$BUILD/bin/gwd" --version | sed 's/^gwd //')" ] ||
+	it_fail "gwctl --version '$v' is not gwd's"
+usage_line() {	# usage_line WANT ARGS...: exit 2 and exactly the line WANT
+	local out
+	out=$(gwctl "${@:2}" 2>&1 >/dev/null)
+	[ $? = 2 ] || it_fail "'gwctl ${*:2}' did not exit 2: $out"
+	[ "$out" = "$1" ] || it_fail "'gwctl ${*:2}' said '$out', not '$1'"
+}
+usage_line "gwctl: banana: not an IP prefix" filter deny add banana
+usage_line "gwctl: unknown option '--wieght': did you mean --weight?" backend add web \
+	198.18.11.9:8080 --wieght 2
+usage_line "gwctl: unknown command 'statsu': did you mean stats?" statsu
+usage_line "gwctl: 'banana': expected ADDRESS:PORT" backend drain web banana
+# Neither gwd nor pins: one sentence, no library line.
+out=$("$GWCTL_BIN" -s "$IT_TMP/none.sock" --pin-root "$IT_TMP/nopins" filter list 2>&1)
+[ $? = 1 ] || it_fail "no gwd and no pins: not exit 1: $out"
+[ "$(wc -l <<<"$out")" = 1 ] && grep -q "^gwctl: gwd is not running .* no datapath is pinned" \
+	<<<"$out" || it_fail "no gwd and no pins: $out"
 
 # filter deny add under live traffic: blocks cl1 within a bounded wait.
 # A client loop keeps connecting meanwhile.
@@ -130,6 +157,17 @@ gwctl filter deny add 198.18.77.0/24 --ttl 30s >/dev/null 2>&1 || it_fail "deny 
 gwctl filter list | grep -E "^198\.18\.77\.0/24 +deny +ban +cli +[0-9]+s" >/dev/null ||
 	it_fail "ttl deny not listed as a ban: $(gwctl filter list)"
 gwctl filter deny del 198.18.77.0/24 >/dev/null 2>&1 || it_fail "deleting the ban failed"
+# -q: no note; the filter sorted by prefix.
+out=$(gwctl -q filter deny add 198.18.5.0/24 2>&1) || it_fail "deny add -q failed: $out"
+[ "$out" = "198.18.5.0/24 added deny" ] || it_fail "-q did not silence the note: $out"
+gwctl -q filter deny add 10.0.0.0/8 >/dev/null 2>&1 || it_fail "deny add 10/8"
+gwctl -q filter deny add 198.18.5.0/25 >/dev/null 2>&1 || it_fail "deny add /25"
+[ "$(gwctl filter list | awk 'NR > 2 { print $1 }' | xargs)" = \
+	"10.0.0.0/8 198.18.5.0/24 198.18.5.0/25 198.18.99.0/24" ] ||
+	it_fail "filter list is not sorted by prefix: $(gwctl filter list)"
+for p in 10.0.0.0/8 198.18.5.0/24 198.18.5.0/25; do
+	gwctl -q filter deny del $p >/dev/null 2>&1 || it_fail "deny del $p"
+done
 
 # ratelimit set / show.
 gwctl ratelimit set packets --rate 5000 --burst 100 >/dev/null 2>&1 || it_fail "ratelimit set failed"
@@ -154,8 +192,45 @@ print(sum(b["packets"] for s in d for b in s.get("backends", [])
 # running, its new flows were hashed to the new backend.)
 [ "$(be_packets 198.18.11.9:8080)" = 0 ] || it_fail "a new backend got packets no client sent"
 gwctl backend drain web 198.18.11.9:8080 >/dev/null 2>&1 || it_fail "backend drain failed"
-gwctl service list | grep -qE "backend 198\.18\.11\.9:8080 +weight 2 +drain" ||
+gwctl service list | grep -qE "backend 198\.18\.11\.9:8080 +weight 2 +draining " ||
 	it_fail "backend not draining: $(gwctl service list)"
+# Services in the file's order, a service's backends too (the live one
+# after them), the same every time; "draining" in JSON too.
+order() {
+	gwctl --json service list | "$PY" -c '
+import json, sys
+for s in json.load(sys.stdin):
+    print(s["name"], *[(b["address"], b["state"]) for b in s["backends"]])'
+}
+o1=$(order)
+[ "$o1" = "web ('198.18.11.2:8080', 'active') ('198.18.11.9:8080', 'draining')
+api ('198.18.11.2:8080', 'active')" ] || it_fail "service list order or states: $o1"
+for i in 1 2 3; do [ "$(order)" = "$o1" ] || it_fail "service list order changed: $(order)"; done
+# bash completion: the live names, from gwd.
+comp() { it_complete "$SOCK" "$@"; }
+[ "$(comp backend drain)" = "web api" ] || it_fail "completion of services: $(comp backend drain)"
+[ "$(comp backend del web)" = "198.18.11.2:8080 198.18.11.9:8080" ] ||
+	it_fail "completion of web's backends: $(comp backend del web)"
+[ "$(comp conntrack list --service)" = "web api" ] || it_fail "completion of --service"
+[ -z "$(comp upstream server add)" ] || it_fail "completion offered upstreams without L7"
+out=$(it_complete "$IT_TMP/none.sock" --pin-root "$IT_TMP/nopins" backend del)
+[ -z "$out" ] || it_fail "completion without gwd and pins: $out"
+if command -v fish >/dev/null; then
+	out=$(fish -c 'source $argv[1]; complete -C "$argv[2] -s $argv[3] backend del web "' \
+		"$IT_ROOT/cli/gwctl.fish" "$GWCTL_BIN" "$SOCK" | xargs)
+	[ "$out" = "198.18.11.2:8080 198.18.11.9:8080" ] || it_fail "fish completion: $out"
+else
+	it_log "no fish: its completion not tried"
+fi
+if command -v zsh >/dev/null; then
+	zsh -n "$IT_ROOT/cli/_gwctl" || it_fail "the zsh completion is not zsh"
+	# its names function (the rest needs an interactive zsh)
+	out=$(zsh -c 'ctl=($2 -s $3); eval "$(sed -n "/^_gwctl_names()/,/^}/p" $1)"
+		_gwctl_names backend web' _ "$IT_ROOT/cli/_gwctl" "$GWCTL_BIN" "$SOCK" | xargs)
+	[ "$out" = "198.18.11.2:8080 198.18.11.9:8080" ] || it_fail "zsh completion names: $out"
+else
+	it_log "no zsh: its completion not checked"
+fi
 ok "$IT_CL1" with-drained-backend
 gwctl backend del web 198.18.11.9:8080 >/dev/null 2>&1 || it_fail "backend del failed"
 gwctl service list | grep -q "198.18.11.9" && it_fail "deleted backend still listed"

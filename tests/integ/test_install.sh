@@ -35,6 +35,8 @@ $p/lib/sysusers.d/gw.conf 644
 $p/lib/tmpfiles.d/gw.conf 644
 $p/lib/gw/decap.bpf.o 644
 $p/share/bash-completion/completions/gwctl 644
+$p/share/zsh/vendor-completions/_gwctl 644
+$p/share/fish/vendor_completions.d/gwctl.fish 644
 $p/share/doc/gw/gateway.example.yaml 644
 $p/share/doc/gw/README.md 644
 $p/share/doc/gw/admin-protocol.md 644
@@ -55,6 +57,13 @@ EOL
 		fail "$p: --check did not name the example's three missing files: $out"
 	"$d$p/bin/gwctl" --help | grep -q "usage: gwctl" || fail "$p: installed gwctl does not run"
 	bash -n "$d$p/share/bash-completion/completions/gwctl" || fail "$p: completion is not bash"
+	if command -v zsh >/dev/null; then
+		zsh -n "$d$p/share/zsh/vendor-completions/_gwctl" || fail "$p: completion is not zsh"
+	fi
+	if command -v fish >/dev/null; then
+		fish -n "$d$p/share/fish/vendor_completions.d/gwctl.fish" ||
+			fail "$p: completion is not fish"
+	fi
 	MANPATH=$d$p/share/man man -w gwd >/dev/null 2>&1 || fail "$p: man cannot find gwd(8)"
 	# verify wants the program where the unit says; point it at DESTDIR.
 	mkdir -p "$TMP/verify"

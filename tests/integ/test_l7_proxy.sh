@@ -653,6 +653,11 @@ gwctl upstream server del one $BE2:8080 >/dev/null 2>&1 || it_fail "server del f
 gwctl upstream server add one $BE1:8080 >/dev/null 2>&1 || it_fail "undrain failed"
 grep -q '^be1 GET /x' <<<"$(get /one/x)" || it_fail "undrained server not used"
 gwctl upstream server del nosuch $BE1:8080 >/dev/null 2>&1 && it_fail "unknown upstream accepted"
+# bash completion: upstreams and their servers, in the file's order.
+out=$(it_complete "$SOCK" upstream server drain)
+[[ "$out " == "web one "* ]] || it_fail "completion of upstreams: $out"
+out=$(it_complete "$SOCK" upstream server del one)
+[ "$out" = "$BE1:8080" ] || it_fail "completion of one's servers: $out"
 it_log "gwctl upstream/route list, server drain/add/del: ok"
 
 # --- metrics ---------------------------------------------------------------------------
