@@ -1290,6 +1290,7 @@ void gw_cfg_free(struct gw_cfg *cfg)
 		return;
 	free_table(&root_table, cfg);
 	free(cfg->file);
+	free(cfg->text);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -1393,6 +1394,12 @@ int gw_cfg_load(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs
 	}
 	fclose(f);
 	err = gw_cfg_load_string(path, text ? text : "", len, cfg, errs);
+	if (!err && text) {
+		text[len] = '\0';
+		cfg->text = text;	/* kept: the metrics listener's /config */
+		cfg->text_len = len;
+		return 0;
+	}
 	free(text);
 	return err;
 }

@@ -277,6 +277,8 @@ struct gw_cfg_route {
 
 struct gw_cfg {
 	char *file;
+	char *text;		/* the file as read (gw_cfg_load only; NUL-terminated) */
+	size_t text_len;
 	__u32 version;
 	struct gw_cfg_gateway gateway;
 	struct gw_cfg_filter filter;

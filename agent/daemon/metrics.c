@@ -9,7 +9,11 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <dirent.h>
+#include <sys/resource.h>
+
 #include "gw/names.h"
+#include "gw/version.h"
 #include "dp/filter.h"
 #include "core/log.h"
 #include "core/prom.h"
@@ -41,14 +45,64 @@ static void render_reasons(FILE *f, const struct gw_dp_maps *m, struct gw_l7 *l7
 		fprintf(f, "gw_xdp_bytes_total{action=\"%s\",reason=\"%s\"} %llu\n",
 			gw_action_labels[gw_reason_actions[r]], gw_reason_labels[r],
 			(unsigned long long)sum[r].bytes);
+	/* requests only: the packets XDP's limiter drops are
+	 * gw_xdp_packets_total{reason="ratelimit"|"syn_ratelimit"} */
 	gw_prom_header(f, "gw_ratelimited_total", "counter",
-		       "Requests or packets refused by a rate limit.");
-	fprintf(f, "gw_ratelimited_total{layer=\"xdp\"} %llu\n",
-		(unsigned long long)(sum[GW_R_DROP_RATELIMIT].packets +
-				     sum[GW_R_DROP_SYN_RATELIMIT].packets));
-	if (l7)
-		fprintf(f, "gw_ratelimited_total{layer=\"l7\"} %llu\n",
-			(unsigned long long)gw_l7_ratelimited(l7));
+		       "HTTP requests refused by a route's rate limit (429).");
+	fprintf(f, "gw_ratelimited_total{layer=\"l7\"} %llu\n",
+		(unsigned long long)(l7 ? gw_l7_ratelimited(l7) : 0));
+}
+
+/* gw_build_info and the process_* series Prometheus clients export. */
+static void render_process(FILE *f)
+{
+	unsigned long long utime = 0, stime = 0, start = 0, vsize = 0, btime = 0;
+	long long rss = 0;
+	long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	char line[1024], *p;
+	struct rlimit rl;
+	unsigned long fds = 0;
+	FILE *st;
+	DIR *d;
+
+	gw_prom_header(f, "gw_build_info", "gauge", "1, labelled with gw's version.");
+	fprintf(f, "gw_build_info{version=\"%s\"} 1\n", GW_VERSION);
+	st = fopen("/proc/self/stat", "re");
+	if (st && fgets(line, sizeof(line), st) && (p = strrchr(line, ')')))
+		/* after "pid (comm)": fields 3.. ; utime 14, stime 15,
+		 * starttime 22, vsize 23, rss 24 */
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d "
+		       "%*d %*d %*d %*d %llu %llu %lld", &utime, &stime, &start, &vsize, &rss);
+	if (st)
+		fclose(st);
+	st = fopen("/proc/stat", "re");
+	while (st && fgets(line, sizeof(line), st))
+		if (sscanf(line, "btime %llu", &btime) == 1)
+			break;
+	if (st)
+		fclose(st);
+	d = opendir("/proc/self/fd");
+	while (d && readdir(d))
+		fds++;
+	if (d)
+		closedir(d);
+	fds = fds > 3 ? fds - 3 : 0;	/* ".", ".." and the directory's own */
+	gw_prom_header(f, "process_cpu_seconds_total", "counter", "User and system CPU time.");
+	fprintf(f, "process_cpu_seconds_total %.2f\n", (double)(utime + stime) / (double)tck);
+	gw_prom_header(f, "process_resident_memory_bytes", "gauge", "Resident memory.");
+	fprintf(f, "process_resident_memory_bytes %lld\n", rss * page);
+	gw_prom_header(f, "process_virtual_memory_bytes", "gauge", "Virtual memory.");
+	fprintf(f, "process_virtual_memory_bytes %llu\n", vsize);
+	gw_prom_header(f, "process_open_fds", "gauge", "Open file descriptors.");
+	fprintf(f, "process_open_fds %lu\n", fds);
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		gw_prom_header(f, "process_max_fds", "gauge", "The open file descriptor limit.");
+		fprintf(f, "process_max_fds %llu\n", (unsigned long long)rl.rlim_cur);
+	}
+	gw_prom_header(f, "process_start_time_seconds", "gauge",
+		       "Start time since the epoch, in seconds.");
+	fprintf(f, "process_start_time_seconds %.2f\n",
+		(double)btime + (double)start / (double)tck);
 }
 
 enum backend_col {
@@ -167,7 +221,60 @@ int gw_metrics_render(FILE *f, const struct gw_metrics_src *src)
 	fprintf(f, "gw_config_generation %u\n", src->agent->generation);
 	if (src->l7)
 		gw_l7_metrics(src->l7, f);
+	render_process(f);
 	return ferror(f) ? -EIO : 0;
+}
+
+/* 1 when a YAML key names a secret (its value is not shown in /config). */
+static int secret_key(const char *k, size_t len)
+{
+	static const char *const words[] = { "password", "secret", "token", "passphrase" };
+	char low[64];
+	size_t i;
+
+	if (len >= sizeof(low))
+		return 0;
+	for (i = 0; i < len; i++)
+		low[i] = (char)(k[i] >= 'A' && k[i] <= 'Z' ? k[i] | 0x20 : k[i]);
+	low[len] = '\0';
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strstr(low, words[i]))
+			return 1;
+	return 0;
+}
+
+/* Writes the running config's text to f with the value of every key that
+ * names a secret (password, secret, token) replaced by "<redacted>", line
+ * by line ("key: value" and "{ key: value, ... }" forms). gw keeps secrets
+ * in files the config names, never in the file itself, so this is a guard
+ * for what a future key or a comment might carry. */
+void gw_metrics_config_dump(FILE *f, const char *text)
+{
+	const char *p = text, *e, *k, *c;
+
+	for (; p && *p; p = *e ? e + 1 : e) {
+		e = strchrnul(p, '\n');
+		for (c = p; c < e; c++) {
+			if (*c != ':' || c + 1 >= e || (c[1] != ' ' && c[1] != '\t'))
+				continue;
+			for (k = c; k > p && (k[-1] == '_' || k[-1] == '-' ||
+					      (k[-1] >= 'a' && k[-1] <= 'z') ||
+					      (k[-1] >= 'A' && k[-1] <= 'Z'));
+			     k--)
+				;
+			if (!secret_key(k, (size_t)(c - k)))
+				continue;
+			fwrite(p, 1, (size_t)(c + 2 - p), f);
+			fputs("<redacted>", f);
+			/* the rest of a flow mapping's entry goes too */
+			for (c += 2; c < e && *c != ',' && *c != '}'; c++)
+				;
+			p = c;
+		}
+		fwrite(p, 1, (size_t)(e - p), f);
+		if (*e)
+			fputc('\n', f);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -303,6 +410,7 @@ static int respond(struct metrics_client *c, const char *status, const char *cty
 static int serve(struct metrics_client *c, const struct gw_metrics_src *src)
 {
 	char *body = NULL, *sp, *path;
+	const char *ctype;
 	size_t blen = 0;
 	FILE *f;
 	int err;
@@ -318,15 +426,33 @@ static int serve(struct metrics_client *c, const struct gw_metrics_src *src)
 		*sp = 0;
 	if (strcmp(c->buf, "GET") && strcmp(c->buf, "HEAD"))
 		return respond(c, "405 Method Not Allowed", "text/plain", "GET only\n", 9);
-	if (strcmp(path, "/metrics"))
-		return respond(c, "404 Not Found", "text/plain", "try /metrics\n", 13);
+	sp = strchr(path, '?');
+	if (sp)
+		*sp = '\0';
+	if (strcmp(path, "/metrics") && strcmp(path, "/") && strcmp(path, "/ready") &&
+	    strcmp(path, "/config"))
+		return respond(c, "404 Not Found", "text/plain", "not found: see /\n", 17);
 	f = open_memstream(&body, &blen);
 	if (!f)
 		return respond(c, "500 Internal Server Error", "text/plain", "no memory\n", 10);
-	gw_metrics_render(f, src);
+	ctype = "text/plain; charset=utf-8";
+	if (!strcmp(path, "/metrics")) {
+		gw_metrics_render(f, src);
+		ctype = "text/plain; version=0.0.4; charset=utf-8";
+	} else if (!strcmp(path, "/ready")) {
+		/* served only while gwd's loop runs: the datapath is attached and
+		 * the config applied (a refused reload keeps the running one) */
+		fprintf(f, "ready: config generation %u\n", src->agent->generation);
+	} else if (!strcmp(path, "/config")) {
+		gw_metrics_config_dump(f, src->cfg->text);
+	} else {
+		fputs("gwd " GW_VERSION "\n"
+		      "/metrics  Prometheus text exposition\n"
+		      "/ready    200 while gwd runs with its config applied\n"
+		      "/config   the running gateway.yaml, secrets redacted\n", f);
+	}
 	fclose(f);
-	err = respond(c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body,
-		      strcmp(c->buf, "HEAD") ? blen : 0);
+	err = respond(c, "200 OK", ctype, body, strcmp(c->buf, "HEAD") ? blen : 0);
 	free(body);
 	return err;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Prometheus text exposition on gateway.metrics: GET /metrics answers with
- * the datapath's per-CPU counters summed, per service and backend, bans
- * and the agent's own counters. A small non-blocking HTTP/1.1 server with
+ * the datapath's per-CPU counters summed, per service and backend, bans,
+ * the L7 runtime's, the agent's own counters and the process_* series;
+ * / is an index, /ready answers 200 while gwd runs, /config shows the
+ * running file with secrets redacted. A small non-blocking HTTP/1.1 server with
  * its own epoll fd, which gwd polls (like the admin socket). Every function
  * returns 0 or a negative errno unless it says otherwise.
  */
@@ -29,6 +31,10 @@ struct gw_metrics_src {
 	const struct gw_agent_counters *agent;
 	struct gw_l7 *l7;		/* NULL without the L7 proxy */
 };
+
+/* Writes text (a gateway.yaml) to f with the values of keys that name a
+ * secret (password, secret, token, passphrase) replaced by "<redacted>". */
+void gw_metrics_config_dump(FILE *f, const char *text);
 
 /* Writes the whole exposition to f. */
 int gw_metrics_render(FILE *f, const struct gw_metrics_src *src);

@@ -310,7 +310,7 @@ static int compile_match(const struct gw_cfg_route *cr, size_t i, struct gw_rout
 static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 {
 	const struct gw_l7_match *rec = r->m;
-	int err = 0;
+	int err = 0, n;
 	size_t j;
 	char buf[64 + GW_L7_HOST_LEN + GW_L7_PATH_LEN];
 
@@ -325,14 +325,20 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 	/* "/users/" and "/users" both strip one segment, "/" none */
 	for (j = 0; r->strip_prefix && j + 1 < rec->path_len; j++)
 		r->strip_segs += rec->path[j] == '/';
-	/* The label: the route's name, else the "#0 api.example.com/users/..."
-	 * style: host ('*' for any or a wildcard), then the path with '*'
-	 * after a prefix. Names cannot start with '#' (config.c). */
-	snprintf(buf, sizeof(buf), "#%u %s%.*s%.*s%s", rec->index,
-		 rec->host_kind == GW_L7_HOST_EXACT ? "" : "*", (int)rec->host_len, rec->host,
-		 rec->path_kind == GW_L7_PATH_ANY ? 1 : (int)rec->path_len,
-		 rec->path_kind == GW_L7_PATH_ANY ? "/" : rec->path,
-		 rec->path_kind == GW_L7_PATH_EXACT ? "" : "*");
+	/* The label: the route's name, else derived from the match, so that
+	 * inserting a route shifts no other's: host ('*' for any or a
+	 * wildcard), the path with '*' after a prefix, the methods
+	 * ("api.example.com/users/..." and "GET,POST"); a repeat of an earlier
+	 * route's gets "~2", "~3" (label_repeats). Names cannot contain '/'
+	 * (config.c), so the two never collide. */
+	n = snprintf(buf, sizeof(buf), "%s%.*s%.*s%s", rec->host_kind == GW_L7_HOST_EXACT ? "" : "*",
+		     (int)rec->host_len, rec->host,
+		     rec->path_kind == GW_L7_PATH_ANY ? 1 : (int)rec->path_len,
+		     rec->path_kind == GW_L7_PATH_ANY ? "/" : rec->path,
+		     rec->path_kind == GW_L7_PATH_EXACT ? "" : "*");
+	for (j = 0; j < cr->match.n_methods && n > 0 && (size_t)n < sizeof(buf); j++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%s", j ? "," : " ",
+			      cr->match.methods[j]);
 	r->name = dup_opt(cr->name, &err);
 	r->label = strdup(cr->name ? cr->name : buf);
 	if (!r->label)
@@ -496,6 +502,47 @@ static void table_free(struct gw_route_table *t)
 	free(t);
 }
 
+/* Orders route indexes of table arg by label, then file position. */
+static int label_order(const void *a, const void *b, void *arg)
+{
+	const struct gw_route_table *t = arg;
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+	int c = strcmp(t->routes[x].label, t->routes[y].label);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Unnamed routes whose match gives the same label: the second in file
+ * order becomes "LABEL ~2", the third "~3". Returns 0 or -ENOMEM. */
+static int label_repeats(struct gw_route_table *t)
+{
+	__u32 *ix = malloc((t->n ? t->n : 1) * sizeof(*ix));
+	const char *base = NULL;	/* the label of the run's first route */
+	size_t i, k = 1;
+	char *l;
+
+	if (!ix)
+		return -ENOMEM;
+	for (i = 0; i < t->n; i++)
+		ix[i] = (__u32)i;
+	qsort_r(ix, t->n, sizeof(*ix), label_order, t);
+	for (i = 0; i < t->n; i++) {
+		struct gw_route *r = &t->routes[ix[i]];
+
+		if (!base || strcmp(r->label, base)) {
+			base = r->label;
+			k = 1;
+			continue;
+		}
+		if (r->name || asprintf(&l, "%s ~%zu", r->label, ++k) < 0)
+			continue;
+		free(r->label);
+		r->label = l;
+	}
+	free(ix);
+	return 0;
+}
+
 int gw_route_table_build(const struct gw_cfg *cfg, struct gw_route_table **out)
 {
 	struct gw_route_table *t;
@@ -535,6 +582,9 @@ int gw_route_table_build(const struct gw_cfg *cfg, struct gw_route_table **out)
 		if (err)
 			goto out;
 	}
+	err = label_repeats(t);
+	if (err)
+		goto out;
 	*out = t;
 	return 0;
 out:

@@ -145,7 +145,7 @@ struct gw_l7_snap {
 };
 
 /* Per-route counters: one slot per worker, written by that worker only. */
-#define GW_L7_HIST_BUCKETS 12
+#define GW_L7_HIST_BUCKETS 17
 #define GW_L7_CODES 64
 
 /* Why gwd answered a request itself (proxy.c's answer() lists when each

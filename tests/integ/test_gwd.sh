@@ -97,6 +97,28 @@ print(urllib.request.urlopen("http://127.0.0.1:9100/metrics", timeout=3).read().
 	it_fail "metrics: reload failures"
 [ -n "$(metric 'gw_backend_packets_total{service="web",backend="198.18.11.2:8080"}')" ] ||
 	it_fail "metrics: no backend row"
+[ "$(metric 'gw_build_info{version="'"$("$GWD" --version | cut -d' ' -f2)"'"}')" = 1 ] ||
+	it_fail "metrics: no gw_build_info with gwd's version"
+for m in process_cpu_seconds_total process_resident_memory_bytes process_open_fds \
+	process_max_fds process_start_time_seconds; do
+	[ -n "$(metric "$m")" ] || it_fail "metrics: no $m"
+done
+[ "$(metric process_resident_memory_bytes)" -gt 1000000 ] || it_fail "metrics: RSS too small"
+[ -z "$(metric 'gw_ratelimited_total{layer="xdp"}')" ] ||
+	it_fail "metrics: packets counted under gw_ratelimited_total"
+# GET PATH on the metrics listener: "CODE BODY"
+mget() {
+	nsx "$IT_GW" "$PY" -c 'import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen("http://127.0.0.1:9100" + sys.argv[1], timeout=3)
+    print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())' "$1"
+}
+mget / | grep -q '^200 gwd ' || it_fail "metrics: no index at /: $(mget /)"
+mget /ready | grep -q '^200 ready: config generation 2' || it_fail "metrics: /ready: $(mget /ready)"
+mget /config | grep -q 'pin_root:' || it_fail "metrics: /config does not show the file"
+mget /nope | grep -q '^404' || it_fail "metrics: /nope is not 404"
 
 # kill -9: the datapath keeps serving; a new gwd adopts it.
 kill -9 "$GWD_PID"

@@ -564,13 +564,13 @@ static void test_actions_and_records(void **state)
 	assert_string_equal(r->add_headers[0].name, "X-Gateway");
 	assert_string_equal(r->add_headers[0].value, "gw");
 	assert_string_equal(r->remove_headers[0], "x-debug");
-	assert_string_equal(r->label, "#0 api.example.com/users/*");
+	assert_string_equal(r->label, "api.example.com/users/* GET,POST");
 	r = gw_route_at(tab, 1);
 	assert_null(r->upstream);
 	assert_int_equal(r->respond_status, 200);
 	assert_string_equal(r->respond_body, "ok\n");
-	assert_string_equal(r->label, "#1 *.example.com/healthz");
-	assert_string_equal(gw_route_at(tab, 2)->label, "#2 */*");
+	assert_string_equal(r->label, "*.example.com/healthz");
+	assert_string_equal(gw_route_at(tab, 2)->label, "*/*");
 	assert_null(gw_route_at(tab, 3));
 	/* scopes: distinct per match, stable across a rebuild */
 	assert_true(gw_route_at(tab, 0)->rl_scope != gw_route_at(tab, 1)->rl_scope);
@@ -617,7 +617,7 @@ static void test_route_names(void **state)
 	assert_string_equal(r->name, "users-api");
 	assert_string_equal(r->label, "users-api");
 	assert_null(gw_route_at(tab, 1)->name);
-	assert_string_equal(gw_route_at(tab, 1)->label, "#1 */orders/*");
+	assert_string_equal(gw_route_at(tab, 1)->label, "*/orders/*");
 	assert_int_equal(route_of("h", "GET", "/users/1", NULL), 0);
 	scope = r->rl_scope;
 	teardown(state);
@@ -625,8 +625,23 @@ static void test_route_names(void **state)
 			       "    upstream: u\n"
 			       "    rate_limit: { rate: 10/s, burst: 10, key: ip }\n"),
 			 0);
-	assert_string_equal(gw_route_at(tab, 0)->label, "#0 */users/*");
+	assert_string_equal(gw_route_at(tab, 0)->label, "*/users/*");
 	assert_true(gw_route_at(tab, 0)->rl_scope == scope);
+	teardown(state);
+	/* a label derived from the match: a route inserted before another
+	 * changes nothing of it; a repeat of the same match gets ~2, ~3 */
+	assert_int_equal(build("  - match: { path_prefix: /new/ }\n"
+			       "    upstream: u\n"
+			       "  - match: { path_prefix: /users/, headers: { X-A: b } }\n"
+			       "    upstream: u\n"
+			       "  - match: { path_prefix: /users/ }\n"
+			       "    upstream: u\n"
+			       "  - match: { path_prefix: /users/, headers: { X-A: c } }\n"
+			       "    upstream: u\n"),
+			 0);
+	assert_string_equal(gw_route_at(tab, 1)->label, "*/users/*");
+	assert_string_equal(gw_route_at(tab, 2)->label, "*/users/* ~2");
+	assert_string_equal(gw_route_at(tab, 3)->label, "*/users/* ~3");
 }
 
 static void test_scope_stable_across_reload(void **state)
