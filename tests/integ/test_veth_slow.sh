@@ -67,8 +67,16 @@ for h in "$H1" "$H2"; do
 	[ "$n" = 1 ] || it_fail "the advice for $h was logged $n times (want once)"
 done
 
+# A kernel that can tell nothing (no xdp_features, no live frames) keeps
+# every such veth slow: nothing more to see.
+if grep -q "assumed: this kernel cannot tell" "$LOG"; then
+	grep xdpcap "$LOG"
+	echo "PASS (the mark stays: this kernel cannot tell GRO at the peer)"
+	exit 0
+fi
+
 # GRO on at the backends' ends: gwd sees it within a few seconds (xdp_features
-# every second, or the re-probe) and clears the mark.
+# every second, or the re-probe every 3 s) and clears the mark.
 nsx "${IT_BE[0]}" ethtool -K "$B1" gro on >/dev/null
 nsx "${IT_BE[1]}" ethtool -K "$B2" gro on >/dev/null
 for h in "$H1" "$H2"; do
