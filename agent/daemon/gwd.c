@@ -45,6 +45,7 @@
 #include "dp/l4health.h"
 #include "dp/neigh.h"
 #include "dp/nlmon.h"
+#include "dp/xdpcap.h"
 #include "gw/version.h"
 #include "l7/cfgfiles.h"
 #include "runtime/l7.h"
@@ -72,6 +73,7 @@ struct gwd {
 	char problem[512];		/* the first problem of the running reload */
 	int problem_err;
 	struct gw_nlmon *nlmon;		/* interface events (rtnetlink) */
+	struct gw_xdpcap xdpcap;	/* egresses that take no XDP frames */
 	char *admin_path;		/* where the admin socket in use listens */
 	/* The last name seen of each interface gw holds, to tell a rename
 	 * away from a configured name from events on interfaces attached by
@@ -208,6 +210,7 @@ static int attach_one(struct gwd *g, const struct gw_cfg *cfg, const struct gw_c
 	remember(g, ifindex, f->name);
 	if (gw_dp_attached(pin_root_of(cfg), ifindex) > 0) {
 		gw_ifaddr_sync_one(g->maps.ifaddr, ifindex);
+		gw_xdpcap_check(&g->xdpcap, ifindex);
 		return 0;	/* adopted from a previous gwd, or attached already */
 	}
 	err = gw_dp_attach_xdp(g->dp, ifindex, xdp_mode_of(f->xdp_mode), &kind);
@@ -217,6 +220,7 @@ static int attach_one(struct gwd *g, const struct gw_cfg *cfg, const struct gw_c
 		return err;
 	}
 	pr_info("gwd: attached to %s (%s)%s\n", f->name, gw_attach_kind_str(kind), why);
+	gw_xdpcap_check(&g->xdpcap, ifindex);
 	return 0;
 }
 
@@ -488,12 +492,16 @@ static void on_metrics(struct gw_io *io, __u32 events)
 	gw_metrics_process(g->metrics, &src);
 }
 
-/* Once a second: expired bans out. */
+/* Once a second: expired bans out, egresses that take no XDP frames
+ * followed. */
 static void on_tick(struct gw_timer *t)
 {
 	struct gwd *g = container_of(t, struct gwd, tick);
+	struct timespec now;
 
 	gw_ban_gc(&g->maps.filter);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	gw_xdpcap_tick(&g->xdpcap, (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec);
 	if (g->admin)
 		gw_admin_tick(g->admin);
 	if (g->metrics)
@@ -516,6 +524,7 @@ static void resync_all(struct gwd *g)
 {
 	attach_interfaces(g, &g->cfg, 0);
 	gw_ifaddr_sync_all(g->maps.ifaddr, NULL);
+	gw_xdpcap_check_all(&g->xdpcap);
 }
 
 /* A link exists with this name: a configured one gw is not on yet gets
@@ -533,6 +542,9 @@ static void nl_link_new(void *arg, int ifindex, const char *name)
 		attach_one(g, &g->cfg, f, ifindex, " (the interface appeared)");
 	if (!is_ours(g, ifindex))
 		return;
+	/* state, carrier, features: the veth's peer may take XDP frames now,
+	 * or no longer */
+	gw_xdpcap_check(&g->xdpcap, ifindex);
 	slot = seen_slot(g, ifindex, &found);
 	if (found && !f && strcmp(g->seen[slot].name, name) &&
 	    cfg_iface(&g->cfg, g->seen[slot].name)) {
@@ -554,6 +566,7 @@ static void nl_link_del(void *arg, int ifindex, const char *name)
 
 	if (!is_ours(g, ifindex))
 		return;
+	gw_xdpcap_forget(&g->xdpcap, ifindex);
 	slot = seen_slot(g, ifindex, &found);
 	if (found)
 		g->seen[slot].ifindex = 0;
@@ -981,8 +994,10 @@ int main(int argc, char **argv)
 	err = gw_dp_open(&dopts, &g.dp);
 	if (!err)
 		err = gw_dp_maps_from(g.dp, &g.maps);
-	if (!err)
+	if (!err) {
+		gw_xdpcap_init(&g.xdpcap, g.maps.ifaddr, g.maps.config);
 		err = attach_interfaces(&g, &g.cfg, 1);
+	}
 	if (!err)
 		err = apply(&g, &g.cfg);
 	if (err) {

@@ -63,10 +63,7 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Sends nlh (which asks for an ACK) and runs cb over the answer until
- * the ACK. Returns 0 or a negative errno. */
-static int nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, char *buf, mnl_cb_t cb,
-		   void *data)
+int gw_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, char *buf, mnl_cb_t cb, void *data)
 {
 	unsigned int portid = mnl_socket_get_portid(nl), seq = nlh->nlmsg_seq;
 	int ret;
@@ -134,7 +131,7 @@ static int resolve_one(struct mnl_socket *nl, char *buf, __u8 family, const __be
 	rtm->rtm_family = (unsigned char)af;
 	rtm->rtm_dst_len = (unsigned char)(alen * 8);
 	mnl_attr_put(nlh, RTA_DST, alen, addr);
-	err = nl_talk(nl, nlh, buf, route_cb, &r);
+	err = gw_nl_talk(nl, nlh, buf, route_cb, &r);
 	if (err)
 		return err;
 	if (r.oif <= 0)
@@ -144,7 +141,7 @@ static int resolve_one(struct mnl_socket *nl, char *buf, __u8 family, const __be
 	/* An entry that is usable, static or being resolved stays as it is:
 	 * NTF_USE would also strip NUD_PERMANENT from a static one. */
 	nlh = neigh_msg(buf, RTM_GETNEIGH, 0, seq + 1, af, r.oif, nh, alen);
-	if (!nl_talk(nl, nlh, buf, neigh_cb, &state) &&
+	if (!gw_nl_talk(nl, nlh, buf, neigh_cb, &state) &&
 	    (state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_INCOMPLETE |
 		      NUD_PERMANENT | NUD_NOARP)))
 		return 0;
@@ -152,7 +149,7 @@ static int resolve_one(struct mnl_socket *nl, char *buf, __u8 family, const __be
 	ndm = mnl_nlmsg_get_payload(nlh);
 	ndm->ndm_state = NUD_NONE;
 	ndm->ndm_flags = NTF_USE;
-	return nl_talk(nl, nlh, buf, NULL, NULL);
+	return gw_nl_talk(nl, nlh, buf, NULL, NULL);
 }
 
 int gw_neigh_resolve(const struct gw_ip *const *ips, size_t n)

@@ -16,6 +16,15 @@
 int gw_neigh_resolve(const struct gw_ip *const *ips, size_t n);
 
 struct gw_dp_maps;
+struct mnl_socket;
+struct nlmsghdr;
+
+/* Sends nlh (which asks for an ACK) on nl and runs cb (a libmnl
+ * mnl_cb_t; NULL: none) over the answer until the ACK; buf holds
+ * MNL_SOCKET_BUFFER_SIZE bytes. Returns 0 or a negative errno (the
+ * kernel's answer to the request). */
+int gw_nl_talk(struct mnl_socket *nl, struct nlmsghdr *nlh, char *buf,
+	       int (*cb)(const struct nlmsghdr *nlh, void *data), void *data);
 
 /* gw_neigh_resolve() for every valid backend's address (gwd, when the
  * kernel reports a neighbour failed or gone). Returns 0 or a negative
