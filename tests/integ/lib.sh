@@ -568,14 +568,15 @@ code() {
 # ---- counted traffic (reload/restart tests) ---------------------------------
 
 # it_counting_servers PORT: on every backend a UDP server on PORT (v4) that
-# answers each datagram "beK SEQ" and, when it ends (SIGTERM or LIFE=120 s),
-# writes the number of distinct datagrams it got to $IT_TMP/count-beK.
+# answers each datagram "beK SEQ" and, when it ends (SIGTERM or after
+# IT_COUNT_LIFE seconds, default 120), writes the number of distinct
+# datagrams it got to $IT_TMP/count-beK.
 # Sets IT_COUNT_PIDS.
 it_counting_servers() {
 	local port=$1 k i
 	cat >"$IT_TMP/count_server.py" <<'PYEOF'
 import signal, socket, sys, time
-name, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+name, port, out, life = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 seen = set()
 def done(*_):
     with open(out + ".tmp", "w") as f:
@@ -590,7 +591,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, 33, 1 << 24)
 s.bind(("0.0.0.0", port))
 s.settimeout(0.5)
-end = time.time() + 120
+end = time.time() + life
 while time.time() < end:
     try:
         d, a = s.recvfrom(2048)
@@ -605,7 +606,7 @@ PYEOF
 		rm -f "$IT_TMP/count-be$k"
 		# ip netns exec, not nsx: $! must be the server itself.
 		ip netns exec "${IT_BE[k - 1]}" "$PY" "$IT_TMP/count_server.py" "be$k" "$port" \
-			"$IT_TMP/count-be$k" >"$IT_TMP/count-server-be$k.log" 2>&1 &
+			"$IT_TMP/count-be$k" "${IT_COUNT_LIFE:-120}" >"$IT_TMP/count-server-be$k.log" 2>&1 &
 		IT_COUNT_PIDS+=($!)
 		IT_PIDS+=($!)
 	done
@@ -820,11 +821,13 @@ PYEOF
 # stream's rate calibrated down from PPS (it_stream_rate; logged), then an
 # established TCP connection to VIP:80 (it_tcp_lines, on it_servers) and a
 # counted UDP stream to VIP:PORT over 16 flows (it_udp_stream), both until
-# the file $IT_TMP/stop exists or LIFE seconds. Sets IT_TCP_PID,
-# IT_TCP_SRC, IT_STREAM_PID and IT_STREAM_PPS; it_counted_traffic_end
+# the file $IT_TMP/stop exists or LIFE seconds (the counting servers live
+# 60 s longer, it_servers must too). Sets IT_TCP_PID, IT_TCP_SRC,
+# IT_STREAM_PID, IT_STREAM_PPS and IT_COUNT_LIFE; it_counted_traffic_end
 # stops and checks it.
 it_counted_traffic() {
 	local ns=$1 vip=$2 port=$3 pps=$4 life=$5
+	IT_COUNT_LIFE=$((life + 60))
 	it_counting_servers "$port"
 	it_stream_rate "$ns" "$vip" "$port" "$pps"
 	it_log "a quiet stream is lossless at $IT_STREAM_PPS datagrams/s: the test runs at that rate"

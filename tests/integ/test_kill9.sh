@@ -29,7 +29,7 @@
 it_init kill9
 it_need_datapath
 it_gwd_setup 2	# CFG, SOCK
-it_servers 8080 240
+it_servers 8080 300
 
 VIP=${IT_VIPS4[0]}
 PORT=5353
@@ -120,7 +120,7 @@ it_log "programs: $PROGS"
 
 # A counted UDP stream and an established TCP connection, through every
 # kill.
-it_counted_traffic "$IT_CL1" "$VIP" "$PORT" "$PPS" 200
+it_counted_traffic "$IT_CL1" "$VIP" "$PORT" "$PPS" 240
 TCP_SRC=$IT_TCP_SRC
 sleep 0.5	# traffic flowing before the first kill
 read -r CT0 has <<<"$(ct_state "$TCP_SRC")"
