@@ -13,9 +13,9 @@
 # asks for a reload (SIGHUP or `gwctl reload`) and kills gwd 0-300 ms later
 # (often in the middle of the apply), or kills it as it is and kills the
 # next gwd too, 0-150 ms into its start. With gwd down the pins must hold
-# the same programs (same ids) and every flow (gw_ct's count, the TCP
-# flow's entry); the new gwd must attach nothing (adopt, not re-create)
-# and keep the programs and the flows. At the end every datagram sent must
+# the same programs (same ids) and every flow gw_ct had at the start, with
+# its backend (the stream's 16, the TCP one); the new gwd must attach
+# nothing (adopt, not re-create) and keep the programs and the flows. At the end every datagram sent must
 # have reached a backend once and been answered, no UDP flow and not the
 # TCP connection may have changed backend, and the last gwd answers
 # `gwctl status` and still reloads.
@@ -45,6 +45,7 @@ gwctl() { nsenter --net="/run/netns/$IT_GW" "$GWCTL_BIN" -s "$SOCK" --pin-root "
 # holds a host of the test: bench/gen_config.py), so that its apply, and the
 # way back, take long enough for a kill to land in the middle of them.
 PREFIXES=${KILL9_PREFIXES:-5000}
+IT_GWD_FILTER_SIZE=16384	# every gwd's filter maps hold them (and the pins' size)
 for v in 0 1; do
 	{
 		it_yaml_counted "$VIP" "$PORT" 1 $((v ? 3 : 1))
@@ -80,18 +81,23 @@ d = json.load(sys.stdin)
 print(eval(sys.argv[1]))' "$1"
 }
 
-# prog_ids: the datapath's programs as "name:id ..." (sorted).
-prog_ids() {
-	status_field '" ".join(sorted("%s:%d" % (p["name"], p["id"]) for p in d["programs"]))'
-}
-
-# ct_state CLIENT: "TOTAL HAS" from gw_ct: how many flows it holds and
-# whether one comes from CLIENT (addr:port), 1 or 0.
-ct_state() {
-	gwctl --json conntrack list --limit 0 2>/dev/null | "$PY" -c '
+# dp_state: what must survive every kill, from gwd or (gwd down) the pins,
+# as lines, sorted (for comm): "programs NAME:ID ..." and gw_ct's flows,
+# "flow CLIENT VIP BACKEND". One python for both: a slow guest starts it
+# in about a second.
+dp_state() {
+	{ gwctl --json status; gwctl --json conntrack list --limit 0; } 2>/dev/null | "$PY" -c '
 import json, sys
-d = json.load(sys.stdin)
-print(d["total"], int(any(f["client"] == sys.argv[1] for f in d["flows"])))' "$1"
+text, dec, docs = sys.stdin.read(), json.JSONDecoder(), []
+i = 0
+while len(docs) < 2:
+    while i < len(text) and text[i].isspace():
+        i += 1
+    d, i = dec.raw_decode(text, i)
+    docs.append(d)
+print("programs", " ".join(sorted("%s:%d" % (p["name"], p["id"]) for p in docs[0]["programs"])))
+for f in docs[1]["flows"]:
+    print("flow", f["client"], f["vip"], f["backend"])' | LC_ALL=C sort
 }
 
 # ms N: sleeps N milliseconds.
@@ -113,19 +119,20 @@ RANDOM=$SEED
 variant=0
 write_cfg $variant
 n=0	# the gwd instance: its log is gwd-N.log
-IT_GWD_FILTER_SIZE=16384 it_gwd_start "$CFG" "$IT_TMP/gwd-$n.log" "$SOCK"
-PROGS=$(prog_ids)
-[[ $PROGS == *gw_xdp:* ]] || it_fail "no gw_xdp program in gwctl status: '$PROGS'"
-it_log "programs: $PROGS"
+it_gwd_start "$CFG" "$IT_TMP/gwd-$n.log" "$SOCK"
 
 # A counted UDP stream and an established TCP connection, through every
 # kill.
 it_counted_traffic "$IT_CL1" "$VIP" "$PORT" "$PPS" 240
 TCP_SRC=$IT_TCP_SRC
 sleep 0.5	# traffic flowing before the first kill
-read -r CT0 has <<<"$(ct_state "$TCP_SRC")"
-[ "$has" = 1 ] || it_fail "the TCP flow $TCP_SRC is not in gw_ct"
-[ "$CT0" -ge 17 ] || it_fail "gw_ct holds $CT0 flows, expected the 16 UDP + 1 TCP"
+dp_state >"$IT_TMP/dp0"	# the programs, every flow with its backend: they must stay
+grep -q "^programs .*gw_xdp:" "$IT_TMP/dp0" || it_fail "no gw_xdp in gwctl status: $(grep ^programs "$IT_TMP/dp0")"
+grep -q "^flow $TCP_SRC " "$IT_TMP/dp0" || it_fail "the TCP flow $TCP_SRC is not in gw_ct"
+CT0=$(grep -c " $VIP:$PORT " "$IT_TMP/dp0")
+[ "$CT0" -ge 16 ] || it_fail "gw_ct holds $CT0 flows of the stream, expected 16"
+it_log "$(grep ^programs "$IT_TMP/dp0"); gw_ct: $(grep -c ^flow "$IT_TMP/dp0") flows (the calibration's," \
+	"the stream's, the TCP one)"
 
 # kill_gwd: kill -9 of the running gwd, reaped.
 kill_gwd() {
@@ -134,15 +141,13 @@ kill_gwd() {
 	drop_pid "$IT_GWD_PID"
 }
 
-# check_flows WHEN: the pins (gwd down) or gwd hold the programs the test
-# began with and every flow, the TCP one included.
-check_flows() {
-	local progs ct has
-	progs=$(prog_ids)
-	[ "$progs" = "$PROGS" ] || it_fail "round $r, $1: programs '$progs', not '$PROGS'"
-	read -r ct has <<<"$(ct_state "$TCP_SRC")"
-	[ "$has" = 1 ] || it_fail "round $r, $1: the TCP flow left gw_ct"
-	[ "$ct" -ge "$CT0" ] || it_fail "round $r, $1: gw_ct lost flows: $CT0 -> $ct"
+# check_dp WHEN: the pins (gwd down) or gwd hold the programs the test
+# began with and every flow it had then, each with its backend.
+check_dp() {
+	local lost
+	dp_state >"$IT_TMP/dp"
+	lost=$(LC_ALL=C comm -23 "$IT_TMP/dp0" "$IT_TMP/dp")
+	[ -z "$lost" ] || it_fail "round $r, $1: lost or changed: $lost (now $(grep ^programs "$IT_TMP/dp"))"
 }
 
 # start_gwd: the next gwd, waited for; it must adopt (attach nothing).
@@ -150,7 +155,7 @@ start_gwd() {
 	local t0 t
 	n=$((n + 1))
 	t0=$(date +%s%N)
-	IT_GWD_FILTER_SIZE=16384 it_gwd_start "$CFG" "$IT_TMP/gwd-$n.log" "$SOCK"
+	it_gwd_start "$CFG" "$IT_TMP/gwd-$n.log" "$SOCK"
 	t=$((($(date +%s%N) - t0) / 1000000))
 	((t > slowest)) && slowest=$t
 	it_log "  gwd $n running after $t ms: $(grep -o 'apply: .*' "$IT_TMP/gwd-$n.log" | head -1)"
@@ -193,7 +198,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	[ -n "$RPID" ] && wait "$RPID"	# gwctl answered or lost its peer: either
 	[ "$mode" = 0 ] || [ "$mode" = 3 ] || what="$what: $(killed_in "$IT_TMP/gwd-$n.log")"
 	it_log "round $r: kill -9 after ${delay} ms, $what"
-	check_flows "gwd down"
+	check_dp "gwd down"
 	if [ "$mode" = 3 ]; then
 		n=$((n + 1))
 		IT_GWD_WAIT=0 it_gwd_start "$CFG" "$IT_TMP/gwd-$n.log"
@@ -202,10 +207,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		starts=$((starts + 1))
 		it_log "  and gwd $n killed $((after / 2)) ms into its start; its last line:" \
 			"$(tail -n 1 "$IT_TMP/gwd-$n.log" 2>/dev/null)"
-		check_flows "gwd down again"
+		check_dp "gwd down again"
 	fi
 	start_gwd
-	check_flows "after the restart"
+	check_dp "after the restart"
 done
 it_log "$((ROUNDS + starts)) kills ($reloads during reloads, $starts during a start), $n gwd started (the slowest in $slowest ms)"
 sleep 0.5	# traffic after the last restart too
