@@ -406,6 +406,22 @@ it_yaml_service() {
 	printf '    forwarding: nat\n    backends: %s\n' "$3"
 }
 
+# it_yaml_counted VIP PORT W1 W2: the services[] entry of the counted
+# service of the reload and restart tests: `counted`, UDP on VIP:PORT,
+# `nat` to PORT of backends 1 and 2 weighted W1 and W2.
+it_yaml_counted() {
+	cat <<YAML
+  - name: counted
+    vip: $1
+    port: $2
+    protocol: udp
+    forwarding: nat
+    backends:
+      - { address: 198.18.11.2:$2, weight: $3 }
+      - { address: 198.18.12.2:$2, weight: $4 }
+YAML
+}
+
 # Counter of one reason from `gw-dpctl stats --all`.
 it_reason() {
 	dpctl stats --all | awk -v r="$1" '$1 == r { print $3; found = 1 } END { if (!found) print 0 }'
@@ -498,8 +514,9 @@ it_gw_yaml() {
 
 # it_gwd_start CFG LOG [SOCK]: gwd in the gateway netns with small maps
 # (IT_GWD_FILTER_SIZE=N raises the filter maps' size for big configs);
-# waits (at most IT_GWD_WAIT tenths of a second, default 100) until it runs
-# and, given SOCK, its admin socket exists. Sets IT_GWD_PID.
+# waits (at most IT_GWD_WAIT tenths of a second, default 100; 0: it does not
+# wait) until it runs and, given SOCK, its admin socket exists. Sets
+# IT_GWD_PID.
 it_gwd_start() {
 	local cfg=$1 log=$2 sock=${3:-} i fsz=${IT_GWD_FILTER_SIZE:-1024}
 	nsenter --net="/run/netns/$IT_GW" "$BUILD/bin/gwd" -c "$cfg" --foreground \
@@ -508,8 +525,9 @@ it_gwd_start() {
 		>>"$log" 2>&1 &
 	IT_GWD_PID=$!
 	IT_PIDS+=("$IT_GWD_PID")
+	[ "${IT_GWD_WAIT:-100}" = 0 ] && return 0
 	for ((i = 0; i < ${IT_GWD_WAIT:-100}; i++)); do
-		if grep -q "gwd: running" "$log" && { [ -z "$sock" ] || [ -S "$sock" ]; }; then
+		if grep -qs "gwd: running" "$log" && { [ -z "$sock" ] || [ -S "$sock" ]; }; then
 			return 0
 		fi
 		sleep 0.1
@@ -553,14 +571,15 @@ code() {
 # ---- counted traffic (reload/restart tests) ---------------------------------
 
 # it_counting_servers PORT: on every backend a UDP server on PORT (v4) that
-# answers each datagram "beK SEQ" and, when it ends (SIGTERM or LIFE=120 s),
-# writes the number of distinct datagrams it got to $IT_TMP/count-beK.
+# answers each datagram "beK SEQ" and, when it ends (SIGTERM or after
+# IT_COUNT_LIFE seconds, default 120), writes the number of distinct
+# datagrams it got to $IT_TMP/count-beK.
 # Sets IT_COUNT_PIDS.
 it_counting_servers() {
 	local port=$1 k i
 	cat >"$IT_TMP/count_server.py" <<'PYEOF'
 import signal, socket, sys, time
-name, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+name, port, out, life = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
 seen = set()
 def done(*_):
     with open(out + ".tmp", "w") as f:
@@ -575,7 +594,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, 33, 1 << 24)
 s.bind(("0.0.0.0", port))
 s.settimeout(0.5)
-end = time.time() + 120
+end = time.time() + life
 while time.time() < end:
     try:
         d, a = s.recvfrom(2048)
@@ -590,7 +609,7 @@ PYEOF
 		rm -f "$IT_TMP/count-be$k"
 		# ip netns exec, not nsx: $! must be the server itself.
 		ip netns exec "${IT_BE[k - 1]}" "$PY" "$IT_TMP/count_server.py" "be$k" "$port" \
-			"$IT_TMP/count-be$k" >"$IT_TMP/count-server-be$k.log" 2>&1 &
+			"$IT_TMP/count-be$k" "${IT_COUNT_LIFE:-120}" >"$IT_TMP/count-server-be$k.log" 2>&1 &
 		IT_COUNT_PIDS+=($!)
 		IT_PIDS+=($!)
 	done
@@ -736,6 +755,99 @@ sys.exit(0 if d["sent"] == int(sys.argv[2]) == d["replies"] and not d["send_erro
 		[ "$pps" -le 100 ] && it_fail "even a quiet stream of 100 datagrams/s loses some: $(cat "$out"), backends got $recv"
 		pps=$((pps / 2 < 100 ? 100 : pps / 2))
 	done
+}
+
+# it_tcp_lines NS HOST PORT STOP OUT LIFE: one TCP connection from NS to
+# HOST:PORT (a server of it_servers) sending a line every 50 ms and reading
+# each answer, until the file STOP exists (or LIFE seconds); then it writes
+# a JSON summary to OUT: its source, lines sent and answered, the backends
+# that answered, the error that ended it. Runs in the background: waits
+# (at most 10 s) until it is connected; sets IT_TCP_PID and IT_TCP_SRC
+# (ADDR:PORT, as gw_ct shows the client).
+it_tcp_lines() {
+	local ns=$1 host=$2 port=$3 stop=$4 out=$5 life=$6 i
+	rm -f "$out.src"
+	ip netns exec "$ns" timeout $((life + 10)) "$PY" - "$host" "$port" "$stop" "$out" \
+		"$life" <<'PYEOF' &
+import json, os, socket, sys, time
+host, port, stop, out, life = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], \
+    float(sys.argv[5])
+s = socket.create_connection((host, port), timeout=5)
+src = "%s:%d" % s.getsockname()
+open(out + ".src.tmp", "w").write(src)
+os.rename(out + ".src.tmp", out + ".src")
+f = s.makefile("rb")
+sent = answered = 0
+backends, err = set(), None
+end = time.time() + life
+try:
+    while time.time() < end and not os.path.exists(stop):
+        sent += 1
+        s.sendall(b"line%d\n" % sent)
+        a = f.readline().decode().split()
+        if a and a[1] == "line%d" % sent:
+            answered += 1
+            backends.add(a[0])
+        time.sleep(0.05)
+except OSError as e:
+    err = str(e)
+json.dump({"src": src, "sent": sent, "answered": answered, "backends": sorted(backends),
+           "error": err}, open(out, "w"))
+PYEOF
+	IT_TCP_PID=$!
+	IT_PIDS+=("$IT_TCP_PID")
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$out.src" ] && break
+		sleep 0.1
+	done
+	[ -s "$out.src" ] || it_fail "the TCP client did not connect"
+	IT_TCP_SRC=$(cat "$out.src")
+}
+
+# it_tcp_lines_check OUT: after it_tcp_lines has ended, the connection must
+# have seen no error, sent at least 20 lines, had each answered, and by one
+# backend only.
+it_tcp_lines_check() {
+	"$PY" - "$1" <<'PYEOF' || it_fail "the established TCP connection broke"
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("tcp connection %s: %d lines, %d answered, backends %s, error %s" %
+      (d["src"], d["sent"], d["answered"], d["backends"], d["error"]))
+assert d["error"] is None, "connection error"
+assert d["sent"] >= 20 and d["answered"] == d["sent"], "unanswered lines"
+assert len(d["backends"]) == 1, "the connection changed backend"
+PYEOF
+}
+
+# it_counted_traffic NS VIP PORT PPS LIFE: the traffic of the restart
+# tests, from NS: counting servers on UDP PORT (it_counting_servers), the
+# stream's rate calibrated down from PPS (it_stream_rate; logged), then an
+# established TCP connection to VIP:80 (it_tcp_lines, on it_servers) and a
+# counted UDP stream to VIP:PORT over 16 flows (it_udp_stream), both until
+# the file $IT_TMP/stop exists or LIFE seconds (the counting servers live
+# 60 s longer, it_servers must too). Sets IT_TCP_PID, IT_TCP_SRC,
+# IT_STREAM_PID, IT_STREAM_PPS and IT_COUNT_LIFE; it_counted_traffic_end
+# stops and checks it.
+it_counted_traffic() {
+	local ns=$1 vip=$2 port=$3 pps=$4 life=$5
+	IT_COUNT_LIFE=$((life + 60))
+	it_counting_servers "$port"
+	it_stream_rate "$ns" "$vip" "$port" "$pps"
+	it_log "a quiet stream is lossless at $IT_STREAM_PPS datagrams/s: the test runs at that rate"
+	rm -f "$IT_TMP/stop"
+	it_tcp_lines "$ns" "$vip" 80 "$IT_TMP/stop" "$IT_TMP/tcp.json" "$life"
+	IT_STREAM_STOP=$IT_TMP/stop it_udp_stream "$ns" "$vip" "$port" \
+		$((IT_STREAM_PPS * life)) "$IT_STREAM_PPS" 16 "$IT_TMP/stream.json"
+}
+
+# it_counted_traffic_end WHAT: stops the traffic of it_counted_traffic and
+# checks it (it_stream_check, it_tcp_lines_check); fails the test on a loss.
+it_counted_traffic_end() {
+	touch "$IT_TMP/stop"
+	wait "$IT_STREAM_PID"
+	it_stream_check "$IT_TMP/stream.json" "$(it_counted_total)" "$1" || it_fail "$1"
+	wait "$IT_TCP_PID"
+	it_tcp_lines_check "$IT_TMP/tcp.json"
 }
 
 # it_udp_drops: where datagrams were dropped: UDP receive errors of every

@@ -32,16 +32,7 @@ gwctl() { nsenter --net="/run/netns/$IT_GW" "$GWCTL_BIN" -s "$SOCK" "$@"; }
 # extra deny prefixes, OTHER_SERVICES services beside the tested one, its
 # backends weighted W1 and W2, and a per-source packet limit RATE/s.
 write_cfg() {
-	cat >"$IT_TMP/tested.yaml" <<YAML
-  - name: counted
-    vip: $VIP
-    port: $PORT
-    protocol: udp
-    forwarding: nat
-    backends:
-      - { address: 198.18.11.2:$PORT, weight: $3 }
-      - { address: 198.18.12.2:$PORT, weight: $4 }
-YAML
+	it_yaml_counted "$VIP" "$PORT" "$3" "$4" >"$IT_TMP/tested.yaml"
 	"$PY" "$IT_ROOT/bench/gen_config.py" --pin-root "$IT_PIN" --admin-socket "$SOCK" \
 		--iface "${IT_GW_IFS[0]}" --iface "${IT_GW_IFS[2]}" --iface "${IT_GW_IFS[3]}" \
 		--iface "${IT_GW_IFS[1]}" --keep --prefixes "$1" --services "$2" --rate "$5/s" \
