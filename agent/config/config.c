@@ -143,7 +143,7 @@ static const struct kw gateway_kws[] = {
 	LIST(struct gw_cfg_gateway, interfaces, "interfaces", 0, K_TABLE, sizeof(struct gw_cfg_iface),
 	     &iface_table),
 	BOOL(struct gw_cfg_gateway, keep_datapath_on_exit, "keep_datapath_on_exit"),
-	STR(struct gw_cfg_gateway, access_log, "access_log", 0),
+	STRP(struct gw_cfg_gateway, access_log, "access_log", 0),
 	U32(struct gw_cfg_gateway, workers, "workers", 0, 0, 64),
 	DUR(struct gw_cfg_gateway, drain_timeout_ns, "drain_timeout", 0, 0, 3600 * NS_S),
 	KW_END,
@@ -1297,8 +1297,11 @@ void gw_cfg_free(struct gw_cfg *cfg)
 /* ------------------------------------------------------------------ */
 /* Entry points                                                         */
 
-int gw_cfg_load_string(const char *name, const char *text, size_t len, struct gw_cfg *cfg,
-		       struct gw_cfg_errors *errs)
+/* Parses text into cfg. On -EINVAL, cfg keeps what could be parsed when
+ * `keep` is set (a check that goes on to the files the config names); else,
+ * and on any other error, cfg is freed. Returns 0 or -errno. */
+static int load_text(const char *name, const char *text, size_t len, struct gw_cfg *cfg,
+		     struct gw_cfg_errors *errs, int keep)
 {
 	struct parse_ctx c = { .file = name, .errs = errs };
 	yaml_parser_t parser;
@@ -1340,12 +1343,19 @@ int gw_cfg_load_string(const char *name, const char *text, size_t len, struct gw
 out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	if (err)
+	if (err && !(keep && err == -EINVAL))
 		gw_cfg_free(cfg);
 	return err;
 }
 
-int gw_cfg_load(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs)
+int gw_cfg_load_string(const char *name, const char *text, size_t len, struct gw_cfg *cfg,
+		       struct gw_cfg_errors *errs)
+{
+	return load_text(name, text, len, cfg, errs, 0);
+}
+
+/* Reads and parses path (see load_text for `keep`). Returns 0 or -errno. */
+static int load_file(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs, int keep)
 {
 	struct parse_ctx c = { .file = path, .errs = errs };
 	char *text = NULL;
@@ -1393,7 +1403,7 @@ int gw_cfg_load(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs
 		}
 	}
 	fclose(f);
-	err = gw_cfg_load_string(path, text ? text : "", len, cfg, errs);
+	err = load_text(path, text ? text : "", len, cfg, errs, keep);
 	if (!err && text) {
 		text[len] = '\0';
 		cfg->text = text;	/* kept: the metrics listener's /config */
@@ -1402,4 +1412,14 @@ int gw_cfg_load(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs
 	}
 	free(text);
 	return err;
+}
+
+int gw_cfg_load(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs)
+{
+	return load_file(path, cfg, errs, 0);
+}
+
+int gw_cfg_load_check(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs)
+{
+	return load_file(path, cfg, errs, 1);
 }

@@ -54,6 +54,7 @@ struct gw_cfg_gateway {
 	size_t n_interfaces;
 	int keep_datapath_on_exit;
 	char *access_log;	/* JSON lines, one per L7 request; NULL: none */
+	struct gw_cfg_pos access_log_pos;	/* of the key, for the file check */
 	__u32 workers;		/* L7 worker threads; 0: one per online CPU */
 	__u64 drain_timeout_ns;	/* L7 drain on stop; 0: GW_L7_DRAIN_NS (10 s) */
 };
@@ -299,6 +300,12 @@ struct gw_cfg {
  * every problem in errs (and *cfg freed), or another negative errno when
  * the file cannot be read (also described in errs). */
 int gw_cfg_load(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs);
+
+/* Like gw_cfg_load, for a check that goes on to the files the config names
+ * (gwd --check reports every problem in one pass): on -EINVAL *cfg keeps
+ * what could be parsed (each list element whole; a field may be missing)
+ * and the caller frees it. */
+int gw_cfg_load_check(const char *path, struct gw_cfg *cfg, struct gw_cfg_errors *errs);
 
 /* The same for a string in memory; `name` is used in messages. */
 int gw_cfg_load_string(const char *name, const char *text, size_t len, struct gw_cfg *cfg,

@@ -127,6 +127,29 @@ static int check_files(const char *path, const struct gw_cfg *cfg)
 	return errors_done(&errs, gw_cfg_check_files(path, cfg, &errs));
 }
 
+/* --check: every problem of the file in one pass (with syntax_only, not
+ * the files it names), then exit status 0 (valid) or 1. */
+static int check_only(const char *path, int syntax_only)
+{
+	struct gw_cfg_errors errs, ferrs = { 0 };
+	struct gw_cfg cfg;
+	int err, ferr = 0;
+
+	err = gw_cfg_load_check(path, &cfg, &errs);
+	if ((!err || err == -EINVAL) && !syntax_only)
+		ferr = gw_cfg_check_files(path, &cfg, &ferrs);
+	if (!err || err == -EINVAL)
+		gw_cfg_free(&cfg);
+	print_errors(&errs);
+	print_errors(&ferrs);
+	gw_cfg_errors_free(&errs);
+	gw_cfg_errors_free(&ferrs);
+	if (err || ferr)
+		return 1;
+	printf("%s: valid\n", path);
+	return 0;
+}
+
 static const char *pin_root_of(const struct gw_cfg *cfg)
 {
 	return cfg->gateway.pin_root ? cfg->gateway.pin_root : GW_PIN_ROOT_DEFAULT;
@@ -895,10 +918,12 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gwd [-c FILE] [--foreground] [--check] [--map-size NAME=N]... "
+	fprintf(f, "usage: gwd [-c FILE] [--foreground] [--check [--syntax-only]] [--map-size NAME=N]... "
 		   "[--keep-caps] [--log-format FMT] [--verbose] [--version]\n"
 		   "  -c, --config FILE   gateway.yaml (default " GWD_DEFAULT_CONFIG ")\n"
 		   "  --check             validate FILE: exit 0 if valid, 1 with every problem\n"
+		   "  --syntax-only       with --check: skip the files FILE names (certificates,\n"
+		   "                      key sets, the access log's folder)\n"
 		   "  --foreground        do not detach from the terminal\n"
 		   "  --keep-caps         keep every capability (debugging; default: drop to\n"
 		   "                      what running needs after start)\n"
@@ -914,6 +939,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'k' },
+		{ "syntax-only", no_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "keep-caps", no_argument, NULL, 'K' },
 		{ "map-size", required_argument, NULL, 'm' },
@@ -926,13 +952,14 @@ int main(int argc, char **argv)
 	struct gwd g = { .config_path = GWD_DEFAULT_CONFIG, .lock_fd = -1, .sfd = -1 };
 	struct gw_dp_opts dopts = { 0 };
 	enum gw_log_format fmt = GW_LOG_FMT_AUTO;
-	int check = 0, foreground = 0, c, err;
+	int check = 0, syntax_only = 0, foreground = 0, c, err;
 	size_t i;
 
 	while ((c = getopt_long(argc, argv, "c:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': g.config_path = optarg; break;
-		case 'k': check = 1; break;
+		case 'k': check = check ? check : 1; break;
+		case 'S': syntax_only = 1; break;
 		case 'f': foreground = 1; break;
 		case 'K': g.keep_caps = 1; break;
 		case 'v': gw_log_set_level(GW_LOG_DEBUG); break;
@@ -954,24 +981,18 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc || (syntax_only && !check)) {
 		usage(stderr);
 		return 2;
 	}
+	if (syntax_only)
+		check = 2;
 	gw_log_set_format(fmt);
 
+	if (check)
+		return check_only(g.config_path, check == 2);
 	if (load_config(g.config_path, &g.cfg))
 		return 1;
-	if (check) {
-		err = check_files(g.config_path, &g.cfg);
-		if (err) {
-			gw_cfg_free(&g.cfg);
-			return 1;
-		}
-		printf("%s: valid\n", g.config_path);
-		gw_cfg_free(&g.cfg);
-		return 0;
-	}
 
 	/* What the L7 layer reads from files, and its listeners, are checked
 	 * before anything is touched and before gwd detaches: a start that

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "auth/apikey.h"
 #include "l7/cfgfiles.h"
@@ -79,6 +81,32 @@ static int check_auth_file(const char *name, const struct gw_cfg_pos *pos, const
 	return err ? -EINVAL : 0;
 }
 
+/* gateway.access_log: its folder exists and gwd may write there (the file
+ * itself is made at start). Returns 0 or -EINVAL (errs filled). */
+static int check_log_dir(const char *name, const struct gw_cfg *cfg, struct gw_cfg_errors *errs)
+{
+	char dir[4096];
+	const char *slash = strrchr(cfg->gateway.access_log, '/');
+	size_t n = slash ? (size_t)(slash - cfg->gateway.access_log) : 0;
+	struct stat st;
+
+	if (n >= sizeof(dir))
+		return 0;
+	memcpy(dir, cfg->gateway.access_log, n);
+	dir[n ? n : 1] = '\0';
+	if (!n)
+		dir[0] = '/';
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		add(errs, name, &cfg->gateway.access_log_pos, "access_log: ", "its folder does not exist");
+		return -EINVAL;
+	}
+	if (access(dir, W_OK)) {
+		add(errs, name, &cfg->gateway.access_log_pos, "access_log: ", "its folder is not writable");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg_errors *errs)
 {
 	enum gw_log_level level = gw_log_get_level();
@@ -88,9 +116,15 @@ int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg
 
 	/* the loaders log what they refuse: here it goes to errs instead */
 	gw_log_set_level((enum gw_log_level)(GW_LOG_ERR - 1));
+	if (cfg->gateway.access_log && check_log_dir(name, cfg, errs))
+		ret = -EINVAL;
+	/* a file the config parse could not give (an invalid config checked
+	 * in one pass) is skipped: its problem is reported already */
 	for (i = 0; i < cfg->tls.n_certificates; i++) {
 		const struct gw_cfg_cert *c = &cfg->tls.certificates[i];
 
+		if (!c->cert || !c->key)
+			continue;
 		if (gw_tls_cert_check(&cfg->tls, i, &key_bad, msg, sizeof(msg))) {
 			add(errs, name, key_bad ? &c->key_pos : &c->cert_pos, "", msg);
 			ret = -EINVAL;
@@ -99,15 +133,15 @@ int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg
 	for (i = 0; i < cfg->auth.n_jwt; i++) {
 		const struct gw_cfg_jwt *j = &cfg->auth.jwt[i];
 
-		if (check_auth_file(name, &j->jwks_pos, "jwks", j->jwks, GW_JWKS_MAX_FILE,
-				    parse_jwks, errs))
+		if (j->jwks && check_auth_file(name, &j->jwks_pos, "jwks", j->jwks,
+						   GW_JWKS_MAX_FILE, parse_jwks, errs))
 			ret = -EINVAL;
 	}
 	for (i = 0; i < cfg->auth.n_api_keys; i++) {
 		const struct gw_cfg_api_keys *k = &cfg->auth.api_keys[i];
 
-		if (check_auth_file(name, &k->keys_pos, "api keys", k->keys, GW_APIKEYS_MAX_FILE,
-				    parse_apikeys, errs))
+		if (k->keys && check_auth_file(name, &k->keys_pos, "api keys", k->keys,
+					       GW_APIKEYS_MAX_FILE, parse_apikeys, errs))
 			ret = -EINVAL;
 	}
 	gw_log_set_level(level);

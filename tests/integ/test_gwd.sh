@@ -52,6 +52,17 @@ write_cfg true 198.18.2.0/24
 printf 'version: 1\nfilter: { deny: [198.18.2.1/24] }\n' >"$IT_TMP/bad.yaml"
 out=$("$GWD" --check -c "$IT_TMP/bad.yaml" 2>&1) && it_fail "gwd --check accepted a bad file"
 grep -q "bad.yaml:2:18: deny:" <<<"$out" || it_fail "no FILE:LINE:COL error: $out"
+# every problem in one pass: the file's own and a missing file it names;
+# --syntax-only leaves the files out
+printf 'version: 1\nfilter: { deny: [nope] }\nauth: { jwt: [ { name: j, jwks: %s/none.json, algorithms: [RS256] } ] }\n' \
+	"$IT_TMP" >"$IT_TMP/bad2.yaml"
+out=$("$GWD" --check -c "$IT_TMP/bad2.yaml" 2>&1) && it_fail "gwd --check accepted bad2"
+grep -q "bad2.yaml:2:18: deny:" <<<"$out" && grep -q "bad2.yaml:3:.*none.json: No such file" <<<"$out" ||
+	it_fail "--check did not report both problems in one pass: $out"
+out=$("$GWD" --check --syntax-only -c "$IT_TMP/bad2.yaml" 2>&1)
+grep -q "none.json" <<<"$out" && it_fail "--syntax-only opened the files: $out"
+"$GWD" --check --syntax-only -c "$IT_ROOT/examples/gateway.example.yaml" >/dev/null ||
+	it_fail "the example config is not valid by --syntax-only"
 
 # Start: the deny applies, the service answers.
 start_gwd
