@@ -19,7 +19,7 @@
 #
 # It shows requests and who answered, a denied client, a flood being
 # limited, gwctl tables, live changes, a reload, the access log and
-# metrics, then cleans everything up. It ends by itself in about a minute;
+# metrics, then cleans everything up. It ends by itself in about ten seconds;
 # with --hold it stays up until Ctrl-C so you can try the commands it
 # prints. Every name carries a unique suffix; nothing touches the host's
 # own interfaces.
