@@ -572,6 +572,35 @@ static void log_capture(struct gw_cli *c, const char *buf)
 		log_rid(c, buf + q->h.hdr[k].value, q->h.hdr[k].value_len);
 }
 
+/* A refused head's access log fields, where the request line still
+ * gives them: a method of token bytes and an origin-form path, each up to
+ * the next space (bounded; nothing is kept when the line is not that). */
+static void log_capture_raw(struct gw_cli *c, const char *p, size_t len)
+{
+	struct timespec ts;
+	size_t m = 0, t;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->a_time = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	c->a_method_len = c->a_path_len = c->a_rid_len = 0;
+	c->a_consumer[0] = '\0';
+	while (m < len && m < sizeof(c->a_method) &&
+	       ((p[m] >= 'A' && p[m] <= 'Z') || (p[m] >= 'a' && p[m] <= 'z') || p[m] == '-'))
+		m++;	/* methods in practice: letters and '-' */
+	if (!m || m >= len || p[m] != ' ' || m == sizeof(c->a_method))
+		return;
+	memcpy(c->a_method, p, m);
+	c->a_method_len = (__u8)m;
+	p += m + 1;
+	len -= m + 1;
+	for (t = 0; t < len && t < sizeof(c->a_path) && p[t] > ' ' && p[t] < 0x7f; t++)
+		;
+	if (t && p[0] == '/' && t < len && p[t] == ' ') {
+		memcpy(c->a_path, p, t);
+		c->a_path_len = (__u16)t;
+	}
+}
+
 /* Appends the request's line to the worker's buffer; the flush comes after
  * the batch, so a busy worker writes many lines with one write(2). */
 static void log_request(struct gw_cli *c, struct gw_accesslog *log)
@@ -1567,6 +1596,8 @@ static int req_refuse(struct gw_cli *c, int rc)
 
 	c->t0 = now_ns(c);
 	c->ws = snap_take(c->w);
+	if (c->ws->s->alog)
+		log_capture_raw(c, c->in.data + c->in.start, pbuf_len(&c->in));
 	c->in.start = c->in.end;	/* never forwarded, never parsed again */
 	if (rc == 0 && c->rd_eof) {
 		/* half a head, then EOF: nothing to answer */

@@ -616,9 +616,12 @@ why = {"/dead/x": (502, "connect_failed"), "/one/slow": (504, "upstream_timeout"
 for path, (st, reason) in why.items():
     l = one(lambda l: l["path"] == path and l["status"] == st, path)
     assert l["reason"] == reason, l
-one(lambda l: l["status"] == 400 and l["method"] is None and l["reason"] == "bad_request",
+one(lambda l: l["status"] == 400 and l["route"] is None and l["reason"] == "bad_request",
     "a refused head with its reason")
 one(lambda l: l["status"] == 431 and l["reason"] == "head_too_large", "a 431 with its reason")
+# a refused head still names its method and path when its request line does
+one(lambda l: l["status"] == 505 and l["method"] and l["path"] and l["request_id"]
+    and l["reason"] == "bad_request", "a 505 with method, path and request id")
 l = one(lambda l: l["path"] == "/bulk/sha" and l["bytes_in"] == 100000000, "the 100 MB upload")
 assert l["status"] == 200, l
 l = one(lambda l: l["path"] == "/keyed/k1", "the request with an API key")
