@@ -17,9 +17,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <linux/ethtool.h>
 #include <linux/if_ether.h>
-#include <linux/sockios.h>
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -31,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -46,6 +43,7 @@
 #include "dp/ifaddr.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
+#include "dp/ethtool.h"
 #include "dp/service.h"
 #include "pkt.h"
 
@@ -864,68 +862,32 @@ struct live {
 	char why[96];
 };
 
-/* Reads the driver statistic `stat` of dev (what `ethtool -S` prints),
- * through the ethtool ioctl. Returns it, or a negative errno. */
+/* What stat_find looks for and finds. */
+struct stat_q {
+	const char *name;
+	long long val;
+};
+
+/* Stops at the statistic named q->name, keeping its value. Returns 1
+ * there, else 0. */
+static int stat_find(const char *name, __u64 val, void *arg)
+{
+	struct stat_q *q = arg;
+
+	if (strcmp(name, q->name))
+		return 0;
+	q->val = (long long)val;
+	return 1;
+}
+
+/* Reads the driver statistic `stat` of dev (what `ethtool -S` prints).
+ * Returns it, or a negative errno (-ENOENT: no such statistic). */
 static long long ethtool_stat(const char *dev, const char *stat)
 {
-	struct ethtool_sset_info *info = NULL;
-	struct ethtool_gstrings *names = NULL;
-	struct ethtool_stats *vals = NULL;
-	long long ret = -ENOENT;
-	struct ifreq ifr = {};
-	__u32 n, i;
-	int fd;
+	struct stat_q q = { stat, -ENOENT };
+	int err = gw_ethtool_stats(dev, stat_find, &q);
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
-	info = calloc(1, sizeof(*info) + sizeof(__u32));
-	if (!info) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	info->cmd = ETHTOOL_GSSET_INFO;
-	info->sset_mask = 1ull << ETH_SS_STATS;
-	ifr.ifr_data = (void *)info;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) || !info->sset_mask) {
-		ret = -EOPNOTSUPP;
-		goto out;
-	}
-	n = info->data[0];
-	names = calloc(1, sizeof(*names) + (size_t)n * ETH_GSTRING_LEN);
-	vals = calloc(1, sizeof(*vals) + (size_t)n * sizeof(__u64));
-	if (!names || !vals) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	names->cmd = ETHTOOL_GSTRINGS;
-	names->string_set = ETH_SS_STATS;
-	names->len = n;
-	ifr.ifr_data = (void *)names;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		ret = -errno;
-		goto out;
-	}
-	vals->cmd = ETHTOOL_GSTATS;
-	vals->n_stats = n;
-	ifr.ifr_data = (void *)vals;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		ret = -errno;
-		goto out;
-	}
-	for (i = 0; i < n && i < vals->n_stats; i++)
-		if (!strncmp((const char *)names->data + (size_t)i * ETH_GSTRING_LEN, stat,
-			     ETH_GSTRING_LEN)) {
-			ret = (long long)vals->data[i];
-			break;
-		}
-out:
-	free(info);
-	free(names);
-	free(vals);
-	close(fd);
-	return ret;
+	return err < 0 ? err : q.val;
 }
 
 /* Attaches prog to the far end, sends o.live_pkts live frames through the

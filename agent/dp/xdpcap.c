@@ -11,20 +11,18 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/bpf.h>
-#include <linux/ethtool.h>
 #include <linux/genetlink.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
-#include <linux/sockios.h>
 #include <libmnl/libmnl.h>
 #include <bpf/bpf.h>
 
 #include "core/log.h"
 #include "dp/ifaddr.h"
 #include "dp/neigh.h"
+#include "dp/ethtool.h"
 #include "dp/xdpcap.h"
 
 #ifndef BPF_F_TEST_XDP_LIVE_FRAMES
@@ -177,63 +175,39 @@ int gw_xdpcap_tx_dropped(int ifindex, __u64 *out)
 	return err;
 }
 
-/* The sum of a veth's tx_queue_N_xdp_xmit counters (frames its peer took
- * from XDP) into *sum, through the ethtool ioctl on socket fd. Returns 0,
- * -ENOENT when the driver has no such counter, or a negative errno. */
-static int xmit_count(int fd, const char *ifname, __u64 *sum)
+/* What xmit_sum adds up. */
+struct xmit_acc {
+	__u64 sum;
+	int found;
+};
+
+/* Adds a tx_queue_N_xdp_xmit counter (exactly that, not
+ * ..._xdp_xmit_errors) to the sum. Returns 0. */
+static int xmit_add(const char *name, __u64 val, void *arg)
 {
-	struct ethtool_drvinfo drv = { .cmd = ETHTOOL_GDRVINFO };
-	struct ethtool_gstrings *names = NULL;
-	struct ethtool_stats *st = NULL;
-	struct ifreq ifr = { 0 };
-	unsigned int i, q, n, found = 0;
-	int err = 0;
+	struct xmit_acc *a = arg;
+	unsigned int q;
 	char tail;
 
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	ifr.ifr_data = (void *)&drv;
-	if (ioctl(fd, SIOCETHTOOL, &ifr))
-		return -errno;
-	n = drv.n_stats;
-	names = calloc(1, sizeof(*names) + (size_t)n * ETH_GSTRING_LEN);
-	st = calloc(1, sizeof(*st) + (size_t)n * sizeof(__u64));
-	if (!names || !st) {
-		err = -ENOMEM;
-		goto out;
+	if (sscanf(name, "tx_queue_%u_xdp_xmit%c", &q, &tail) == 1) {
+		a->sum += val;
+		a->found = 1;
 	}
-	names->cmd = ETHTOOL_GSTRINGS;
-	names->string_set = ETH_SS_STATS;
-	names->len = n;
-	ifr.ifr_data = (void *)names;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		err = -errno;
-		goto out;
-	}
-	st->cmd = ETHTOOL_GSTATS;
-	st->n_stats = n;
-	ifr.ifr_data = (void *)st;
-	if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-		err = -errno;
-		goto out;
-	}
-	*sum = 0;
-	for (i = 0; i < n && i < names->len && i < st->n_stats; i++) {
-		char name[ETH_GSTRING_LEN + 1];
+	return 0;
+}
 
-		memcpy(name, names->data + (size_t)i * ETH_GSTRING_LEN, ETH_GSTRING_LEN);
-		name[ETH_GSTRING_LEN] = '\0';
-		/* exactly tx_queue_N_xdp_xmit, not ..._xdp_xmit_errors */
-		if (sscanf(name, "tx_queue_%u_xdp_xmit%c", &q, &tail) != 1)
-			continue;
-		*sum += st->data[i];
-		found = 1;
-	}
-	if (!found)
-		err = -ENOENT;
-out:
-	free(names);
-	free(st);
-	return err;
+/* The sum of a veth's tx_queue_N_xdp_xmit counters (frames its peer took
+ * from XDP) into *sum. Returns 0, -ENOENT when the driver has no such
+ * counter, or a negative errno. */
+static int xmit_count(const char *ifname, __u64 *sum)
+{
+	struct xmit_acc a = { 0 };
+	int err = gw_ethtool_stats(ifname, xmit_add, &a);
+
+	if (err)
+		return err;
+	*sum = a.sum;
+	return a.found ? 0 : -ENOENT;
 }
 
 /* Attributes of a generic netlink answer (data: struct genl_ans). */
@@ -361,12 +335,9 @@ static int probe(int ifindex, const char *ifname, int *took)
 		    .data_size_in = sizeof(probe_frame), .repeat = 1,
 		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 	__u64 before, after;
-	int sk, prog = -1, err;
+	int prog = -1, err;
 
-	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (sk < 0)
-		return -errno;
-	err = xmit_count(sk, ifname, &before);
+	err = xmit_count(ifname, &before);
 	if (err)
 		goto out;
 	prog = probe_prog_load(ifindex);
@@ -378,13 +349,12 @@ static int probe(int ifindex, const char *ifname, int *took)
 		err = -errno;
 		goto out;
 	}
-	err = xmit_count(sk, ifname, &after);
+	err = xmit_count(ifname, &after);
 	if (!err)
 		*took = after > before;
 out:
 	if (prog >= 0)
 		close(prog);
-	close(sk);
 	/* EINVAL: a kernel that does not know the live-frames flag */
 	return err == -ENOENT || err == -EINVAL ? -EOPNOTSUPP : err;
 }
