@@ -201,6 +201,7 @@ bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh
 	$(Q)bench/l7.sh
+	$(Q)bench/plot.sh
 
 bench-l7: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
