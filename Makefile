@@ -30,7 +30,7 @@ DEB_PACKAGES := build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpfto
 	iputils-ping netcat-openbsd socat tcpdump procps psmisc python3 \
 	qemu-system-x86 busybox-static cpio xz-utils linux-image-amd64 \
 	libsystemd-dev libcap-ng-dev curl openssl wrk python3-websockets python3-cryptography \
-	groff-base man-db systemd debhelper lintian zsh fish
+	groff-base man-db systemd debhelper lintian zsh fish prometheus gnuplot-nox
 # The peers `make bench` measures gw against (their services stay stopped).
 BENCH_PACKAGES := haproxy nginx-light
 
@@ -201,6 +201,7 @@ bench: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh
 	$(Q)bench/l7.sh
+	$(Q)bench/plot.sh
 
 bench-l7: bench-deps
 	$(Q)$(MAKE) --no-print-directory all

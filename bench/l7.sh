@@ -7,8 +7,8 @@
 #   bench/l7.sh [--duration S] [--connections N] [--only CASES] [--runs N]
 #               [--keys 'ec rsa'] [--perf] [--ab GWD_B]
 #
-# Cases (each prints requests/s and p99 for every proxy and gw's ratio to
-# HAProxy):
+# Cases (each prints requests/s and p99 for every proxy and gw's ratios to
+# HAProxy and nginx):
 #   plain      keep-alive HTTP/1.1
 #   tls        keep-alive over TLS 1.3
 #   tls-new    a new TLS connection per request (Connection: close); wrk
@@ -27,6 +27,9 @@
 # bits; default ec) and print what wrk negotiated with each server
 # (connections, resumed, session tickets, protocol, cipher). --perf also
 # records gwd and HAProxy under tls-full with perf (build/bench/perf-*.txt).
+# Each run's ratios also go to build/bench/l7.tsv (case, key, run,
+# gwd/haproxy req/s, gwd/nginx req/s, gwd/haproxy p99, gwd/nginx p99),
+# which bench/plot.sh draws.
 # --ab GWD_B also runs a second gwd binary (another build, for an A/B of a
 # change) beside gwd in the plain and TLS cases and prints gwd / gwd-b.
 # Results also go to build/bench/l7.txt.
@@ -81,6 +84,9 @@ declare -A PID_OF	# name -> pid of what start() runs
 mkdir -p "$ROOT/$BUILD/bench"
 OUT=$ROOT/$BUILD/bench/l7.txt
 : >"$OUT"
+TSV=$ROOT/$BUILD/bench/l7.tsv
+printf '# case\tkey\trun\tgwd/haproxy req/s\tgwd/nginx req/s\tgwd/haproxy p99\tgwd/nginx p99\n' \
+	>"$TSV"
 
 cleanup() {
 	local p
@@ -378,7 +384,7 @@ print("  %s: %s" % (sys.argv[1], ", ".join("%s %.0f%%" % (d, p) for d, p in by.m
 
 # tls_case CASE: one TLS case, RUNS times, on the current key's servers.
 tls_case() {
-	local c=$1 r h n g b rs=() ps=() bs=() args=() ph pn pg pb
+	local c=$1 r h n g b rs=() ps=() bs=() args=() ph pn pg pb tsv
 	if [ "$c" = plain ]; then
 		ph=http://127.0.0.1:8081/ pn=http://127.0.0.1:8082/ pg=http://127.0.0.1:8083/
 		pb=http://127.0.0.1:8085/
@@ -405,8 +411,14 @@ tls_case() {
 		row gwd "$g"
 		ratio "gwd / haproxy req/s" "${g%% *}" "${h%% *}"
 		rs+=("$RATIO")
+		tsv="$c\t$KEY\t$r\t$RATIO"
+		ratio "gwd / nginx req/s" "${g%% *}" "${n%% *}"
+		tsv+="\t$RATIO"
 		ratio "gwd / haproxy p99" "$(cut -d' ' -f2 <<<"$g")" "$(cut -d' ' -f2 <<<"$h")"
 		ps+=("$RATIO")
+		tsv+="\t$RATIO"
+		ratio "gwd / nginx p99" "$(cut -d' ' -f2 <<<"$g")" "$(cut -d' ' -f2 <<<"$n")"
+		printf '%b\t%s\n' "$tsv" "$RATIO" >>"$TSV"
 		[ "$GWB_OK" = 1 ] || continue
 		b=$(bench "$pb" "${args[@]}")
 		[ -z "$SHIM" ] || [ "$r" != 1 ] || say "  gwd-b handshakes:   $(cat "$DIR/tls.txt")"

@@ -8,7 +8,8 @@
 # 100k prefixes + 1000 services), bench/gwctl_latency.sh (change to
 # datapath) and bench/rss.sh (gwd's idle memory).
 # Arguments go to bench_xdp (e.g. --quick, --rounds 7, --cpu -1).
-# The table is also written to build/bench/results.txt.
+# The table is also written to build/bench/results.txt, and each row's
+# ratio to the floor to build/bench/xdp.tsv (bench/plot.sh draws it).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -72,6 +73,10 @@ ulimit -l unlimited 2>/dev/null || true
 "$OUT/bench_xdp" --gw "$BUILD/bpf/gw.bpf.o" --floor "$OUT/floor.bpf.o" "$@" |
 	tee "$OUT/results.txt"
 rc=${PIPESTATUS[0]}
+# Each row's ratio to its floor, for bench/plot.sh.
+awk 'BEGIN { print "# row\tx floor" }
+	match($0, / +repeat=/) { print substr($0, 1, RSTART - 1) "\t" $NF }' \
+	"$OUT/results.txt" >"$OUT/xdp.tsv"
 
 # The control plane: reload time, gwctl change-to-datapath latency, idle
 # memory (each in its own network namespaces; see the scripts' headers).
