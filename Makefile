@@ -177,8 +177,11 @@ define install
 	fi
 endef
 
+# prometheus is there for promtool (the alert rules' tests): a server its
+# package may have started is stopped.
 deps:
 	$(call install,$(DEB_PACKAGES))
+	-@service prometheus stop >/dev/null 2>&1; true
 
 # The peers are run by bench/ with their own configs on loopback; the
 # services the packages start are stopped.
