@@ -529,16 +529,31 @@ void gw_xdpcap_forget(struct gw_xdpcap *x, int ifindex)
 		s->ifindex = 0;
 }
 
-void gw_xdpcap_check_all(struct gw_xdpcap *x)
+/* The keys of gw_ifaddr into keys[GW_IFADDR_MAX], read before anything
+ * changes the map: a check rewrites an entry's flags, and a hash map walk
+ * that meets a rewritten entry may start over (gwd spun in such a walk).
+ * Returns how many. */
+static size_t ifaddr_keys(const struct gw_xdpcap *x, __u32 *keys)
 {
 	__u32 key, next;
 	void *prev = NULL;
+	size_t n = 0;
 
-	while (!bpf_map_get_next_key(x->ifaddr_fd, prev, &next)) {
+	while (n < GW_IFADDR_MAX && !bpf_map_get_next_key(x->ifaddr_fd, prev, &next)) {
 		key = next;
 		prev = &key;
-		gw_xdpcap_check(x, (int)key);
+		keys[n++] = key;
 	}
+	return n;
+}
+
+void gw_xdpcap_check_all(struct gw_xdpcap *x)
+{
+	__u32 keys[GW_IFADDR_MAX];
+	size_t i, n = ifaddr_keys(x, keys);
+
+	for (i = 0; i < n; i++)
+		gw_xdpcap_check(x, (int)keys[i]);
 }
 
 /* 1 when ifindex is a key of gw_ifaddr. */
@@ -563,8 +578,8 @@ static int dropped_more(struct gw_xdpcap_if *s)
 
 void gw_xdpcap_tick(struct gw_xdpcap *x, __u64 now)
 {
-	__u32 key, next;
-	void *prev = NULL;
+	__u32 keys[GW_IFADDR_MAX];
+	size_t k, n;
 	int i, forgot = 0;
 
 	for (i = 0; i < GW_IFADDR_MAX; i++) {
@@ -581,12 +596,10 @@ void gw_xdpcap_tick(struct gw_xdpcap *x, __u64 now)
 			gw_xdpcap_check(x, s->ifindex);
 	}
 	/* interfaces attached by someone else (gw-dpctl) */
-	while (!bpf_map_get_next_key(x->ifaddr_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (!slot_of(x, (int)key, 0))
-			gw_xdpcap_check(x, (int)key);
-	}
+	n = ifaddr_keys(x, keys);
+	for (k = 0; k < n; k++)
+		if (!slot_of(x, (int)keys[k], 0))
+			gw_xdpcap_check(x, (int)keys[k]);
 	if (forgot)
 		gw_xdpcap_sync_any(x->ifaddr_fd, x->config_fd);
 }
