@@ -53,13 +53,20 @@ it_fail() {
 }
 
 it_cleanup() {
-	local pid ns
+	local pid ns i
 	[ "$IT_CLEANED" = 1 ] && return
 	IT_CLEANED=1
 	for pid in "${IT_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
+	# a process that does not end on SIGTERM within 5 s (a wedged gwd)
+	# gets SIGKILL: cleanup never waits without bound
 	for pid in "${IT_PIDS[@]}"; do
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && { echo "cleanup: pid $pid ignored SIGTERM: killed"; kill -KILL "$pid" 2>/dev/null; }
 		wait "$pid" 2>/dev/null
 	done
 	if [ -n "${IT_PIN:-}" ] && [ -d "$IT_PIN" ]; then
