@@ -29,6 +29,7 @@ $p/sbin/gw-dpctl 755
 $p/bin/gwctl 755
 $p/share/man/man8/gwd.8 644
 $p/share/man/man8/gwctl.8 644
+$p/share/man/man8/gw-dpctl.8 644
 $p/share/man/man5/gateway.yaml.5 644
 $p/lib/systemd/system/gwd.service 644
 $p/lib/sysusers.d/gw.conf 644
