@@ -2,12 +2,37 @@
 /*
  * Path and host normalization (agent/http/pathnorm.c): the first input byte
  * picks path, host or config host (wildcard allowed). Normalization is
- * idempotent: what it returns normalizes to itself, byte for byte.
+ * idempotent: what it returns normalizes to itself, byte for byte. The
+ * forms routes match a path in (gw_path_match_form, plain and folded) are
+ * no longer than the path, carry no ';' (folded: no upper case), are their
+ * own match form, and gw_path_skip_segments stays inside the path.
  */
 #include <errno.h>
 
 #include "fuzz.h"
 #include "http/pathnorm.h"
+
+/* Checks the match forms of a normalized path[plen]. Returns nothing. */
+static void check_match_form(const char *path, size_t plen)
+{
+	unsigned int flags;
+	size_t n, n2, i, k;
+	char *f = malloc(plen + 1), *f2 = malloc(plen + 1);
+
+	FZ_CHECK(f && f2);
+	for (flags = 0; flags <= GW_PATH_FOLD; flags += GW_PATH_FOLD) {
+		n = gw_path_match_form(path, plen, f, plen + 1, flags);
+		FZ_CHECK(n >= 1 && n <= plen && f[0] == '/' && !memchr(f, ';', n));
+		for (i = 0; (flags & GW_PATH_FOLD) && i < n; i++)
+			FZ_CHECK(f[i] < 'A' || f[i] > 'Z');
+		n2 = gw_path_match_form(f, n, f2, plen + 1, flags);
+		FZ_CHECK(n2 == n && !memcmp(f, f2, n));
+		for (k = 0; k < 4; k++)
+			FZ_CHECK(gw_path_skip_segments(path, plen, k, flags) <= plen);
+	}
+	free(f);
+	free(f2);
+}
 
 /* Checks one request target. Returns nothing. */
 static void check_path(const char *in, size_t len)
@@ -26,6 +51,7 @@ static void check_path(const char *in, size_t len)
 	}
 	FZ_CHECK(n >= 1 && (size_t)n <= len && out[0] == '/' && out[n] == '\0');
 	FZ_CHECK(plen >= 1 && plen <= (size_t)n && strlen(out) == (size_t)n);
+	check_match_form(out, plen);
 	copy = fz_dup(out, (size_t)n);
 	out2 = malloc((size_t)n + 1);
 	FZ_CHECK(out2 != NULL);
