@@ -30,7 +30,9 @@ DEB_PACKAGES := build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpfto
 	iputils-ping netcat-openbsd socat tcpdump procps psmisc python3 \
 	qemu-system-x86 busybox-static cpio xz-utils linux-image-amd64 \
 	libsystemd-dev libcap-ng-dev curl openssl wrk python3-websockets python3-cryptography \
-	groff-base man-db systemd debhelper lintian zsh fish prometheus gnuplot-nox
+	groff-base man-db systemd debhelper lintian zsh fish prometheus gnuplot-nox \
+	libnghttp2-dev nghttp2-client python3-h2 python3-grpcio libhiredis-dev redis-server \
+	libpcre2-dev libbrotli-dev chromium
 # The peers `make bench` measures gw against (their services stay stopped).
 BENCH_PACKAGES := haproxy nginx-light
 
@@ -181,7 +183,7 @@ endef
 # package may have started is stopped.
 deps:
 	$(call install,$(DEB_PACKAGES))
-	-@service prometheus stop >/dev/null 2>&1; true
+	-@for s in prometheus redis-server; do service $$s stop >/dev/null 2>&1; done; true
 
 # The peers are run by bench/ with their own configs on loopback; the
 # services the packages start are stopped.
