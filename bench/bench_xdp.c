@@ -890,6 +890,19 @@ static long long ethtool_stat(const char *dev, const char *stat)
 	return err < 0 ? err : q.val;
 }
 
+/* Whether this kernel runs XDP programs in live-frames mode at all: the
+ * bare XDP_PASS program, one frame, no redirect. Some kernels refuse the
+ * mode outright (EPERM even for root in the initial namespace: a host
+ * policy, not gw). Returns 0, or the negative errno of the refusal. */
+static int live_probe(const struct progs *p)
+{
+	const struct frame *f = &frames[P_V4];
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = f->b, .data_size_in = (__u32)f->len,
+		    .repeat = 1, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+
+	return bpf_prog_test_run_opts(p->pass, &t) ? -errno : 0;
+}
+
 /* Attaches prog to the far end, sends o.live_pkts live frames through the
  * redirect program into the near end and measures the far end's rate.
  * *mpps gets millions of frames the far end's program ran on per second
@@ -1261,6 +1274,14 @@ int main(int argc, char **argv)
 		lv[i].ok = row_selected(lv[i | 1].name);
 		if (!lv[i].ok)
 			snprintf(lv[i].why, sizeof(lv[i].why), "not selected (--only)");
+	}
+	err = live_probe(&p);
+	for (i = 0; err && i < 4; i++) {
+		if (!lv[i].ok)
+			continue;
+		lv[i].ok = 0;
+		snprintf(lv[i].why, sizeof(lv[i].why), "kernel refuses live frames: %s%s",
+			 strerror(-err), err == -EPERM ? " for a bare XDP_PASS too" : "");
 	}
 	for (round = 0; round < o.rounds; round++) {
 		for (i = 0; i < 4; i++) {
