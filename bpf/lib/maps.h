@@ -165,24 +165,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gw_backend_stats SEC(".maps");
 
-/* Sources the static filter denied, per CPU, direct-mapped by a hash of
- * the source (filter.h: gw_deny_cached). Not pinned. */
-#define GW_DENY_CACHE_SLOTS 4096	/* a power of two */
-
-struct gw_deny_ent {
-	__be32 addr[4];		/* the source */
-	__u64 stamp_ns;		/* when the walk denied it (the packet's clock) */
-	__u32 tag;		/* gw_filter_tag() of that walk */
-	__u8 family;		/* 0: empty */
-	__u8 pad[3];
-};
-
+/* The filter's last verdict per source, per CPU, direct-mapped
+ * (verdict.h). Not pinned: a new datapath starts empty. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, struct gw_deny_ent);
-	__uint(max_entries, GW_DENY_CACHE_SLOTS);
-} gw_deny_cache SEC(".maps");
+	__type(value, struct gw_verdict_ent);
+	__uint(max_entries, GW_VERDICT_SLOTS);
+} gw_verdict_cache SEC(".maps");
 
 /* The last FIB answer toward each backend, per CPU (fwd.h:
  * gw_fib_lookup_be). Not pinned: a new datapath starts empty. */

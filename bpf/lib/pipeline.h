@@ -8,15 +8,14 @@
  * Each stage returns GW_R_NONE to go on, or the reason of its verdict. NAT
  * replies come before the per-source rate limit so that a busy backend is not
  * limited as if it were a client; they still pass the filter. The filter and
- * the rate limit run together in gw_admit(): when a rate limit applies, the
- * source's limiter entry is looked up first and caches the filter's passing
- * verdict, so a known source skips the LPM walks (ratelimit.h); a source
- * the static filter denied a moment ago skips them too (the per-CPU deny
- * cache, ratelimit.h: gw_deny_cached). Whether a
- * packet is a NAT reply is found (map lookup only) before gw_admit() runs.
- * The clock is read lazily (gw_clock), at most once, by the stages that
- * need it; the coarse clock unless a rate-limit bucket needs the precise
- * one (ratelimit.h: gw_gcra_coarse_ok).
+ * the rate limit run together in gw_admit(): the filter's verdict for the
+ * source comes from the per-CPU verdict cache when it holds a current one
+ * (verdict.h), else from the LPM walks, which refill it; the rate limit runs
+ * only for a source the filter passed. Whether a packet is a NAT reply is
+ * found (map lookup only) before gw_admit() runs. The clock is read lazily
+ * (gw_clock), at most once, by the stages that need it; the coarse clock
+ * unless a rate-limit bucket needs the precise one (ratelimit.h:
+ * gw_gcra_coarse_ok).
  */
 #ifndef GW_BPF_PIPELINE_H
 #define GW_BPF_PIPELINE_H
@@ -27,42 +26,40 @@
 #include "parse.h"
 #include "filter.h"
 #include "ratelimit.h"
+#include "verdict.h"
 #include "lb.h"
 
 #define GW_ADMIT_FILTER 1	/* the IP filter (its verdict cached) */
 #define GW_ADMIT_LIMIT 2	/* the per-source rate limit */
 
-/* The per-source stages `what` (GW_ADMIT_*) of the flow f: the filter
- * (skipped when the source's limiter entry holds a current passing verdict,
- * or the per-CPU deny cache a current denial) and the rate limit. *now is the lazy clock. A global function: the
- * verifier checks it once, apart from the pipeline's states (inlined, its
- * paths -- families, cache hit or miss, bans, new sources -- multiplied
- * them past the verifier's limit); its arguments hold no packet pointers.
- * Returns GW_R_NONE or a drop reason. */
+/* The per-source stages `what` (GW_ADMIT_*) of the flow f: the filter (its
+ * verdict cached per CPU) and the rate limit. *now is the lazy clock. A
+ * global function: the verifier checks it once, apart from the pipeline's
+ * states (inlined, its paths -- families, cache hit or miss, bans, new
+ * sources -- multiplied them past the verifier's limit); its arguments hold
+ * no packet pointers. Returns GW_R_NONE or a drop reason. */
 __noinline __u32 gw_admit(const struct gw_flow *f, __u32 tcp_flags, __u64 *now, __u32 what)
 {
 	const struct gw_config *cfg;
+	struct gw_verdict_ent *v;
 	struct gw_rl_ctx rl;
-	__u32 zero = 0, r;
+	__u32 zero = 0, tag, r;
 
 	cfg = bpf_map_lookup_elem(&gw_config, &zero);
 	if (!f || !now || !cfg)
 		return GW_R_NONE;
 	gw_rl_prepare(f, (__u8)tcp_flags, cfg, &rl);
-	if ((what & GW_ADMIT_FILTER) && (!rl.on || !gw_filter_cached(&rl, now))) {
-		struct gw_deny_ent *d = gw_deny_slot(f);
-		__u32 tag = gw_filter_tag(cfg);
-
-		/* a source denied a moment ago: no walk */
-		if (d && gw_deny_cached(d, f, tag, gw_clock(now, rl.precise)))
-			return GW_R_DROP_FILTER;
-		r = gw_filter(f, cfg);
-		if (r == GW_R_DROP_FILTER && d)
-			gw_deny_put(d, f, tag, *now);
+	if (what & GW_ADMIT_FILTER) {
+		tag = gw_filter_tag(cfg);
+		v = gw_verdict_slot(f);
+		r = v ? gw_verdict_get(v, f, tag, gw_clock(now, rl.precise)) : GW_VERDICT_MISS;
+		if (r == GW_VERDICT_MISS) {
+			r = gw_filter(f, cfg);
+			if (v)
+				gw_verdict_put(v, f, tag, gw_clock(now, rl.precise), r);
+		}
 		if (r != GW_R_NONE)
 			return r;
-		if (rl.on)
-			gw_filter_cache_put(&rl, gw_clock(now, rl.precise));
 	}
 	if (!rl.on || !(what & GW_ADMIT_LIMIT))
 		return GW_R_NONE;

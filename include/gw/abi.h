@@ -101,13 +101,41 @@ struct gw_rl_v6_key {
 struct gw_rl_state {
 	__u64 tat_pkt;
 	__u64 tat_syn;
-	/* The filter passed this source at filter_ok_ns under filter_tag
-	 * (gw_config's filter_gen and default): later packets skip the LPM
-	 * walks while the tag is current and for at most a second. */
-	__u64 filter_ok_ns;
-	__u32 filter_tag;
-	__u32 pad;
+	/* Unused (held the filter's cached verdict before gw_verdict_cache):
+	 * the size stays so that maps pinned by an older gwd are adopted. */
+	__u64 unused[2];
 };
+
+/* ------------------------------------------------------------------ */
+/* The filter's verdict cache: per CPU, direct-mapped by a hash of the  */
+/* source (bpf/lib/verdict.h). Not pinned; user space reads it in tests. */
+
+#define GW_VERDICT_SLOT_BITS 14
+#define GW_VERDICT_SLOTS (1u << GW_VERDICT_SLOT_BITS)
+
+enum gw_verdict_kind {
+	GW_VERDICT_EMPTY = 0,
+	GW_VERDICT_PASS = 1,	/* the walks passed the source */
+	GW_VERDICT_DENY = 2,	/* a static deny, or no match under default deny */
+};
+
+struct gw_verdict_ent {
+	__be32 addr[4];		/* the source (IPv4: addr[0], the rest 0) */
+	__u64 stamp_ns;		/* when the walk gave it (the packet's clock) */
+	__u32 tag;		/* the filter tag read before that walk */
+	__u8 family;		/* GW_FAMILY_* */
+	__u8 kind;		/* enum gw_verdict_kind */
+	__u8 pad[2];
+};
+
+/* The slot of source a[4]: the top bits of a multiplicative hash of its
+ * words. Returns an index below GW_VERDICT_SLOTS. */
+static inline __u32 gw_verdict_slot_of(const __be32 *a)
+{
+	__u32 h = ((__u32)a[0] ^ (__u32)a[1] ^ (__u32)a[2] ^ (__u32)a[3]) * 0x9e3779b1u;
+
+	return h >> (32 - GW_VERDICT_SLOT_BITS);
+}
 
 /* ------------------------------------------------------------------ */
 /* L4 services: gw_services (hash, key gw_svc_key) -> gw_svc;           */
@@ -310,6 +338,7 @@ GW_ASSERT_SIZE(gw_lpm_v6_key, 20);
 GW_ASSERT_SIZE(gw_rule, 16);
 GW_ASSERT_SIZE(gw_rl_v6_key, 16);
 GW_ASSERT_SIZE(gw_rl_state, 32);
+GW_ASSERT_SIZE(gw_verdict_ent, 32);
 GW_ASSERT_SIZE(gw_svc_key, 20);
 GW_ASSERT_SIZE(gw_svc, 16);
 GW_ASSERT_SIZE(gw_backend, 32);

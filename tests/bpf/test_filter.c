@@ -134,8 +134,8 @@ static void set_default_deny(int on)
 	set_flag(GW_CFG_F_DEFAULT_DENY, on);
 }
 
-/* Rate limits on (so every source has a limiter entry, which caches the
- * filter's passing verdict), high enough that nothing is limited. */
+/* Rate limits on (every source the filter passes gets a limiter entry),
+ * high enough that nothing is limited. */
 static void set_rl(int on)
 {
 	struct gw_config cfg;
@@ -307,16 +307,37 @@ static void test_no_bans_flag(void **state)
 	expect_src("198.18.12.1", GW_R_PASS_LOCAL);
 }
 
-/* The cached tag of a v4 source's limiter entry, or -1 without one. */
-static long long cached_tag(const char *src)
+/* The tag under which some CPU's verdict cache holds a verdict of `kind`
+ * (enum gw_verdict_kind) for the source src (v4 or v6), or -1 without one. */
+static long long cached_tag(const char *src, int kind)
 {
-	struct gw_rl_state st;
-	__be32 a;
+	int n = libbpf_num_possible_cpus(), i, v6 = strchr(src, ':') != NULL;
+	struct gw_verdict_ent v[n];
+	__be32 a[4] = { 0 };
+	__u32 slot;
 
-	assert_int_equal(inet_pton(AF_INET, src, &a), 1);
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.gw_rl_v4), &a, &st))
-		return -1;
-	return st.filter_tag;
+	assert_true(n > 0);
+	assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, src, a), 1);
+	slot = gw_verdict_slot_of(a);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(skel->maps.gw_verdict_cache), &slot, v),
+			 0);
+	for (i = 0; i < n; i++)
+		if (v[i].family == (v6 ? GW_FAMILY_V6 : GW_FAMILY_V4) && v[i].kind == kind &&
+		    !memcmp(v[i].addr, a, sizeof(a)))
+			return v[i].tag;
+	return -1;
+}
+
+/* Pins the test to the CPU it runs on (the verdict cache is per CPU);
+ * *old gets the affinity to restore. */
+static void pin_cpu(cpu_set_t *old)
+{
+	cpu_set_t set;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(*old), old), 0);
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
+	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
 }
 
 static __u32 filter_gen(void)
@@ -335,19 +356,28 @@ static __u32 filter_gen(void)
 static void test_verdict_cache(void **state)
 {
 	struct gw_cidr d = cidr("198.18.13.0/24"), b = cidr("198.18.13.5/32");
+	cpu_set_t old;
 	__u32 gen;
 
-	set_rl(1);
+	pin_cpu(&old);
+
+	/* limits off: the cache does not depend on them */
 	expect_src("198.18.13.5", GW_R_PASS_LOCAL);
 	gen = filter_gen();
-	assert_true(cached_tag("198.18.13.5") == (long long)(gen * 2));	/* cached */
+	assert_true(cached_tag("198.18.13.5", GW_VERDICT_PASS) == (long long)(gen * 2));
+	set_rl(1);
 	expect_src("198.18.13.5", GW_R_PASS_LOCAL);	/* from the cache */
+	/* IPv6, whose limiter entries are per /64: cached per source too */
+	expect_src("fd00:13::5", GW_R_PASS_LOCAL);
+	assert_true(cached_tag("fd00:13::5", GW_VERDICT_PASS) == (long long)(gen * 2));
+	assert_true(cached_tag("fd00:13::6", GW_VERDICT_PASS) == -1);
 
 	/* cached allow, then a deny added: the next packet is dropped */
 	assert_int_equal(gw_filter_add(&fm, &d, GW_RULE_DENY, GW_ORIGIN_CLI), 0);
 	assert_int_equal(filter_gen(), gen + 1);
 	expect_src("198.18.13.5", GW_R_DROP_FILTER);
-	expect_src("198.18.13.5", GW_R_DROP_FILTER);	/* denials are never cached */
+	assert_true(cached_tag("198.18.13.5", GW_VERDICT_DENY) == (long long)((gen + 1) * 2));
+	expect_src("198.18.13.5", GW_R_DROP_FILTER);	/* from the cache */
 	assert_int_equal(gw_filter_del(&fm, &d, GW_RULE_DENY), 0);
 	expect_src("198.18.13.5", GW_R_PASS_LOCAL);
 
@@ -373,7 +403,7 @@ static void test_verdict_cache(void **state)
 		assert_int_equal(gwt_config_set(skel, &cfg), 0);
 	}
 	expect_src("198.18.13.5", GW_R_PASS_LOCAL);
-	assert_true(cached_tag("198.18.13.5") == (long long)0xfffffffeu);
+	assert_true(cached_tag("198.18.13.5", GW_VERDICT_PASS) == (long long)0xfffffffeu);
 	assert_int_equal(gw_filter_add(&fm, &d, GW_RULE_DENY, GW_ORIGIN_CLI), 0);
 	assert_int_equal(filter_gen(), 0);			/* wrapped */
 	expect_src("198.18.13.5", GW_R_DROP_FILTER);
@@ -391,9 +421,10 @@ static void test_verdict_cache(void **state)
 	usleep(1100 * 1000);
 	expect_src("198.18.13.5", GW_R_DROP_FILTER);
 	set_rl(0);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
 }
 
-/* The per-CPU deny cache (bpf/lib/ratelimit.h: gw_deny_cached): a source
+/* Denials in the per-CPU verdict cache (bpf/lib/verdict.h): a source
  * the static filter denied is dropped without a walk until a change moves
  * filter_gen or the default on, or for at most a second after a change
  * behind filter_gen's back; ban drops are never cached. Limits off: the
@@ -401,12 +432,9 @@ static void test_verdict_cache(void **state)
 static void test_deny_cache(void **state)
 {
 	struct gw_cidr d = cidr("198.18.14.0/24"), b = cidr("198.18.15.7/32");
-	cpu_set_t set, old;
+	cpu_set_t old;
 
-	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
-	CPU_ZERO(&set);
-	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
-	assert_int_equal(sched_setaffinity(0, sizeof(set), &set), 0);
+	pin_cpu(&old);
 
 	assert_int_equal(gw_filter_add(&fm, &d, GW_RULE_DENY, GW_ORIGIN_CLI), 0);
 	expect_src("198.18.14.5", GW_R_DROP_FILTER);	/* walked, cached */
