@@ -414,10 +414,12 @@ static void render_reasons(FILE *f, const struct gw_status_src *src, json_t *sta
 		fputs("</tr>\n", f);
 	}
 	if (stats) {
-		fprintf(f, "<tr data-totals=\"\"><td colspan=\"5\">totals: pass "
-			"<span data-k=\"pass\">%lld</span>, forward "
-			"<span data-k=\"forward\">%lld</span>, drop <span data-k=\"drop\">%lld</span> (reasons without packets not shown)"
-			"</td></tr>\n", I(t, "pass"), I(t, "forward"), I(t, "drop"));
+		fprintf(f, "<tr data-totals=\"\"><td colspan=\"5\">totals: "
+			"pass <span data-k=\"pass\">%lld</span>, "
+			"forward <span data-k=\"forward\">%lld</span>, "
+			"drop <span data-k=\"drop\">%lld</span> "
+			"(reasons without packets not shown)</td></tr>\n",
+			I(t, "pass"), I(t, "forward"), I(t, "drop"));
 	}
 	table_close(f);
 }
