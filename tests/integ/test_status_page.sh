@@ -49,7 +49,8 @@ URL=http://$GW:9100
 
 # ---- traffic: 200s, 429s, a denied client, a ban, a reload ----
 for ((i = 0; i < 5; i++)); do
-	c=$(code /x) && [ "$c" = 200 ] || it_fail "GET /x: $c"
+	c=$(code /x)
+	[ "$c" = 200 ] || it_fail "GET /x: $c"
 done
 codes=""
 for ((i = 0; i < 6; i++)); do
@@ -204,6 +205,9 @@ it_log "the DOM's numbers equal gwctl stats/status --json and /metrics"
 if command -v w3m >/dev/null; then
 	gwx timeout 10 w3m -dump -cols 80 "$URL/" >"$IT_TMP/w3m.txt" || it_fail "w3m"
 	grep -q "Datapath verdicts" "$IT_TMP/w3m.txt" || it_fail "w3m: no verdicts"
+	grep -qE "^ *limited +upstream +6 +0 +3 " "$IT_TMP/w3m.txt" ||
+		it_fail "w3m: the limited route's row: $(grep limited "$IT_TMP/w3m.txt")"
+	[ -z "${GW_STATUS_W3M:-}" ] || cp "$IT_TMP/w3m.txt" "$GW_STATUS_W3M"
 	it_log "w3m -cols 80 renders it"
 fi
 it_log "PASS"
