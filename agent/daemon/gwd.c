@@ -542,8 +542,18 @@ static void on_metrics(struct gw_io *io, __u32 events)
 	gw_metrics_process(g->metrics, &src);
 }
 
+/* The status page's rates: a sample when one is due (at start, then every
+ * GW_STATUS_SAMPLE_NS); without memory the page shows no rates. */
+static void status_sample(struct gwd *g)
+{
+	if (!g->status && gw_status_new(&g->status))
+		g->status = NULL;
+	if (g->status)
+		gw_status_sample(g->status, &g->maps, g->l7);
+}
+
 /* Once a second: expired bans out, egresses that take no XDP frames
- * followed. */
+ * followed, the status page's sample taken. */
 static void on_tick(struct gw_timer *t)
 {
 	struct gwd *g = container_of(t, struct gwd, tick);
@@ -556,11 +566,7 @@ static void on_tick(struct gw_timer *t)
 		gw_admin_tick(g->admin);
 	if (g->metrics)
 		gw_metrics_tick(g->metrics);
-	/* the status page's rates: a sample every few seconds */
-	if (!g->status && gw_status_new(&g->status))
-		g->status = NULL;
-	if (g->status)
-		gw_status_sample(g->status, &g->maps, g->l7);
+	status_sample(g);
 	gw_timer_start(g->loop, &g->tick, GWD_TICK_NS, on_tick);
 }
 
@@ -922,6 +928,7 @@ static int run(struct gwd *g)
 	if (err)
 		pr_warn("gwd: no health checks: %s\n", strerror(-err));
 	health_sync(g);
+	status_sample(g);
 	err = 0;
 	if (sd_watchdog_enabled(0, &wd_us) > 0 && wd_us) {
 		g->watchdog_ns = wd_us * 1000ull / 2;

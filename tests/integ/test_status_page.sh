@@ -178,6 +178,29 @@ for label in ("limited", "plain"):
 same("limited requests", p.rows.get(("route", "limited"), {}).get("requests"), 6)
 same("limited 429s", p.rows.get(("route", "limited"), {}).get("limited"), 3)
 same("plain requests", p.rows.get(("route", "plain"), {}).get("requests"), 5)
+# rates: gwd sampled at start, before the traffic, and every 5 s since;
+# the page's window (its titles) is at most a minute
+def near(what, rate, count, win):
+    want = count / win
+    try:
+        got = float(rate)
+    except (TypeError, ValueError):
+        got = None
+    if got is None or abs(got - want) > 0.06 + 0.1 * want:
+        fail.append(f"{what}: {rate!r}/s over {win} s, want {want:.2f} ({count} in total)")
+m = re.search(r"L7 routes \(rates over the last (\d+) s", dom)
+win = float(m.group(1)) if m else 0
+if not 0 < win <= 65:
+    fail.append(f"the routes' rate window: {win}")
+else:
+    lim, plain = p.rows.get(("route", "limited"), {}), p.rows.get(("route", "plain"), {})
+    near("limited req/s", lim.get("rps"), 6, win)
+    near("limited 429/s", lim.get("lps"), 3, win)
+    near("plain req/s", plain.get("rps"), 5, win)
+    near("plain 429/s", plain.get("lps"), 0, win)
+    f = [r for r in filt if r["packets"]][0]
+    near(f"reason {f['reason']} packets/s", p.rows.get(("reason", f["reason"]), {}).get("rate"),
+         f["packets"], win)
 if ("route", f"*/{xss}/*") not in p.rows:
     fail.append("the <script> route is not a row of its own: " + repr([k for k in p.rows if k[0] == "route"]))
 same("upstream server state", p.rows.get(("server", "web/198.18.11.2:8080"), {}).get("state"), "up")
