@@ -8,8 +8,9 @@
 #   every value escaped: a route whose label holds "<script>" shows as text;
 # - headless Chromium renders it (a screenshot, a PNG of some size) and
 #   its DOM's numbers equal `gwctl stats --json` / `gwctl status --json`
-#   taken around it (retried while stray packets move the counters), and
-#   the routes' counts equal /metrics;
+#   taken around it (retried while stray packets move the counters), the
+#   routes' counts and p50/p99 equal /metrics' (its histogram), and the
+#   rates equal the counts over the page's window (gwd samples at start);
 # - a terminal-width fetch of / is the same page.
 # The page is read from inside the gateway's netns (over lo, past no XDP),
 # so fetching it moves no datapath counter.
@@ -175,6 +176,23 @@ for label in ("limited", "plain"):
     same(f"route {label} 429", row.get("limited"), requests(label, "429"))
     if not re.match(r"^[0-9.]+$", row.get("p50", "")) or not re.match(r"^[0-9.]+$", row.get("p99", "")):
         fail.append(f"route {label}: p50/p99 {row.get('p50')!r} {row.get('p99')!r}")
+# p50/p99: interpolated in the buckets of /metrics' histogram (ms)
+def quantile(label, q):
+    b = [(float("inf") if m.group(1) == "+Inf" else float(m.group(1)), int(m.group(2)))
+         for m in re.finditer(r'^gw_http_request_duration_seconds_bucket\{route="' +
+                              re.escape(label) + r'",le="([^"]+)"\} (\d+)$', metrics, re.M)]
+    rank, lo, cum = q * b[-1][1], 0.0, 0
+    for le, c in b:
+        if c >= rank:
+            if le == float("inf"):
+                return None
+            return (lo + (le - lo) * ((rank - cum) / (c - cum) if c > cum else 1.0)) * 1000
+        lo, cum = le, c
+for label in ("limited", "plain"):
+    for q, k in ((0.5, "p50"), (0.99, "p99")):
+        want, got = quantile(label, q), p.rows.get(("route", label), {}).get(k)
+        if want is None or abs(float(got) - want) > 0.006 * want + 1e-9:
+            fail.append(f"route {label} {k}: page {got!r}, /metrics' histogram {want}")
 same("limited requests", p.rows.get(("route", "limited"), {}).get("requests"), 6)
 same("limited 429s", p.rows.get(("route", "limited"), {}).get("limited"), 3)
 same("plain requests", p.rows.get(("route", "plain"), {}).get("requests"), 5)
