@@ -254,6 +254,7 @@ cat <<EOF
   config:    $CFG (edit, then gwctl reload)
   logs:      $LOG, $IT_TMP/access.log
   metrics:   ip netns exec $IT_CL1 curl -s http://$GW:9100/metrics
+  status:    ip netns exec $IT_CL1 w3m http://$GW:9100/status (or curl; HTML)
 EOF
 if [ "$HOLD" = 1 ]; then
 	echo

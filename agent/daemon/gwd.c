@@ -37,6 +37,7 @@
 #include "core/loop.h"
 #include "daemon/admin.h"
 #include "daemon/metrics.h"
+#include "daemon/status_page.h"
 #include "dp/apply.h"
 #include "dp/dp.h"
 #include "dp/dp_cmds.h"
@@ -86,6 +87,8 @@ struct gwd {
 	struct gw_l4health *l4h;	/* health checks of L4 backends; NULL if none could start */
 	struct gw_l7 *l7;		/* the L7 proxy; NULL without listeners */
 	int sfd;
+	struct gw_status *status;	/* the status page's samples; NULL: no rates */
+	struct gw_reload_result last_reload;
 };
 
 #define GWD_TICK_NS 1000000000ull
@@ -447,6 +450,11 @@ static int reload(struct gwd *g, char *msg, size_t len)
 	       g->config_path);
 	err = reload_apply(g);
 	health_sync(g);
+	g->last_reload.at = time(NULL);
+	g->last_reload.err = err;
+	g->last_reload.generation = g->generation;
+	snprintf(g->last_reload.msg, sizeof(g->last_reload.msg), "%s",
+		 g->problem[0] ? g->problem : err ? strerror(-err) : "");
 	if (err && g->problem[0] && msg)
 		snprintf(msg, len, g->problem_err ? "config generation %u applied, but: %s" :
 						    "config generation %u stays: %s",
@@ -477,11 +485,17 @@ static int admin_backend_health(void *arg, const struct gw_svc_key *svc,
 	return g->l4h ? gw_l4health_get(g->l4h, svc, be, info) : -1;
 }
 
-/* Serves the admin socket's ready clients with the current state. */
-static void on_admin(struct gw_io *io, __u32 events)
+/* The admin verbs' tables with their contexts, on the current state (the
+ * admin socket's, and the status page's). */
+struct gwd_cmds {
+	struct gw_dp_cmd_ctx dp;
+	struct gw_admin_ctx own;
+	struct gw_cmd_table t[3];
+};
+
+static void cmds_init(struct gwd *g, struct gwd_cmds *c)
 {
-	struct gwd *g = container_of(io, struct gwd, admin_io);
-	struct gw_dp_cmd_ctx dp = {
+	c->dp = (struct gw_dp_cmd_ctx){
 		.maps = &g->maps,
 		.pin_root = pin_root_of(&g->cfg),
 		.cfg = &g->cfg,
@@ -491,32 +505,55 @@ static void on_admin(struct gw_io *io, __u32 events)
 		.backend_health = admin_backend_health,
 		.arg = g,
 	};
-	struct gw_admin_ctx own = {
+	c->own = (struct gw_admin_ctx){
 		.config_path = g->config_path,
 		.generation = g->generation,
 		.reload = admin_reload,
 		.arg = g,
 	};
-	struct gw_cmd_table t[] = {
-		gw_dp_cmd_table(&dp),
-		gw_l7_cmd_table(&g->l7),
-		gw_admin_cmd_table(&own),
-	};
+	c->t[0] = gw_dp_cmd_table(&c->dp);
+	c->t[1] = gw_l7_cmd_table(&g->l7);
+	c->t[2] = gw_admin_cmd_table(&c->own);
+}
 
-	gw_admin_process(g->admin, t, sizeof(t) / sizeof(t[0]));
+/* Serves the admin socket's ready clients with the current state. */
+static void on_admin(struct gw_io *io, __u32 events)
+{
+	struct gwd *g = container_of(io, struct gwd, admin_io);
+	struct gwd_cmds c;
+
+	cmds_init(g, &c);
+	gw_admin_process(g->admin, c.t, sizeof(c.t) / sizeof(c.t[0]));
 }
 
 static void on_metrics(struct gw_io *io, __u32 events)
 {
 	struct gwd *g = container_of(io, struct gwd, metrics_io);
-	struct gw_metrics_src src = { &g->maps, &g->cfg, &g->counters, g->l7 };
+	struct gwd_cmds c;
+	struct gw_status_src page = {
+		.t = c.t, .n_t = sizeof(c.t) / sizeof(c.t[0]), .cfg = &g->cfg,
+		.maps = &g->maps, .l7 = g->l7, .agent = &g->counters,
+		.reload = &g->last_reload, .ring = g->status,
+	};
+	struct gw_metrics_src src = { &g->maps, &g->cfg, &g->counters, g->l7, &page };
 
+	cmds_init(g, &c);
 	g->counters.generation = g->generation;
 	gw_metrics_process(g->metrics, &src);
 }
 
+/* The status page's rates: a sample when one is due (at start, then every
+ * GW_STATUS_SAMPLE_NS); without memory the page shows no rates. */
+static void status_sample(struct gwd *g)
+{
+	if (!g->status && gw_status_new(&g->status))
+		g->status = NULL;
+	if (g->status)
+		gw_status_sample(g->status, &g->maps, g->l7);
+}
+
 /* Once a second: expired bans out, egresses that take no XDP frames
- * followed. */
+ * followed, the status page's sample taken. */
 static void on_tick(struct gw_timer *t)
 {
 	struct gwd *g = container_of(t, struct gwd, tick);
@@ -529,6 +566,7 @@ static void on_tick(struct gw_timer *t)
 		gw_admin_tick(g->admin);
 	if (g->metrics)
 		gw_metrics_tick(g->metrics);
+	status_sample(g);
 	gw_timer_start(g->loop, &g->tick, GWD_TICK_NS, on_tick);
 }
 
@@ -824,6 +862,8 @@ static void close_endpoints(struct gwd *g)
 		gw_metrics_close(g->metrics);
 		g->metrics = NULL;
 	}
+	gw_status_free(g->status);
+	g->status = NULL;
 }
 
 /* Half the systemd watchdog interval: WATCHDOG=1. */
@@ -888,6 +928,7 @@ static int run(struct gwd *g)
 	if (err)
 		pr_warn("gwd: no health checks: %s\n", strerror(-err));
 	health_sync(g);
+	status_sample(g);
 	err = 0;
 	if (sd_watchdog_enabled(0, &wd_us) > 0 && wd_us) {
 		g->watchdog_ns = wd_us * 1000ull / 2;

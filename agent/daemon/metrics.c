@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/prom.h"
 #include "daemon/metrics.h"
+#include "daemon/status_page.h"
 #include "runtime/l7.h"
 #include "dp/show.h"
 
@@ -389,12 +390,16 @@ static int client_flush(struct gw_metrics *m, struct metrics_client *c)
 static int respond(struct metrics_client *c, const char *status, const char *ctype,
 		   const char *body, size_t len)
 {
-	char head[256];
+	char head[512];
 	int n;
 
+	/* the status page: no script runs, nothing loads from elsewhere */
 	n = snprintf(head, sizeof(head),
-		     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n\r\n", status, ctype, len);
+		     "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+		     "Connection: close\r\n\r\n", status, ctype, len,
+		     strncmp(ctype, "text/html", 9) ? "" :
+		     "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n"
+		     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
 	c->out = malloc((size_t)n + len);
 	if (!c->out)
 		return -ENOMEM;
@@ -430,7 +435,7 @@ static int serve(struct metrics_client *c, const struct gw_metrics_src *src)
 	if (sp)
 		*sp = '\0';
 	if (strcmp(path, "/metrics") && strcmp(path, "/") && strcmp(path, "/ready") &&
-	    strcmp(path, "/config"))
+	    strcmp(path, "/config") && (strcmp(path, "/status") || !src->status))
 		return respond(c, "404 Not Found", "text/plain", "not found: see /\n", 17);
 	f = open_memstream(&body, &blen);
 	if (!f)
@@ -445,6 +450,9 @@ static int serve(struct metrics_client *c, const struct gw_metrics_src *src)
 		fprintf(f, "ready: config generation %u\n", src->agent->generation);
 	} else if (!strcmp(path, "/config")) {
 		gw_metrics_config_dump(f, src->cfg->text);
+	} else if (src->status) {
+		gw_status_render(f, src->status);
+		ctype = "text/html; charset=utf-8";
 	} else {
 		fputs("gwd " GW_VERSION "\n"
 		      "/metrics  Prometheus text exposition\n"

@@ -3,7 +3,8 @@
  * Prometheus text exposition on gateway.metrics: GET /metrics answers with
  * the datapath's per-CPU counters summed, per service and backend, bans,
  * the L7 runtime's, the agent's own counters and the process_* series;
- * / is an index, /ready answers 200 while gwd runs, /config shows the
+ * / and /status are the status page (daemon/status_page.h), /ready answers
+ * 200 while gwd runs, /config shows the
  * running file with secrets redacted. A small non-blocking HTTP/1.1 server with
  * its own epoll fd, which gwd polls (like the admin socket). Every function
  * returns 0 or a negative errno unless it says otherwise.
@@ -17,6 +18,7 @@
 #include "dp/dp.h"
 
 struct gw_l7;
+struct gw_status_src;
 
 /* What the agent counts itself. */
 struct gw_agent_counters {
@@ -30,6 +32,7 @@ struct gw_metrics_src {
 	const struct gw_cfg *cfg;	/* service names */
 	const struct gw_agent_counters *agent;
 	struct gw_l7 *l7;		/* NULL without the L7 proxy */
+	const struct gw_status_src *status;	/* the page of / and /status; NULL: none */
 };
 
 /* Writes text (a gateway.yaml) to f with the values of keys that name a

@@ -1373,6 +1373,36 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 	return 0;
 }
 
+int gw_l7_route_counts(struct gw_l7 *l7, int (*fn)(const struct gw_l7_route_count *c, void *arg),
+		       void *arg)
+{
+	unsigned int ncodes = gw_l7_code_slots(), i, k;
+	const struct gw_l7_rstats *st;
+	struct gw_l7_route_count c;
+	int err;
+
+	for (st = l7->stats; st; st = st->next) {
+		memset(&c, 0, sizeof(c));
+		c.label = st->label;
+		for (i = 0; i < l7->n_workers; i++) {
+			for (k = 0; k < ncodes; k++) {
+				__u64 n = LD(&st->w[i].codes[k]);
+				int code = k ? gw_l7_slot_code(k) : 0;
+
+				c.requests += n;
+				c.errors += code >= 500 ? n : 0;
+				c.limited += code == 429 ? n : 0;
+			}
+			for (k = 0; k < GW_L7_HIST_BUCKETS; k++)
+				c.hist[k] += LD(&st->w[i].hist[k]);
+		}
+		err = fn(&c, arg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* ---- admin -------------------------------------------------------------------------- */
 
 static const char *balance_name(int b)

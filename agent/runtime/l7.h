@@ -89,6 +89,21 @@ __u64 gw_l7_ratelimited(struct gw_l7 *l7);
  * Returns 0 or -errno. */
 int gw_l7_metrics(struct gw_l7 *l7, FILE *f);
 
+/* A route's counters summed over the workers (gw_l7_route_counts). */
+struct gw_l7_route_count {
+	const char *label;		/* the route's label; "none": no route matched */
+	__u64 requests;			/* answered, any status */
+	__u64 errors;			/* answered 5xx */
+	__u64 limited;			/* answered 429 */
+	__u64 hist[GW_L7_HIST_BUCKETS];	/* durations, per bucket (not cumulative) */
+};
+
+/* Calls fn (main thread) for every route label the runtime has counted,
+ * those of earlier snapshots too; stops at fn's first non-zero return.
+ * Returns 0 or that return. */
+int gw_l7_route_counts(struct gw_l7 *l7, int (*fn)(const struct gw_l7_route_count *c, void *arg),
+		       void *arg);
+
 /* Admin: JSON-ready listings and live server changes (ephemeral, replaced
  * on reload). `op` is "add", "del" or "drain"; weight 0 keeps the current
  * or 1. Return 0 or -errno (-ENOENT: no such upstream or server, -EEXIST:

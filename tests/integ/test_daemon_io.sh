@@ -4,7 +4,8 @@
 # gwd's main loop never waits on a client of its own sockets:
 # - 16 metrics scrapers that ask for a large exposition (400 routes) and
 #   never read it: gwctl status answers at once meanwhile, a normal scrape
-#   still works, and the stuck scrapers are cut after 10 s;
+#   still works, and the stuck scrapers are cut after 10 s; the status page
+#   of those 400 routes is served whole at once;
 # - 16 idle admin connections (the table's size) cannot lock gwctl out: an
 #   idle client gives its slot up to a new one;
 # - one user holding 8 busy admin connections (its share) gets a clear
@@ -98,6 +99,12 @@ grep -q "cut by gwd 16" "$IT_TMP/stuck.out" ||
 	it_fail "gwd did not cut the stuck scrapers: $(cat "$IT_TMP/stuck.out")"
 size2=$(nsx "$IT_CL1" curl -s -m 5 "http://$GW:9100/metrics" | wc -c)
 [ "$size2" -gt 100000 ] || it_fail "a normal scrape after the stuck ones got $size2 bytes"
+# The status page over the same 400 routes: whole, and served at once.
+t=$(ms nsx "$IT_CL1" curl -sf -m 5 -o "$IT_TMP/status.html" "http://$GW:9100/status")
+rows=$(grep -c '<tr data-route="route-with-a-long-name-' "$IT_TMP/status.html")
+[ "$rows" = 400 ] || it_fail "the status page shows $rows of the 400 routes"
+[ "$t" -lt 1000 ] || it_fail "the status page with 400 routes took $t ms"
+it_log "status page with 400 routes: $(wc -c <"$IT_TMP/status.html") bytes in $t ms"
 
 # hold N BUSY: N admin connections (as root) for 30 s; BUSY 1 sends a
 # request on each every 0.3 s. Prints "held N" once all are open.
