@@ -24,6 +24,7 @@
 #include "gw/abi.h"
 #include "auth/authban.h"
 #include "core/health.h"
+#include "l7/upstream_tls.h"
 #include "core/log.h"
 #include "core/prom.h"
 #include "l7/l7limit.h"
@@ -499,6 +500,18 @@ static int snap_tls(struct gw_l7 *l7, const struct gw_cfg *cfg, struct gw_l7_sna
 	return rc;
 }
 
+/* The TLS context of an upstream (upstreams[].tls). Returns 0 or -errno
+ * (logged). */
+static int snap_uptls(struct gw_upstream *up, const struct gw_cfg_upstream *c)
+{
+	char err[4400];
+	int rc = gw_uptls_build(&c->tls, &up->tls, err, sizeof(err), NULL);
+
+	if (rc)
+		pr_err("l7: upstream %s: %s\n", c->name, err);
+	return rc;
+}
+
 /* The snapshot of cfg; upstream states come from `prev` when it has the
  * same servers. Returns 0 with *out, or -errno. */
 static int snap_build(struct gw_l7 *l7, const struct gw_cfg *cfg, const struct gw_l7_snap *prev,
@@ -533,6 +546,9 @@ static int snap_build(struct gw_l7 *l7, const struct gw_cfg *cfg, const struct g
 		if (err)
 			goto fail;
 		s->n_ups++;
+		err = snap_uptls(&s->ups[i], &cfg->upstreams[i]);
+		if (err)
+			goto fail;
 	}
 	err = gw_route_table_build(cfg, &s->rt->tbl);
 	if (err)
@@ -915,6 +931,8 @@ static void health_sync(struct gw_l7 *l7, const struct gw_l7_snap *s)
 				.timeout_ns = up->hc_timeout_ns,
 				.rise = up->hc_rise,
 				.fall = up->hc_fall,
+				.xport = up->tls ? &gw_uptls_health_xport : NULL,
+				.xport_arg = up->tls,
 			};
 
 			for (hc = l7->hcs; hc; hc = hc->next)
@@ -1512,6 +1530,7 @@ static int snap_with_upstream(struct gw_l7 *l7, size_t u, const struct gw_cfg_up
 		if (err)
 			goto fail;
 		s->n_ups++;
+		s->ups[i].tls = gw_uptls_get(cur->ups[i].tls);
 	}
 	s->rt = cur->rt;
 	__atomic_fetch_add(&s->rt->refs, 1, __ATOMIC_RELAXED);
