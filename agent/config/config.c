@@ -1178,6 +1178,18 @@ static void check_match(struct parse_ctx *c, const struct gw_cfg_match *m)
 	}
 }
 
+/* Returns 1 if a listener takes client certificates (their subjects are
+ * consumers), else 0. */
+static int client_certs(const struct gw_cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_listeners; i++)
+		if (cfg->listeners[i].client_ca)
+			return 1;
+	return 0;
+}
+
 /* Returns 1 if `name` is an upstream's name. */
 static int upstream_exists(const struct gw_cfg *cfg, const char *name)
 {
@@ -1247,9 +1259,9 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 				  GW_CFG_ROUTE_HEADERS_MAX, GW_CFG_ROUTE_HEADERS_MAX,
 				  r->request_headers.n_add, r->request_headers.n_remove);
 		if (r->rate_limit.pos.line && r->rate_limit.key == GW_RL_KEY_CONSUMER &&
-		    (!r->auth || !strcmp(r->auth, "none")))
+		    (!r->auth || !strcmp(r->auth, "none")) && !client_certs(cfg))
 			pos_error(c, &r->rate_limit.pos, "rate_limit: key consumer needs the "
-				  "route to have auth");
+				  "route to have auth, or a listener with client_ca");
 	}
 }
 

@@ -15,6 +15,7 @@
 #include "core/fileid.h"
 #include "auth/jwks.h"
 #include "core/log.h"
+#include "l7/clientcert.h"
 #include "l7/tls.h"
 #include "l7/upstream_tls.h"
 
@@ -159,6 +160,19 @@ int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg
 	}
 	if (check_uptls(name, cfg, errs))
 		ret = -EINVAL;
+	for (i = 0; i < cfg->n_listeners; i++) {
+		const struct gw_cfg_listener *l = &cfg->listeners[i];
+		struct gw_cauth *a;
+
+		if (!l->client_ca)
+			continue;
+		if (gw_cauth_build(l->client_ca, l->client_cert, &a, msg, sizeof(msg))) {
+			add(errs, name, &l->client_ca_pos, "", msg);
+			ret = -EINVAL;
+			continue;
+		}
+		gw_cauth_put(a);
+	}
 	for (i = 0; i < cfg->auth.n_jwt; i++) {
 		const struct gw_cfg_jwt *j = &cfg->auth.jwt[i];
 

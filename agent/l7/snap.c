@@ -149,8 +149,10 @@ void gw_l7_snap_put(struct gw_l7_snap *s)
 
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
 		return;
-	for (i = 0; i < s->n_ls; i++)
+	for (i = 0; i < s->n_ls; i++) {
 		free(s->ls[i].name);
+		gw_cauth_put(s->ls[i].cauth);
+	}
 	free(s->ls);
 	for (i = 0; i < s->n_ups; i++)
 		gw_upstream_free(&s->ups[i]);

@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "http/http1.h"
 #include "l7/accesslog.h"
+#include "l7/clientcert.h"
 #include "l7/route.h"
 #include "l7/tls.h"
 #include "l7/upstream.h"
@@ -119,6 +120,7 @@ struct gw_l7_listener {
 	int tls;
 	struct gw_l7_cto to;
 	struct gw_l7_lstats *stats;
+	struct gw_cauth *cauth;		/* client_ca (a reference); NULL: none */
 };
 
 /* The compiled routes, shared by the snapshots a live server change makes. */

@@ -843,6 +843,24 @@ static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 	return req_body_limit(c);
 }
 
+/* The client certificate's verified subject (clientcert.h): the consumer
+ * until auth names one, and upstream in the route's client_cert_header. */
+static void client_subject(struct gw_cli *c, struct gw_l7_reqctx *ctx)
+{
+	const char *hdr = c->route->r->client_cert_header;
+	char subj[1024];
+	size_t n = gw_cauth_subject(c->ssl, subj, sizeof(subj));
+
+	if (!n || !(ctx->consumer = gw_l7_ctx_keep(ctx, subj, n)))
+		return;
+	if (c->a_time && !c->a_consumer[0])
+		snprintf(c->a_consumer, sizeof(c->a_consumer), "%s", ctx->consumer);
+	if (hdr && ctx->n_add < GW_L7_MAX_ADD) {
+		ctx->add[ctx->n_add].name = hdr;
+		ctx->add[ctx->n_add++].value = ctx->consumer;
+	}
+}
+
 /* Sets up what the stages see of the request (not memset: the 4 KiB
  * store needs no zeroing). */
 static void stage_ctx_init(struct gw_cli *c, const char *buf, struct gw_l7_reqctx *ctx)
@@ -858,6 +876,8 @@ static void stage_ctx_init(struct gw_cli *c, const char *buf, struct gw_l7_reqct
 	ctx->route = c->route->r->index;
 	ctx->worker = c->w->id;
 	ctx->now = c->t0;
+	if (c->ssl)
+		client_subject(c, ctx);
 }
 
 /* Runs one stage (none when st->run is NULL). Returns 1 when it answered
@@ -2109,14 +2129,24 @@ static void cli_close(struct gw_cli *c)
 /* A TLS session for a connection of a tls listener, on the current
  * snapshot's certificates (the session keeps them through reloads).
  * Returns 0 or -errno. */
-static int tls_start(struct gw_proxy_worker *w, struct gw_cli *c)
+static int tls_start(struct gw_proxy_worker *w, const struct gw_proxy_listen *l,
+		     struct gw_cli *c)
 {
 	struct gw_l7_wsnap *ws = snap_take(w);
 	int err = -ENOENT;
+	size_t i;
 
 	if (ws->s->tls) {
 		c->ssl = gw_tls_set_new_ssl(ws->s->tls);
 		err = c->ssl ? 0 : -ENOMEM;
+	}
+	/* the listener's client certificates */
+	for (i = 0; !err && i < ws->s->n_ls; i++)
+		if (ws->s->ls[i].cauth && !memcmp(&ws->s->ls[i].addr, &l->addr, sizeof(l->addr)))
+			err = gw_cauth_attach(c->ssl, ws->s->ls[i].cauth);
+	if (err && c->ssl) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
 	}
 	snap_drop(w, ws);
 	if (err)
@@ -2223,7 +2253,7 @@ void gw_proxy_accept(struct gw_proxy_worker *w, struct gw_proxy_listen *l)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer,
 				  sizeof(c->peer));
 		c->hash = gw_up_hash_addr(&ss);
-		if (l->tls && tls_start(w, c)) {
+		if (l->tls && tls_start(w, l, c)) {
 			close(fd);
 			free(c);
 			continue;

@@ -377,13 +377,16 @@ static int route_build(struct gw_l7 *l7, struct gw_l7_route *r, const struct gw_
 		}
 		r->n_add = gr->n_add_headers;
 	}
-	if (gr->n_remove_headers) {
-		r->remove = calloc(gr->n_remove_headers, sizeof(*r->remove));
+	if (gr->n_remove_headers || gr->client_cert_header) {
+		r->remove = calloc(gr->n_remove_headers + 1, sizeof(*r->remove));
 		if (!r->remove)
 			return -ENOMEM;
 		for (k = 0; k < gr->n_remove_headers; k++)
 			r->remove[k] = gr->remove_headers[k];
 		r->n_remove = gr->n_remove_headers;
+		/* what a client sends there itself never goes upstream */
+		if (gr->client_cert_header)
+			r->remove[r->n_remove++] = gr->client_cert_header;
 	}
 	if (!gr->respond_status && gr->upstream) {
 		for (k = 0; k < s->n_ups; k++)
@@ -500,6 +503,21 @@ static int snap_tls(struct gw_l7 *l7, const struct gw_cfg *cfg, struct gw_l7_sna
 	return rc;
 }
 
+/* A listener's client certificate settings (listeners[].client_ca).
+ * Returns 0 or -errno (logged). */
+static int snap_cauth(struct gw_l7_listener *l, const struct gw_cfg_listener *c)
+{
+	char err[4400];
+	int rc;
+
+	if (!c->client_ca)
+		return 0;
+	rc = gw_cauth_build(c->client_ca, c->client_cert, &l->cauth, err, sizeof(err));
+	if (rc)
+		pr_err("l7: listener %s: %s\n", c->name, err);
+	return rc;
+}
+
 /* The TLS context of an upstream (upstreams[].tls). Returns 0 or -errno
  * (logged). */
 static int snap_uptls(struct gw_upstream *up, const struct gw_cfg_upstream *c)
@@ -535,6 +553,10 @@ static int snap_build(struct gw_l7 *l7, const struct gw_cfg *cfg, const struct g
 		if (snap_add_listener(l7, s, cfg->listeners[i].name, &cfg->listeners[i].address,
 				      cfg->listeners[i].tls, &to))
 			goto fail;
+		err = snap_cauth(&s->ls[i], &cfg->listeners[i]);
+		if (err)
+			goto fail;
+		err = -ENOMEM;
 	}
 	for (i = 0; i < cfg->n_upstreams; i++) {
 		const struct gw_upstream *p = NULL;
@@ -1513,10 +1535,12 @@ static int snap_with_upstream(struct gw_l7 *l7, size_t u, const struct gw_cfg_up
 	s = snap_alloc(cur->n_ls, cur->n_ups);
 	if (!s)
 		return -ENOMEM;
-	for (i = 0; i < cur->n_ls; i++)
+	for (i = 0; i < cur->n_ls; i++) {
 		if (snap_add_listener(l7, s, cur->ls[i].name, &cur->ls[i].addr, cur->ls[i].tls,
 				      &cur->ls[i].to))
 			goto fail;
+		s->ls[i].cauth = gw_cauth_get(cur->ls[i].cauth);
+	}
 	for (i = 0; i < cur->n_ups; i++) {
 		if (i == u) {
 			err = gw_upstream_build(&s->ups[i], c, &cur->ups[i], l7->n_workers);
