@@ -58,11 +58,14 @@ YAML
 	up byaddr 8443 "{ ca: $D/ca.crt }"
 	up wrongca 8443 "{ ca: $D/otherca.crt, sni: origin.test }"
 	up wrongname 8443 "{ ca: $D/ca.crt, sni: evil.test }"
+	up vname 8443 "{ ca: $D/ca.crt, sni: evil.test, verify_name: origin.test }"
+	up system 8443 "{ sni: origin.test }"
+	up noverify 8443 "{ ca: $D/otherca.crt, sni: evil.test, verify: false }"
 	up mtls 8444 "{ ca: $D/ca.crt, sni: origin.test, cert: $D/gwclient.crt, key: $D/gwclient.key }"
 	up nocert 8444 "{ ca: $D/ca.crt, sni: origin.test }"
 	up sserver 8445 "{ ca: $D/ca.crt, sni: origin.test }"
 	echo "routes:"
-	for r in sserver good byaddr wrongca wrongname mtls nocert; do
+	for r in sserver good byaddr wrongca wrongname vname system noverify mtls nocert; do
 		printf '  - { match: { path_prefix: /%s/ }, upstream: %s }\n' "$r" "$r"
 	done
 } >"$CFG"
@@ -90,11 +93,17 @@ body=$(cl curl -s -m 10 "http://$GW/byaddr/a")
 grep -q '^o1 GET /byaddr/a$' <<<"$body" || it_fail "verified by address: $body"
 [ "$(code /wrongca/a)" = 502 ] || it_fail "a server of another CA was not refused"
 [ "$(code /wrongname/a)" = 502 ] || it_fail "a server without the name was not refused"
-grep -q 'GET /wrongca/\|GET /wrongname/' "$D/o1.log" && it_fail "a refused server got the request"
+[ "$(code /system/a)" = 502 ] || it_fail "the system store trusted the test CA"
+grep -q 'GET /wrongca/\|GET /wrongname/\|GET /system/' "$D/o1.log" &&
+	it_fail "a refused server got the request"
+body=$(cl curl -s -m 10 "http://$GW/vname/a")
+grep -q '^o1 GET /vname/a$' <<<"$body" || it_fail "verify_name: not verified by it: $body"
+body=$(cl curl -s -m 10 "http://$GW/noverify/a")
+grep -q '^o1 GET /noverify/a$' <<<"$body" || it_fail "verify: false: not served: $body"
 m=$(cl curl -s -m 5 "http://$GW:9100/metrics")
 n=$(grep '^gw_http_gateway_answers_total{.*reason="upstream_tls"' <<<"$m" | grep -c 'code="502"')
-[ "$n" -ge 2 ] || it_fail "upstream_tls not counted per route: $(grep upstream_tls <<<"$m")"
-it_log "verified by CA and name (and by address); wrong CA and wrong name: 502 upstream_tls"
+[ "$n" -ge 3 ] || it_fail "upstream_tls not counted per route: $(grep upstream_tls <<<"$m")"
+it_log "verified by CA and name, by address, by verify_name; wrong CA, wrong name, system store: 502 upstream_tls"
 
 # --- mTLS to the upstream ---------------------------------------------------------------
 body=$(cl curl -s -m 10 "http://$GW/mtls/a")
