@@ -112,6 +112,12 @@ static void test_contract_example(void **state)
 	assert_int_equal(cfg.upstreams[0].n_servers, 2);
 	assert_int_equal(cfg.upstreams[0].timeouts.response_ns, 15ull * 1000000000ull);
 	assert_int_equal(cfg.upstreams[0].retries, 1);
+	assert_string_equal(cfg.upstreams[0].tls.sni, "users.internal");
+	assert_string_equal(cfg.upstreams[0].tls.key, "/etc/gw/tls/gw-client.key");
+	assert_true(cfg.upstreams[0].tls.verify);
+	assert_string_equal(cfg.listeners[0].client_ca, "/etc/gw/tls/clients-ca.crt");
+	assert_int_equal(cfg.listeners[0].client_cert, GW_CLIENT_CERT_OPTIONAL);
+	assert_string_equal(cfg.routes[0].client_cert_header, "X-Client-Subject");
 	assert_int_equal(cfg.auth.jwt[0].n_algorithms, 3);
 	assert_int_equal(cfg.auth.jwt[0].leeway_ns, 30ull * 1000000000ull);
 	assert_string_equal(cfg.auth.jwt[0].forward_claims[0].key, "sub");
