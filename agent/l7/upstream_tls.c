@@ -21,6 +21,8 @@
 #include <openssl/x509v3.h>
 
 #include "core/log.h"
+#include "core/prom.h"
+#include "l7/upstream.h"
 #include "l7/upstream_tls.h"
 
 #define UPTLS_CIPHERS                                                     \
@@ -449,6 +451,26 @@ void gw_uptls_counts(const struct gw_uptls *t, unsigned long *full, unsigned lon
 {
 	*full = t ? atomic_load_explicit(&t->full, memory_order_relaxed) : 0;
 	*resumed = t ? atomic_load_explicit(&t->resumed, memory_order_relaxed) : 0;
+}
+
+void gw_uptls_prom(FILE *f, const struct gw_upstream *ups, size_t n)
+{
+	unsigned long full, resumed;
+	size_t i;
+
+	fputs("# HELP gw_upstream_tls_handshakes_total TLS handshakes with an upstream's servers, "
+	      "full or resumed.\n# TYPE gw_upstream_tls_handshakes_total counter\n", f);
+	for (i = 0; i < n; i++) {
+		if (!ups[i].tls)
+			continue;
+		gw_uptls_counts(ups[i].tls, &full, &resumed);
+		fputs("gw_upstream_tls_handshakes_total{upstream=\"", f);
+		gw_prom_label(f, ups[i].name);
+		fprintf(f, "\",kind=\"full\"} %lu\n", full);
+		fputs("gw_upstream_tls_handshakes_total{upstream=\"", f);
+		gw_prom_label(f, ups[i].name);
+		fprintf(f, "\",kind=\"resumed\"} %lu\n", resumed);
+	}
 }
 
 /* ---- the health checker's transport --------------------------------------------- */

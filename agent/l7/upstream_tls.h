@@ -20,6 +20,7 @@
 #define GW_UPSTREAM_TLS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <openssl/ssl.h>
 
@@ -28,6 +29,7 @@
 #include "core/health.h"
 
 struct gw_uptls;
+struct gw_upstream;
 
 /* Builds the context of one upstream's `tls` section (cfg->pos.line 0:
  * *out stays NULL, plain TCP). Returns 0, or a negative errno with a
@@ -70,6 +72,11 @@ int gw_uptls_idle_ok(SSL *ssl);
 
 /* Counters of an upstream's TLS: full handshakes and resumed ones. */
 void gw_uptls_counts(const struct gw_uptls *t, unsigned long *full, unsigned long *resumed);
+
+/* Writes gw_upstream_tls_handshakes_total{upstream,kind="full"|"resumed"}
+ * for the upstreams with TLS among ups[n] (a reload starts them again:
+ * new contexts). Returns nothing. */
+void gw_uptls_prom(FILE *f, const struct gw_upstream *ups, size_t n);
 
 /* The transport the health checker uses for probes over TLS; arg is the
  * gw_uptls (the checker holds no reference: the caller keeps the upstream

@@ -1410,6 +1410,8 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 		gw_prom_label(f, s->ups[u].name);
 		fprintf(f, "\"} %d\n", gw_upstream_panic(&s->ups[u]));
 	}
+	if (s)
+		gw_uptls_prom(f, s->ups, s->n_ups);
 	return 0;
 }
 

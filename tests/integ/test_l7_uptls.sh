@@ -84,7 +84,11 @@ for i in 1 2 3; do
 done
 [ "$(grep -c '^Reused, TLSv1.3' <<<"$pages")" -ge 2 ] ||
 	it_fail "s_server: sessions not resumed: $pages"
-it_log "s_server: the second and third connections resumed"
+m=$(cl curl -s -m 5 "http://$GW:9100/metrics")
+grep -q '^gw_upstream_tls_handshakes_total{upstream="sserver",kind="full"} 1$' <<<"$m" &&
+	grep -q '^gw_upstream_tls_handshakes_total{upstream="sserver",kind="resumed"} 2$' <<<"$m" ||
+	it_fail "handshake counts: $(grep gw_upstream_tls_handshakes_total <<<"$m")"
+it_log "s_server: the second and third connections resumed (and counted so)"
 # --- verified, refused -------------------------------------------------------------------
 body=$(cl curl -s -m 10 "http://$GW/good/a")
 grep -q '^o1 GET /good/a$' <<<"$body" || it_fail "good: no answer over TLS: $body"
