@@ -175,11 +175,12 @@ static int apply(SSL *ssl, const struct gw_cauth *a)
 
 int gw_cauth_attach(SSL *ssl, struct gw_cauth *a)
 {
+	/* applied in the client hello callback, on the certificate chosen */
 	if (!SSL_set_ex_data(ssl, ssl_cauth_idx, gw_cauth_get(a))) {
 		gw_cauth_put(a);
 		return -ENOMEM;
 	}
-	return apply(ssl, a);
+	return 0;
 }
 
 int gw_cauth_on_hello(SSL *ssl)

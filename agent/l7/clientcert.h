@@ -31,8 +31,9 @@ int gw_cauth_build(const char *ca_file, int mode, struct gw_cauth **out, char *e
 struct gw_cauth *gw_cauth_get(struct gw_cauth *a);
 void gw_cauth_put(struct gw_cauth *a);
 
-/* Makes a server SSL ask for client certificates as a says (the SSL takes
- * a reference). Returns 0 or -ENOMEM. */
+/* Makes a server SSL of a gw_tls_set (tls.h) ask for client certificates
+ * as a says, from its client hello callback on (the SSL takes a
+ * reference). Returns 0 or -ENOMEM. */
 int gw_cauth_attach(SSL *ssl, struct gw_cauth *a);
 
 /* The client hello callback's part: applies the SSL's settings again on
