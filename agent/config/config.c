@@ -1208,6 +1208,20 @@ static int is_tchar(char ch)
 	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
+/* client_cert_header: a field name (a token). */
+static void check_cc_header(struct parse_ctx *c, const struct gw_cfg_route *r)
+{
+	const char *p = r->client_cert_header;
+
+	if (!p)
+		return;
+	for (; *p && is_tchar(*p); p++)
+		;
+	if (!*r->client_cert_header || *p)
+		pos_error(c, &r->pos, "client_cert_header: '%s' is not a field name",
+			  r->client_cert_header);
+}
+
 /* upgrade: protocol names (tokens); never h2c, which gw speaks with prior
  * knowledge only (listeners[].h2c), so an Upgrade to it is never passed. */
 static void check_upgrade(struct parse_ctx *c, const struct gw_cfg_route *r)
@@ -1252,6 +1266,7 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (r->strip_prefix && !r->match.path_prefix)
 			pos_error(c, &r->pos, "route: strip_prefix needs match.path_prefix");
 		check_upgrade(c, r);
+		check_cc_header(c, r);
 		if (r->request_headers.n_add > GW_CFG_ROUTE_HEADERS_MAX ||
 		    r->request_headers.n_remove > GW_CFG_ROUTE_HEADERS_MAX)
 			pos_error(c, &r->request_headers.pos, "request_headers: at most %d fields "
