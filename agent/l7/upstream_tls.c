@@ -393,6 +393,9 @@ ssize_t gw_uptls_read(SSL *ssl, char *buf, size_t len, unsigned int *ready)
 		return -EAGAIN;
 	case SSL_ERROR_ZERO_RETURN:
 		return 0;
+	case SSL_ERROR_SSL:
+		ERR_clear_error();
+		return -EPROTO;
 	default:
 		ERR_clear_error();
 		return -EIO;

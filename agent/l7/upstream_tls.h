@@ -52,7 +52,9 @@ int gw_uptls_handshake(SSL *ssl, int *want_write, char *why, size_t whylen);
 
 /* Reads into buf. Returns bytes (> 0), 0 at the end of the stream (a
  * close_notify, or the TCP end without one), -EAGAIN when it waits
- * (*ready cleared), or -EIO. */
+ * (*ready cleared), -EPROTO on a TLS error (an alert from the server: with
+ * TLS 1.3 a refused client certificate shows here, after the client's side
+ * of the handshake ended), or -EIO. */
 ssize_t gw_uptls_read(SSL *ssl, char *buf, size_t len, unsigned int *ready);
 
 /* Writes buf. Returns bytes written (>= 0; 0 clears *ready: the socket is

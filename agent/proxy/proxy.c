@@ -1442,7 +1442,7 @@ static int step_up_read(struct gw_cli *c)
 		cli_close(c);
 		return -1;
 	}
-	up_fail(c, FAIL_IO);
+	up_fail(c, n == -EPROTO ? FAIL_TLS : FAIL_IO);	/* -EPROTO: a TLS alert */
 	return -1;
 }
 
