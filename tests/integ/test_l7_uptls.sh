@@ -120,7 +120,7 @@ grep -q 'GET /mtls/a reused=. client=gw-client' "$D/o2.log" || it_fail "mtls: or
 # handshake ended, on the first read; still counted as upstream_tls
 cl curl -s -m 5 "http://$GW:9100/metrics" |
 	grep -q '^gw_http_gateway_answers_total{route="\*/nocert/\*",code="502",reason="upstream_tls"} 1$' ||
-	it_fail "mtls: the refusal is not counted as upstream_tls"
+	it_fail "mtls: the refusal is not counted as upstream_tls: $(cl curl -s -m 5 "http://$GW:9100/metrics" | grep "nocert.*502"; tail -5 "$D/o2.log")"
 it_log "mTLS: served with gwd's client certificate, 502 without"
 
 # --- session reuse ---------------------------------------------------------------------

@@ -47,12 +47,23 @@ def subject_cn(s):
 
 
 def serve(raw):
+    raw.settimeout(10)
+    s = ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
     try:
-        raw.settimeout(10)
-        s = ctx.wrap_socket(raw, server_side=True)
+        s.do_handshake()
     except (ssl.SSLError, OSError) as e:
         log("%s handshake-failed %s" % (name, type(e).__name__))
-        raw.close()
+        # a lingering close: closing with the client's request unread
+        # would reset the connection and could drop the alert before the
+        # client reads it (s has taken raw's descriptor)
+        try:
+            s.shutdown(socket.SHUT_WR)
+            s.settimeout(1)
+            while s.recv(4096):
+                pass
+        except (ssl.SSLError, OSError):
+            pass
+        s.close()
         return
     buf = b""
     try:
