@@ -105,7 +105,7 @@ struct gw_upconn {
 	unsigned int uses;		/* requests sent on it */
 	void *owner;			/* the client connection using it */
 	struct ssl_st *ssl;		/* upstreams[].tls; NULL: plain TCP */
-	unsigned int tcp_up : 1;	/* TLS: the connect is done, the handshake runs */
+	unsigned int tcp_up : 1;	/* the connect is done (a TLS handshake may still run) */
 };
 
 /* Builds `up` for worker count n_workers from the config entry, sharing the
