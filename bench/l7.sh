@@ -18,6 +18,9 @@
 #              before each reconnect)
 #   jwt        gwd plain keep-alive with RS256 JWT auth on, against gwd
 #              with auth off (the cost of auth)
+#   up-tls     plain keep-alive from the client, TLS 1.3 to the origin
+#              (verified against its certificate, SNI, sessions reused;
+#              the upstream connections are kept alive as in the others)
 # Every proxy gets the same number of workers (2: this machine's cores),
 # the same certificate, upstream keep-alive, and no access logging. The
 # origin is nginx serving a fixed 2-byte body. Absolute numbers drift; the
@@ -43,7 +46,7 @@ DURATION=5
 CONNS=64
 THREADS=2
 WORKERS=2
-ONLY="plain tls tls-new tls-full jwt"
+ONLY="plain tls tls-new tls-full jwt up-tls"
 RUNS=1
 KEYS=ec
 PERF=0
@@ -189,7 +192,10 @@ wait_http() {	# url: until it answers (10 s)
 }
 
 # --- the origin ---------------------------------------------------------------
-origin_conf "$DIR/origin.conf" "$DIR" "$ORIGIN"
+ORIGIN_TLS=127.0.0.1:8090
+KEY0=${KEYS%% *}
+origin_conf "$DIR/origin.conf" "$DIR" "$ORIGIN" "$ORIGIN_TLS" "$DIR/$KEY0.cert.pem" \
+	"$DIR/$KEY0.key.pem"
 start origin nginx -c "$DIR/origin.conf" -g "daemon off;"
 wait_http "http://$ORIGIN/" || { echo "bench/l7: origin did not start" >&2; exit 1; }
 
@@ -211,12 +217,15 @@ defaults
 	http-reuse always
 frontend plain
 	bind 127.0.0.1:8081
+	use_backend origin_tls if { path_beg /up-tls/ }
 	default_backend origin
 frontend tls
 	bind 127.0.0.1:8443 ssl crt $DIR/$1.haproxy.pem alpn http/1.1
 	default_backend origin
 backend origin
 	server o1 $ORIGIN
+backend origin_tls
+	server o1 $ORIGIN_TLS ssl verify required ca-file $DIR/$KEY0.cert.pem sni str(bench.gw.test)
 EOF
 	cat >"$DIR/nginx.conf" <<EOF
 worker_processes $WORKERS;
@@ -227,6 +236,7 @@ http {
 	access_log off;
 	keepalive_requests 1000000;
 	upstream origin { server $ORIGIN; keepalive 128; }
+	upstream origin_tls { server $ORIGIN_TLS; keepalive 128; }
 	ssl_protocols TLSv1.2 TLSv1.3;
 	ssl_certificate $DIR/$1.cert.pem;
 	ssl_certificate_key $DIR/$1.key.pem;
@@ -237,6 +247,16 @@ http {
 			proxy_pass http://origin;
 			proxy_http_version 1.1;
 			proxy_set_header Connection "";
+		}
+		location /up-tls/ {
+			proxy_pass https://origin_tls;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_ssl_server_name on;
+			proxy_ssl_name bench.gw.test;
+			proxy_ssl_verify on;
+			proxy_ssl_trusted_certificate $DIR/$KEY0.cert.pem;
+			proxy_ssl_session_reuse on;
 		}
 	}
 }
@@ -263,6 +283,9 @@ listeners:
 upstreams:
   - name: origin
     servers: [ "$ORIGIN" ]
+  - name: origin_tls
+    servers: [ "$ORIGIN_TLS" ]
+    tls: { ca: $DIR/$KEY0.cert.pem, sni: bench.gw.test }
 auth:
   jwt:
     - name: main
@@ -271,6 +294,8 @@ auth:
       audiences: [api]
       algorithms: [RS256]
 routes:
+  - match: { path_prefix: /up-tls/ }
+    upstream: origin_tls
   - match: { path_prefix: / }
     upstream: origin
     auth: $2
@@ -385,9 +410,12 @@ print("  %s: %s" % (sys.argv[1], ", ".join("%s %.0f%%" % (d, p) for d, p in by.m
 # tls_case CASE: one TLS case, RUNS times, on the current key's servers.
 tls_case() {
 	local c=$1 r h n g b rs=() ps=() bs=() args=() ph pn pg pb tsv
-	if [ "$c" = plain ]; then
+	if [ "$c" = plain ] || [ "$c" = up-tls ]; then
 		ph=http://127.0.0.1:8081/ pn=http://127.0.0.1:8082/ pg=http://127.0.0.1:8083/
 		pb=http://127.0.0.1:8085/
+		if [ "$c" = up-tls ]; then
+			ph+=up-tls/ pn+=up-tls/ pg+=up-tls/ pb+=up-tls/
+		fi
 	else
 		ph=https://127.0.0.1:8443/ pn=https://127.0.0.1:8444/ pg=https://127.0.0.1:8445/
 		pb=https://127.0.0.1:8447/
@@ -473,7 +501,7 @@ for KEY in $KEYS; do
 	fi
 	for c in $ONLY; do
 		case $c in
-		plain|jwt) [ "$first" = 1 ] || continue ;;
+		plain|jwt|up-tls) [ "$first" = 1 ] || continue ;;
 		tls|tls-new|tls-full) ;;
 		*) echo "bench/l7: unknown case $c" >&2; exit 2 ;;
 		esac

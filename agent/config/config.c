@@ -114,6 +114,10 @@ static const struct kw_enum health_types[] = {
 	{ NULL, 0 },
 };
 static const struct kw_enum tls_versions[] = { { "1.2", 0x0303 }, { "1.3", 0x0304 }, { NULL, 0 } };
+static const struct kw_enum client_cert_modes[] = {
+	{ "required", GW_CLIENT_CERT_REQUIRED }, { "optional", GW_CLIENT_CERT_OPTIONAL },
+	{ NULL, 0 },
+};
 static const struct kw_enum balances[] = {
 	{ "round_robin", GW_BALANCE_ROUND_ROBIN }, { "least_conn", GW_BALANCE_LEAST_CONN },
 	{ "maglev", GW_BALANCE_MAGLEV }, { NULL, 0 },
@@ -311,6 +315,8 @@ static const struct kw listener_kws[] = {
 	STR(struct gw_cfg_listener, name, "name", KW_REQUIRED),
 	EP(struct gw_cfg_listener, address, "address", KW_REQUIRED),
 	BOOL(struct gw_cfg_listener, tls, "tls"),
+	STRP(struct gw_cfg_listener, client_ca, "client_ca", 0),
+	ENUM(struct gw_cfg_listener, client_cert, "client_cert", 0, client_cert_modes),
 	TABLE(struct gw_cfg_listener, timeouts, "timeouts", 0, &client_timeouts_table),
 	SIZE(struct gw_cfg_listener, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
 	KW_END,
@@ -336,10 +342,32 @@ static const struct kw timeouts_kws[] = {
 static const struct kw_table timeouts_table = { "timeouts", sizeof(struct gw_cfg_timeouts),
 						timeouts_kws, NULL, timeouts_defaults };
 
+static void uptls_defaults(void *o)
+{
+	struct gw_cfg_uptls *t = o;
+
+	t->verify = 1;
+	t->min_version = 0x0303;
+}
+
+static const struct kw uptls_kws[] = {
+	STRP(struct gw_cfg_uptls, ca, "ca", 0),
+	STRP(struct gw_cfg_uptls, cert, "cert", 0),
+	STRP(struct gw_cfg_uptls, key, "key", 0),
+	STR(struct gw_cfg_uptls, sni, "sni", 0),
+	STR(struct gw_cfg_uptls, verify_name, "verify_name", 0),
+	BOOL(struct gw_cfg_uptls, verify, "verify"),
+	ENUM(struct gw_cfg_uptls, min_version, "min_version", 0, tls_versions),
+	KW_END,
+};
+static const struct kw_table uptls_table = { "tls", sizeof(struct gw_cfg_uptls), uptls_kws,
+					     NULL, uptls_defaults };
+
 static void upstream_defaults(void *o)
 {
 	struct gw_cfg_upstream *u = o;
 
+	uptls_defaults(&u->tls);
 	u->balance = GW_BALANCE_ROUND_ROBIN;
 	health_defaults(&u->health);
 	timeouts_defaults(&u->timeouts);
@@ -353,6 +381,7 @@ static const struct kw upstream_kws[] = {
 	TABLE(struct gw_cfg_upstream, health, "health", 0, &up_health_table),
 	TABLE(struct gw_cfg_upstream, timeouts, "timeouts", 0, &timeouts_table),
 	U32(struct gw_cfg_upstream, retries, "retries", 0, 0, 10),
+	TABLE(struct gw_cfg_upstream, tls, "tls", 0, &uptls_table),
 	KW_END,
 };
 static const struct kw_table upstream_table = { "upstream", sizeof(struct gw_cfg_upstream),
@@ -438,6 +467,7 @@ static const struct kw route_kws[] = {
 	TABLE(struct gw_cfg_route, respond, "respond", 0, &respond_table),
 	LISTP(struct gw_cfg_route, upgrade, "upgrade", 0, K_STR, sizeof(char *)),
 	SIZE(struct gw_cfg_route, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
+	STR(struct gw_cfg_route, client_cert_header, "client_cert_header", 0),
 	KW_END,
 };
 static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
@@ -1037,6 +1067,9 @@ static void check_listeners(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (l->tls && !cfg->tls.n_certificates)
 			pos_error(c, &l->pos, "listener '%s' has tls: true but tls has no "
 				  "certificates", l->name ? l->name : "?");
+		if (l->client_ca && !l->tls)
+			pos_error(c, &l->client_ca_pos, "listener '%s': client_ca needs tls: true",
+				  l->name ? l->name : "?");
 	}
 }
 
@@ -1053,6 +1086,9 @@ static void check_upstreams(struct parse_ctx *c, const struct gw_cfg *cfg)
 			pos_error(c, &u->pos, "upstream '%s' has no servers",
 				  u->name ? u->name : "?");
 		check_health(c, &u->health);
+		if (!u->tls.cert != !u->tls.key)
+			pos_error(c, &u->tls.pos, "upstream '%s': tls: give both cert and key, "
+				  "or neither", u->name ? u->name : "?");
 	}
 }
 
@@ -1142,6 +1178,18 @@ static void check_match(struct parse_ctx *c, const struct gw_cfg_match *m)
 	}
 }
 
+/* Returns 1 if a listener takes client certificates (their subjects are
+ * consumers), else 0. */
+static int client_certs(const struct gw_cfg *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_listeners; i++)
+		if (cfg->listeners[i].client_ca)
+			return 1;
+	return 0;
+}
+
 /* Returns 1 if `name` is an upstream's name. */
 static int upstream_exists(const struct gw_cfg *cfg, const char *name)
 {
@@ -1158,6 +1206,20 @@ static int is_tchar(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
 	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* client_cert_header: a field name (a token). */
+static void check_cc_header(struct parse_ctx *c, const struct gw_cfg_route *r)
+{
+	const char *p = r->client_cert_header;
+
+	if (!p)
+		return;
+	for (; *p && is_tchar(*p); p++)
+		;
+	if (!*r->client_cert_header || *p)
+		pos_error(c, &r->pos, "client_cert_header: '%s' is not a field name",
+			  r->client_cert_header);
 }
 
 /* upgrade: protocol names (tokens); never h2c, which gw speaks with prior
@@ -1204,6 +1266,7 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (r->strip_prefix && !r->match.path_prefix)
 			pos_error(c, &r->pos, "route: strip_prefix needs match.path_prefix");
 		check_upgrade(c, r);
+		check_cc_header(c, r);
 		if (r->request_headers.n_add > GW_CFG_ROUTE_HEADERS_MAX ||
 		    r->request_headers.n_remove > GW_CFG_ROUTE_HEADERS_MAX)
 			pos_error(c, &r->request_headers.pos, "request_headers: at most %d fields "
@@ -1211,9 +1274,9 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 				  GW_CFG_ROUTE_HEADERS_MAX, GW_CFG_ROUTE_HEADERS_MAX,
 				  r->request_headers.n_add, r->request_headers.n_remove);
 		if (r->rate_limit.pos.line && r->rate_limit.key == GW_RL_KEY_CONSUMER &&
-		    (!r->auth || !strcmp(r->auth, "none")))
+		    (!r->auth || !strcmp(r->auth, "none")) && !client_certs(cfg))
 			pos_error(c, &r->rate_limit.pos, "rate_limit: key consumer needs the "
-				  "route to have auth");
+				  "route to have auth, or a listener with client_ca");
 	}
 }
 

@@ -153,11 +153,17 @@ struct gw_cfg_client_timeouts {
 #define GW_CFG_MAX_BODY_DEFAULT (1ull << 30)
 #define GW_CFG_MAX_BODY_MAX (1ull << 40)
 
+#define GW_CLIENT_CERT_REQUIRED 0
+#define GW_CLIENT_CERT_OPTIONAL 1
+
 struct gw_cfg_listener {
 	struct gw_cfg_pos pos;
 	char *name;
 	struct gw_endpoint address;
 	int tls;
+	char *client_ca;	/* client certificates verified against this PEM file */
+	struct gw_cfg_pos client_ca_pos;
+	int client_cert;	/* GW_CLIENT_CERT_*: without one, the handshake fails */
 	struct gw_cfg_client_timeouts timeouts;
 	__u64 max_body;		/* request body bytes; 0: GW_CFG_MAX_BODY_DEFAULT */
 };
@@ -173,6 +179,19 @@ struct gw_cfg_timeouts {
 	__u64 idle_ns;
 };
 
+/* upstreams[].tls: TLS to the servers (l7/upstream_tls.h). */
+struct gw_cfg_uptls {
+	struct gw_cfg_pos pos;	/* line 0: plain TCP */
+	char *ca;		/* PEM CA file; NULL: the system's store */
+	struct gw_cfg_pos ca_pos;
+	char *cert, *key;	/* a client certificate (mTLS), both or neither */
+	struct gw_cfg_pos cert_pos, key_pos;
+	char *sni;		/* NULL: none (servers are addresses) */
+	char *verify_name;	/* NULL: sni, else the server's address */
+	int verify;		/* 0: no verification at all (verify: false) */
+	int min_version;	/* 0x0303 (1.2) or 0x0304 (1.3) */
+};
+
 struct gw_cfg_upstream {
 	struct gw_cfg_pos pos;
 	char *name;
@@ -182,6 +201,7 @@ struct gw_cfg_upstream {
 	struct gw_cfg_health health;
 	struct gw_cfg_timeouts timeouts;
 	__u32 retries;
+	struct gw_cfg_uptls tls;
 };
 
 struct gw_cfg_jwt {
@@ -274,6 +294,7 @@ struct gw_cfg_route {
 	size_t n_upgrade;
 	struct gw_cfg_pos upgrade_pos;
 	__u64 max_body;		/* request body bytes; 0: the listener's */
+	char *client_cert_header;	/* the client certificate's subject goes upstream here */
 };
 
 struct gw_cfg {

@@ -37,6 +37,7 @@
 enum probe_phase {
 	P_IDLE = 0,
 	P_CONNECT,
+	P_HANDSHAKE,			/* the transport's (TLS) */
 	P_SEND,
 	P_READ,
 };
@@ -58,6 +59,7 @@ struct gw_health_target {
 	struct gw_io io;
 	struct gw_timer timer;
 	int fd;
+	void *sess;			/* the transport's session; NULL: none */
 	int phase;			/* enum probe_phase */
 	int deleted;
 	__u64 next_ns;			/* start of the next probe */
@@ -137,6 +139,10 @@ static void params_set(struct gw_health_target *t, const struct gw_health_params
 	char addr[GW_ADDR_STRLEN];
 	int n;
 
+	if (p->xport)
+		p->xport->get(p->xport_arg);
+	if (t->p.xport)
+		t->p.xport->put(t->p.xport_arg);
 	t->p = *p;
 	if (t->p.timeout_ns > t->p.interval_ns)
 		t->p.timeout_ns = t->p.interval_ns;
@@ -160,6 +166,8 @@ static int params_same(const struct gw_health_target *t, const struct gw_health_
 {
 	const char *host = p->host ? p->host : "";
 
+	if (p->xport != t->p.xport || p->xport_arg != t->p.xport_arg)
+		return 0;
 	if (p->kind != t->p.kind || p->interval_ns != t->p.interval_ns ||
 	    p->rise != t->p.rise || p->fall != t->p.fall ||
 	    (p->timeout_ns > p->interval_ns ? p->interval_ns : p->timeout_ns) != t->p.timeout_ns)
@@ -180,6 +188,10 @@ static int params_same(const struct gw_health_target *t, const struct gw_health_
 /* Ends the probe in flight, if any, without counting it. */
 static void probe_abort(struct gw_health_target *t)
 {
+	if (t->sess) {
+		t->p.xport->close(t->sess);
+		t->sess = NULL;
+	}
 	if (t->fd >= 0) {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
@@ -295,13 +307,42 @@ static int status_parse(const struct gw_health_target *t, int *code)
 	return 1;
 }
 
+/* recv(), or the transport's. Returns bytes, 0 at the end, or -1 with
+ * errno set. */
+static ssize_t xrecv(struct gw_health_target *t, char *buf, size_t len)
+{
+	long n;
+
+	if (!t->sess)
+		return recv(t->fd, buf, len, 0);
+	n = t->p.xport->recv(t->sess, buf, len);
+	if (n >= 0)
+		return n;
+	errno = (int)-n;
+	return -1;
+}
+
+/* send(), or the transport's. Returns bytes or -1 with errno set. */
+static ssize_t xsend(struct gw_health_target *t, const char *buf, size_t len)
+{
+	long n;
+
+	if (!t->sess)
+		return send(t->fd, buf, len, MSG_NOSIGNAL);
+	n = t->p.xport->send(t->sess, buf, len);
+	if (n >= 0)
+		return n;
+	errno = (int)-n;
+	return -1;
+}
+
 static void http_read(struct gw_health_target *t)
 {
 	int code = 0, st;
 	ssize_t n;
 
 	for (;;) {
-		n = recv(t->fd, t->resp + t->resp_len, sizeof(t->resp) - t->resp_len, 0);
+		n = xrecv(t, t->resp + t->resp_len, sizeof(t->resp) - t->resp_len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -335,7 +376,7 @@ static void http_send(struct gw_health_target *t)
 	ssize_t n;
 
 	while (t->req_off < t->req_len) {
-		n = send(t->fd, t->req + t->req_off, t->req_len - t->req_off, MSG_NOSIGNAL);
+		n = xsend(t, t->req + t->req_off, t->req_len - t->req_off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
@@ -357,8 +398,28 @@ static void http_send(struct gw_health_target *t)
 	http_read(t);	/* an answer may be there already */
 }
 
-/* The connection is up: a tcp probe passed, an http probe sends. */
-static void connected(struct gw_health_target *t)
+/* The transport's handshake step. Returns 1 when it is done, 0 when it
+ * waits or the probe ended. */
+static int handshake(struct gw_health_target *t)
+{
+	char why[GW_HEALTH_REASON_MAX - 16];
+	int ww = 0, r;
+
+	r = t->p.xport->handshake(t->sess, &ww, why, sizeof(why));
+	if (r < 0) {
+		probe_done(t, R_FAIL, "tls: %s", why);
+		return 0;
+	}
+	if (!r && io_want(t, ww ? EPOLLOUT : EPOLLIN)) {
+		probe_done(t, R_SKIP, "cannot poll");
+		return 0;
+	}
+	return r;
+}
+
+/* The connection and its transport are up: a tcp probe passed, an http
+ * probe sends. */
+static void ready(struct gw_health_target *t)
 {
 	if (t->p.kind == GW_HC_TCP) {
 		probe_done(t, R_PASS, NULL);
@@ -368,6 +429,23 @@ static void connected(struct gw_health_target *t)
 	t->req_off = 0;
 	t->resp_len = 0;
 	http_send(t);
+}
+
+/* The connection is up: the transport's handshake, else ready(). */
+static void connected(struct gw_health_target *t)
+{
+	if (!t->p.xport) {
+		ready(t);
+		return;
+	}
+	t->sess = t->p.xport->open(t->p.xport_arg, &t->p.addr, t->fd);
+	if (!t->sess) {
+		probe_done(t, R_SKIP, "tls: out of memory");
+		return;
+	}
+	t->phase = P_HANDSHAKE;
+	if (handshake(t))
+		ready(t);
 }
 
 static void on_io(struct gw_io *io, __u32 events)
@@ -388,6 +466,10 @@ static void on_io(struct gw_io *io, __u32 events)
 			return;
 		}
 		connected(t);
+		return;
+	case P_HANDSHAKE:
+		if (handshake(t))
+			ready(t);
 		return;
 	case P_SEND:
 		http_send(t);
@@ -463,6 +545,9 @@ static void on_timer(struct gw_timer *tm)
 		return;
 	case P_CONNECT:
 		probe_done(t, R_FAIL, "timeout (connect)");
+		return;
+	case P_HANDSHAKE:
+		probe_done(t, R_FAIL, "timeout (tls handshake)");
 		return;
 	default:
 		probe_done(t, R_FAIL, "timeout (http status)");
@@ -554,6 +639,9 @@ void gw_health_del(struct gw_health_target *t)
 	if (t->next)
 		t->next->prev = t->prev;
 	h->n--;
+	if (t->p.xport)
+		t->p.xport->put(t->p.xport_arg);
+	t->p.xport = NULL;
 	/* An event of t may be pending in this batch: free after it. */
 	if (gw_loop_defer(h->loop, target_free, t)) {
 		t->next = h->graveyard;

@@ -12,6 +12,8 @@
  *          Connection: close, and a status line within `timeout` (counted
  *          from the connect): 2xx and 3xx pass, anything else fails;
  *  - none: nothing; the target keeps the state it was created with.
+ * With a transport (params.xport, e.g. TLS) its handshake follows the
+ * connect: a tcp probe passes when it completes, an http one talks over it.
  * Probe connections are closed with a reset (SO_LINGER 0), so checks leave
  * no TIME_WAIT sockets behind on the gateway.
  *
@@ -59,6 +61,25 @@ enum gw_health_state {
 	GW_HS_DOWN,
 };
 
+/*
+ * A layer a probe's connection goes through once connected (TLS to L7
+ * upstreams): the checker knows nothing of what it is. arg is the owner's
+ * object, referenced with get/put while a target uses it. open() starts a
+ * session on fd (NULL: no memory); handshake() returns 1 when done, 0 when
+ * it waits (*want_write: for the socket to take bytes, else to have some)
+ * or -errno with the reason in why; send()/recv() return bytes, -EAGAIN
+ * when they wait, or another -errno (recv 0: the end); close() ends it.
+ */
+struct gw_health_xport {
+	void *(*get)(void *arg);
+	void (*put)(void *arg);
+	void *(*open)(void *arg, const struct gw_endpoint *addr, int fd);
+	int (*handshake)(void *sess, int *want_write, char *why, size_t whylen);
+	long (*send)(void *sess, const char *buf, size_t len);
+	long (*recv)(void *sess, char *buf, size_t len);
+	void (*close)(void *sess);
+};
+
 struct gw_health_params {
 	int kind;			/* GW_HC_* */
 	struct gw_endpoint addr;	/* where probes connect */
@@ -67,6 +88,8 @@ struct gw_health_params {
 	__u64 interval_ns;		/* >= 1 ms */
 	__u64 timeout_ns;		/* > 0; capped at interval */
 	__u32 rise, fall;		/* >= 1 */
+	const struct gw_health_xport *xport;	/* NULL: plain TCP */
+	void *xport_arg;
 };
 
 struct gw_health;

@@ -15,7 +15,9 @@
 #include "core/fileid.h"
 #include "auth/jwks.h"
 #include "core/log.h"
+#include "l7/clientcert.h"
 #include "l7/tls.h"
+#include "l7/upstream_tls.h"
 
 /* Adds "NAME:LINE:COL: msg" to errs (not logged). */
 static void add(struct gw_cfg_errors *errs, const char *name, const struct gw_cfg_pos *pos,
@@ -107,6 +109,32 @@ static int check_log_dir(const char *name, const struct gw_cfg *cfg, struct gw_c
 	return 0;
 }
 
+/* upstreams[].tls: builds each context as a start would. Returns 0 or
+ * -EINVAL (errs filled). */
+static int check_uptls(const char *name, const struct gw_cfg *cfg, struct gw_cfg_errors *errs)
+{
+	const struct gw_cfg_pos *pos;
+	struct gw_uptls *t;
+	char msg[4400];
+	int ret = 0;
+	size_t i;
+
+	for (i = 0; i < cfg->n_upstreams; i++) {
+		const struct gw_cfg_upstream *u = &cfg->upstreams[i];
+
+		if (!u->tls.cert != !u->tls.key)
+			continue;	/* reported by the config's check */
+		pos = &u->tls.pos;
+		if (gw_uptls_build(&u->tls, &t, msg, sizeof(msg), &pos)) {
+			add(errs, name, pos, "", msg);
+			ret = -EINVAL;
+			continue;
+		}
+		gw_uptls_put(t);
+	}
+	return ret;
+}
+
 int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg_errors *errs)
 {
 	enum gw_log_level level = gw_log_get_level();
@@ -129,6 +157,21 @@ int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg
 			add(errs, name, key_bad ? &c->key_pos : &c->cert_pos, "", msg);
 			ret = -EINVAL;
 		}
+	}
+	if (check_uptls(name, cfg, errs))
+		ret = -EINVAL;
+	for (i = 0; i < cfg->n_listeners; i++) {
+		const struct gw_cfg_listener *l = &cfg->listeners[i];
+		struct gw_cauth *a;
+
+		if (!l->client_ca)
+			continue;
+		if (gw_cauth_build(l->client_ca, l->client_cert, &a, msg, sizeof(msg))) {
+			add(errs, name, &l->client_ca_pos, "", msg);
+			ret = -EINVAL;
+			continue;
+		}
+		gw_cauth_put(a);
 	}
 	for (i = 0; i < cfg->auth.n_jwt; i++) {
 		const struct gw_cfg_jwt *j = &cfg->auth.jwt[i];

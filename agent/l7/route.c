@@ -320,6 +320,7 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 	r->respond_body = dup_opt(cr->respond.body, &err);
 	r->respond_status = cr->respond.status;
 	r->max_body = cr->max_body;
+	r->client_cert_header = dup_opt(cr->client_cert_header, &err);
 	r->rate_limit = cr->rate_limit;
 	r->strip_prefix = cr->strip_prefix && rec->path_kind == GW_L7_PATH_PREFIX;
 	/* "/users/" and "/users" both strip one segment, "/" none */
@@ -463,6 +464,7 @@ static void free_route(struct gw_route *r)
 	free(r->upstream);
 	free(r->auth);
 	free(r->respond_body);
+	free(r->client_cert_header);
 	for (j = 0; r->add_headers && j < r->n_add_headers; j++) {
 		free(r->add_headers[j].name);
 		free(r->add_headers[j].value);

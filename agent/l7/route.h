@@ -61,6 +61,7 @@ struct gw_route {
 	char **upgrades;		/* protocols an Upgrade may switch to, lower-case */
 	size_t n_upgrades;
 	__u64 max_body;			/* request body bytes; 0: the listener's */
+	char *client_cert_header;	/* the client certificate's subject goes here */
 };
 
 /*

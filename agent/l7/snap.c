@@ -65,6 +65,7 @@ static const char *const reason_names[GW_L7_REASONS] = {
 	[GW_L7_R_CONNECT_FAILED] = "connect_failed",
 	[GW_L7_R_UPSTREAM_FAILED] = "upstream_failed",
 	[GW_L7_R_UPSTREAM_TIMEOUT] = "upstream_timeout",
+	[GW_L7_R_UPSTREAM_TLS] = "upstream_tls",
 };
 
 const char *gw_l7_reason_name(unsigned int reason)
@@ -148,8 +149,10 @@ void gw_l7_snap_put(struct gw_l7_snap *s)
 
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
 		return;
-	for (i = 0; i < s->n_ls; i++)
+	for (i = 0; i < s->n_ls; i++) {
 		free(s->ls[i].name);
+		gw_cauth_put(s->ls[i].cauth);
+	}
 	free(s->ls);
 	for (i = 0; i < s->n_ups; i++)
 		gw_upstream_free(&s->ups[i]);

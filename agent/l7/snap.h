@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "http/http1.h"
 #include "l7/accesslog.h"
+#include "l7/clientcert.h"
 #include "l7/route.h"
 #include "l7/tls.h"
 #include "l7/upstream.h"
@@ -119,6 +120,7 @@ struct gw_l7_listener {
 	int tls;
 	struct gw_l7_cto to;
 	struct gw_l7_lstats *stats;
+	struct gw_cauth *cauth;		/* client_ca (a reference); NULL: none */
 };
 
 /* The compiled routes, shared by the snapshots a live server change makes. */
@@ -167,6 +169,7 @@ enum gw_l7_reason {
 	GW_L7_R_CONNECT_FAILED,
 	GW_L7_R_UPSTREAM_FAILED,
 	GW_L7_R_UPSTREAM_TIMEOUT,
+	GW_L7_R_UPSTREAM_TLS,
 	GW_L7_REASONS
 };
 

@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/log.h"
+#include "l7/clientcert.h"
 #include "l7/tls.h"
 
 /* TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites are all such). */
@@ -334,7 +335,7 @@ static int parse_sni(const unsigned char *p, size_t len, const unsigned char **n
 	return off == len ? 0 : -1;
 }
 
-static int client_hello_cb(SSL *ssl, int *al, void *arg)
+static int pick_cert(SSL *ssl, int *al)
 {
 	struct gw_tls_set *set = SSL_get_ex_data(ssl, ssl_set_idx);
 	const unsigned char *ext, *name;
@@ -359,6 +360,19 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
 		return SSL_CLIENT_HELLO_ERROR;
 	}
 	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* Picks the certificate, then lets the listener's client certificate
+ * settings follow the SSL to that certificate's SSL_CTX (clientcert.h). */
+static int client_hello_cb(SSL *ssl, int *al, void *arg)
+{
+	int r = pick_cert(ssl, al);
+
+	if (r == SSL_CLIENT_HELLO_SUCCESS && gw_cauth_on_hello(ssl)) {
+		*al = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	return r;
 }
 
 /* The first configured protocol the client offers; none in common is a

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/maglev.h"
 #include "l7/upstream.h"
+#include "l7/upstream_tls.h"
 
 #define LD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define ST(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
@@ -181,6 +182,7 @@ void gw_upstream_free(struct gw_upstream *up)
 	free(up->w);
 	free(up->servers);
 	free(up->maglev);
+	gw_uptls_put(up->tls);
 	free(up->hc_path);
 	free(up->name);
 	memset(up, 0, sizeof(*up));

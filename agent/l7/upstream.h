@@ -31,6 +31,8 @@
 #define GW_UP_EJECT_MAX_SHIFT 5		/* longest ejection: 32 s */
 
 struct gw_upconn;
+struct gw_uptls;
+struct ssl_st;
 
 /* One worker's idle connections to one server, and its count of requests
  * sent there (summed over workers for gwctl). */
@@ -84,6 +86,7 @@ struct gw_upstream {
 	__u32 maglev_size;
 	unsigned int n_workers;
 	struct gw_up_worker *w;		/* [n_workers] */
+	struct gw_uptls *tls;		/* upstreams[].tls (a reference); NULL: plain */
 };
 
 /* An upstream connection: owned by one worker, either serving one request
@@ -101,6 +104,8 @@ struct gw_upconn {
 	unsigned int worker;
 	unsigned int uses;		/* requests sent on it */
 	void *owner;			/* the client connection using it */
+	struct ssl_st *ssl;		/* upstreams[].tls; NULL: plain TCP */
+	unsigned int tcp_up : 1;	/* the connect is done (a TLS handshake may still run) */
 };
 
 /* Builds `up` for worker count n_workers from the config entry, sharing the

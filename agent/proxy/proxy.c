@@ -30,10 +30,11 @@
 #include "core/log.h"
 #include "http/pathnorm.h"
 #include "proxy/proxy.h"
+#include "l7/upstream_tls.h"
 
 enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL };
 enum { RS_HEAD, RS_BODY };
-enum { FAIL_CONNECT, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD };
+enum { FAIL_CONNECT, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD, FAIL_TLS };
 
 struct pbuf {
 	__u32 start, end;
@@ -319,6 +320,7 @@ static void upconn_close(struct gw_proxy_worker *w, struct gw_upconn *uc)
 		uc->wnext->wpprev = uc->wpprev;
 	gw_io_stop(w->loop, &uc->io);
 	gw_timer_stop(w->loop, &uc->timer);
+	SSL_free(uc->ssl);
 	close(uc->fd);
 	gw_srv_state_put(uc->st);
 	uc->st = NULL;
@@ -406,6 +408,11 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 		return -ENOMEM;
 	}
 	uc->fd = fd;
+	if (c->ups->tls && !(uc->ssl = gw_uptls_new_ssl(c->ups->tls, &s->addr, fd))) {
+		close(fd);
+		free(uc);
+		return -ENOMEM;
+	}
 	uc->worker = c->w->id;
 	uc->st = s->st;
 	gw_srv_state_get(uc->st);
@@ -413,6 +420,7 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 			  up_io_cb);
 	if (err) {
 		gw_srv_state_put(uc->st);
+		SSL_free(uc->ssl);
 		close(fd);
 		free(uc);
 		return err;
@@ -451,6 +459,9 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
  *   upstream_failed   the server took the connection, then failed the
  *                     request: reset, EOF or a bad answer (502)
  *   upstream_timeout  the upstream did not answer in time (504)
+ *   upstream_tls      the TLS handshake with the server failed: its
+ *                     certificate did not verify or name the server,
+ *                     it wanted a client certificate ... (502)
  */
 
 /* Formats an answer into the head buffer: rep's extra fields and body, or
@@ -832,6 +843,24 @@ static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 	return req_body_limit(c);
 }
 
+/* The client certificate's verified subject (clientcert.h): the consumer
+ * until auth names one, and upstream in the route's client_cert_header. */
+static void client_subject(struct gw_cli *c, struct gw_l7_reqctx *ctx)
+{
+	const char *hdr = c->route->r->client_cert_header;
+	char subj[1024];
+	size_t n = gw_cauth_subject(c->ssl, subj, sizeof(subj));
+
+	if (!n || !(ctx->consumer = gw_l7_ctx_keep(ctx, subj, n)))
+		return;
+	if (c->a_time && !c->a_consumer[0])
+		snprintf(c->a_consumer, sizeof(c->a_consumer), "%s", ctx->consumer);
+	if (hdr && ctx->n_add < GW_L7_MAX_ADD) {
+		ctx->add[ctx->n_add].name = hdr;
+		ctx->add[ctx->n_add++].value = ctx->consumer;
+	}
+}
+
 /* Sets up what the stages see of the request (not memset: the 4 KiB
  * store needs no zeroing). */
 static void stage_ctx_init(struct gw_cli *c, const char *buf, struct gw_l7_reqctx *ctx)
@@ -847,6 +876,8 @@ static void stage_ctx_init(struct gw_cli *c, const char *buf, struct gw_l7_reqct
 	ctx->route = c->route->r->index;
 	ctx->worker = c->w->id;
 	ctx->now = c->t0;
+	if (c->ssl)
+		client_subject(c, ctx);
 }
 
 /* Runs one stage (none when st->run is NULL). Returns 1 when it answered
@@ -1063,7 +1094,7 @@ static void up_fail(struct gw_cli *c, int kind)
 	int resendable = idempotent(c->method) && !c->rq_sent && c->hdst == HDST_UP;
 	int race = reused_race(c, kind);
 	/* a server that took the connection: not the last one's ejection */
-	int outcome = kind == FAIL_CONNECT ? GW_UP_FAIL : GW_UP_FAIL_ANSWER;
+	int outcome = kind == FAIL_CONNECT || kind == FAIL_TLS ? GW_UP_FAIL : GW_UP_FAIL_ANSWER;
 	struct gw_up_server *s = c->srv >= 0 ? &c->ups->servers[c->srv] : NULL;
 
 	if (s && !race)
@@ -1071,7 +1102,8 @@ static void up_fail(struct gw_cli *c, int kind)
 	if (s)
 		pr_debug("l7: upstream %s server %s failed (%d)\n", c->ups->name, s->name, kind);
 	up_release(c, 0);
-	if (race || (kind == FAIL_CONNECT && resendable && c->tries < c->ups->retries)) {
+	if (race || ((kind == FAIL_CONNECT || kind == FAIL_TLS) && resendable &&
+		     c->tries < c->ups->retries)) {
 		if (!race)
 			c->tries++;
 		c->hoff = 0;
@@ -1090,6 +1122,8 @@ static void up_fail(struct gw_cli *c, int kind)
 	c->out.start = c->out.end = 0;
 	if (kind == FAIL_TIMEOUT)
 		answer(c, GW_L7_R_UPSTREAM_TIMEOUT, 504, NULL, c->rq_sent && !c->rq_scanned);
+	else if (kind == FAIL_TLS)
+		answer(c, GW_L7_R_UPSTREAM_TLS, 502, NULL, c->rq_sent && !c->rq_scanned);
 	else
 		answer(c, kind == FAIL_CONNECT ? GW_L7_R_CONNECT_FAILED : GW_L7_R_UPSTREAM_FAILED,
 		       502, NULL, c->rq_sent && !c->rq_scanned);
@@ -1320,7 +1354,11 @@ static int step_up_write(struct gw_cli *c)
 	if (!hl && !body)
 		return 0;
 	r = c->up_wr_ready;
-	n = send2(c->up->fd, h, hl, c->in.data + c->in.start, body, &r);
+	if (c->up->ssl)
+		n = gw_uptls_write2(c->up->ssl, c->w->tls_scratch, h, hl,
+				    c->in.data + c->in.start, body, &r);
+	else
+		n = send2(c->up->fd, h, hl, c->in.data + c->in.start, body, &r);
 	c->up_wr_ready = r;
 	if (n < 0) {
 		if (c->state == CS_TUNNEL) {
@@ -1352,6 +1390,24 @@ static int step_up_write(struct gw_cli *c)
 	return 1;
 }
 
+/* Reads the upstream's bytes (through its TLS session if it has one) into
+ * `out`. Returns what pbuf_read() does. */
+static ssize_t up_read(struct gw_cli *c, unsigned int *ready)
+{
+	__u32 room;
+	ssize_t n;
+
+	if (!c->up->ssl)
+		return pbuf_read(c->up->fd, &c->out, c->up_hup, ready);
+	room = pbuf_room(&c->out);
+	if (!room)
+		return -EAGAIN;
+	n = gw_uptls_read(c->up->ssl, c->out.data + c->out.end, room, ready);
+	if (n > 0)
+		c->out.end += (__u32)n;
+	return n;
+}
+
 /* Upstream bytes into `out`. Returns 1 on progress, 0 without, -1 when the
  * request changed course. */
 static int step_up_read(struct gw_cli *c)
@@ -1367,7 +1423,7 @@ static int step_up_read(struct gw_cli *c)
 	    c->hoff < c->hlen)
 		return 0;	/* an interim head still going out */
 	r = c->up_rd_ready;
-	n = pbuf_read(c->up->fd, &c->out, c->up_hup, &r);
+	n = up_read(c, &r);
 	c->up_rd_ready = r;
 	if (n > 0) {
 		/* new bytes for the client: its send clock starts again */
@@ -1386,7 +1442,7 @@ static int step_up_read(struct gw_cli *c)
 		cli_close(c);
 		return -1;
 	}
-	up_fail(c, FAIL_IO);
+	up_fail(c, n == -EPROTO ? FAIL_TLS : FAIL_IO);	/* -EPROTO: a TLS alert */
 	return -1;
 }
 
@@ -1914,17 +1970,47 @@ static void up_timer_cb(struct gw_timer *t)
 		cli_drive(c);
 }
 
+/* The TLS handshake with the upstream, once its connect is done. Returns
+ * 1 when it is over (the connection carries the request), 0 while it waits
+ * for the socket, -1 when it failed (the request changed course). */
+static int up_tls_step(struct gw_cli *c)
+{
+	char why[256];
+	int ww, r = gw_uptls_handshake(c->up->ssl, &ww, why, sizeof(why));
+
+	if (r > 0) {
+		c->up_connecting = 0;
+		c->up_wr_ready = 1;	/* its readiness edge went by in the handshake */
+		c->up_rd_ready = 1;
+		c->up->deadline = now_ns(c) + c->ups->response_ns;
+		return 1;
+	}
+	if (!r)
+		return 0;
+	pr_debug("l7: upstream %s server %s: TLS: %s\n", c->ups->name,
+		 c->ups->servers[c->srv].name, why);
+	up_fail(c, FAIL_TLS);
+	if (!c->closed)
+		cli_drive(c);
+	return -1;
+}
+
 static void up_io_cb(struct gw_io *io, __u32 events)
 {
 	struct gw_upconn *uc = container_of(io, struct gw_upconn, io);
 	struct gw_cli *c = uc->owner;
 
 	if (!c) {
-		/* idle: the server closed it or sent something unasked */
-		upconn_close(tls_worker, uc);
+		/* idle: the server closed it or sent something unasked (TLS
+		 * session tickets and key updates excepted) */
+		if (!uc->ssl || !gw_uptls_idle_ok(uc->ssl))
+			upconn_close(tls_worker, uc);
 		return;
 	}
-	if (c->up_connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+	if (c->up_connecting && uc->tcp_up) {
+		if (up_tls_step(c) <= 0)
+			return;
+	} else if (c->up_connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		int soerr = 0;
 		socklen_t sl = sizeof(soerr);
 
@@ -1937,6 +2023,9 @@ static void up_io_cb(struct gw_io *io, __u32 events)
 				cli_drive(c);
 			return;
 		}
+		uc->tcp_up = 1;
+		if (uc->ssl && up_tls_step(c) <= 0)
+			return;
 		c->up_connecting = 0;
 		c->up->deadline = now_ns(c) + c->ups->response_ns;
 	}
@@ -2040,14 +2129,24 @@ static void cli_close(struct gw_cli *c)
 /* A TLS session for a connection of a tls listener, on the current
  * snapshot's certificates (the session keeps them through reloads).
  * Returns 0 or -errno. */
-static int tls_start(struct gw_proxy_worker *w, struct gw_cli *c)
+static int tls_start(struct gw_proxy_worker *w, const struct gw_proxy_listen *l,
+		     struct gw_cli *c)
 {
 	struct gw_l7_wsnap *ws = snap_take(w);
 	int err = -ENOENT;
+	size_t i;
 
 	if (ws->s->tls) {
 		c->ssl = gw_tls_set_new_ssl(ws->s->tls);
 		err = c->ssl ? 0 : -ENOMEM;
+	}
+	/* the listener's client certificates */
+	for (i = 0; !err && i < ws->s->n_ls; i++)
+		if (ws->s->ls[i].cauth && !memcmp(&ws->s->ls[i].addr, &l->addr, sizeof(l->addr)))
+			err = gw_cauth_attach(c->ssl, ws->s->ls[i].cauth);
+	if (err && c->ssl) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
 	}
 	snap_drop(w, ws);
 	if (err)
@@ -2154,7 +2253,7 @@ void gw_proxy_accept(struct gw_proxy_worker *w, struct gw_proxy_listen *l)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer,
 				  sizeof(c->peer));
 		c->hash = gw_up_hash_addr(&ss);
-		if (l->tls && tls_start(w, c)) {
+		if (l->tls && tls_start(w, l, c)) {
 			close(fd);
 			free(c);
 			continue;

@@ -24,6 +24,7 @@
 #include "gw/abi.h"
 #include "auth/authban.h"
 #include "core/health.h"
+#include "l7/upstream_tls.h"
 #include "core/log.h"
 #include "core/prom.h"
 #include "l7/l7limit.h"
@@ -376,13 +377,16 @@ static int route_build(struct gw_l7 *l7, struct gw_l7_route *r, const struct gw_
 		}
 		r->n_add = gr->n_add_headers;
 	}
-	if (gr->n_remove_headers) {
-		r->remove = calloc(gr->n_remove_headers, sizeof(*r->remove));
+	if (gr->n_remove_headers || gr->client_cert_header) {
+		r->remove = calloc(gr->n_remove_headers + 1, sizeof(*r->remove));
 		if (!r->remove)
 			return -ENOMEM;
 		for (k = 0; k < gr->n_remove_headers; k++)
 			r->remove[k] = gr->remove_headers[k];
 		r->n_remove = gr->n_remove_headers;
+		/* what a client sends there itself never goes upstream */
+		if (gr->client_cert_header)
+			r->remove[r->n_remove++] = gr->client_cert_header;
 	}
 	if (!gr->respond_status && gr->upstream) {
 		for (k = 0; k < s->n_ups; k++)
@@ -499,6 +503,33 @@ static int snap_tls(struct gw_l7 *l7, const struct gw_cfg *cfg, struct gw_l7_sna
 	return rc;
 }
 
+/* A listener's client certificate settings (listeners[].client_ca).
+ * Returns 0 or -errno (logged). */
+static int snap_cauth(struct gw_l7_listener *l, const struct gw_cfg_listener *c)
+{
+	char err[4400];
+	int rc;
+
+	if (!c->client_ca)
+		return 0;
+	rc = gw_cauth_build(c->client_ca, c->client_cert, &l->cauth, err, sizeof(err));
+	if (rc)
+		pr_err("l7: listener %s: %s\n", c->name, err);
+	return rc;
+}
+
+/* The TLS context of an upstream (upstreams[].tls). Returns 0 or -errno
+ * (logged). */
+static int snap_uptls(struct gw_upstream *up, const struct gw_cfg_upstream *c)
+{
+	char err[4400];
+	int rc = gw_uptls_build(&c->tls, &up->tls, err, sizeof(err), NULL);
+
+	if (rc)
+		pr_err("l7: upstream %s: %s\n", c->name, err);
+	return rc;
+}
+
 /* The snapshot of cfg; upstream states come from `prev` when it has the
  * same servers. Returns 0 with *out, or -errno. */
 static int snap_build(struct gw_l7 *l7, const struct gw_cfg *cfg, const struct gw_l7_snap *prev,
@@ -522,6 +553,10 @@ static int snap_build(struct gw_l7 *l7, const struct gw_cfg *cfg, const struct g
 		if (snap_add_listener(l7, s, cfg->listeners[i].name, &cfg->listeners[i].address,
 				      cfg->listeners[i].tls, &to))
 			goto fail;
+		err = snap_cauth(&s->ls[i], &cfg->listeners[i]);
+		if (err)
+			goto fail;
+		err = -ENOMEM;
 	}
 	for (i = 0; i < cfg->n_upstreams; i++) {
 		const struct gw_upstream *p = NULL;
@@ -533,6 +568,9 @@ static int snap_build(struct gw_l7 *l7, const struct gw_cfg *cfg, const struct g
 		if (err)
 			goto fail;
 		s->n_ups++;
+		err = snap_uptls(&s->ups[i], &cfg->upstreams[i]);
+		if (err)
+			goto fail;
 	}
 	err = gw_route_table_build(cfg, &s->rt->tbl);
 	if (err)
@@ -915,6 +953,8 @@ static void health_sync(struct gw_l7 *l7, const struct gw_l7_snap *s)
 				.timeout_ns = up->hc_timeout_ns,
 				.rise = up->hc_rise,
 				.fall = up->hc_fall,
+				.xport = up->tls ? &gw_uptls_health_xport : NULL,
+				.xport_arg = up->tls,
 			};
 
 			for (hc = l7->hcs; hc; hc = hc->next)
@@ -1370,6 +1410,8 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 		gw_prom_label(f, s->ups[u].name);
 		fprintf(f, "\"} %d\n", gw_upstream_panic(&s->ups[u]));
 	}
+	if (s)
+		gw_uptls_prom(f, s->ups, s->n_ups);
 	return 0;
 }
 
@@ -1525,10 +1567,12 @@ static int snap_with_upstream(struct gw_l7 *l7, size_t u, const struct gw_cfg_up
 	s = snap_alloc(cur->n_ls, cur->n_ups);
 	if (!s)
 		return -ENOMEM;
-	for (i = 0; i < cur->n_ls; i++)
+	for (i = 0; i < cur->n_ls; i++) {
 		if (snap_add_listener(l7, s, cur->ls[i].name, &cur->ls[i].addr, cur->ls[i].tls,
 				      &cur->ls[i].to))
 			goto fail;
+		s->ls[i].cauth = gw_cauth_get(cur->ls[i].cauth);
+	}
 	for (i = 0; i < cur->n_ups; i++) {
 		if (i == u) {
 			err = gw_upstream_build(&s->ups[i], c, &cur->ups[i], l7->n_workers);
@@ -1542,6 +1586,7 @@ static int snap_with_upstream(struct gw_l7 *l7, size_t u, const struct gw_cfg_up
 		if (err)
 			goto fail;
 		s->n_ups++;
+		s->ups[i].tls = gw_uptls_get(cur->ups[i].tls);
 	}
 	s->rt = cur->rt;
 	__atomic_fetch_add(&s->rt->refs, 1, __ATOMIC_RELAXED);

@@ -112,6 +112,12 @@ static void test_contract_example(void **state)
 	assert_int_equal(cfg.upstreams[0].n_servers, 2);
 	assert_int_equal(cfg.upstreams[0].timeouts.response_ns, 15ull * 1000000000ull);
 	assert_int_equal(cfg.upstreams[0].retries, 1);
+	assert_string_equal(cfg.upstreams[0].tls.sni, "users.internal");
+	assert_string_equal(cfg.upstreams[0].tls.key, "/etc/gw/tls/gw-client.key");
+	assert_true(cfg.upstreams[0].tls.verify);
+	assert_string_equal(cfg.listeners[0].client_ca, "/etc/gw/tls/clients-ca.crt");
+	assert_int_equal(cfg.listeners[0].client_cert, GW_CLIENT_CERT_OPTIONAL);
+	assert_string_equal(cfg.routes[0].client_cert_header, "X-Client-Subject");
 	assert_int_equal(cfg.auth.jwt[0].n_algorithms, 3);
 	assert_int_equal(cfg.auth.jwt[0].leeway_ns, 30ull * 1000000000ull);
 	assert_string_equal(cfg.auth.jwt[0].forward_claims[0].key, "sub");
@@ -241,6 +247,40 @@ static void test_max_body(void **state)
 			      "listeners: [ { name: a, address: '198.18.1.1:80', max_body: 1x } ]\n"),
 			 -EINVAL);
 	assert_true(has_error("max_body: '1x' is not a size"));
+}
+
+/* Client certificates and upstream TLS: the keys, their defaults and the
+ * checks spanning keys. */
+static void test_tls_keys(void **state)
+{
+	assert_int_equal(load("version: 1\n"
+			      "tls: { certificates: [ { cert: /a.crt, key: /a.key } ] }\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:443', tls: true, "
+			      "client_ca: /ca.crt } ]\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:443], tls: { sni: u.test, "
+			      "min_version: '1.3' } }, { name: p, servers: [198.18.1.3:80] } ]\n"
+			      "routes: [ { match: { path_prefix: / }, upstream: u, "
+			      "client_cert_header: X-Client-Subject, "
+			      "rate_limit: { rate: 1/s, burst: 1, key: consumer } } ]\n"),
+			 0);
+	assert_int_equal(cfg.listeners[0].client_cert, GW_CLIENT_CERT_REQUIRED);
+	assert_true(cfg.upstreams[0].tls.pos.line > 0);
+	assert_true(cfg.upstreams[0].tls.verify);
+	assert_null(cfg.upstreams[0].tls.ca);
+	assert_int_equal(cfg.upstreams[0].tls.min_version, 0x0304);
+	assert_int_equal(cfg.upstreams[1].tls.pos.line, 0);
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:80', client_ca: /ca.crt, "
+			      "client_cert: sometimes } ]\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:443], tls: { cert: /c } } ]\n"
+			      "routes: [ { match: { path_prefix: / }, upstream: u, "
+			      "client_cert_header: 'X Subject' } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("client_cert: 'sometimes'"));
+	assert_true(has_error("listener 'a': client_ca needs tls: true"));
+	assert_true(has_error("upstream 'u': tls: give both cert and key"));
+	assert_true(has_error("client_cert_header: 'X Subject' is not a field name"));
 }
 
 /* upgrade: names only, and never h2c. */
@@ -532,6 +572,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_request_headers_bound, teardown),
 		cmocka_unit_test_teardown(test_wrong_kind_in_lists, teardown),
 		cmocka_unit_test_teardown(test_route_upgrade, teardown),
+		cmocka_unit_test_teardown(test_tls_keys, teardown),
 		cmocka_unit_test_teardown(test_max_body, teardown),
 	};
 

@@ -6,7 +6,11 @@
  * wildcard, default), protocol versions, TLS 1.2 ciphers, ALPN, ticket
  * resumption across key rotation and reload, a new ticket on every TLS 1.3
  * resumption, the chain sent being the file's, bad files keep the old set,
- * live connections survive a reload.
+ * live connections survive a reload. Then gwd's upstream client
+ * (upstream_tls.c) against these servers over socketpairs: verification by
+ * name and verify_name, session reuse from the per-server cache, bad files;
+ * and client certificates on the server (clientcert.c): required, optional,
+ * the subject, no resumption from where none was asked.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -25,7 +30,9 @@
 
 #include "l7/cfgfiles.h"
 #include "core/refslot.h"
+#include "l7/clientcert.h"
 #include "l7/tls.h"
+#include "l7/upstream_tls.h"
 
 #define HOUR_NS (3600ull * 1000000000ull)
 
@@ -904,6 +911,184 @@ static void test_check_files(void **state)
 	unlink(apikeys);
 }
 
+/* ------------------------------------------------------------------ */
+/* gwd as a TLS client of upstreams; client certificates on listeners   */
+
+struct pair {
+	SSL *cl, *sv;
+	int fd[2];
+	int cl_rc, sv_rc;		/* 1 done, 0 waiting, < 0 failed */
+	char why[256];
+};
+
+/* Handshakes gw_uptls's client with the set's server over a socketpair,
+ * the server asking for client certificates as a says (NULL: not).
+ * Returns 0 (p filled; p->cl_rc and p->sv_rc say how each side ended). */
+static int uptls_pair(struct gw_uptls *t, struct gw_cauth *a, struct pair *p)
+{
+	struct gw_endpoint addr = { 0 };
+	int i, ww, r;
+
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, p->fd), 0);
+	p->cl = gw_uptls_new_ssl(t, &addr, p->fd[0]);
+	p->sv = gw_tls_set_new_ssl(set);
+	assert_non_null(p->cl);
+	assert_non_null(p->sv);
+	assert_int_equal(SSL_set_fd(p->sv, p->fd[1]), 1);
+	if (a)
+		assert_int_equal(gw_cauth_attach(p->sv, a), 0);
+	for (i = 0; i < 100 && (p->cl_rc == 0 || p->sv_rc == 0); i++) {
+		if (p->cl_rc == 0)
+			p->cl_rc = gw_uptls_handshake(p->cl, &ww, p->why, sizeof(p->why));
+		if (p->sv_rc == 0) {
+			r = SSL_do_handshake(p->sv);
+			p->sv_rc = r == 1 ? 1 : SSL_get_error(p->sv, r) == SSL_ERROR_WANT_READ ? 0 : -1;
+		}
+		if (p->cl_rc < 0 || p->sv_rc < 0)
+			break;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+/* The server writes a byte, the client reads it (and the tickets before
+ * it); then both end. Returns the byte count the client read. */
+static ssize_t pair_end(struct pair *p)
+{
+	unsigned int ready = 1;
+	char b[16];
+	ssize_t n = -1;
+	int i;
+
+	if (p->cl_rc > 0 && p->sv_rc > 0 && SSL_write(p->sv, "x", 1) == 1)
+		for (i = 0; i < 10 && (n = gw_uptls_read(p->cl, b, sizeof(b), &ready)) == -EAGAIN;
+		     i++)
+			;
+	SSL_free(p->cl);
+	SSL_free(p->sv);
+	close(p->fd[0]);
+	close(p->fd[1]);
+	return n;
+}
+
+static struct gw_cfg_uptls uptls_cfg(const char *sni, const char *cert, const char *key)
+{
+	struct gw_cfg_uptls c = { .pos.line = 1, .ca = path_ca, .sni = (char *)sni,
+				  .cert = (char *)cert, .key = (char *)key, .verify = 1,
+				  .min_version = TLS1_2_VERSION };
+	return c;
+}
+
+static void test_upstream_tls_client(void **state)
+{
+	struct gw_cfg_uptls c = uptls_cfg("api.example.com", NULL, NULL);
+	unsigned long full, resumed;
+	struct gw_uptls *t;
+	struct pair p;
+	int i;
+
+	assert_int_equal(gw_uptls_build(&c, &t, err, sizeof(err), NULL), 0);
+	/* verified; then the cached session resumes, twice (TLS 1.3 tickets) */
+	for (i = 0; i < 3; i++) {
+		uptls_pair(t, NULL, &p);
+		assert_int_equal(p.cl_rc, 1);
+		assert_int_equal(p.sv_rc, 1);
+		assert_int_equal(SSL_session_reused(p.cl), i > 0);
+		assert_int_equal(pair_end(&p), 1);
+	}
+	gw_uptls_counts(t, &full, &resumed);
+	assert_int_equal(full, 1);
+	assert_int_equal(resumed, 2);
+	gw_uptls_put(t);
+
+	/* the server's certificate does not name the SNI: refused */
+	c = uptls_cfg("evil.example.com", NULL, NULL);
+	assert_int_equal(gw_uptls_build(&c, &t, err, sizeof(err), NULL), 0);
+	uptls_pair(t, NULL, &p);
+	assert_true(p.cl_rc < 0);
+	assert_non_null(strstr(p.why, "certificate verify failed"));
+	pair_end(&p);
+	gw_uptls_put(t);
+
+	/* verify_name names what the certificate carries: served */
+	c.verify_name = "default.example.net";
+	assert_int_equal(gw_uptls_build(&c, &t, err, sizeof(err), NULL), 0);
+	uptls_pair(t, NULL, &p);
+	assert_int_equal(p.cl_rc, 1);
+	pair_end(&p);
+	gw_uptls_put(t);
+}
+
+static void test_upstream_tls_bad_files(void **state)
+{
+	struct gw_cfg_uptls c = uptls_cfg(NULL, NULL, NULL);
+	const struct gw_cfg_pos *pos = NULL;
+	struct gw_uptls *t;
+
+	c.ca = "/nonexistent/ca.crt";
+	assert_int_equal(gw_uptls_build(&c, &t, err, sizeof(err), &pos), -ENOENT);
+	assert_ptr_equal(pos, &c.ca_pos);
+	assert_non_null(strstr(err, "/nonexistent/ca.crt: No such file"));
+	c = uptls_cfg(NULL, path_api_crt, path_garbage);
+	assert_true(gw_uptls_build(&c, &t, err, sizeof(err), &pos) < 0);
+	assert_ptr_equal(pos, &c.key_pos);
+	assert_non_null(strstr(err, "no PEM private key"));
+	c = uptls_cfg(NULL, path_garbage, path_api_key);
+	assert_true(gw_uptls_build(&c, &t, err, sizeof(err), &pos) < 0);
+	assert_ptr_equal(pos, &c.cert_pos);
+	c.pos.line = 0;		/* no tls section: plain TCP */
+	assert_int_equal(gw_uptls_build(&c, &t, err, sizeof(err), &pos), 0);
+	assert_null(t);
+	assert_int_equal(gw_cauth_build(path_garbage, GW_CLIENT_CERT_REQUIRED,
+					(struct gw_cauth **)&t, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no PEM certificate"));
+}
+
+static void test_listener_client_certs(void **state)
+{
+	struct gw_cfg_uptls with = uptls_cfg("api.example.com", path_other_crt, path_other_key);
+	struct gw_cfg_uptls without = uptls_cfg("api.example.com", NULL, NULL);
+	struct gw_uptls *tw, *to;
+	struct gw_cauth *req, *opt;
+	char subj[256];
+	struct pair p;
+
+	assert_int_equal(gw_uptls_build(&with, &tw, err, sizeof(err), NULL), 0);
+	assert_int_equal(gw_uptls_build(&without, &to, err, sizeof(err), NULL), 0);
+	assert_int_equal(gw_cauth_build(path_ca, GW_CLIENT_CERT_REQUIRED, &req, err, sizeof(err)),
+			 0);
+	assert_int_equal(gw_cauth_build(path_ca, GW_CLIENT_CERT_OPTIONAL, &opt, err, sizeof(err)),
+			 0);
+	/* required: with a certificate of the CA, its subject; without, refused */
+	uptls_pair(tw, req, &p);
+	assert_int_equal(p.sv_rc, 1);
+	assert_int_equal(gw_cauth_subject(p.sv, subj, sizeof(subj)), strlen("CN=other.example.com"));
+	assert_string_equal(subj, "CN=other.example.com");
+	pair_end(&p);
+	uptls_pair(to, req, &p);
+	assert_true(p.sv_rc < 0);
+	pair_end(&p);
+	/* optional: served without one, no subject */
+	uptls_pair(to, opt, &p);
+	assert_int_equal(p.sv_rc, 1);
+	assert_int_equal(gw_cauth_subject(p.sv, subj, sizeof(subj)), 0);
+	pair_end(&p);
+	/* a session made where no certificate was asked does not resume where
+	 * one is required (own session id context): refused again */
+	uptls_pair(to, NULL, &p);
+	assert_int_equal(p.sv_rc, 1);
+	pair_end(&p);
+	uptls_pair(to, req, &p);
+	assert_true(p.sv_rc < 0);
+	assert_int_equal(SSL_session_reused(p.sv), 0);
+	pair_end(&p);
+	gw_cauth_put(req);
+	gw_cauth_put(opt);
+	gw_uptls_put(tw);
+	gw_uptls_put(to);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -922,6 +1107,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent_reload_and_rotation, setup,
 						teardown),
 		cmocka_unit_test(test_check_files),
+		cmocka_unit_test_setup_teardown(test_upstream_tls_client, setup, teardown),
+		cmocka_unit_test(test_upstream_tls_bad_files),
+		cmocka_unit_test_setup_teardown(test_listener_client_certs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
