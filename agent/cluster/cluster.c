@@ -25,6 +25,7 @@
 
 #include "cluster/cluster.h"
 #include "cluster/redis.h"
+#include "cluster/wire.h"
 #include "config/redisaddr.h"
 #include "core/log.h"
 
@@ -38,7 +39,7 @@
 #define BANQ_MAX 1024
 #define BANS_MAX 65536
 #define NODES_MAX 64
-#define HASH_HEX 17			/* 64 bits of SHA-256 in hex, NUL */
+#define HASH_HEX GW_CLUSTER_HASH_HEX	/* 64 bits of SHA-256 in hex, NUL */
 #define LEASE_SETS 1024
 #define LEASE_WAYS 4
 #define LEASEQ_MAX 256
@@ -329,18 +330,13 @@ static int pull_bans(struct gw_cluster *c)
 		return -ENOMEM;
 	}
 	for (i = 1; i + 1 < rep->elements; i += 2) {
-		const char *m = rep->element[i]->str, *sp = m ? strchr(m, ' ') : NULL;
+		const redisReply *m = rep->element[i], *score = rep->element[i + 1];
 		struct ban_known *k = &next[n];
-		size_t alen = sp ? (size_t)(sp - m) : 0;
 
-		if (!sp || alen >= sizeof(addr) || strlen(sp + 1) > GW_CFG_NODE_MAX)
+		if (m->type != REDIS_REPLY_STRING || score->type != REDIS_REPLY_STRING ||
+		    gw_cluster_ban_member_parse(m->str, m->len, &k->prefix, k->node))
 			continue;
-		memcpy(addr, m, alen);
-		addr[alen] = '\0';
-		if (gw_cidr_parse(addr, &k->prefix))
-			continue;
-		snprintf(k->node, sizeof(k->node), "%s", sp + 1);
-		k->deadline_ms = strtoull(rep->element[i + 1]->str, NULL, 10);
+		k->deadline_ms = strtoull(score->str, NULL, 10);
 		if (k->deadline_ms > now)
 			n++;
 	}
@@ -412,7 +408,8 @@ static int heartbeat(struct gw_cluster *c)
 	err = eval(c, &rep, HEARTBEAT_LUA, 1, keys, 3, args);
 	if (err)
 		return err;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1) {
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING) {
 		freeReplyObject(rep);
 		return -EPROTO;
 	}
@@ -421,16 +418,16 @@ static int heartbeat(struct gw_cluster *c)
 	c->n_nodes = 0;
 	for (i = 1; i + 1 < rep->elements && c->n_nodes < NODES_MAX; i += 2) {
 		struct node_seen *s = &c->nodes[c->n_nodes];
-		unsigned long long ms = 0;
-		unsigned int gen = 0;
-		char hash[HASH_HEX] = "-";
+		const redisReply *name = rep->element[i], *value = rep->element[i + 1];
+		__u64 ms;
 
-		if (sscanf(rep->element[i + 1]->str, "%llu %u %16s", &ms, &gen, hash) < 2)
+		if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING ||
+		    !gw_cluster_node_name_ok(name->str, name->len) ||
+		    gw_cluster_node_value_parse(value->str, value->len, &ms, &s->generation, s->hash))
 			continue;
-		snprintf(s->name, sizeof(s->name), "%s", rep->element[i]->str);
+		memcpy(s->name, name->str, name->len);
+		s->name[name->len] = '\0';
 		s->age_ms = now > ms ? now - ms : 0;
-		s->generation = gen;
-		snprintf(s->hash, sizeof(s->hash), "%s", hash);
 		c->n_nodes++;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -599,7 +596,11 @@ static int run_leases(struct gw_cluster *c)
 		redisReply *r = err ? NULL : rep[i];
 
 		l->pending = 0;
-		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+		    r->element[0]->type != REDIS_REPLY_INTEGER || r->element[0]->integer < 0 ||
+		    r->element[0]->integer > l->want || r->element[1]->type != REDIS_REPLY_INTEGER ||
+		    r->element[2]->type != REDIS_REPLY_INTEGER ||
+		    r->element[3]->type != REDIS_REPLY_INTEGER)
 			continue;
 		c->st.leases++;
 		l->tokens += (__u32)r->element[0]->integer;
