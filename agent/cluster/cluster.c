@@ -43,7 +43,8 @@
 #define LEASE_SETS 1024
 #define LEASE_WAYS 4
 #define LEASEQ_MAX 256
-#define BATCH_MAX 64
+#define BATCH_MAX 65536
+#define BATCH_SPAN_NS (20 * NS_MS)	/* a batch lasts this long at full rate */
 
 struct ban_pending {
 	struct gw_cidr prefix;
@@ -66,9 +67,12 @@ struct node_seen {
 struct lease {
 	char key[GW_CLUSTER_RL_KEY_MAX + 1];	/* "": free */
 	__u64 interval_ns, tolerance_ns;
-	__u32 want;
+	__u32 want;			/* of the lease under way */
+	__u32 spent;			/* tokens spent since the last lease was asked */
 	__u32 tokens;			/* leased, unused */
 	__u64 expires;			/* the tokens' end (monotonic) */
+	__u32 prev_tokens;		/* the previous lease's, spent first */
+	__u64 prev_expires;
 	__u32 remaining;		/* the cluster's after the last lease */
 	__u64 reset_at;			/* monotonic: the shared bucket full again */
 	__u64 denied_until;		/* monotonic: refuse without asking before */
@@ -438,11 +442,13 @@ static int heartbeat(struct gw_cluster *c)
 /* ------------------------------------------------------------------ */
 /* Shared rate limits                                                   */
 
-__u32 gw_cluster_rl_batch(__u32 burst)
+__u32 gw_cluster_rl_batch(__u32 burst, __u64 interval_ns)
 {
-	__u32 b = burst / 16;
+	__u64 b = burst / 16, r = interval_ns ? BATCH_SPAN_NS / interval_ns : b;
 
-	return b < 1 ? 1 : b > BATCH_MAX ? BATCH_MAX : b;
+	if (r < b)
+		b = r;
+	return b < 1 ? 1 : b > BATCH_MAX ? BATCH_MAX : (__u32)b;
 }
 
 static __u64 fnv1a(const char *s)
@@ -452,6 +458,13 @@ static __u64 fnv1a(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h;
+}
+
+/* How long leased tokens may be spent: one batch span, or one emission
+ * interval when that is longer. */
+static __u64 lease_life(__u64 interval_ns)
+{
+	return interval_ns > BATCH_SPAN_NS ? interval_ns : BATCH_SPAN_NS;
 }
 
 /* The lease of key, taking over a free or the least recently used
@@ -484,7 +497,12 @@ static void lease_ask(struct gw_cluster *c, struct lease *l, const struct gw_clu
 		return;
 	l->interval_ns = rl->interval_ns;
 	l->tolerance_ns = rl->tolerance_ns;
-	l->want = gw_cluster_rl_batch(rl->burst);
+	/* twice what was spent since the last ask, within the batch: an
+	 * idle node leases one token, a busy one a whole batch */
+	l->want = gw_cluster_rl_batch(rl->burst, rl->interval_ns);
+	if ((__u64)l->spent * 2 < l->want)
+		l->want = l->spent ? l->spent * 2 : 1;
+	l->spent = 0;
 	l->pending = 1;
 	c->leaseq[c->n_leaseq++] = l;
 	pthread_cond_signal(&c->wake);
@@ -495,14 +513,19 @@ static void lease_ask(struct gw_cluster *c, struct lease *l, const struct gw_clu
  * locked. */
 static int lease_decide(struct lease *l, __u64 now, struct gw_cluster_verdict *v)
 {
-	if (l->tokens && now < l->expires) {
-		l->tokens--;
+	__u32 *from = l->prev_tokens && now < l->prev_expires ? &l->prev_tokens :
+		      l->tokens && now < l->expires ? &l->tokens : NULL;
+
+	if (from) {
+		(*from)--;
+		l->spent++;
 		v->allowed = 1;
-		v->remaining = l->remaining + l->tokens;
+		v->remaining = l->remaining + l->tokens + l->prev_tokens;
 		v->reset_ns = l->reset_at > now ? l->reset_at - now : 0;
 		return 1;
 	}
 	l->tokens = 0;
+	l->prev_tokens = 0;
 	if (now < l->denied_until) {
 		v->allowed = 0;
 		v->retry_after_ns = l->denied_until - now;
@@ -517,16 +540,20 @@ int gw_cluster_rl_check(struct gw_cluster *c, const struct gw_cluster_rl *rl, __
 {
 	struct timespec until;
 	struct lease *l;
-	__u64 deadline = now_ns + c->ro.timeout_ns;
+	__u64 deadline;
 	int decided = 0;
 
+	/* the caller's time may be its loop's, taken before a batch of
+	 * events: leases and the wait go by the clock */
+	now_ns = mono_ns();
+	deadline = now_ns + c->ro.timeout_ns;
 	memset(v, 0, sizeof(*v));
 	pthread_mutex_lock(&c->lock);
 	l = c->up ? lease_get(c, rl, now_ns) : NULL;
 	if (l) {
 		l->used = now_ns;
 		decided = lease_decide(l, now_ns, v);
-		if (!decided || l->tokens <= gw_cluster_rl_batch(rl->burst) / 2)
+		if (!decided || l->tokens <= l->want / 2)
 			lease_ask(c, l, rl);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &until);
@@ -559,7 +586,7 @@ static int run_leases(struct gw_cluster *c)
 	int argc[LEASEQ_MAX];
 	redisReply *rep[LEASEQ_MAX];
 	size_t n, i;
-	__u64 now;
+	__u64 now, sent;
 	int err;
 
 	pthread_mutex_lock(&c->lock);
@@ -588,6 +615,7 @@ static int run_leases(struct gw_cluster *c)
 		argc[i] = 7;
 		v[i] = argv[i];
 	}
+	sent = mono_ns();
 	err = exchange(c, n, argc, (const char **const *)v, rep);
 	now = mono_ns();
 	pthread_mutex_lock(&c->lock);
@@ -603,10 +631,18 @@ static int run_leases(struct gw_cluster *c)
 		    r->element[3]->type != REDIS_REPLY_INTEGER)
 			continue;
 		c->st.leases++;
-		l->tokens += (__u32)r->element[0]->integer;
-		/* a token taken at t may only be spent until t + batch intervals:
-		 * that is what bounds the overshoot (docs/cluster.md) */
-		l->expires = now + (__u64)l->want * l->interval_ns;
+		/* a token may be spent for one lease life from the ask (before
+		 * Redis took it), and no later: that bounds the overshoot
+		 * (docs/cluster.md). The last lease's tokens are kept with
+		 * their own end; older ones are dropped. */
+		if (l->tokens && now < l->expires) {
+			l->prev_tokens = l->tokens;
+			l->prev_expires = l->expires;
+		} else {
+			l->prev_tokens = 0;
+		}
+		l->tokens = (__u32)r->element[0]->integer;
+		l->expires = sent + lease_life(l->interval_ns);
 		l->remaining = (__u32)r->element[1]->integer;
 		l->reset_at = now + (__u64)r->element[2]->integer * 1000;
 		l->denied_until = r->element[0]->integer ? 0 :

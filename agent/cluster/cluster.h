@@ -96,8 +96,10 @@ struct gw_cluster_verdict {
 int gw_cluster_rl_check(struct gw_cluster *c, const struct gw_cluster_rl *rl, __u64 now_ns,
 			struct gw_cluster_verdict *v);
 
-/* The batch of tokens leased at a time for a limit of this burst. */
-__u32 gw_cluster_rl_batch(__u32 burst);
+/* The batch of tokens leased at a time for a limit of this burst and
+ * emission interval: burst/16 or 20 ms worth of tokens at the full rate,
+ * whichever is smaller, at least 1 (and at most 65536). */
+__u32 gw_cluster_rl_batch(__u32 burst, __u64 interval_ns);
 
 struct gw_cluster_stats {
 	int redis_up;

@@ -150,11 +150,14 @@ static void test_wire(void **state)
 
 static void test_batch(void **state)
 {
-	assert_int_equal(gw_cluster_rl_batch(1), 1);
-	assert_int_equal(gw_cluster_rl_batch(31), 1);
-	assert_int_equal(gw_cluster_rl_batch(32), 2);
-	assert_int_equal(gw_cluster_rl_batch(2000), 64);
-	assert_int_equal(gw_cluster_rl_batch(1000000000), 64);
+	const __u64 ms = 1000000ull;
+
+	assert_int_equal(gw_cluster_rl_batch(1, 60000 * ms), 1);	/* 1/m */
+	assert_int_equal(gw_cluster_rl_batch(31, 1 * ms), 1);
+	assert_int_equal(gw_cluster_rl_batch(32, 60000 * ms), 1);	/* 20 ms of 1/m: none */
+	assert_int_equal(gw_cluster_rl_batch(2000, 1 * ms), 20);	/* 1000/s: 20 ms */
+	assert_int_equal(gw_cluster_rl_batch(2000, 1000), 125);	/* 1M/s: burst/16 */
+	assert_int_equal(gw_cluster_rl_batch(1000000000, 1), 65536);
 }
 
 static __u64 now_ns(void)
