@@ -13,7 +13,8 @@
 # redis-server stopped under bounded load every request is answered within
 # the timeout's reach, limits fall back to the node (gw_cluster_fallback_total),
 # gw_cluster_redis_up says 0, a held ban stays; redis-server started again:
-# gw_cluster_redis_up back to 1 by itself; node b on a TLS-only
+# gw_cluster_redis_up back to 1 by itself; Redis stalled 1.5 s (DEBUG SLEEP)
+# under load: no request waits much past the timeout; node b on a TLS-only
 # redis-server (test CA, server_name checked; a wrong name refused).
 # vm: skip (user space only)
 . "$(dirname "$0")/lib.sh"
@@ -55,7 +56,8 @@ printf '%s\n' "$PASS" >"$IT_TMP/redis.pass"
 chmod 600 "$IT_TMP/redis.pass"
 redis_start() {
 	it_bg "$RD" "$IT_TMP/redis.log" redis-server --bind "$NET.5" --port 6379 --save '' \
-		--appendonly no --requirepass "$PASS" --dir "$IT_TMP" --daemonize no
+		--appendonly no --requirepass "$PASS" --dir "$IT_TMP" --daemonize no \
+		--enable-debug-command yes
 	REDIS_PID=$IT_BG_PID
 	for ((i = 0; i < 50; i++)); do
 		nsx "$RD" redis-cli -h "$NET.5" -a "$PASS" --no-auth-warning ping 2>/dev/null |
@@ -302,6 +304,26 @@ load "$NET.1,$NET.2" 500 3 >"$IT_TMP/load3"
 read -r worst codes <"$IT_TMP/load3"
 [[ $codes == "200:"* ]] || it_fail "after recovery: $codes"
 it_log "Redis back: both nodes reconnected by themselves in $tr ms ($codes)"
+
+# Redis slow (DEBUG SLEEP: it answers nothing for 1.5 s) under load: no
+# request waits much past the 250 ms timeout; limits fall back meanwhile.
+fb0=$(metric "$NET.1" gw_cluster_fallback_total)
+load "$NET.1,$NET.2" 200000 3 >"$IT_TMP/load4" &
+LPID=$!
+sleep 0.5
+nsx "$RD" redis-cli -h "$NET.5" -a "$PASS" --no-auth-warning debug sleep 1.5 >/dev/null
+wait "$LPID"
+read -r worst codes <"$IT_TMP/load4"
+[[ $codes == "200:"* && $codes != *" "* ]] || it_fail "answers with Redis slow: $codes"
+[ "$worst" -lt 600 ] || it_fail "a request waited $worst ms with Redis slow (timeout 250 ms)"
+fb1=$(metric "$NET.1" gw_cluster_fallback_total)
+[ "$fb1" -gt "$fb0" ] || it_fail "no fallback while Redis was slow"
+for ((i = 0; i < 50; i++)); do
+	[ "$(metric "$NET.1" gw_cluster_redis_up)" = 1 ] && break
+	sleep 0.1
+done
+[ "$(metric "$NET.1" gw_cluster_redis_up)" = 1 ] || it_fail "a did not come back after Redis' stall"
+it_log "Redis slow (1.5 s stall): worst request ${worst} ms, $((fb1 - fb0)) fallbacks, back by itself"
 
 # TLS: a second redis-server with TLS only, node b moved to it (a restart:
 # cluster settings do not change on reload), its CA and name checked.
