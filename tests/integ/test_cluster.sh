@@ -166,6 +166,17 @@ gwctl b cluster status | grep -q '^a .*yes.*DIFFERS' || it_fail "a's differing c
 [ "$(metric "$NET.1" gw_cluster_redis_up)" = 1 ] || it_fail "gw_cluster_redis_up is not 1"
 it_log "cluster status: nodes a and b, Redis up, differing configs flagged"
 
+# Reload: the same file reloads; a changed cluster section is refused
+# until a restart (the running client stays), and says so.
+gwctl a reload >/dev/null || it_fail "reload of an unchanged a.yaml failed"
+sed -i 's/timeout: 250ms/timeout: 300ms/' "$IT_TMP/a.yaml"
+out=$(gwctl a reload 2>&1) && it_fail "a changed cluster section reloaded quietly: $out"
+grep -q 'restart gwd' <<<"$out" || it_fail "reload does not say to restart: $out"
+sed -i 's/timeout: 300ms/timeout: 250ms/' "$IT_TMP/a.yaml"
+gwctl a reload >/dev/null || it_fail "reload back failed"
+[ "$(gwctl a cluster status --json | jq -r .redis_up)" = true ] || it_fail "reloads disturbed the cluster"
+it_log "reload: same file fine; a changed cluster section asks for a restart"
+
 # A ban made on A reaches B's XDP within 1 s.
 [ "$(code "$BAD" "$NET.2" /keyed -H "X-API-Key: $APIKEY")" = 200 ] || it_fail "B refuses before any ban"
 for ((i = 0; i < 4; i++)); do
