@@ -76,7 +76,7 @@ cfg() {
 	cat <<YAML
 version: 1
 gateway:
-  pin_root: $IT_PIN/$1
+  pin_root: $IT_PIN/$1-$IT_SUF
   admin_socket: $IT_TMP/$1.sock
   metrics: $2:9100
   interfaces: [$3]
