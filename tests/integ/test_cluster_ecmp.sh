@@ -13,7 +13,9 @@
 #     source ports) are sent through A, then through B (the client's route
 #     to the VIPs moved), and must reach the same backend; also after the
 #     same live backend changes were applied in opposite orders on A and B
-#     (the files list the backends in different orders too).
+#     (the files list the backends in different orders too); then through a
+#     multipath route over A and B (port hashing): spread over both nodes,
+#     the same backends.
 # (b) a TCP connection to the ipip service moved from A to B in mid-stream
 #     (the client's route replaced) keeps its backend and survives.
 # The gateways run XDP in generic mode: with native XDP, XDP_TX on a veth
@@ -143,6 +145,28 @@ compare "backends listed 1 2 3 on A, 3 1 2 on B"
 { gwctl b backend del u "$NET.22:7000" && gwctl b backend add u "$NET.24:7000"; } >/dev/null ||
 	it_fail "live changes on B"
 compare "be4 added and be2 removed, in opposite orders"
+
+# The client's route to the VIP multipath over A and B (hashing ports,
+# as a router's ECMP does): the flows spread over both nodes and still
+# reach the backends the single-path runs saw.
+nsx "$CL" sysctl -qw net.ipv4.fib_multipath_hash_policy=1
+nsx "$CL" ip route replace "$VU/32" nexthop via "$NET.1" nexthop via "$NET.2"
+# pkts NS NODE: packets node NODE (in NS) steered to the UDP service.
+pkts() {
+	nsenter --net="/run/netns/$1" "$DPCTL" --pin-root "$IT_PIN/$2-$IT_SUF" stats |
+		awk -v v="$VU:7000" '$1 == v { print $8 }'
+}
+pa0=$(pkts "$NA" a)
+pb0=$(pkts "$NB" b)
+flows "$IT_TMP/fm"
+diff -q "$IT_TMP/fa" "$IT_TMP/fm" >/dev/null ||
+	it_fail "multipath: $(diff "$IT_TMP/fa" "$IT_TMP/fm" | grep -c '^<') of 200 flows reach another backend"
+pa=$(($(pkts "$NA" a) - pa0))
+pb=$(($(pkts "$NB" b) - pb0))
+if [ "$pa" -le 20 ] || [ "$pb" -le 20 ]; then
+	it_fail "multipath: A steered $pa, B $pb of the 200 flows"
+fi
+it_log "multipath route: 200 flows over both nodes (A $pa, B $pb packets), the same backends"
 
 # (b) a TCP connection to the ipip VIP moved from A to B in mid-stream.
 via "$NET.1"
