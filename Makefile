@@ -41,7 +41,8 @@ WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iagent -I$(BUILD)/bpf \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
-LDLIBS := -lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lsystemd -lcap-ng -lelf -lz
+LDLIBS := -lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lsystemd -lcap-ng -lelf -lz \
+	-lhiredis
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
@@ -67,14 +68,14 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 # uses: gwctl and gw-dpctl take core, config and dp, never the L7 parts.
 # Dependencies go one way; `make check-layers` enforces the table in
 # docs/architecture.md.
-PARTS := core config dp http auth l7 proxy runtime daemon
+PARTS := core config dp http auth l7 proxy runtime cluster daemon
 AGENT_MAINS := agent/dp/dpctl.c agent/daemon/gwd.c
 part_srcs = $(filter-out $(AGENT_MAINS),$(wildcard agent/$(1)/*.c))
 part_lib = $(BUILD)/lib/libgw-$(1).a
 LIB_SRCS := $(foreach p,$(PARTS),$(call part_srcs,$(p)))
 SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 # Link order: a part before the parts it may use.
-GWD_PARTS := daemon runtime proxy l7 auth http dp config core
+GWD_PARTS := daemon cluster runtime proxy l7 auth http dp config core
 CTL_PARTS := dp config core
 GWD_LIBS := $(foreach p,$(GWD_PARTS),$(call part_lib,$(p)))
 CTL_LIBS := $(foreach p,$(CTL_PARTS),$(call part_lib,$(p)))

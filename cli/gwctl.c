@@ -380,15 +380,48 @@ static void print_filter(json_t *d)
 	size_t i;
 
 	printf("default: %s\n", S(d, "default"));
-	printf("%-44s %-6s %-5s %-9s %s\n", "PREFIX", "ACTION", "KIND", "ORIGIN", "EXPIRES");
+	printf("%-44s %-6s %-5s %-9s %-8s %s\n", "PREFIX", "ACTION", "KIND", "ORIGIN", "EXPIRES",
+	       "NODE");
 	json_array_foreach(json_object_get(d, "entries"), i, e) {
 		char left[32] = "-";
 
 		if (json_is_integer(json_object_get(e, "expires_in_s")))
 			snprintf(left, sizeof(left), "%llds", I(e, "expires_in_s"));
-		printf("%-44s %-6s %-5s %-9s %s\n", S(e, "prefix"), S(e, "action"), S(e, "kind"),
-		       S(e, "origin"), left);
+		printf("%-44s %-6s %-5s %-9s %-8s %s\n", S(e, "prefix"), S(e, "action"),
+		       S(e, "kind"), S(e, "origin"), left,
+		       json_object_get(e, "node") ? S(e, "node") : "-");
 	}
+}
+
+/* `cluster status`: this node, Redis, and every node heard from. */
+static void print_cluster(json_t *d)
+{
+	json_t *n;
+	size_t i;
+	int differ = 0;
+
+	printf("node       %s (config generation %lld, hash %s)\n", S(d, "node"),
+	       I(d, "generation"), S(d, "hash"));
+	printf("redis      %s %s%s%s\n", S(d, "redis"),
+	       json_is_true(json_object_get(d, "redis_up")) ? "up" : "DOWN",
+	       json_object_get(d, "redis_error") ? ": " : "",
+	       json_object_get(d, "redis_error") ? S(d, "redis_error") : "");
+	printf("fallbacks  %lld node-local decisions; %lld cluster bans\n\n",
+	       I(d, "fallback_total"), I(d, "bans"));
+	printf("%-24s %-5s %-10s %-10s %-16s %s\n", "NODE", "UP", "HEARTBEAT", "GENERATION",
+	       "HASH", "CONFIG");
+	json_array_foreach(json_object_get(d, "nodes"), i, n) {
+		int diff = json_is_true(json_object_get(n, "config_differs"));
+		char age[32];
+
+		snprintf(age, sizeof(age), "%.1fs ago", (double)I(n, "age_ms") / 1000.0);
+		printf("%-24s %-5s %-10s %-10lld %-16s %s\n", S(n, "node"),
+		       json_is_true(json_object_get(n, "up")) ? "yes" : "no", age,
+		       I(n, "generation"), S(n, "hash"), diff ? "DIFFERS" : "same");
+		differ |= diff;
+	}
+	if (differ)
+		printf("\nwarning: nodes run different configs (hash of gateway.yaml)\n");
 }
 
 static void print_bucket(const char *name, json_t *b)
@@ -914,6 +947,8 @@ static const struct verb verbs[] = {
 	{ .words = "conntrack list", .opts = "service limit", .cmd = "conntrack.list",
 	  .args = ct_args, .print = print_ct, .form = "conntrack list [--service NAME] [--limit N]" },
 	{ .words = "route list", .cmd = "route.list", .print = print_routes, .form = "route list" },
+	{ .words = "cluster status", .cmd = "cluster.status", .print = print_cluster,
+	  .form = "cluster status" },
 	{ .words = "reload", .cmd = "reload", .print = print_reload, .form = "reload" },
 	{ .words = "check", .nargs = 1, .fn = verb_check, .form = "check FILE",
 	  .help = "validate FILE like gwd --check" },

@@ -16,6 +16,9 @@
 #   L7  http://198.18.1.1/ and https://lab.gw.test/ (self-signed) with
 #       /healthz (answered by gwd), /api/ (proxied), /keyed/ (API key),
 #       /limited/ (rate limited)
+#   a second node gw-b (198.18.5.2, behind gw) with Redis beside it:
+#       /shared rate-limited for both nodes, bans made on gw-b dropped in
+#       gw's XDP (examples/lab-b.yaml)
 #
 # It shows requests and who answered, a denied client, a flood being
 # limited, gwctl tables, live changes, a reload, the access log and
@@ -235,6 +238,46 @@ printf '\033[2m$ curl -s http://%s:9100/metrics | grep -E ...\033[0m\n' "$GW"
 nsx "$IT_CL1" curl -sS -m 5 "http://$GW:9100/metrics" |
 	grep -E '^gw_[a-z_]+(\{[^}]*\})? ' | grep -v ' 0$' | head -n 15
 
+bold "cluster: a second node, gw-b, behind gw-a; both share bans and /shared through Redis"
+command -v redis-server >/dev/null || it_skip "missing redis-server (make deps)"
+GWB=gwit-$IT_SUF-gb
+SOCKB=$IT_TMP/gwd-b.sock
+it_netns_add "$GWB"
+it_link "$IT_GW" "k1-$IT_SUF" "$GWB" "k2-$IT_SUF"
+nsx "$IT_GW" ip addr add 198.18.5.1/24 dev "k1-$IT_SUF"
+nsx "$GWB" ip addr add 198.18.5.2/24 dev "k2-$IT_SUF"
+nsx "$GWB" ip route add default via 198.18.5.1
+it_bg "$GWB" "$IT_TMP/redis.log" redis-server --bind 198.18.5.2 --port 6379 --save '' \
+	--appendonly no --dir "$IT_TMP" --daemonize no --protected-mode no
+sed -e "s|@PIN@|$IT_PIN/gwb-$IT_SUF|g" -e "s|@SOCK@|$SOCKB|g" -e "s|@TMP@|$IT_TMP|g" \
+	-e "s|@IF_K@|k2-$IT_SUF|" "$IT_ROOT/examples/lab-b.yaml" >"$IT_TMP/lab-b.yaml"
+say "nsenter --net=/run/netns/$GWB $BUILD/bin/gwd -c $IT_TMP/lab-b.yaml --foreground"
+gw_a=$IT_GW
+IT_GW=$GWB it_gwd_start "$IT_TMP/lab-b.yaml" "$IT_TMP/gwd-b.log" "$SOCKB"
+IT_GW=$gw_a
+gwctlb() { "$GWCTL" -s "$SOCKB" "$@"; }
+for i in $(seq 50); do
+	[ "$(gwctl --json cluster status 2>/dev/null | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)["nodes"]))' 2>/dev/null)" = 2 ] && break
+	sleep 0.1
+done
+show gwctl cluster status
+echo "   /shared allows a burst of 3 for both nodes together"
+for h in "$GW" 198.18.5.2 "$GW" 198.18.5.2; do
+	lcurl -o /dev/null -w "status %{http_code} from $h\n" "http://$h/shared"
+done
+echo "   cl1 fails auth 6 times on gw-b: gw-b bans it, and gw-a's XDP drops it too"
+for i in 1 2 3 4 5 6; do
+	nsx "$IT_CL1" curl -s -o /dev/null -m 1 -H "X-API-Key: wrong" "http://198.18.5.2/keyed/x"
+done
+for i in $(seq 20); do
+	gwctl filter list | grep -q '^198.18.1.2/32 .*gw-b' && break
+	sleep 0.1
+done
+show gwctl filter list
+a=$(it_request "$IT_CL1" tcp "$VIP_NAT" 80 banned 1)
+say "cl1 -> gw-a's nat service: ${a:-(no answer: banned in gw-a's XDP by gw-b's ban)}"
+say "the ban ends by itself in 15 s on both nodes"
+
 cat <<EOF
 
 == try it yourself
@@ -248,6 +291,7 @@ cat <<EOF
                  --resolve lab.gw.test:443:$GW https://lab.gw.test/api/x
   L4:        echo hello | ip netns exec $IT_CL1 nc -N $VIP_NAT 80
              echo hello | ip netns exec $IT_CL2 nc -N $VIP_DSR 7000
+  cluster:   $GWCTL -s $SOCK cluster status     (gw-b: $GWCTL -s \$IT_TMP/gwd-b.sock ...)
   gwctl:     $GWCTL -s $SOCK status
              (also: stats, service list, upstream list, route list, filter list,
               filter deny add PREFIX, backend drain web4 198.18.13.2:7000, reload)

@@ -19,6 +19,7 @@
 
 #include "gw/abi.h"
 #include "config/config.h"
+#include "config/redisaddr.h"
 #include "core/health.h"
 
 /* ------------------------------------------------------------------ */
@@ -155,9 +156,14 @@ static const struct kw gateway_kws[] = {
 static const struct kw_table gateway_table = { "gateway", sizeof(struct gw_cfg_gateway),
 					       gateway_kws, NULL, NULL };
 
+static const struct kw_enum scopes[] = {
+	{ "node", GW_SCOPE_NODE }, { "cluster", GW_SCOPE_CLUSTER }, { NULL, 0 },
+};
+
 static const struct kw ban_kws[] = {
 	RATE(struct gw_cfg_ban, auth_failures, "auth_failures", 0),
 	DUR(struct gw_cfg_ban, duration_ns, "duration", 0, NS_S, 365 * NS_DAY),
+	ENUM(struct gw_cfg_ban, scope, "scope", 0, scopes),
 	KW_END,
 };
 static const struct kw_table ban_table = { "ban", sizeof(struct gw_cfg_ban), ban_kws, NULL, NULL };
@@ -434,6 +440,7 @@ static const struct kw route_rl_kws[] = {
 	RATE(struct gw_cfg_route_rl, rate, "rate", KW_REQUIRED),
 	U32(struct gw_cfg_route_rl, burst, "burst", KW_REQUIRED, 1, 1000000000),
 	ENUM(struct gw_cfg_route_rl, key, "key", 0, rl_keys),
+	ENUM(struct gw_cfg_route_rl, scope, "scope", 0, scopes),
 	KW_END,
 };
 static const struct kw_table route_rl_table = { "rate_limit", sizeof(struct gw_cfg_route_rl),
@@ -473,6 +480,26 @@ static const struct kw route_kws[] = {
 static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
 					     NULL, NULL };
 
+static const struct kw redis_kws[] = {
+	STR(struct gw_cfg_redis, address, "address", KW_REQUIRED),
+	DUR(struct gw_cfg_redis, timeout_ns, "timeout", 0, NS_MS, 10 * NS_S),
+	STRP(struct gw_cfg_redis, password_file, "password_file", 0),
+	BOOL(struct gw_cfg_redis, tls, "tls"),
+	STRP(struct gw_cfg_redis, ca, "ca", 0),
+	STR(struct gw_cfg_redis, server_name, "server_name", 0),
+	KW_END,
+};
+static const struct kw_table redis_table = { "redis", sizeof(struct gw_cfg_redis), redis_kws,
+					     "address", NULL };
+
+static const struct kw cluster_kws[] = {
+	STR(struct gw_cfg_cluster, node, "node", 0),
+	TABLE(struct gw_cfg_cluster, redis, "redis", KW_REQUIRED, &redis_table),
+	KW_END,
+};
+static const struct kw_table cluster_table = { "cluster", sizeof(struct gw_cfg_cluster),
+					       cluster_kws, NULL, NULL };
+
 static void root_defaults(void *o)
 {
 	struct gw_cfg *c = o;
@@ -497,6 +524,7 @@ static const struct kw root_kws[] = {
 	TABLE(struct gw_cfg, auth, "auth", 0, &auth_table),
 	LIST(struct gw_cfg, routes, "routes", 0, K_TABLE, sizeof(struct gw_cfg_route),
 	     &route_table),
+	TABLE(struct gw_cfg, cluster, "cluster", 0, &cluster_table),
 	KW_END,
 };
 static const struct kw_table root_table = { "configuration", sizeof(struct gw_cfg), root_kws,
@@ -1298,6 +1326,49 @@ static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
 /* ------------------------------------------------------------------ */
 /* Freeing: the same tables drive it.                                   */
 
+/* A node name: 1..GW_CFG_NODE_MAX bytes of [A-Za-z0-9._-]. Returns 1 when ok. */
+static int node_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	return len && len <= GW_CFG_NODE_MAX && strspn(n, "abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
+/* cluster: its address and names; scope: cluster needs the section. */
+static void check_cluster(struct parse_ctx *c, const struct gw_cfg *cfg)
+{
+	const struct gw_cfg_cluster *cl = &cfg->cluster;
+	struct gw_redis_addr a;
+	char msg[256];
+	size_t i;
+
+	if (!cl->pos.line) {
+		if (cfg->filter.ban.scope == GW_SCOPE_CLUSTER)
+			pos_error(c, &cfg->filter.ban.pos, "ban: scope cluster needs a cluster "
+				  "section");
+		for (i = 0; i < cfg->n_routes; i++)
+			if (cfg->routes[i].rate_limit.scope == GW_SCOPE_CLUSTER)
+				pos_error(c, &cfg->routes[i].rate_limit.pos, "rate_limit: scope "
+					  "cluster needs a cluster section");
+		return;
+	}
+	if (cl->node && !node_name_ok(cl->node))
+		pos_error(c, &cl->pos, "cluster: node must be 1 to %d characters of "
+			  "A-Z a-z 0-9 . _ -", GW_CFG_NODE_MAX);
+	if (!cl->redis.address)
+		return;
+	if (gw_redis_addr_parse(cl->redis.address, &a, msg, sizeof(msg)))
+		pos_error(c, &cl->redis.pos, "redis: address: %s", msg);
+	else if (a.is_unix && cl->redis.tls)
+		pos_error(c, &cl->redis.pos, "redis: tls needs a TCP address");
+	if ((cl->redis.ca || cl->redis.server_name) && !cl->redis.tls)
+		pos_error(c, &cl->redis.pos, "redis: ca and server_name need tls: true");
+	if (cl->redis.password_file && cl->redis.password_file[0] != '/')
+		pos_error(c, &cl->redis.password_file_pos, "redis: password_file must be an "
+			  "absolute path");
+}
+
 static void free_table(const struct kw_table *t, void *obj);
 
 static void free_value(const struct kw *k, void *obj)
@@ -1397,6 +1468,7 @@ static int load_text(const char *name, const char *text, size_t len, struct gw_c
 	check_filter(&c, cfg);
 	check_services(&c, cfg);
 	check_l7(&c, cfg);
+	check_cluster(&c, cfg);
 	if (c.oom)
 		err = -ENOMEM;
 	else if (errs->n)

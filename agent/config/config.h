@@ -59,10 +59,14 @@ struct gw_cfg_gateway {
 	__u64 drain_timeout_ns;	/* L7 drain on stop; 0: GW_L7_DRAIN_NS (10 s) */
 };
 
+#define GW_SCOPE_NODE 0
+#define GW_SCOPE_CLUSTER 1	/* shared through cluster.redis */
+
 struct gw_cfg_ban {
 	struct gw_cfg_pos pos;
 	struct gw_rate auth_failures;	/* count 0: no automatic bans */
 	__u64 duration_ns;
+	int scope;		/* GW_SCOPE_* */
 };
 
 struct gw_cfg_filter {
@@ -256,6 +260,7 @@ struct gw_cfg_route_rl {
 	struct gw_rate rate;	/* count 0: no limit */
 	__u32 burst;
 	int key;		/* GW_RL_KEY_* */
+	int scope;		/* GW_SCOPE_* */
 };
 
 struct gw_cfg_req_headers {
@@ -297,6 +302,29 @@ struct gw_cfg_route {
 	char *client_cert_header;	/* the client certificate's subject goes upstream here */
 };
 
+#define GW_CFG_NODE_MAX 64
+#define GW_CLUSTER_TIMEOUT_DEFAULT_NS 50000000ull
+
+/* cluster.redis: where the nodes meet. */
+struct gw_cfg_redis {
+	struct gw_cfg_pos pos;
+	char *address;		/* "IP:PORT", "[IPv6]:PORT" or "unix:/PATH" */
+	__u64 timeout_ns;	/* each Redis exchange; 0: the default (50 ms) */
+	char *password_file;	/* NULL: no AUTH */
+	struct gw_cfg_pos password_file_pos;
+	int tls;		/* TLS to Redis (TCP only) */
+	char *ca;		/* with tls: the CA bundle; NULL: the system's */
+	struct gw_cfg_pos ca_pos;
+	char *server_name;	/* with tls: the name checked; NULL: none (IP) */
+};
+
+/* cluster: nodes sharing scope: cluster limits and bans (docs/cluster.md). */
+struct gw_cfg_cluster {
+	struct gw_cfg_pos pos;	/* line 0: no cluster section */
+	char *node;		/* NULL: the hostname */
+	struct gw_cfg_redis redis;
+};
+
 struct gw_cfg {
 	char *file;
 	char *text;		/* the file as read (gw_cfg_load only; NUL-terminated) */
@@ -315,6 +343,7 @@ struct gw_cfg {
 	struct gw_cfg_auth auth;
 	struct gw_cfg_route *routes;
 	size_t n_routes;
+	struct gw_cfg_cluster cluster;
 };
 
 /* Parses and validates `path`. Returns 0 with *cfg filled, or -EINVAL with

@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "daemon/admin.h"
+#include "daemon/cluster_link.h"
 #include "daemon/metrics.h"
 #include "daemon/status_page.h"
 #include "dp/apply.h"
@@ -86,6 +87,7 @@ struct gwd {
 	struct gw_endpoint metrics_ep;	/* where the metrics listener in use listens */
 	struct gw_l4health *l4h;	/* health checks of L4 backends; NULL if none could start */
 	struct gw_l7 *l7;		/* the L7 proxy; NULL without listeners */
+	struct gw_cluster_link cluster;	/* shared limits and bans (cluster:) */
 	int sfd;
 	struct gw_status *status;	/* the status page's samples; NULL: no rates */
 	struct gw_reload_result last_reload;
@@ -316,6 +318,18 @@ static int apply(struct gwd *g, const struct gw_cfg *cfg)
 
 static int update_endpoints(struct gwd *g, const struct gw_cfg *cfg);
 
+/* The cluster follows the running config (a problem is a warning). */
+static void cluster_apply(struct gwd *g)
+{
+	char msg[256];
+	int err;
+
+	g->cluster.filter = &g->maps.filter;
+	err = gw_cluster_link_apply(&g->cluster, &g->cfg, g->generation, msg, sizeof(msg));
+	if (err)
+		problem(g, err, "%s", msg);
+}
+
 /* Tells systemd (NOTIFY_SOCKET; nothing without it) how gwd is. */
 static void notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void notify(const char *fmt, ...)
@@ -335,23 +349,16 @@ static __u64 drain_ns_of(const struct gw_cfg *cfg)
 	return cfg->gateway.drain_timeout_ns ? cfg->gateway.drain_timeout_ns : GW_L7_DRAIN_NS;
 }
 
-/* The L7 runtime's bans of repeated auth failures go into the XDP ban
- * maps. Returns 0 or -errno. */
-static int ban_to_filter(void *arg, const struct gw_cidr *prefix, __u64 duration_ns)
-{
-	const struct gw_filter_maps *maps = arg;
-
-	return gw_ban_add(maps, prefix, duration_ns, GW_ORIGIN_BAN);
-}
-
 /* Starts, reloads or stops the L7 runtime to match cfg. Returns 0 or -errno
  * (the running L7 snapshot stays). */
 static int apply_l7(struct gwd *g, const struct gw_cfg *cfg)
 {
 	struct gw_l7_env env = {
 		.main_loop = g->loop,
-		.ban = ban_to_filter,
-		.ban_arg = &g->maps.filter,
+		/* the XDP ban maps, and every node's with scope: cluster */
+		.ban = gw_cluster_link_ban,
+		.ban_arg = &g->cluster,
+		.shared_limits = gw_cluster_link_limits(&g->cluster),
 	};
 
 	if (!gw_l7_wanted(cfg)) {
@@ -425,6 +432,7 @@ static int reload_apply(struct gwd *g)
 	/* A listener that cannot move keeps serving where it was; the next
 	 * reload tries again. */
 	update_endpoints(g, &g->cfg);
+	cluster_apply(g);
 	if (g->problem_err) {
 		/* The file is applied, but not all of it took: a failure. */
 		g->counters.reloads_failed++;
@@ -490,7 +498,7 @@ static int admin_backend_health(void *arg, const struct gw_svc_key *svc,
 struct gwd_cmds {
 	struct gw_dp_cmd_ctx dp;
 	struct gw_admin_ctx own;
-	struct gw_cmd_table t[3];
+	struct gw_cmd_table t[4];
 };
 
 static void cmds_init(struct gwd *g, struct gwd_cmds *c)
@@ -503,6 +511,8 @@ static void cmds_init(struct gwd *g, struct gwd_cmds *c)
 		.generation = g->generation,
 		.backends_changed = admin_backends_changed,
 		.backend_health = admin_backend_health,
+		.ban_node = gw_cluster_link_ban_node,
+		.ban_node_arg = &g->cluster,
 		.arg = g,
 	};
 	c->own = (struct gw_admin_ctx){
@@ -514,6 +524,7 @@ static void cmds_init(struct gwd *g, struct gwd_cmds *c)
 	c->t[0] = gw_dp_cmd_table(&c->dp);
 	c->t[1] = gw_l7_cmd_table(&g->l7);
 	c->t[2] = gw_admin_cmd_table(&c->own);
+	c->t[3] = gw_cluster_cmd_table(&g->cluster);
 }
 
 /* Serves the admin socket's ready clients with the current state. */
@@ -535,7 +546,10 @@ static void on_metrics(struct gw_io *io, __u32 events)
 		.maps = &g->maps, .l7 = g->l7, .agent = &g->counters,
 		.reload = &g->last_reload, .ring = g->status,
 	};
-	struct gw_metrics_src src = { &g->maps, &g->cfg, &g->counters, g->l7, &page };
+	struct gw_metrics_src src = {
+		.maps = &g->maps, .cfg = &g->cfg, .agent = &g->counters, .l7 = g->l7,
+		.status = &page, .cluster = &g->cluster,
+	};
 
 	cmds_init(g, &c);
 	g->counters.generation = g->generation;
@@ -919,6 +933,7 @@ static int run(struct gwd *g)
 	err = drop_caps(g);
 	if (err)
 		goto out_endpoints;
+	cluster_apply(g);
 	/* After the drop: capabilities are per thread, so the L7 workers are
 	 * started with the reduced set (NET_BIND_SERVICE is kept). */
 	err = apply_l7(g, &g->cfg);
@@ -947,6 +962,7 @@ out_endpoints:
 		g->l7 = NULL;
 	}
 	gw_l7_drains_wait();
+	gw_cluster_link_stop(&g->cluster);
 out:
 	gw_l4health_free(g->l4h);
 	g->l4h = NULL;

@@ -19,6 +19,7 @@
 #include "core/prom.h"
 #include "daemon/metrics.h"
 #include "daemon/status_page.h"
+#include "daemon/cluster_link.h"
 #include "runtime/l7.h"
 #include "dp/show.h"
 
@@ -222,6 +223,8 @@ int gw_metrics_render(FILE *f, const struct gw_metrics_src *src)
 	fprintf(f, "gw_config_generation %u\n", src->agent->generation);
 	if (src->l7)
 		gw_l7_metrics(src->l7, f);
+	if (src->cluster)
+		gw_cluster_link_metrics(src->cluster, f);
 	render_process(f);
 	return ferror(f) ? -EIO : 0;
 }

@@ -12,6 +12,8 @@
 #ifndef GW_METRICS_H
 #define GW_METRICS_H
 
+struct gw_cluster_link;
+
 #include <stdio.h>
 #include "core/addr.h"
 #include "config/config.h"
@@ -33,6 +35,7 @@ struct gw_metrics_src {
 	const struct gw_agent_counters *agent;
 	struct gw_l7 *l7;		/* NULL without the L7 proxy */
 	const struct gw_status_src *status;	/* the page of / and /status; NULL: none */
+	struct gw_cluster_link *cluster;	/* NULL: no cluster metrics */
 };
 
 /* Writes text (a gateway.yaml) to f with the values of keys that name a

@@ -439,6 +439,7 @@ static int cmd_service_list(struct gw_cmd_call *c, json_t **out)
 struct filter_walk {
 	struct rows rows;
 	__u64 now;
+	const struct gw_dp_cmd_ctx *ctx;
 };
 
 static int filter_json(const struct gw_filter_entry *e, void *arg)
@@ -459,6 +460,12 @@ static int filter_json(const struct gw_filter_entry *e, void *arg)
 	gw_cmd_json_add(o, "action", json_string(e->rule.action == GW_RULE_ALLOW ? "allow" : "deny"));
 	gw_cmd_json_add(o, "kind", json_string(e->is_ban ? "ban" : "list"));
 	gw_cmd_json_add(o, "origin", json_string(gw_origin_str(e->rule.origin)));
+	if (e->is_ban && w->ctx->ban_node) {
+		char node[80];
+
+		if (!w->ctx->ban_node(w->ctx->ban_node_arg, &e->cidr, node, sizeof(node)))
+			gw_cmd_json_add(o, "node", json_string(node));
+	}
 	if (e->rule.expires_ns)
 		gw_cmd_json_add(o, "expires_in_s", json_integer(e->rule.expires_ns > w->now ?
 			(json_int_t)((e->rule.expires_ns - w->now + 999999999ull) / 1000000000ull) :
@@ -471,7 +478,7 @@ static int filter_json(const struct gw_filter_entry *e, void *arg)
 
 static int cmd_filter_list(struct gw_cmd_call *c, json_t **out)
 {
-	struct filter_walk w = { .now = gw_now_ns() };
+	struct filter_walk w = { .now = gw_now_ns(), .ctx = DP(c) };
 	struct gw_config cfg;
 	json_t *d, *arr;
 	int err;

@@ -29,6 +29,10 @@ struct gw_dp_cmd_ctx {
 	 * backends' down marks are shown then). */
 	int (*backend_health)(void *arg, const struct gw_svc_key *svc,
 			      const struct gw_endpoint *be, struct gw_health_info *info);
+	/* The cluster node a ban came from, into buf: 0 or -ENOENT. NULL
+	 * without a cluster. */
+	int (*ban_node)(void *arg, const struct gw_cidr *prefix, char *buf, size_t len);
+	void *ban_node_arg;
 	void *arg;
 };
 

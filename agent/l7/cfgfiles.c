@@ -135,6 +135,25 @@ static int check_uptls(const char *name, const struct gw_cfg *cfg, struct gw_cfg
 	return ret;
 }
 
+/* cluster.redis: the password file and the CA bundle gwd reads at start.
+ * Returns 0 or -EINVAL (problems in errs). */
+static int check_cluster_files(const char *name, const struct gw_cfg *cfg,
+			       struct gw_cfg_errors *errs)
+{
+	const struct gw_cfg_redis *r = &cfg->cluster.redis;
+	int ret = 0;
+
+	if (r->password_file && access(r->password_file, R_OK)) {
+		add(errs, name, &r->password_file_pos, "redis: password_file: ", strerror(errno));
+		ret = -EINVAL;
+	}
+	if (r->ca && access(r->ca, R_OK)) {
+		add(errs, name, &r->ca_pos, "redis: ca: ", strerror(errno));
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
 int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg_errors *errs)
 {
 	enum gw_log_level level = gw_log_get_level();
@@ -145,6 +164,8 @@ int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg
 	/* the loaders log what they refuse: here it goes to errs instead */
 	gw_log_set_level((enum gw_log_level)(GW_LOG_ERR - 1));
 	if (cfg->gateway.access_log && check_log_dir(name, cfg, errs))
+		ret = -EINVAL;
+	if (cfg->cluster.pos.line && check_cluster_files(name, cfg, errs))
 		ret = -EINVAL;
 	/* a file the config parse could not give (an invalid config checked
 	 * in one pass) is skipped: its problem is reported already */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "l7/l7limit.h"
@@ -46,6 +47,7 @@ struct gw_l7limit {
 	size_t mask;		/* sets - 1 */
 	__u64 sipkey[2][2];	/* two SipHash keys: set/id[0], id[1] */
 	atomic_ullong allowed, limited, evicted_live;
+	struct gw_l7limit_shared shared;
 };
 
 /* ------------------------------------------------------------------ */
@@ -111,6 +113,7 @@ int gw_l7limit_rule_init(struct gw_l7limit_rule *rule, const struct gw_cfg_route
 	memset(rule, 0, sizeof(*rule));
 	rule->scope = scope;
 	rule->key = rl->key;
+	rule->shared = rl->scope == GW_SCOPE_CLUSTER;
 	if (!rl->rate.count)
 		return 0;
 	err = gw_gcra_from_rate(&rl->rate, rl->burst, &rule->gcra);
@@ -158,6 +161,65 @@ void gw_l7limit_free(struct gw_l7limit *t)
 		pthread_mutex_destroy(&t->sets[i].lock);
 	free(t->sets);
 	free(t);
+}
+
+void gw_l7limit_set_shared(struct gw_l7limit *t, const struct gw_l7limit_shared *s)
+{
+	memset(&t->shared, 0, sizeof(t->shared));
+	if (s)
+		t->shared = *s;
+}
+
+/* The shared bucket's name: route id, key kind, then the address, or a
+ * SHA-256 of the consumer (any bytes, any length). Returns 0 or -EINVAL
+ * when the rule's key is missing. */
+static int shared_key(const struct gw_l7limit_rule *rule, const struct gw_l7limit_subject *s,
+		      char *buf, size_t len)
+{
+	unsigned char md[32];
+	char ip[GW_ADDR_STRLEN], hex[33];
+	unsigned int mdlen = 0, i;
+	int kind = rule->key;
+
+	if (kind == GW_RL_KEY_CONSUMER && !s->consumer)
+		kind = GW_RL_KEY_IP;
+	if (kind == GW_RL_KEY_ROUTE) {
+		snprintf(buf, len, "%016llx:r", (unsigned long long)rule->scope);
+	} else if (kind == GW_RL_KEY_IP) {
+		if (!s->ip)
+			return -EINVAL;
+		snprintf(buf, len, "%016llx:i:%s", (unsigned long long)rule->scope,
+			 gw_ip_str(s->ip, ip, sizeof(ip)));
+	} else {
+		if (EVP_Digest(s->consumer, s->consumer_len, md, &mdlen, EVP_sha256(), NULL) != 1)
+			return -EINVAL;
+		for (i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		snprintf(buf, len, "%016llx:c:%s", (unsigned long long)rule->scope, hex);
+	}
+	return 0;
+}
+
+/* Asks the shared hook for a rule with scope: cluster. Returns 0 when it
+ * decided (*v filled), else -EAGAIN or -EINVAL. */
+static int shared_check(struct gw_l7limit *t, const struct gw_l7limit_rule *rule,
+			const struct gw_l7limit_subject *subject, __u64 now_ns,
+			struct gw_l7limit_verdict *v)
+{
+	char key[GW_L7LIMIT_SHARED_KEY_MAX];
+	int err;
+
+	if (!t->shared.check)
+		return -EAGAIN;
+	err = shared_key(rule, subject, key, sizeof(key));
+	if (!err)
+		err = t->shared.check(t->shared.arg, key, rule, now_ns, v);
+	if (err)
+		return err;
+	v->limit = rule->burst;
+	atomic_fetch_add_explicit(v->allowed ? &t->allowed : &t->limited, 1,
+				  memory_order_relaxed);
+	return 0;
 }
 
 __u64 gw_l7limit_now(void)
@@ -254,6 +316,13 @@ int gw_l7limit_check(struct gw_l7limit *t, const struct gw_l7limit_rule *rule,
 	v->allowed = 1;
 	if (!I)
 		return 0;
+	if (rule->shared) {
+		err = shared_check(t, rule, subject, now_ns, v);
+		if (err != -EAGAIN)
+			return err;
+		memset(v, 0, sizeof(*v));
+		v->allowed = 1;
+	}
 	err = bucket_id(t, rule, subject, id);
 	if (err)
 		return err;

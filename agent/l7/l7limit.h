@@ -27,6 +27,22 @@ struct gw_l7limit_rule {
 	__u32 burst;
 	int key;		/* GW_RL_KEY_* */
 	__u64 scope;		/* the route's stable id (gw_route.rl_scope) */
+	int shared;		/* scope: cluster (decided by the shared hook) */
+};
+
+/*
+ * Where rules with scope: cluster are decided (gwd's cluster link): check
+ * gets the bucket's name, the same on every node for the same route and
+ * key (GW_L7LIMIT_SHARED_KEY_MAX bytes at most, NUL included), and returns
+ * 0 with *v filled, or -EAGAIN to have this node's table decide (Redis
+ * unreachable).
+ */
+struct gw_l7limit_verdict;
+#define GW_L7LIMIT_SHARED_KEY_MAX 96
+struct gw_l7limit_shared {
+	int (*check)(void *arg, const char *key, const struct gw_l7limit_rule *rule,
+		     __u64 now_ns, struct gw_l7limit_verdict *v);
+	void *arg;
 };
 
 /* Who a request is counted against. Fields the rule does not use may be
@@ -61,6 +77,10 @@ int gw_l7limit_rule_init(struct gw_l7limit_rule *rule, const struct gw_cfg_route
  * 8 at the least). Returns NULL on -ENOMEM or capacity 0 (errno set). */
 struct gw_l7limit *gw_l7limit_new(size_t capacity);
 void gw_l7limit_free(struct gw_l7limit *t);
+
+/* Sets the hook for shared rules (NULL check: every rule is decided here).
+ * Call before the table is in use. */
+void gw_l7limit_set_shared(struct gw_l7limit *t, const struct gw_l7limit_shared *s);
 
 /*
  * Counts one request of `subject` against `rule` at time now_ns (a

@@ -93,6 +93,7 @@ struct gw_l7 {
 	struct gw_health *health;	/* on gwd's loop; NULL: no active checks */
 	struct gw_loop *main_loop;	/* gwd's: health checks, ticket key rotation */
 	struct gw_authban *ban;		/* filter.ban of auth failures; NULL: off */
+	struct gw_l7limit_shared shared_limits;	/* scope: cluster rules' hook */
 	struct gw_tls_keys *tls_keys;	/* session ticket keys, across reloads */
 	struct gw_timer tls_rotate;
 	struct l7_hc *hcs;
@@ -342,6 +343,7 @@ static int limit_attach(struct gw_l7 *l7, struct gw_l7_route *r, const struct gw
 		l7->limits = gw_l7limit_new(L7_LIMIT_BUCKETS);
 		if (!l7->limits)
 			return -ENOMEM;
+		gw_l7limit_set_shared(l7->limits, &l7->shared_limits);
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st)
@@ -1056,6 +1058,8 @@ int gw_l7_start(const struct gw_cfg *cfg, unsigned int n_workers, const struct g
 	memset(l7->limited, 0, n_workers * sizeof(*l7->limited));
 	for (i = 0; i < n_workers; i++)
 		l7->w[i].efd = -1;
+	if (env)
+		l7->shared_limits = env->shared_limits;
 	if (env && env->ban) {
 		struct gw_authban_opts bo = {
 			.failures = cfg->filter.ban.auth_failures,

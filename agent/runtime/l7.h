@@ -29,6 +29,7 @@
 #include "config/config.h"
 #include "core/addr.h"
 #include "core/loop.h"
+#include "l7/l7limit.h"
 #include "l7/snap.h"
 
 #define GW_L7_DRAIN_NS 10000000000ull	/* SIGTERM: longest wait for in-flight */
@@ -44,6 +45,7 @@ struct gw_l7_env {
 	struct gw_loop *main_loop;
 	int (*ban)(void *arg, const struct gw_cidr *prefix, __u64 duration_ns);
 	void *ban_arg;
+	struct gw_l7limit_shared shared_limits;	/* rate_limit.scope: cluster */
 };
 
 /* Starts the workers for cfg's listeners (n_workers 0: one per online CPU).

@@ -28,7 +28,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Werror -Wno-unused-paramet
 	-Iinclude -Iagent -I$(BUILD)/bpf -Itests $(FUZZ_SAN)
 
 # Link order: a part before the parts it may use (as GWD_PARTS).
-FUZZ_PARTS := runtime proxy l7 auth http dp config core
+FUZZ_PARTS := runtime proxy l7 auth http dp cluster config core
 fuzz_lib = $(FUZZ_DIR)/lib/libfz-$(1).a
 FUZZ_LIBS := $(foreach p,$(FUZZ_PARTS),$(call fuzz_lib,$(p)))
 

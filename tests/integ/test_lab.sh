@@ -4,8 +4,10 @@
 # The lab (`make run`, examples/lab.sh) runs end to end: it exits 0 within
 # its time bound, shows answers from the backends over every L4 service,
 # the denied client unanswered, the L7 statuses (200 /healthz, 401 without
-# the API key, 200 with it, 429, 404), the gwctl tables, and leaves nothing
-# behind: no namespace, no pin directory, no gwd it started.
+# the API key, 200 with it, 429, 404), the gwctl tables, the second node
+# gw-b (cluster status, /shared limited across both nodes, gw-b's ban in
+# gw-a's XDP), and leaves nothing behind: no namespace, no pin directory,
+# no gwd it started.
 . "$(dirname "$0")/lib.sh"
 it_init lab-test
 command -v curl >/dev/null || it_skip "missing curl"
@@ -52,6 +54,10 @@ need '"status":429' "the access log"
 need '^gw_xdp_packets_total\{' "metrics"
 drained=$(sed -n '/^== live change: drain/,/^== reload/p' "$OUT" | grep -c 'be3 drained-')
 [ "$drained" = 0 ] || it_fail "drained be3 still got $drained new connections"
+need '^gw-b +yes ' "the second node in gwctl cluster status"
+need '^status 429 from 198\.18\.5\.2$' "the /shared limit across both nodes (the 4th of a burst of 3)"
+need '^198\.18\.1\.2/32 +deny +ban +auto-ban +[0-9]+s +gw-b$' "gw-b's ban in gw-a's filter, with its node"
+need 'no answer: banned in gw-a' "cl1 dropped by gw-a after gw-b banned it"
 need '^lab: done' "the end of the lab"
 
 # nothing left behind

@@ -123,13 +123,19 @@ static void test_contract_example(void **state)
 	assert_string_equal(cfg.auth.jwt[0].forward_claims[0].key, "sub");
 	assert_string_equal(cfg.auth.jwt[0].forward_claims[0].value, "X-User-Id");
 	assert_string_equal(cfg.auth.api_keys[0].header, "X-API-Key");
-	assert_int_equal(cfg.n_routes, 2);
+	assert_int_equal(cfg.n_routes, 3);
 	assert_string_equal(cfg.routes[0].match.path_prefix, "/users/");
 	assert_int_equal(cfg.routes[0].match.n_methods, 2);
 	assert_int_equal(cfg.routes[0].rate_limit.key, GW_RL_KEY_CONSUMER);
 	assert_string_equal(cfg.routes[0].request_headers.add[0].value, "gw");
-	assert_int_equal(cfg.routes[1].respond.status, 200);
-	assert_string_equal(cfg.routes[1].respond.body, "ok\n");
+	assert_int_equal(cfg.routes[0].rate_limit.scope, GW_SCOPE_NODE);
+	assert_int_equal(cfg.routes[1].rate_limit.scope, GW_SCOPE_CLUSTER);
+	assert_int_equal(cfg.routes[2].respond.status, 200);
+	assert_int_equal(cfg.filter.ban.scope, GW_SCOPE_NODE);
+	assert_string_equal(cfg.cluster.node, "gw-a");
+	assert_string_equal(cfg.cluster.redis.address, "127.0.0.1:6379");
+	assert_int_equal(cfg.cluster.redis.timeout_ns, 50000000ull);
+	assert_string_equal(cfg.routes[2].respond.body, "ok\n");
 }
 
 static void test_unknown_key_has_position(void **state)

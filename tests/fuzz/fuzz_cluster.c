@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * What nodes read back from Redis (agent/cluster/wire.c): the input is
+ * taken as a gw:bans member and as a gw:nodes value. Checks: an accepted
+ * member's prefix prints and parses back to itself and its node is a
+ * valid name; an accepted value's hash is "-" or 16 hex digits.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "cluster/wire.h"
+#include "core/log.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	gw_log_set_level((enum gw_log_level)0);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char node[GW_CLUSTER_NODE_MAX + 1], hash[GW_CLUSTER_HASH_HEX], buf[GW_ADDR_STRLEN];
+	struct gw_cidr c, back;
+	unsigned int gen;
+	__u64 ms;
+	int rc;
+
+	if (size > 4096)
+		return 0;
+	rc = gw_cluster_ban_member_parse((const char *)data, size, &c, node);
+	FZ_CHECK(rc == 0 || rc == -EINVAL);
+	if (!rc) {
+		FZ_CHECK(gw_cluster_node_name_ok(node, strlen(node)));
+		gw_cidr_str(&c, buf, sizeof(buf));
+		FZ_CHECK(gw_cidr_parse(buf, &back) == 0);
+		FZ_CHECK(back.prefixlen == c.prefixlen && gw_ip_equal(&back.ip, &c.ip));
+	}
+	rc = gw_cluster_node_value_parse((const char *)data, size, &ms, &gen, hash);
+	FZ_CHECK(rc == 0 || rc == -EINVAL);
+	if (!rc)
+		FZ_CHECK(!strcmp(hash, "-") || strspn(hash, "0123456789abcdef") == 16);
+	return 0;
+}
