@@ -65,6 +65,8 @@ static const char *const reason_names[GW_L7_REASONS] = {
 	[GW_L7_R_CONNECT_FAILED] = "connect_failed",
 	[GW_L7_R_UPSTREAM_FAILED] = "upstream_failed",
 	[GW_L7_R_UPSTREAM_TIMEOUT] = "upstream_timeout",
+	[GW_L7_R_IP_DENIED] = "ip_denied",
+	[GW_L7_R_CORS] = "cors_preflight",
 };
 
 const char *gw_l7_reason_name(unsigned int reason)

@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "http/pathnorm.h"
 #include "proxy/proxy.h"
+#include "proxy/rules.h"
 
 enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL };
 enum { RS_HEAD, RS_BODY };
@@ -73,6 +74,7 @@ struct gw_cli {
 	unsigned int reason;		/* why gwd answered itself (answer()), or GW_L7_R_NONE */
 	__u64 t0;
 	unsigned int method;
+	int cors_origin;		/* the answer's CORS fields (l7/cors.h) */
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
 	unsigned int rq_scanned : 1, rq_sent : 1, rs_started : 1, rs_scanned : 1;
 	unsigned int up_reusable : 1, rs_dechunk : 1, rs_interim : 1;
@@ -461,13 +463,16 @@ static int answer_format(struct gw_cli *c, int status, const struct gw_l7_reply 
 {
 	struct gw_http_kv extra[GW_L7_REPLY_EXTRA + 1];
 	size_t n_extra = 0, i;
-	const char *body = rep ? rep->body : NULL;
+	const char *body = rep ? rep->body : NULL, *ctype = "text/plain";
 	size_t body_len = rep ? rep->body_len : 0;
 	char msg[64];
 	int l;
 
-	for (i = 0; rep && i < rep->n_extra && i < GW_L7_REPLY_EXTRA; i++)
+	for (i = 0; rep && i < rep->n_extra && i < GW_L7_REPLY_EXTRA; i++) {
 		extra[n_extra++] = rep->extra[i];
+		if (!strcasecmp(rep->extra[i].name, "content-type"))
+			ctype = NULL;	/* a respond route's own */
+	}
 	extra[n_extra].name = "Date";	/* RFC 9110 6.6.1: an origin's answer has one */
 	extra[n_extra++].value = http_date(c->w);
 	if (!body) {
@@ -479,7 +484,7 @@ static int answer_format(struct gw_cli *c, int status, const struct gw_l7_reply 
 		body_len = 0;
 	c->bytes_out = body_len;
 	return gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
-				       "text/plain", body, body_len, close_after);
+				       ctype, body, body_len, close_after);
 }
 
 /* Answers the current request with a response of the gateway's own (see
@@ -650,6 +655,7 @@ static void req_reset(struct gw_cli *c)
 	c->tries = 0;
 	c->status = 0;
 	c->reason = GW_L7_R_NONE;
+	c->cors_origin = -1;
 	c->head_request = c->upgrade = c->has_body = 0;
 	c->rq_scanned = c->rq_sent = c->rs_started = c->rs_scanned = 0;
 	c->up_reusable = c->rs_dechunk = c->rs_interim = 0;
@@ -823,6 +829,7 @@ static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 		rq.method_len = c->req.method_tok.len;
 		rq.header = route_header;
 		rq.header_arg = c;
+		rq.scheme = c->tls ? GW_SCHEME_HTTPS : GW_SCHEME_HTTP;
 		c->route = gw_l7_route_match(c->ws->s, &rq);
 	}
 	if (!c->route) {
@@ -830,6 +837,24 @@ static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 		return 1;
 	}
 	return req_body_limit(c);
+}
+
+/* Access: the route's client address rule, then its CORS (a preflight is
+ * answered here, before auth). Returns 1 when answered, else 0. */
+static int req_access(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s)
+{
+	switch (gw_proxy_access(c->route->r, &c->peer_ip, &c->req, buf, s, &c->cors_origin)) {
+	case GW_ACCESS_IP_DENIED:
+		answer(c, GW_L7_R_IP_DENIED, 403, NULL, 0);
+		return 1;
+	case GW_ACCESS_PREFLIGHT:
+		answer(c, GW_L7_R_CORS, s->rep.status, &s->rep, 0);
+		return 1;
+	case GW_ACCESS_NO_ROUTE:
+		answer(c, GW_L7_R_NO_ROUTE, 404, NULL, 0);
+		return 1;
+	}
+	return 0;
 }
 
 /* Sets up what the stages see of the request (not memset: the 4 KiB
@@ -887,10 +912,13 @@ static int req_respond(struct gw_cli *c, struct gw_proxy_scratch *s)
 		c->ups = &c->ws->s->ups[c->route->upstream];
 		return 0;
 	}
-	memset(&s->rep, 0, offsetof(struct gw_l7_reply, buf));
-	s->rep.body = r->respond_body ? r->respond_body : "";
-	s->rep.body_len = r->respond_body ? strlen(r->respond_body) : 0;
-	answer(c, GW_L7_R_RESPOND, r->respond_status ? (int)r->respond_status : 502, &s->rep, 0);
+	if (gw_proxy_respond(r, c->tls, gw_host_normalize(c->in.data + c->in.start +
+							   c->req.authority.off,
+							   c->req.authority.len, s->host, 0),
+			     s))
+		answer(c, GW_L7_R_RESPOND, 500, NULL, 0);
+	else
+		answer(c, GW_L7_R_RESPOND, s->rep.status, &s->rep, 0);
 	return 1;
 }
 
@@ -955,10 +983,10 @@ static int req_upstream_head(struct gw_cli *c, const char *buf, struct gw_proxy_
 	struct gw_http_fwd f = { 0 };
 	int n;
 
-	n = gw_route_upstream_path(c->route->r, s->norm, s->norm_len, s->target,
-				   sizeof(s->target));
+	n = gw_proxy_target(c->route->r, s);
 	if (n < 0) {
-		answer(c, GW_L7_R_URI_TOO_LONG, 414, NULL, 0);
+		answer(c, n == -ENOSPC ? GW_L7_R_URI_TOO_LONG : GW_L7_R_UPSTREAM_HEAD,
+		       n == -ENOSPC ? 414 : 500, NULL, 0);
 		return 1;
 	}
 	f.target = s->target;
@@ -990,8 +1018,8 @@ static void req_start(struct gw_cli *c, int head_len)
 	int answered;
 
 	req_capture(c, buf);
-	answered = req_route(c, buf, s) || req_stages(c, buf, s) || req_respond(c, s) ||
-		   req_upstream_head(c, buf, s);
+	answered = req_route(c, buf, s) || req_access(c, buf, s) || req_stages(c, buf, s) ||
+		   req_respond(c, s) || req_upstream_head(c, buf, s);
 	c->in.start += (__u32)head_len;
 	if (answered)
 		return;
@@ -1454,6 +1482,7 @@ static int step_resp_head(struct gw_cli *c)
 	}
 	if (c->rs_dechunk)
 		keep = 0;
+	gw_proxy_resp_fields(c->route->r, c->cors_origin, &c->w->scratch, &f);
 	if (c->resp.switching)
 		f.conn = GW_CONN_UPGRADE;
 	else if (!keep)

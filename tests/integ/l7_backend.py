@@ -20,6 +20,7 @@
 #   /big?n=BYTES     BYTES of a fixed pattern, chunked
 #   /slow?ms=MS      answers after MS milliseconds
 #   /ws              Upgrade: websocket -> 101, then echoes raw bytes
+#   /resp?h=N:V&n=B  answer with field "N: V" (h repeats) and B bytes of body
 #   /garbage         a line that is no HTTP, then close
 #   /short           Content-Length: 100 with 10 bytes, then close
 #   anything else    "NAME METHOD PATH" and the request headers, one a line
@@ -29,6 +30,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 
 name, addr, port, logf, life = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 drop = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
@@ -178,6 +180,14 @@ def serve(s):
                     if not d:
                         return
                     c.s.sendall(d)
+            elif path == "/resp":
+                for _ in c.body_chunks(hdrs):
+                    pass
+                q = urllib.parse.parse_qs(target.partition("?")[2])
+                extra = "".join("%s: %s\r\n" % tuple(h.split(":", 1)) for h in q.get("h", []))
+                n = int(q.get("n", ["0"])[0])
+                answer(c, 200, (b"abcdefghijklmnop" * (n // 16 + 1))[:n], extra.encode(),
+                       close=close)
             else:
                 for _ in c.body_chunks(hdrs):
                     pass
