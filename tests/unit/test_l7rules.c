@@ -339,6 +339,27 @@ static void test_route_compile(void **state)
 	gw_cfg_free(&cfg);
 }
 
+/* examples/l7-rules.yaml parses and compiles (its regex too). */
+static void test_example(void **state)
+{
+	struct gw_cfg_errors errs;
+	struct gw_route_table *t;
+	struct gw_cfg cfg;
+	size_t i;
+	int err = gw_cfg_load("examples/l7-rules.yaml", &cfg, &errs);
+
+	(void)state;
+	for (i = 0; i < errs.n; i++)
+		print_message("%s\n", errs.msgs[i]);
+	assert_int_equal(err, 0);
+	assert_int_equal(gw_route_table_build(&cfg, &t), 0);
+	assert_int_equal(gw_route_count(t), 6);
+	assert_int_equal(gw_route_at(t, 0)->scheme, GW_SCHEME_HTTP);
+	assert_non_null(gw_route_at(t, 3)->rewrite);
+	gw_route_table_put(t);
+	gw_cfg_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_iprule),
 		cmocka_unit_test(test_cors),
 		cmocka_unit_test(test_route_compile),
+		cmocka_unit_test(test_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
