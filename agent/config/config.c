@@ -458,6 +458,23 @@ static const struct kw cors_kws[] = {
 static const struct kw_table cors_table = { "cors", sizeof(struct gw_cfg_cors), cors_kws, NULL,
 					    NULL };
 
+static void compress_defaults(void *o)
+{
+	struct gw_cfg_compress *z = o;
+
+	z->min_size = GW_CFG_COMPRESS_MIN_SIZE;
+	z->level = 5;
+}
+
+static const struct kw compress_kws[] = {
+	LIST(struct gw_cfg_compress, types, "types", KW_REQUIRED, K_STR, sizeof(char *), NULL),
+	SIZE(struct gw_cfg_compress, min_size, "min_size", 0, 0, 1ull << 30),
+	U32(struct gw_cfg_compress, level, "level", 0, 1, 9),
+	KW_END,
+};
+static const struct kw_table compress_table = { "compression", sizeof(struct gw_cfg_compress),
+						compress_kws, NULL, compress_defaults };
+
 static const struct kw route_kws[] = {
 	STRP(struct gw_cfg_route, name, "name", 0),
 	TABLE(struct gw_cfg_route, match, "match", KW_REQUIRED, &match_table),
@@ -474,6 +491,7 @@ static const struct kw route_kws[] = {
 	LIST(struct gw_cfg_route, ip_allow, "ip_allow", 0, K_CIDR, sizeof(struct gw_cidr), NULL),
 	LIST(struct gw_cfg_route, ip_deny, "ip_deny", 0, K_CIDR, sizeof(struct gw_cidr), NULL),
 	TABLE(struct gw_cfg_route, cors, "cors", 0, &cors_table),
+	TABLE(struct gw_cfg_route, compression, "compression", 0, &compress_table),
 	KW_END,
 };
 static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
@@ -1388,6 +1406,38 @@ static void check_cors(struct parse_ctx *c, const struct gw_cfg_cors *k)
 				  "credentials (browsers refuse both)");
 }
 
+/* A media type: type "/" subtype (tokens), or a whole type ("text/" and a star). */
+static int media_type_ok(const char *t)
+{
+	const char *p = t;
+
+	while (*p && is_tchar(*p) && *p != '*')
+		p++;
+	if (p == t || *p++ != '/')
+		return 0;
+	if (!strcmp(p, "*"))
+		return 1;
+	t = p;
+	while (*p && is_tchar(*p) && *p != '*')
+		p++;
+	return p > t && !*p;
+}
+
+static void check_compression(struct parse_ctx *c, const struct gw_cfg_compress *z)
+{
+	size_t i;
+
+	if (!z->pos.line)
+		return;
+	if (!z->n_types || z->n_types > GW_CFG_COMPRESS_TYPES_MAX)
+		pos_error(c, &z->pos, "compression: types needs 1 to %d media types",
+			  GW_CFG_COMPRESS_TYPES_MAX);
+	for (i = 0; i < z->n_types; i++)
+		if (strlen(z->types[i]) >= GW_CFG_COMPRESS_TYPE_LEN || !media_type_ok(z->types[i]))
+			pos_error(c, &z->pos, "compression: '%s' is not a media type (type/subtype "
+				  "or type/*)", z->types[i]);
+}
+
 static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -1418,6 +1468,7 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 		check_respond(c, &r->respond);
 		check_rewrite(c, r);
 		check_cors(c, &r->cors);
+		check_compression(c, &r->compression);
 		if (r->n_ip_allow > GW_CFG_ROUTE_IPS_MAX || r->n_ip_deny > GW_CFG_ROUTE_IPS_MAX)
 			pos_error(c, &r->pos, "route: at most %d prefixes in ip_allow and in ip_deny",
 				  GW_CFG_ROUTE_IPS_MAX);

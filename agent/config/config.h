@@ -295,6 +295,18 @@ struct gw_cfg_cors {
 	__u64 max_age_ns;	/* 0: no Access-Control-Max-Age */
 };
 
+/* compression: gzip of upstream answers (proxy/compress.h). */
+#define GW_CFG_COMPRESS_TYPES_MAX 32
+#define GW_CFG_COMPRESS_TYPE_LEN 128
+#define GW_CFG_COMPRESS_MIN_SIZE 256	/* the default min_size */
+struct gw_cfg_compress {
+	struct gw_cfg_pos pos;
+	char **types;		/* media types; "text/" and a star for a whole type */
+	size_t n_types;
+	__u64 min_size;		/* bytes; a Content-Length below: not compressed */
+	__u32 level;		/* zlib level 1-9 */
+};
+
 /* ip_allow / ip_deny prefixes of one route. */
 #define GW_CFG_ROUTE_IPS_MAX 1024
 
@@ -327,6 +339,7 @@ struct gw_cfg_route {
 	struct gw_cidr *ip_deny;
 	size_t n_ip_deny;
 	struct gw_cfg_cors cors;
+	struct gw_cfg_compress compression;
 };
 
 struct gw_cfg {

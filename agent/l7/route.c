@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "l7/cors.h"
+#include "l7/encoding.h"
 #include "l7/iprule.h"
 #include "l7/rewrite.h"
 #include "l7/route.h"
@@ -301,6 +302,7 @@ static int compile_extras(const struct gw_cfg_route *cr, struct gw_route *r)
 	err = copy_pairs(cr->respond.headers, cr->respond.n_headers, 0, &r->respond_headers) ?:
 	      compile_resp_headers(&cr->response_headers, r) ?:
 	      gw_cors_new(&cr->cors, &r->cors) ?:
+	      gw_zrule_new(&cr->compression, &r->zrule) ?:
 	      gw_iprule_new(cr->ip_allow, cr->n_ip_allow, cr->ip_deny, cr->n_ip_deny, &r->ip);
 	if (err || !cr->rewrite.pos.line)
 		return err;
@@ -599,6 +601,7 @@ static void free_route(struct gw_route *r)
 	gw_rewrite_free(r->rewrite);
 	gw_cors_free(r->cors);
 	gw_iprule_free(r->ip);
+	gw_zrule_free(r->zrule);
 }
 
 static void table_free(struct gw_route_table *t)

@@ -30,6 +30,7 @@ struct gw_route_table;
 struct gw_cors;
 struct gw_iprule;
 struct gw_rewrite;
+struct gw_zrule;
 
 struct gw_route_header {
 	char *name;		/* lower-case */
@@ -77,6 +78,7 @@ struct gw_route {
 	struct gw_cors *cors;		/* NULL: none (l7/cors.h) */
 	int cors_options;		/* OPTIONS matches only for preflights: cors added it */
 	struct gw_iprule *ip;		/* NULL: any client (l7/iprule.h) */
+	struct gw_zrule *zrule;		/* NULL: no compression (l7/encoding.h) */
 };
 
 /*

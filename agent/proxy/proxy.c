@@ -75,6 +75,8 @@ struct gw_cli {
 	__u64 t0;
 	unsigned int method;
 	int cors_origin;		/* the answer's CORS fields (l7/cors.h) */
+	struct gw_zstream *z;		/* the answer is compressed (proxy/compress.h) */
+	unsigned int accept_gz : 1, z_last : 1;
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
 	unsigned int rq_scanned : 1, rq_sent : 1, rs_started : 1, rs_scanned : 1;
 	unsigned int up_reusable : 1, rs_dechunk : 1, rs_interim : 1;
@@ -656,6 +658,7 @@ static void req_reset(struct gw_cli *c)
 	c->status = 0;
 	c->reason = GW_L7_R_NONE;
 	c->cors_origin = -1;
+	c->accept_gz = c->z_last = 0;
 	c->head_request = c->upgrade = c->has_body = 0;
 	c->rq_scanned = c->rq_sent = c->rs_started = c->rs_scanned = 0;
 	c->up_reusable = c->rs_dechunk = c->rs_interim = 0;
@@ -680,6 +683,7 @@ static void req_end(struct gw_cli *c)
 	struct gw_proxy_worker *w = c->w;
 	struct gw_l7_rstats *st = NULL;
 
+	gw_proxy_compress_end(w, &c->z);
 	if (c->ws) {
 		st = c->route ? c->route->stats : c->ws->s->nomatch;
 		stats_record(st, w->id, c->status ? c->status : 499, now_ns(c) - c->t0);
@@ -854,6 +858,7 @@ static int req_access(struct gw_cli *c, const char *buf, struct gw_proxy_scratch
 		answer(c, GW_L7_R_NO_ROUTE, 404, NULL, 0);
 		return 1;
 	}
+	c->accept_gz = gw_proxy_accepts_gzip(c->route->r, &c->req, buf);
 	return 0;
 }
 
@@ -1242,11 +1247,14 @@ static int step_client_read(struct gw_cli *c)
  * progress, 0 without, -1 when closed. */
 static int step_client_write(struct gw_cli *c)
 {
-	const char *h = NULL;
+	const char *h = NULL, *b = c->out.data + c->out.start;
 	size_t hl = 0;
 	__u32 body = c->state == CS_TUNNEL ? pbuf_len(&c->out) : c->rs_ready;
 	ssize_t n;
 	unsigned int r;
+
+	if (c->z)
+		body = (__u32)gw_zstream_pending(c->z, &b);
 
 	if (c->hdst == HDST_CLIENT && c->hoff < c->hlen) {
 		h = c->hbuf + c->hoff;
@@ -1257,10 +1265,10 @@ static int step_client_write(struct gw_cli *c)
 	if ((!hl && !body) || !c->wr_ready)
 		return 0;
 	if (c->ssl) {
-		n = tls_send2(c, h, hl, c->out.data + c->out.start, body);
+		n = tls_send2(c, h, hl, b, body);
 	} else {
 		r = c->wr_ready;
-		n = send2(c->fd, h, hl, c->out.data + c->out.start, body, &r);
+		n = send2(c->fd, h, hl, b, body, &r);
 		c->wr_ready = r;
 	}
 	if (n < 0) {
@@ -1276,6 +1284,11 @@ static int step_client_write(struct gw_cli *c)
 	}
 	c->hoff = c->hlen;
 	n -= (ssize_t)hl;
+	if (c->z) {
+		gw_zstream_sent(c->z, (size_t)n);
+		c->bytes_out += (__u64)n;
+		return 1;
+	}
 	c->out.start += (__u32)n;
 	c->bytes_out += (__u64)n;
 	if (c->state != CS_TUNNEL)
@@ -1483,13 +1496,17 @@ static int step_resp_head(struct gw_cli *c)
 	if (c->rs_dechunk)
 		keep = 0;
 	gw_proxy_resp_fields(c->route->r, c->cors_origin, &c->w->scratch, &f);
+	if (c->accept_gz && !c->rs_dechunk && !c->resp.switching &&
+	    gw_proxy_compress(c->route->r, &c->resp, c->out.data + c->out.start, c->req.h.minor,
+			      c->head_request, c->w, &f, &c->z))
+		c->rs_dechunk = c->resp.h.body == GW_BODY_CHUNKED;	/* the payload is fed */
 	if (c->resp.switching)
 		f.conn = GW_CONN_UPGRADE;
 	else if (!keep)
 		f.conn = GW_CONN_CLOSE;
 	else
 		f.conn = c->req.h.minor == 0 ? GW_CONN_KEEP_ALIVE : GW_CONN_NONE;
-	if (c->rs_dechunk) {
+	if (c->rs_dechunk || c->z) {
 		struct gw_http_resp plain = c->resp;
 
 		plain.h.nte = 0;
@@ -1533,10 +1550,12 @@ static int step_resp_head(struct gw_cli *c)
 static int step_resp_body(struct gw_cli *c)
 {
 	__u32 avail = pbuf_len(&c->out);
+	const char *zp;
 	size_t used;
 	int rc;
 
-	if (c->rs_state != RS_BODY || c->rs_scanned || c->rs_ready)
+	if (c->rs_state != RS_BODY || c->rs_scanned || c->rs_ready ||
+	    (c->z && gw_zstream_pending(c->z, &zp)))
 		return 0;
 	if (!avail) {
 		if (!c->up_eof)
@@ -1590,6 +1609,25 @@ static int step_resp_body(struct gw_cli *c)
 		c->rs_ready = avail;
 		break;
 	}
+	return 1;
+}
+
+/* Compression: the payload made ready goes through the gzip stream (the
+ * last piece with the stream's end), whose chunks the client write sends.
+ * Returns 1 on progress, 0 without, -1 when zlib failed (closed). */
+static int step_compress(struct gw_cli *c)
+{
+	const char *p;
+
+	if (!c->z || c->z_last || gw_zstream_pending(c->z, &p) || (!c->rs_ready && !c->rs_scanned))
+		return 0;
+	if (gw_zstream_feed(c->z, c->out.data + c->out.start, c->rs_ready, c->rs_scanned)) {
+		cli_close(c);
+		return -1;
+	}
+	c->z_last = c->rs_scanned;
+	c->out.start += c->rs_ready + c->rs_skip;
+	c->rs_ready = c->rs_skip = 0;
 	return 1;
 }
 
@@ -1789,6 +1827,10 @@ static void cli_drive(struct gw_cli *c)
 			if (r < 0)
 				break;
 			p |= r;
+			r = step_compress(c);
+			if (r < 0)
+				return;
+			p |= r;
 			break;
 		case CS_TUNNEL:
 			r = step_up_write(c);
@@ -1819,7 +1861,8 @@ static void cli_drive(struct gw_cli *c)
 				return;
 			p = 1;
 		} else if (c->state == CS_PROXY && c->rs_state == RS_BODY && c->rs_scanned &&
-			   !c->rs_ready && !c->rs_skip && c->hoff >= c->hlen) {
+			   !c->rs_ready && !c->rs_skip && c->hoff >= c->hlen &&
+			   (!c->z || gw_zstream_done(c->z))) {
 			if (!c->rq_scanned || c->rq_ready || (c->hdst == HDST_UP && c->hoff < c->hlen)) {
 				/* answered before the whole request went up */
 				c->keep = 0;
@@ -2041,6 +2084,7 @@ static void cli_close(struct gw_cli *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
+	gw_proxy_compress_end(w, &c->z);
 	if (c->ws) {
 		snap_drop(w, c->ws);
 		c->ws = NULL;

@@ -7,6 +7,7 @@
 
 #include "core/tmpl.h"
 #include "l7/cors.h"
+#include "l7/encoding.h"
 #include "l7/iprule.h"
 #include "l7/rewrite.h"
 #include "proxy/rules.h"
@@ -14,6 +15,8 @@
 _Static_assert(GW_CORS_FIELDS <= GW_L7_MAX_ADD && GW_CORS_FIELDS <= GW_L7_REPLY_EXTRA,
 	       "CORS fields fit the scratch's and a reply's arrays");
 _Static_assert(GW_CORS_STRIP <= GW_L7_MAX_ADD, "CORS removals fit the scratch's array");
+_Static_assert(GW_CORS_FIELDS + 3 <= GW_L7_MAX_ADD, "CORS and compression fields fit");
+_Static_assert(GW_Z_IN >= GW_L7_BUF, "a feed takes what a buffer holds");
 _Static_assert(GW_CFG_RESPOND_HEADERS_MAX <= GW_L7_REPLY_EXTRA,
 	       "respond headers fit a reply's fields");
 
@@ -122,4 +125,82 @@ void gw_proxy_resp_fields(const struct gw_route *r, int cors_origin, struct gw_p
 	f->n_add = na;
 	f->remove = s->remove;
 	f->n_remove = nr;
+}
+
+int gw_proxy_accepts_gzip(const struct gw_route *r, const struct gw_http_req *req,
+			  const char *buf)
+{
+	size_t len = 0;
+	const char *v;
+
+	if (!r->zrule)
+		return 0;
+	v = field(req, buf, "accept-encoding", &len);
+	return gw_accepts_gzip(v, len);
+}
+
+/* A field of a response head (parsed from buf): its value, or NULL. */
+static const char *resp_field(const struct gw_http_resp *resp, const char *buf,
+			      const char *name, size_t *len)
+{
+	int k = gw_http_find(&resp->h, buf, name, strlen(name), 0);
+
+	if (k < 0)
+		return NULL;
+	*len = resp->h.hdr[k].value_len;
+	return buf + resp->h.hdr[k].value;
+}
+
+/* Whether answer resp is one route rule z compresses. Returns 1 or 0. */
+static int compressible(const struct gw_zrule *z, const struct gw_http_resp *resp,
+			const char *buf)
+{
+	size_t len = 0;
+	const char *v;
+
+	if (resp->code < 200 || resp->code > 299 || resp->code == 204 || resp->code == 206 ||
+	    resp->h.body == GW_BODY_NONE || (resp->h.body == GW_BODY_CHUNKED && resp->h.nte != 1))
+		return 0;
+	if (resp->h.body == GW_BODY_LENGTH && resp->h.content_length < (z->min_size ?: 1))
+		return 0;
+	if (resp_field(resp, buf, "content-encoding", &len) ||
+	    resp_field(resp, buf, "content-range", &len))
+		return 0;
+	v = resp_field(resp, buf, "cache-control", &len);
+	if (v && gw_no_transform(v, len))
+		return 0;
+	v = resp_field(resp, buf, "content-type", &len);
+	return gw_zrule_type(z, v, len);
+}
+
+int gw_proxy_compress(const struct gw_route *r, const struct gw_http_resp *resp,
+		      const char *buf, int minor, int head, struct gw_proxy_worker *w,
+		      struct gw_http_rfwd *f, struct gw_zstream **z)
+{
+	struct gw_http_kv *add = (struct gw_http_kv *)f->add;
+
+	*z = NULL;
+	if (!r->zrule || head || minor < 1 || w->zstreams >= GW_Z_STREAMS_MAX ||
+	    !compressible(r->zrule, resp, buf))
+		return 0;
+	*z = gw_zstream_new(r->zrule->level);
+	if (!*z)
+		return 0;
+	w->zstreams++;
+	add[f->n_add].name = "Content-Encoding";
+	add[f->n_add++].value = "gzip";
+	add[f->n_add].name = "Vary";
+	add[f->n_add++].value = "Accept-Encoding";
+	add[f->n_add].name = "Transfer-Encoding";
+	add[f->n_add++].value = "chunked";
+	return 1;
+}
+
+void gw_proxy_compress_end(struct gw_proxy_worker *w, struct gw_zstream **z)
+{
+	if (!*z)
+		return;
+	gw_zstream_free(*z);
+	*z = NULL;
+	w->zstreams--;
 }

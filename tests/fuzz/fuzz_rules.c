@@ -9,7 +9,9 @@
  *      a Location template; the value holds no control byte;
  *   2  rewrites: the normalized target through a prefix and two regex
  *      rewrites (one that backtracks); the result is a path with no space
- *      or control byte, or an error, never a crash or a long stall.
+ *      or control byte, or an error, never a crash or a long stall;
+ *   3  the compression decisions' field parsers (Accept-Encoding,
+ *      Content-Type, Cache-Control) on the rest: no read past it.
  */
 #include <errno.h>
 
@@ -17,10 +19,12 @@
 #include "fuzz.h"
 #include "http/pathnorm.h"
 #include "l7/cors.h"
+#include "l7/encoding.h"
 #include "l7/rewrite.h"
 
 static struct gw_cors *cors;
 static struct gw_rewrite *rw_prefix, *rw_re, *rw_bt;
+static struct gw_zrule *zrule;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -31,8 +35,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct gw_cfg_rewrite p = { { 1, 1 }, "/new/", NULL, NULL };
 	struct gw_cfg_rewrite r = { { 1, 1 }, NULL, "^/(\\w+)/(\\d+)", "/$2/$1?x=${1}" };
 	struct gw_cfg_rewrite b = { { 1, 1 }, NULL, "^/(a|aa|a+)+$", "/b" };
+	static char *types[] = { "text/plain", "application/*" };
+	struct gw_cfg_compress z = { { 1, 1 }, types, 2, 100, 5 };
 	char why[256];
 
+	FZ_CHECK(!gw_zrule_new(&z, &zrule));
 	FZ_CHECK(!gw_cors_new(&c, &cors));
 	FZ_CHECK(!gw_rewrite_new(&p, 1, 0, &rw_prefix, why, sizeof(why)));
 	FZ_CHECK(!gw_rewrite_new(&r, 0, 0, &rw_re, why, sizeof(why)));
@@ -135,12 +142,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size > 4096)
 		return 0;
 	s = fz_dup(data + 1, size - 1);
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		check_preflight(s, size - 1);
 		break;
 	case 1:
 		check_redirect(s, size - 1);
+		break;
+	case 3:
+		FZ_CHECK(gw_accepts_gzip(s, size - 1) <= 1);
+		FZ_CHECK(gw_zrule_type(zrule, s, size - 1) <= 1);
+		FZ_CHECK(gw_no_transform(s, size - 1) <= 1);
 		break;
 	default:
 		t = normalized(s, size - 1, &nl, &pl);

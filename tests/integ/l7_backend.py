@@ -21,6 +21,7 @@
 #   /slow?ms=MS      answers after MS milliseconds
 #   /ws              Upgrade: websocket -> 101, then echoes raw bytes
 #   /resp?h=N:V&n=B  answer with field "N: V" (h repeats) and B bytes of body
+#                    (numbered lines); &chunked=1: chunked, 5000 bytes a chunk
 #   /garbage         a line that is no HTTP, then close
 #   /short           Content-Length: 100 with 10 bytes, then close
 #   anything else    "NAME METHOD PATH" and the request headers, one a line
@@ -186,8 +187,15 @@ def serve(s):
                 q = urllib.parse.parse_qs(target.partition("?")[2])
                 extra = "".join("%s: %s\r\n" % tuple(h.split(":", 1)) for h in q.get("h", []))
                 n = int(q.get("n", ["0"])[0])
-                answer(c, 200, (b"abcdefghijklmnop" * (n // 16 + 1))[:n], extra.encode(),
-                       close=close)
+                data = (b"%08d abcdefghijklmnopqrstuvwxyz\n" * (n // 36 + 1)) % tuple(range(n // 36 + 1))
+                if q.get("chunked"):
+                    c.s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + extra.encode() + b"\r\n")
+                    for i in range(0, n, 5000):
+                        piece = data[i:min(i + 5000, n)]
+                        c.s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                    c.s.sendall(b"0\r\n\r\n")
+                else:
+                    answer(c, 200, data[:n], extra.encode(), close=close)
             else:
                 for _ in c.body_chunks(hdrs):
                     pass

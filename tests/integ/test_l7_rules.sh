@@ -16,6 +16,11 @@
 #     preflight on a GET route is no match (404);
 #   - ip_allow/ip_deny: 403 for the client outside, counted with reason
 #     ip_denied, never forwarded;
+#   - compression: gzip on Accept-Encoding for the configured types, above
+#     min_size, from Content-Length and chunked origins (the body decodes
+#     to the origin's bytes, over plain and TLS); never for a client that
+#     refuses it (q=0), HTTP/1.0, HEAD, other types, small, already
+#     encoded, ranged or no-transform answers;
 #   - gwd --check reports each kind of mistake at its line.
 # vm: skip (route rules of the L7 proxy: user space)
 . "$(dirname "$0")/lib.sh"
@@ -76,6 +81,10 @@ routes:
     upstream: web
     ip_allow: [198.18.0.0/16]
     ip_deny: [198.18.1.0/24]
+  - match: { path_prefix: /z/ }
+    upstream: web
+    strip_prefix: true
+    compression: { types: [text/plain, "application/*"], min_size: 200, level: 6 }
 YAML
 
 "$BUILD/bin/gwd" --check -c "$CFG" || it_fail "the test's config does not pass --check"
@@ -198,6 +207,46 @@ n=$(grep 'gw_http_gateway_answers_total{' <<<"$m" | grep 'reason="cors_preflight
 	awk '{ s += $NF } END { print s + 0 }')
 [ "$n" = 5 ] || it_fail "cors_preflight answers counted: $n (want 5)"
 it_log "ip rules: allow, deny, longest prefix; 403 counted as ip_denied"
+
+# ---- 8. compression -------------------------------------------------------------------
+# zget ARGS...: "CODE ENCODING VARY SIZE" of an answer fetched with ARGS,
+# its raw body in $IT_TMP/z.raw
+zget() {
+	cl curl -sS -m 20 -o "$IT_TMP/z.raw" -D "$IT_TMP/z.h" -w '%{http_code}' "$@" >"$IT_TMP/z.code"
+	printf '%s %s %s %s\n' "$(cat "$IT_TMP/z.code")" \
+		"$(tr -d '\r' <"$IT_TMP/z.h" | field content-encoding)" \
+		"$(tr -d '\r' <"$IT_TMP/z.h" | field vary)" "$(stat -c %s "$IT_TMP/z.raw")"
+}
+want=$(cl curl -sS -m 20 "http://$BE1:8080/resp?n=300000" | sha256sum)
+for q in "n=300000&h=Content-Type:text/plain" "n=300000&chunked=1&h=Content-Type:application/json;%20charset=utf-8"; do
+	r=$(zget -H 'Accept-Encoding: br, gzip;q=0.8' "$U/z/resp?$q")
+	read -r code enc vary size <<<"$r"
+	[ "$code $enc $vary" = "200 gzip Accept-Encoding" ] || it_fail "compressed ($q): $r"
+	[ "$size" -lt 100000 ] || it_fail "compressed ($q): $size bytes, not smaller"
+	got=$(gzip -dc <"$IT_TMP/z.raw" | sha256sum)
+	[ "$got" = "$want" ] || it_fail "compressed ($q): the body does not decode to the origin's"
+	grep -qi '^content-length' "$IT_TMP/z.h" && it_fail "compressed ($q) kept Content-Length"
+done
+got=$(cl curl -sS -m 20 --compressed -k --resolve "api.test:443:$GW" \
+	"https://api.test/z/resp?n=300000&h=Content-Type:text/plain" | sha256sum)
+[ "$got" = "$want" ] || it_fail "compressed over TLS: the body differs"
+for args in "-H Accept-Encoding:gzip;q=0 $U/z/resp?n=5000&h=Content-Type:text/plain" \
+	"$U/z/resp?n=5000&h=Content-Type:text/plain" \
+	"-H Accept-Encoding:gzip $U/z/resp?n=5000&h=Content-Type:image/png" \
+	"-H Accept-Encoding:gzip $U/z/resp?n=150&h=Content-Type:text/plain" \
+	"-H Accept-Encoding:gzip $U/z/resp?n=5000&h=Content-Type:text/plain&h=Content-Encoding:br" \
+	"-H Accept-Encoding:gzip $U/z/resp?n=5000&h=Content-Type:text/plain&h=Content-Range:bytes%200-4999/9000" \
+	"-H Accept-Encoding:gzip $U/z/resp?n=5000&h=Content-Type:text/plain&h=Cache-Control:no-transform" \
+	"-0 -H Accept-Encoding:gzip $U/z/resp?n=5000&h=Content-Type:text/plain" \
+	"-I -H Accept-Encoding:gzip $U/z/resp?n=5000&h=Content-Type:text/plain"; do
+	# shellcheck disable=SC2086 # the arguments are words
+	r=$(zget $args)
+	read -r code enc _ <<<"$r"
+	[ "$code" = 200 ] || it_fail "uncompressed ($args): $r"
+	[ "$enc" != gzip ] || it_fail "compressed what it must not ($args): $r"
+	grep -qi '^content-length: ' "$IT_TMP/z.h" || it_fail "uncompressed ($args) lost Content-Length"
+done
+it_log "compression: gzip for the types above min_size (length and chunked origins, TLS); not when refused, HEAD, HTTP/1.0, other types, small, encoded, ranged, no-transform"
 
 # ---- --check ------------------------------------------------------------------------
 cat >"$IT_TMP/bad.yaml" <<'YAML'

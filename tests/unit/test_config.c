@@ -364,6 +364,21 @@ static void test_route_rules(void **state)
 	assert_true(has_error("response_headers: 'Bad Name' is not a field name"));
 	assert_true(has_error("ip_allow: not an IPv4 or IPv6 prefix"));
 	assert_true(has_error("respond.headers: Content-Length is gw's to write"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes:\n"
+			      "  - match: { path_prefix: /a/ }\n"
+			      "    upstream: u\n"
+			      "    compression: { types: [text/plain, 'application/*'], min_size: 1k }\n"
+			      "  - match: { path_prefix: /b/ }\n"
+			      "    upstream: u\n"
+			      "    compression: { types: ['*/*', text], level: 10 }\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:9:18: compression: '*/*' is not a media type"));
+	assert_true(has_error("compression: 'text' is not a media type"));
+	assert_true(has_error("level: 10 is out of range 1-9"));
+	assert_false(has_error("t.yaml:6:"));
 }
 
 /* A service's health section: present or not (gwd checks only when it is

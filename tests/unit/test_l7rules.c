@@ -19,9 +19,12 @@
 #include "core/tmpl.h"
 #include "gw/abi.h"
 #include "l7/cors.h"
+#include "l7/encoding.h"
 #include "l7/iprule.h"
 #include "l7/rewrite.h"
 #include "l7/route.h"
+#include "proxy/compress.h"
+#include <zlib.h>
 
 /* ---- templates ---------------------------------------------------------- */
 
@@ -280,6 +283,104 @@ static void test_cors(void **state)
 	assert_null(k);
 }
 
+/* ---- compression ---------------------------------------------------------- */
+
+static int acc(const char *v)
+{
+	return gw_accepts_gzip(v, strlen(v));
+}
+
+static void test_encoding(void **state)
+{
+	char *types[] = { "text/plain", "Application/*" };
+	struct gw_cfg_compress c = { { 1, 1 }, types, 2, 1024, 6 };
+	struct gw_zrule *z;
+
+	(void)state;
+	assert_true(acc("gzip"));
+	assert_true(acc("br, GZIP;q=0.5"));
+	assert_true(acc("deflate, *"));
+	assert_true(acc("gzip ; q=1.0"));
+	assert_false(acc("gzip;q=0"));
+	assert_false(acc("gzip;q=0.000, *"));	/* gzip named: its q rules */
+	assert_false(acc("br, deflate"));
+	assert_false(acc("*;q=0"));
+	assert_false(acc("gzipx"));
+	assert_false(acc(""));
+	assert_false(gw_accepts_gzip(NULL, 0));
+
+	assert_int_equal(gw_zrule_new(&c, &z), 0);
+	assert_int_equal(z->min_size, 1024);
+	assert_true(gw_zrule_type(z, "text/plain", 10));
+	assert_true(gw_zrule_type(z, " Text/Plain; charset=utf-8", 26));
+	assert_true(gw_zrule_type(z, "application/json", 16));
+	assert_false(gw_zrule_type(z, "application", 11));
+	assert_false(gw_zrule_type(z, "text/html", 9));
+	assert_false(gw_zrule_type(z, "text/plainx", 11));
+	assert_false(gw_zrule_type(z, NULL, 0));
+	gw_zrule_free(z);
+	assert_true(gw_no_transform("public, no-transform", 20));
+	assert_false(gw_no_transform("max-age=60", 10));
+}
+
+/* The chunks of a stream, dechunked, gunzip to what was fed. */
+static void test_zstream(void **state)
+{
+	static char in[3 * GW_Z_IN], gz[4 * GW_Z_IN], back[3 * GW_Z_IN + 16];
+	struct gw_zstream *z = gw_zstream_new(6);
+	size_t gl = 0, i, n, zin, zout;
+	const char *p, *e;
+	z_stream d = { 0 };
+	char chunked[8 * GW_Z_IN];
+	size_t cl = 0;
+
+	(void)state;
+	assert_non_null(z);
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (char)("abcdefgh"[i % 8] + (i / 4096) % 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(gw_zstream_feed(z, in + i * GW_Z_IN, GW_Z_IN, i == 2), 0);
+		assert_int_equal(gw_zstream_feed(z, in, 1, 0), -EBUSY);
+		n = gw_zstream_pending(z, &p);
+		assert_true(n > 0 && cl + n <= sizeof(chunked));
+		memcpy(chunked + cl, p, n);
+		cl += n;
+		gw_zstream_sent(z, n);
+	}
+	assert_true(gw_zstream_done(z));
+	assert_int_equal(gw_zstream_feed(z, in, 1, 0), -EINVAL);
+	gw_zstream_counts(z, &zin, &zout);
+	assert_int_equal(zin, sizeof(in));
+	assert_true(zout < sizeof(in) / 4);
+	gw_zstream_free(z);
+	/* dechunk: "HEX\r\n" data "\r\n" ... "0\r\n\r\n" */
+	p = chunked;
+	for (;;) {
+		n = strtoul(p, (char **)&e, 16);
+		assert_memory_equal(e, "\r\n", 2);
+		if (!n) {
+			assert_memory_equal(e, "\r\n\r\n", 4);
+			assert_ptr_equal(e + 4, chunked + cl);
+			break;
+		}
+		memcpy(gz + gl, e + 2, n);
+		gl += n;
+		p = e + 2 + n;
+		assert_memory_equal(p, "\r\n", 2);
+		p += 2;
+	}
+	assert_int_equal(gl, zout);
+	assert_int_equal(inflateInit2(&d, 15 + 16), Z_OK);
+	d.next_in = (Bytef *)gz;
+	d.avail_in = (uInt)gl;
+	d.next_out = (Bytef *)back;
+	d.avail_out = sizeof(back);
+	assert_int_equal(inflate(&d, Z_FINISH), Z_STREAM_END);
+	assert_int_equal(d.total_out, sizeof(in));
+	assert_memory_equal(back, in, sizeof(in));
+	inflateEnd(&d);
+}
+
 /* ---- the route table's side ----------------------------------------------- */
 
 static void test_route_compile(void **state)
@@ -367,6 +468,8 @@ int main(void)
 		cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_iprule),
 		cmocka_unit_test(test_cors),
+		cmocka_unit_test(test_encoding),
+		cmocka_unit_test(test_zstream),
 		cmocka_unit_test(test_route_compile),
 		cmocka_unit_test(test_example),
 	};
