@@ -340,6 +340,15 @@ static const struct kw timeouts_kws[] = {
 static const struct kw_table timeouts_table = { "timeouts", sizeof(struct gw_cfg_timeouts),
 						timeouts_kws, NULL, timeouts_defaults };
 
+static const struct kw up_limits_kws[] = {
+	U32(struct gw_cfg_up_limits, max_connections, "max_connections", 0, 1, 1000000),
+	U32(struct gw_cfg_up_limits, max_pending, "max_pending", 0, 1, 1000000),
+	STR(struct gw_cfg_up_limits, retry_budget, "retry_budget", 0),
+	KW_END,
+};
+static const struct kw_table up_limits_table = { "limits", sizeof(struct gw_cfg_up_limits),
+						 up_limits_kws, NULL, NULL };
+
 static void upstream_defaults(void *o)
 {
 	struct gw_cfg_upstream *u = o;
@@ -357,6 +366,7 @@ static const struct kw upstream_kws[] = {
 	TABLE(struct gw_cfg_upstream, health, "health", 0, &up_health_table),
 	TABLE(struct gw_cfg_upstream, timeouts, "timeouts", 0, &timeouts_table),
 	U32(struct gw_cfg_upstream, retries, "retries", 0, 0, 10),
+	TABLE(struct gw_cfg_upstream, limits, "limits", 0, &up_limits_table),
 	KW_END,
 };
 static const struct kw_table upstream_table = { "upstream", sizeof(struct gw_cfg_upstream),
@@ -1094,6 +1104,20 @@ static void check_listeners(struct parse_ctx *c, const struct gw_cfg *cfg)
 	}
 }
 
+/* "N%" with N 0-100. Returns 1 or 0. */
+static int budget_ok(const char *s)
+{
+	__u64 v;
+	size_t n = strlen(s);
+	char num[8];
+
+	if (n < 2 || n > 4 || s[n - 1] != '%')
+		return 0;
+	memcpy(num, s, n - 1);
+	num[n - 1] = '\0';
+	return !parse_u64(num, &v) && v <= 100;
+}
+
 static void check_upstreams(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -1107,6 +1131,9 @@ static void check_upstreams(struct parse_ctx *c, const struct gw_cfg *cfg)
 			pos_error(c, &u->pos, "upstream '%s' has no servers",
 				  u->name ? u->name : "?");
 		check_health(c, &u->health);
+		if (u->limits.retry_budget && !budget_ok(u->limits.retry_budget))
+			pos_error(c, &u->limits.pos, "limits: retry_budget '%s' is not a share "
+				  "from 0%% to 100%%", u->limits.retry_budget);
 	}
 }
 

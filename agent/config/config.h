@@ -173,6 +173,14 @@ struct gw_cfg_timeouts {
 	__u64 idle_ns;
 };
 
+/* upstreams[].limits: circuit breaking (l7/breaker.h); 0: no limit. */
+struct gw_cfg_up_limits {
+	struct gw_cfg_pos pos;
+	__u32 max_connections;
+	__u32 max_pending;
+	char *retry_budget;	/* "20%"; NULL: none */
+};
+
 struct gw_cfg_upstream {
 	struct gw_cfg_pos pos;
 	char *name;
@@ -182,6 +190,7 @@ struct gw_cfg_upstream {
 	struct gw_cfg_health health;
 	struct gw_cfg_timeouts timeouts;
 	__u32 retries;
+	struct gw_cfg_up_limits limits;
 };
 
 struct gw_cfg_jwt {

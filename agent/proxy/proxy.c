@@ -77,6 +77,8 @@ struct gw_cli {
 	int cors_origin;		/* the answer's CORS fields (l7/cors.h) */
 	struct gw_zstream *z;		/* the answer is compressed (proxy/compress.h) */
 	unsigned int accept_gz : 1, z_last : 1;
+	struct gw_breaker *brk;		/* counted active on its upstream (l7/breaker.h) */
+	unsigned int brk_pending : 1, brk_retry : 1;
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
 	unsigned int rq_scanned : 1, rq_sent : 1, rs_started : 1, rs_scanned : 1;
 	unsigned int up_reusable : 1, rs_dechunk : 1, rs_interim : 1;
@@ -306,6 +308,54 @@ static void stats_record(struct gw_l7_rstats *st, unsigned int worker, int code,
 
 /* ---- upstream connections -------------------------------------------------------- */
 
+/* ---- circuit breaking (l7/breaker.h) ---------------------------------------------- */
+
+/* The request counts as active on its upstream from its first pick on. */
+static void brk_start(struct gw_cli *c)
+{
+	if (c->brk)
+		return;
+	c->brk = c->ups->brk;
+	gw_breaker_get(c->brk);
+	gw_breaker_add(&c->brk->active, 1);
+}
+
+/* The request no longer waits for a new connection. */
+static void brk_pending_done(struct gw_cli *c)
+{
+	if (!c->brk_pending)
+		return;
+	c->brk_pending = 0;
+	gw_breaker_add(&c->brk->pending, -1);
+}
+
+/* The request is done with its upstream: its counts go. */
+static void brk_end(struct gw_cli *c)
+{
+	if (!c->brk)
+		return;
+	brk_pending_done(c);
+	if (c->brk_retry)
+		gw_breaker_add(&c->brk->retries, -1);
+	c->brk_retry = 0;
+	gw_breaker_add(&c->brk->active, -1);
+	gw_breaker_put(c->brk);
+	c->brk = NULL;
+}
+
+/* A retry within the upstream's retry budget (a request's retries count
+ * once). Returns 1 when it may retry, else 0. */
+static int brk_retry(struct gw_cli *c)
+{
+	if (c->brk_retry)
+		return 1;
+	if (!c->brk || !gw_breaker_retry_ok(c->brk))
+		return 0;
+	c->brk_retry = 1;
+	gw_breaker_add(&c->brk->retries, 1);
+	return 1;
+}
+
 static void up_timer_cb(struct gw_timer *t);
 static void up_io_cb(struct gw_io *io, __u32 events);
 
@@ -326,6 +376,11 @@ static void upconn_close(struct gw_proxy_worker *w, struct gw_upconn *uc)
 	close(uc->fd);
 	gw_srv_state_put(uc->st);
 	uc->st = NULL;
+	if (uc->brk) {
+		gw_breaker_add(&uc->brk->conns, -1);
+		gw_breaker_put(uc->brk);
+		uc->brk = NULL;
+	}
 	uc->owner = NULL;
 	if (gw_loop_defer(w->loop, upconn_free, uc))
 		pr_warn("l7: out of memory deferring a free\n");
@@ -357,6 +412,7 @@ static void up_release(struct gw_cli *c, int reusable)
 	if (!uc)
 		return;
 	c->up = NULL;
+	brk_pending_done(c);
 	if (c->ups && c->ups->balance == GW_BALANCE_LEAST_CONN)
 		__atomic_fetch_sub(&uc->st->active, 1, __ATOMIC_RELAXED);
 	if (reusable && !w->draining && !c->up_eof && !c->up_connecting &&
@@ -413,10 +469,15 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 	uc->worker = c->w->id;
 	uc->st = s->st;
 	gw_srv_state_get(uc->st);
+	uc->brk = c->brk;
+	gw_breaker_get(uc->brk);
+	gw_breaker_add(&uc->brk->conns, 1);
 	err = gw_io_start(c->w->loop, &uc->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 			  up_io_cb);
 	if (err) {
 		gw_srv_state_put(uc->st);
+		gw_breaker_add(&uc->brk->conns, -1);
+		gw_breaker_put(uc->brk);
 		close(fd);
 		free(uc);
 		return err;
@@ -684,6 +745,7 @@ static void req_end(struct gw_cli *c)
 	struct gw_l7_rstats *st = NULL;
 
 	gw_proxy_compress_end(w, &c->z);
+	brk_end(c);
 	if (c->ws) {
 		st = c->route ? c->route->stats : c->ws->s->nomatch;
 		stats_record(st, w->id, c->status ? c->status : 499, now_ns(c) - c->t0);
@@ -1043,6 +1105,7 @@ static void up_begin(struct gw_cli *c)
 	struct gw_upconn *uc;
 	int idx, err;
 
+	brk_start(c);
 	for (;;) {
 		idx = gw_upstream_pick(c->ups, w->id, c->hash, c->tries ? c->srv : -1, now);
 		if (idx < 0) {
@@ -1056,15 +1119,22 @@ static void up_begin(struct gw_cli *c)
 			up_attach(c, uc, 0);
 			return;
 		}
-		err = up_connect(c, &c->ups->servers[idx]);
-		if (!err)
+		if (!gw_breaker_connect_ok(c->brk)) {
+			answer(c, GW_L7_R_CIRCUIT_OPEN, 503, NULL, 0);
 			return;
+		}
+		err = up_connect(c, &c->ups->servers[idx]);
+		if (!err) {
+			c->brk_pending = 1;
+			gw_breaker_add(&c->brk->pending, 1);
+			return;
+		}
 		pr_debug("l7: connect to %s: %s\n", c->ups->servers[idx].name, strerror(-err));
 		/* the gateway's own shortage says nothing about the server */
 		if (err != -EMFILE && err != -ENFILE && err != -ENOMEM && err != -ENOBUFS &&
 		    err != -EADDRNOTAVAIL)
 			gw_upstream_report(c->ups, c->ups->servers[idx].st, GW_UP_FAIL, now);
-		if (!idempotent(c->method) || c->tries >= c->ups->retries) {
+		if (!idempotent(c->method) || c->tries >= c->ups->retries || !brk_retry(c)) {
 			answer(c, GW_L7_R_CONNECT_FAILED, 502, NULL, 0);
 			return;
 		}
@@ -1104,7 +1174,8 @@ static void up_fail(struct gw_cli *c, int kind)
 	if (s)
 		pr_debug("l7: upstream %s server %s failed (%d)\n", c->ups->name, s->name, kind);
 	up_release(c, 0);
-	if (race || (kind == FAIL_CONNECT && resendable && c->tries < c->ups->retries)) {
+	if (race ||
+	    (kind == FAIL_CONNECT && resendable && c->tries < c->ups->retries && brk_retry(c))) {
 		if (!race)
 			c->tries++;
 		c->hoff = 0;
@@ -2010,6 +2081,7 @@ static void up_io_cb(struct gw_io *io, __u32 events)
 			return;
 		}
 		c->up_connecting = 0;
+		brk_pending_done(c);
 		c->up->deadline = now_ns(c) + c->ups->response_ns;
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
@@ -2085,6 +2157,7 @@ static void cli_close(struct gw_cli *c)
 		return;
 	c->closed = 1;
 	gw_proxy_compress_end(w, &c->z);
+	brk_end(c);
 	if (c->ws) {
 		snap_drop(w, c->ws);
 		c->ws = NULL;

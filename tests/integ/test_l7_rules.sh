@@ -21,6 +21,9 @@
 #     to the origin's bytes, over plain and TLS); never for a client that
 #     refuses it (q=0), HTTP/1.0, HEAD, other types, small, already
 #     encoded, ranged or no-transform answers;
+#   - circuit breaking: max_connections (2 slow requests hold both, 2 more
+#     get 503 circuit_open at once), max_pending (a connect that hangs in
+#     ARP holds the one slot), metrics by limit, gauges back to 0;
 #   - gwd --check reports each kind of mistake at its line.
 # vm: skip (route rules of the L7 proxy: user space)
 . "$(dirname "$0")/lib.sh"
@@ -45,6 +48,13 @@ listeners:
 upstreams:
   - name: web
     servers: [$BE1:8080]
+  - name: brk
+    servers: [$BE1:8080]
+    limits: { max_connections: 2, retry_budget: 20% }
+  - name: black
+    servers: [198.18.11.99:8080]
+    timeouts: { connect: 3s }
+    limits: { max_pending: 1 }
 routes:
   - match: { host: old.test }
     respond: { status: 301, headers: { Location: "https://new.test{path}{query}" } }
@@ -81,6 +91,11 @@ routes:
     upstream: web
     ip_allow: [198.18.0.0/16]
     ip_deny: [198.18.1.0/24]
+  - match: { path_prefix: /brk/ }
+    upstream: brk
+    strip_prefix: true
+  - match: { path_prefix: /black/ }
+    upstream: black
   - match: { path_prefix: /z/ }
     upstream: web
     strip_prefix: true
@@ -248,10 +263,43 @@ for args in "-H Accept-Encoding:gzip;q=0 $U/z/resp?n=5000&h=Content-Type:text/pl
 done
 it_log "compression: gzip for the types above min_size (length and chunked origins, TLS); not when refused, HEAD, HTTP/1.0, other types, small, encoded, ranged, no-transform"
 
+# ---- 9. circuit breaking ---------------------------------------------------------------
+for i in 1 2; do
+	it_bg "$IT_CL1" "$IT_TMP/slow$i" curl -s -m 10 -o /dev/null -w '%{http_code}\n' "$U/brk/slow?ms=2000"
+done
+sleep 0.7
+s0=$(date +%s%N)
+for i in 3 4; do
+	[ "$(c1 "$U/brk/x$i")" = 503 ] || it_fail "max_connections: a third request was not refused"
+done
+[ $((($(date +%s%N) - s0) / 1000000)) -lt 1000 ] || it_fail "max_connections: the 503s were not at once"
+for i in 1 2; do
+	for ((k = 0; k < 50; k++)); do [ -s "$IT_TMP/slow$i" ] && break; sleep 0.1; done
+	[ "$(cat "$IT_TMP/slow$i")" = 200 ] || it_fail "max_connections: a held request got $(cat "$IT_TMP/slow$i")"
+done
+it_bg "$IT_CL1" "$IT_TMP/black1" curl -s -m 10 -o /dev/null -w '%{http_code}\n' "$U/black/a"
+sleep 0.5
+[ "$(c1 "$U/black/b")" = 503 ] || it_fail "max_pending: a second request waiting for a connection was not refused"
+for ((k = 0; k < 60; k++)); do [ -s "$IT_TMP/black1" ] && break; sleep 0.1; done
+c=$(cat "$IT_TMP/black1")
+[ "$c" = 502 ] || [ "$c" = 504 ] || it_fail "max_pending: the pending request ended with $c"
+m=$(cl curl -sS -m 5 "http://$GW:9100/metrics")
+for want in 'gw_upstream_circuit_open_total{upstream="brk",limit="max_connections"} 2' \
+	'gw_upstream_circuit_open_total{upstream="black",limit="max_pending"} 1' \
+	'gw_upstream_circuit_open_total{upstream="brk",limit="retry_budget"} 0' \
+	'gw_upstream_active_requests{upstream="brk"} 0' 'gw_upstream_pending{upstream="black"} 0' \
+	'gw_upstream_connections{upstream="black"} 0'; do
+	grep -qF "$want" <<<"$m" || it_fail "metrics: no '$want' in: $(grep 'gw_upstream_[a-z_]*{upstream="b' <<<"$m")"
+done
+n=$(grep 'gw_http_gateway_answers_total{' <<<"$m" | grep 'reason="circuit_open"' |
+	awk '{ s += $NF } END { print s + 0 }')
+[ "$n" = 3 ] || it_fail "circuit_open answers counted: $n (want 3)"
+it_log "circuit breaking: max_connections and max_pending answer 503 at once, counted by limit"
+
 # ---- --check ------------------------------------------------------------------------
 cat >"$IT_TMP/bad.yaml" <<'YAML'
 version: 1
-upstreams: [ { name: u, servers: [198.18.1.2:80] } ]
+upstreams: [ { name: u, servers: [198.18.1.2:80], limits: { retry_budget: 120% } } ]
 routes:
   - match: { path_prefix: /b/ }
     upstream: u
@@ -262,12 +310,15 @@ routes:
     upstream: u
     ip_allow: [10.0.0.1/8]
     cors: { origins: ["*"], credentials: true }
+    compression: { types: [text] }
 YAML
 out=$("$BUILD/bin/gwd" --check -c "$IT_TMP/bad.yaml" 2>&1) && it_fail "--check passed a bad config"
 for want in "bad.yaml:6:14: rewrite: regex does not compile at offset 8" \
 	"bad.yaml:8:40: respond.headers: Location has an unknown placeholder" \
 	"bad.yaml:11:16: ip_allow: not an IPv4 or IPv6 prefix" \
-	"bad.yaml:12:11: cors: origin '*' stands alone and excludes credentials"; do
+	"bad.yaml:12:11: cors: origin '*' stands alone and excludes credentials" \
+	"compression: 'text' is not a media type" \
+	"limits: retry_budget '120%' is not a share from 0% to 100%"; do
 	grep -qF "$want" <<<"$out" || it_fail "--check: missing '$want' in: $out"
 done
 it_log "--check: each mistake at its line"

@@ -18,6 +18,7 @@
 
 #include "core/tmpl.h"
 #include "gw/abi.h"
+#include "l7/breaker.h"
 #include "l7/cors.h"
 #include "l7/encoding.h"
 #include "l7/iprule.h"
@@ -381,6 +382,67 @@ static void test_zstream(void **state)
 	inflateEnd(&d);
 }
 
+/* ---- circuit breaking ------------------------------------------------------ */
+
+static void test_breaker(void **state)
+{
+	struct gw_cfg_up_limits l = { { 1, 1 }, 2, 1, "20%" };
+	struct gw_breaker *b = gw_breaker_new(&l, NULL), *b2;
+	__u32 pct;
+	int i;
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(gw_breaker_parse_budget("20%", &pct), 0);
+	assert_int_equal(pct, 20);
+	assert_int_equal(gw_breaker_parse_budget("100%", &pct), 0);
+	assert_int_equal(gw_breaker_parse_budget("101%", &pct), -EINVAL);
+	assert_int_equal(gw_breaker_parse_budget("20", &pct), -EINVAL);
+	assert_int_equal(gw_breaker_parse_budget("%", &pct), -EINVAL);
+
+	/* connections, then pending */
+	assert_true(gw_breaker_connect_ok(b));
+	gw_breaker_add(&b->conns, 2);
+	assert_false(gw_breaker_connect_ok(b));
+	assert_int_equal(b->trips[GW_BRK_CONNECTIONS], 1);
+	gw_breaker_add(&b->conns, -1);
+	gw_breaker_add(&b->pending, 1);
+	assert_false(gw_breaker_connect_ok(b));
+	assert_int_equal(b->trips[GW_BRK_PENDING], 1);
+	gw_breaker_add(&b->pending, -1);
+	assert_true(gw_breaker_connect_ok(b));
+
+	/* the budget: 20% of 50 active requests is 10 retries; at least 3 */
+	assert_true(gw_breaker_retry_ok(b));
+	gw_breaker_add(&b->retries, 3);
+	assert_false(gw_breaker_retry_ok(b));
+	gw_breaker_add(&b->active, 50);
+	for (i = 3; i < 10; i++) {
+		assert_true(gw_breaker_retry_ok(b));
+		gw_breaker_add(&b->retries, 1);
+	}
+	assert_false(gw_breaker_retry_ok(b));
+	assert_int_equal(b->trips[GW_BRK_RETRIES], 2);
+
+	/* a reload keeps the counts, takes the new limits; a live server
+	 * change keeps the limits */
+	l.max_connections = 0;
+	l.retry_budget = NULL;
+	b2 = gw_breaker_new(&l, b);
+	assert_ptr_equal(b2, b);
+	assert_int_equal(b->active, 50);
+	assert_true(gw_breaker_retry_ok(b));
+	gw_breaker_add(&b->conns, 100);
+	assert_true(gw_breaker_connect_ok(b));
+	l.pos.line = -1;
+	l.max_pending = 7;
+	assert_ptr_equal(gw_breaker_new(&l, b), b);
+	assert_int_equal(b->max_pending, 1);
+	gw_breaker_put(b);
+	gw_breaker_put(b);
+	gw_breaker_put(b);
+}
+
 /* ---- the route table's side ----------------------------------------------- */
 
 static void test_route_compile(void **state)
@@ -470,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_cors),
 		cmocka_unit_test(test_encoding),
 		cmocka_unit_test(test_zstream),
+		cmocka_unit_test(test_breaker),
 		cmocka_unit_test(test_route_compile),
 		cmocka_unit_test(test_example),
 	};
