@@ -242,6 +242,13 @@ for q in "n=300000&h=Content-Type:text/plain" "n=300000&chunked=1&h=Content-Type
 	[ "$got" = "$want" ] || it_fail "compressed ($q): the body does not decode to the origin's"
 	grep -qi '^content-length' "$IT_TMP/z.h" && it_fail "compressed ($q) kept Content-Length"
 done
+# keep-alive: compressed, plain, compressed again on one connection
+out=$(cl curl -sS -m 20 --compressed -o /dev/null -o /dev/null -o /dev/null \
+	-w '%{http_code} %{num_connects} %{size_download}\n' \
+	"$U/z/resp?n=100000&h=Content-Type:text/plain" "$U/z/resp?n=50&h=Content-Type:text/plain" \
+	"$U/z/resp?n=100000&chunked=1&h=Content-Type:text/plain")
+[ "$(awk '{ print $1 }' <<<"$out" | tr '\n' ' ')" = "200 200 200 " ] || it_fail "keep-alive after a compressed answer: $out"
+[ "$(awk '{ s += $2 } END { print s }' <<<"$out")" = 1 ] || it_fail "keep-alive: more than one connection: $out"
 got=$(cl curl -sS -m 20 --compressed -k --resolve "api.test:443:$GW" \
 	"https://api.test/z/resp?n=300000&h=Content-Type:text/plain" | sha256sum)
 [ "$got" = "$want" ] || it_fail "compressed over TLS: the body differs"
