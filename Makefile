@@ -41,7 +41,7 @@ WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iagent -I$(BUILD)/bpf \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
-LDLIBS := -lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lsystemd -lcap-ng -lelf -lz -lpcre2-8
+LDLIBS := -lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lsystemd -lcap-ng -lelf -lz -lpcre2-8 -lbrotlienc
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
@@ -127,6 +127,8 @@ $(BUILD)/bin/gw-dpctl: $(BUILD)/obj/agent/dp/dpctl.o $(CTL_LIBS)
 
 # --- tests -----------------------------------------------------------------
 # tests/unit/test_*.c: cmocka unit tests, built plain and with ASan+UBSan.
+# test_l7rules decodes br to check the encoder.
+$(BUILD)/tests/unit/test_l7rules $(BUILD)/tests/unit-san/test_l7rules: LDLIBS += -lbrotlidec
 # tests/bpf/test_*.c: BPF programs through bpf_prog_test_run_opts (cmocka).
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))

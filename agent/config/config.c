@@ -474,12 +474,14 @@ static void compress_defaults(void *o)
 
 	z->min_size = GW_CFG_COMPRESS_MIN_SIZE;
 	z->level = 5;
+	z->brotli = 1;
 }
 
 static const struct kw compress_kws[] = {
 	LIST(struct gw_cfg_compress, types, "types", KW_REQUIRED, K_STR, sizeof(char *), NULL),
 	SIZE(struct gw_cfg_compress, min_size, "min_size", 0, 0, 1ull << 30),
 	U32(struct gw_cfg_compress, level, "level", 0, 1, 9),
+	BOOL(struct gw_cfg_compress, brotli, "brotli"),
 	KW_END,
 };
 static const struct kw_table compress_table = { "compression", sizeof(struct gw_cfg_compress),

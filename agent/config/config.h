@@ -313,7 +313,8 @@ struct gw_cfg_compress {
 	char **types;		/* media types; "text/" and a star for a whole type */
 	size_t n_types;
 	__u64 min_size;		/* bytes; a Content-Length below: not compressed */
-	__u32 level;		/* zlib level 1-9 */
+	__u32 level;		/* zlib level 1-9 (brotli quality the same) */
+	int brotli;		/* offer br too (default true) */
 };
 
 /* ip_allow / ip_deny prefixes of one route. */

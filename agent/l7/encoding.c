@@ -41,6 +41,7 @@ int gw_zrule_new(const struct gw_cfg_compress *cfg, struct gw_zrule **out)
 	}
 	z->min_size = cfg->min_size;
 	z->level = cfg->level ? (int)cfg->level : 5;
+	z->brotli = cfg->brotli;
 	for (i = 0; i < cfg->n_types; i++) {
 		z->types[i] = strdup(cfg->types[i]);
 		if (!z->types[i]) {
@@ -81,10 +82,15 @@ static int q_nonzero(const char *p, size_t len)
 	return 1;
 }
 
-int gw_accepts_gzip(const char *v, size_t len)
+unsigned int gw_accepts(const char *v, size_t len)
 {
+	static const struct {
+		const char *name;
+		size_t len;
+		unsigned int bit;
+	} codings[] = { { "gzip", 4, GW_ENC_GZIP }, { "br", 2, GW_ENC_BR } };
+	unsigned int named = 0, yes = 0, star = 0, k;
 	size_t i = 0, s, e, pe;
-	int star = 0;
 
 	if (!v)
 		return 0;
@@ -97,12 +103,21 @@ int gw_accepts_gzip(const char *v, size_t len)
 			;
 		for (pe = e; pe < i && v[pe] != ';'; pe++)
 			;
-		if (e - s == 4 && !strncasecmp(v + s, "gzip", 4))
-			return q_nonzero(v + pe, i - pe);
+		for (k = 0; k < 2; k++)
+			if (e - s == codings[k].len && !strncasecmp(v + s, codings[k].name, e - s) &&
+			    !(named & codings[k].bit)) {
+				named |= codings[k].bit;	/* the first mention rules */
+				yes |= q_nonzero(v + pe, i - pe) ? codings[k].bit : 0;
+			}
 		if (e - s == 1 && v[s] == '*')
-			star = q_nonzero(v + pe, i - pe);
+			star = q_nonzero(v + pe, i - pe) ? GW_ENC_GZIP | GW_ENC_BR : 0;
 	}
-	return star;
+	return yes | (star & ~named);
+}
+
+int gw_accepts_gzip(const char *v, size_t len)
+{
+	return !!(gw_accepts(v, len) & GW_ENC_GZIP);
 }
 
 int gw_zrule_type(const struct gw_zrule *z, const char *v, size_t len)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Response compression of a route (`compression:`): which answers are
- * compressed. An upstream answer is compressed with gzip when
- *   - the client accepts gzip (Accept-Encoding, gzip or "*" with q > 0);
+ * compressed. An upstream answer is compressed with br (when the route
+ * allows it) or gzip when
+ *   - the client accepts it (Accept-Encoding: named or "*" with q > 0; br
+ *     is preferred);
  *   - it is a 2xx other than 204 and 206, to a method other than HEAD, with
  *     a body, and the client speaks HTTP/1.1 (the result is chunked);
  *   - its Content-Type's media type is one of `types` (a "text/" and star
@@ -24,6 +26,7 @@ struct gw_zrule {
 	size_t n_types;
 	__u64 min_size;
 	int level;
+	int brotli;		/* br offered (preferred when accepted) */
 };
 
 /* Compiles a route's compression (none: *out NULL). Returns 0 or -ENOMEM. */
@@ -31,8 +34,15 @@ int gw_zrule_new(const struct gw_cfg_compress *cfg, struct gw_zrule **out);
 
 void gw_zrule_free(struct gw_zrule *z);
 
-/* Whether Accept-Encoding value v[len] (NULL: no field) takes gzip.
- * Returns 1 or 0. */
+/* Codings of answers (bits). */
+#define GW_ENC_GZIP 1u
+#define GW_ENC_BR 2u
+
+/* The codings Accept-Encoding value v[len] (NULL: no field) takes, named
+ * with q > 0 or by "*" (GW_ENC_* bits). Returns them. */
+unsigned int gw_accepts(const char *v, size_t len);
+
+/* Whether it takes gzip. Returns 1 or 0. */
 int gw_accepts_gzip(const char *v, size_t len);
 
 /* Whether the media type of Content-Type value v[len] is one of z's.

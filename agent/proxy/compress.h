@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * A gzip stream of one answer body (zlib), written as HTTP/1.1 chunks: the
- * proxy feeds it the upstream's payload one buffer at a time (at most
- * GW_Z_IN bytes) and sends what it holds before it feeds more, so memory
- * per stream is fixed: zlib's state (windowBits 15, memLevel 8: ~256 KiB)
- * and one output buffer. Each feed is flushed (Z_SYNC_FLUSH), so a
+ * A gzip (zlib) or br (libbrotlienc) stream of one answer body, written as
+ * HTTP/1.1 chunks: the proxy feeds it the upstream's payload one buffer at a
+ * time (at most GW_Z_IN bytes) and sends what it holds before it feeds
+ * more, so memory per stream is fixed: zlib's state (windowBits 15,
+ * memLevel 8: ~256 KiB) or brotli's (a 256 KiB window) and one output
+ * buffer. Each feed is flushed (Z_SYNC_FLUSH, BROTLI_OPERATION_FLUSH), so a
  * streamed answer reaches the client as it comes.
  */
 #ifndef GW_COMPRESS_H
@@ -16,8 +17,9 @@
 
 struct gw_zstream;
 
-/* A new stream at zlib level (1-9). Returns it, or NULL (no memory). */
-struct gw_zstream *gw_zstream_new(int level);
+/* A new stream: brotli (br set) or gzip, at level (1-9; brotli's quality
+ * scale is 0-11). Returns it, or NULL (no memory). */
+struct gw_zstream *gw_zstream_new(int br, int level);
 
 void gw_zstream_free(struct gw_zstream *z);
 

@@ -76,7 +76,7 @@ struct gw_cli {
 	unsigned int method;
 	int cors_origin;		/* the answer's CORS fields (l7/cors.h) */
 	struct gw_zstream *z;		/* the answer is compressed (proxy/compress.h) */
-	unsigned int accept_gz : 1, z_last : 1;
+	unsigned int accept_enc : 2, z_last : 1;	/* GW_ENC_* the request takes */
 	struct gw_breaker *brk;		/* counted active on its upstream (l7/breaker.h) */
 	unsigned int brk_pending : 1, brk_retry : 1;
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
@@ -719,7 +719,7 @@ static void req_reset(struct gw_cli *c)
 	c->status = 0;
 	c->reason = GW_L7_R_NONE;
 	c->cors_origin = -1;
-	c->accept_gz = c->z_last = 0;
+	c->accept_enc = c->z_last = 0;
 	c->head_request = c->upgrade = c->has_body = 0;
 	c->rq_scanned = c->rq_sent = c->rs_started = c->rs_scanned = 0;
 	c->up_reusable = c->rs_dechunk = c->rs_interim = 0;
@@ -920,7 +920,7 @@ static int req_access(struct gw_cli *c, const char *buf, struct gw_proxy_scratch
 		answer(c, GW_L7_R_NO_ROUTE, 404, NULL, 0);
 		return 1;
 	}
-	c->accept_gz = gw_proxy_accepts_gzip(c->route->r, &c->req, buf);
+	c->accept_enc = gw_proxy_accepts(c->route->r, &c->req, buf) & 3;
 	return 0;
 }
 
@@ -1567,9 +1567,9 @@ static int step_resp_head(struct gw_cli *c)
 	if (c->rs_dechunk)
 		keep = 0;
 	gw_proxy_resp_fields(c->route->r, c->cors_origin, &c->w->scratch, &f);
-	if (c->accept_gz && !c->rs_dechunk && !c->resp.switching &&
+	if (c->accept_enc && !c->rs_dechunk && !c->resp.switching &&
 	    gw_proxy_compress(c->route->r, &c->resp, c->out.data + c->out.start, c->req.h.minor,
-			      c->head_request, c->w, &f, &c->z))
+			      c->head_request, c->accept_enc, c->w, &f, &c->z))
 		c->rs_dechunk = c->resp.h.body == GW_BODY_CHUNKED;	/* the payload is fed */
 	if (c->resp.switching)
 		f.conn = GW_CONN_UPGRADE;

@@ -127,8 +127,8 @@ void gw_proxy_resp_fields(const struct gw_route *r, int cors_origin, struct gw_p
 	f->n_remove = nr;
 }
 
-int gw_proxy_accepts_gzip(const struct gw_route *r, const struct gw_http_req *req,
-			  const char *buf)
+unsigned int gw_proxy_accepts(const struct gw_route *r, const struct gw_http_req *req,
+			      const char *buf)
 {
 	size_t len = 0;
 	const char *v;
@@ -136,7 +136,7 @@ int gw_proxy_accepts_gzip(const struct gw_route *r, const struct gw_http_req *re
 	if (!r->zrule)
 		return 0;
 	v = field(req, buf, "accept-encoding", &len);
-	return gw_accepts_gzip(v, len);
+	return gw_accepts(v, len) & (r->zrule->brotli ? GW_ENC_GZIP | GW_ENC_BR : GW_ENC_GZIP);
 }
 
 /* A field of a response head (parsed from buf): its value, or NULL. */
@@ -174,21 +174,22 @@ static int compressible(const struct gw_zrule *z, const struct gw_http_resp *res
 }
 
 int gw_proxy_compress(const struct gw_route *r, const struct gw_http_resp *resp,
-		      const char *buf, int minor, int head, struct gw_proxy_worker *w,
-		      struct gw_http_rfwd *f, struct gw_zstream **z)
+		      const char *buf, int minor, int head, unsigned int accept,
+		      struct gw_proxy_worker *w, struct gw_http_rfwd *f, struct gw_zstream **z)
 {
 	struct gw_http_kv *add = (struct gw_http_kv *)f->add;
+	int br = !!(accept & GW_ENC_BR);
 
 	*z = NULL;
-	if (!r->zrule || head || minor < 1 || w->zstreams >= GW_Z_STREAMS_MAX ||
+	if (!r->zrule || !accept || head || minor < 1 || w->zstreams >= GW_Z_STREAMS_MAX ||
 	    !compressible(r->zrule, resp, buf))
 		return 0;
-	*z = gw_zstream_new(r->zrule->level);
+	*z = gw_zstream_new(br, r->zrule->level);
 	if (!*z)
 		return 0;
 	w->zstreams++;
 	add[f->n_add].name = "Content-Encoding";
-	add[f->n_add++].value = "gzip";
+	add[f->n_add++].value = br ? "br" : "gzip";
 	add[f->n_add].name = "Vary";
 	add[f->n_add++].value = "Accept-Encoding";
 	add[f->n_add].name = "Transfer-Encoding";

@@ -48,25 +48,26 @@ int gw_proxy_target(const struct gw_route *r, struct gw_proxy_scratch *s);
 void gw_proxy_resp_fields(const struct gw_route *r, int cors_origin, struct gw_proxy_scratch *s,
 			  struct gw_http_rfwd *f);
 
-/* Whether route r compresses and the request (req parsed from buf)
- * accepts gzip. Returns 1 or 0. */
-int gw_proxy_accepts_gzip(const struct gw_route *r, const struct gw_http_req *req,
-			  const char *buf);
+/* The codings (GW_ENC_* of l7/encoding.h) the request (req parsed from
+ * buf) accepts, when route r compresses; else 0. Returns them. */
+unsigned int gw_proxy_accepts(const struct gw_route *r, const struct gw_http_req *req,
+			      const char *buf);
 
 /* The most answers one worker compresses at once; more go as they are. */
 #define GW_Z_STREAMS_MAX 256
 
 /*
  * Whether upstream answer resp (parsed from buf) to a request that accepts
- * gzip is compressed on route r (l7/encoding.h has the conditions; minor:
- * the client's HTTP/1.x, head: a HEAD request). When it is: *z gets a new
+ * the codings `accept` is compressed on route r (l7/encoding.h has the
+ * conditions; br when accepted and allowed, else gzip; minor: the client's
+ * HTTP/1.x, head: a HEAD request). When it is: *z gets a new
  * stream (counted in w->zstreams), f gets Content-Encoding, Vary and
  * Transfer-Encoding: chunked (its arrays are s's, as gw_proxy_resp_fields()
  * left them). Returns 1 or 0.
  */
 int gw_proxy_compress(const struct gw_route *r, const struct gw_http_resp *resp,
-		      const char *buf, int minor, int head, struct gw_proxy_worker *w,
-		      struct gw_http_rfwd *f, struct gw_zstream **z);
+		      const char *buf, int minor, int head, unsigned int accept,
+		      struct gw_proxy_worker *w, struct gw_http_rfwd *f, struct gw_zstream **z);
 
 /* Ends a compression stream of worker w (NULL: none). */
 void gw_proxy_compress_end(struct gw_proxy_worker *w, struct gw_zstream **z);

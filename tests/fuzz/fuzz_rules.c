@@ -36,7 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct gw_cfg_rewrite r = { { 1, 1 }, NULL, "^/(\\w+)/(\\d+)", "/$2/$1?x=${1}" };
 	struct gw_cfg_rewrite b = { { 1, 1 }, NULL, "^/(a|aa|a+)+$", "/b" };
 	static char *types[] = { "text/plain", "application/*" };
-	struct gw_cfg_compress z = { { 1, 1 }, types, 2, 100, 5 };
+	struct gw_cfg_compress z = { { 1, 1 }, types, 2, 100, 5, 1 };
 	char why[256];
 
 	FZ_CHECK(!gw_zrule_new(&z, &zrule));

@@ -26,6 +26,7 @@
 #include "l7/route.h"
 #include "proxy/compress.h"
 #include <zlib.h>
+#include <brotli/decode.h>
 
 /* ---- templates ---------------------------------------------------------- */
 
@@ -294,7 +295,7 @@ static int acc(const char *v)
 static void test_encoding(void **state)
 {
 	char *types[] = { "text/plain", "Application/*" };
-	struct gw_cfg_compress c = { { 1, 1 }, types, 2, 1024, 6 };
+	struct gw_cfg_compress c = { { 1, 1 }, types, 2, 1024, 6, 1 };
 	struct gw_zrule *z;
 
 	(void)state;
@@ -309,6 +310,11 @@ static void test_encoding(void **state)
 	assert_false(acc("gzipx"));
 	assert_false(acc(""));
 	assert_false(gw_accepts_gzip(NULL, 0));
+	assert_int_equal(gw_accepts("br, gzip", 8), GW_ENC_GZIP | GW_ENC_BR);
+	assert_int_equal(gw_accepts("gzip, deflate, br;q=0", 21), GW_ENC_GZIP);
+	assert_int_equal(gw_accepts("BR;q=0.1", 8), GW_ENC_BR);
+	assert_int_equal(gw_accepts("br;q=0, *", 9), GW_ENC_GZIP);
+	assert_int_equal(gw_accepts("identity", 8), 0);
 
 	assert_int_equal(gw_zrule_new(&c, &z), 0);
 	assert_int_equal(z->min_size, 1024);
@@ -324,62 +330,83 @@ static void test_encoding(void **state)
 	assert_false(gw_no_transform("max-age=60", 10));
 }
 
-/* The chunks of a stream, dechunked, gunzip to what was fed. */
-static void test_zstream(void **state)
+/* Dechunks chunked[cl] into out; returns the payload's length. */
+static size_t dechunk(const char *chunked, size_t cl, char *out)
 {
-	static char in[3 * GW_Z_IN], gz[4 * GW_Z_IN], back[3 * GW_Z_IN + 16];
-	struct gw_zstream *z = gw_zstream_new(6);
-	size_t gl = 0, i, n, zin, zout;
-	const char *p, *e;
-	z_stream d = { 0 };
-	char chunked[8 * GW_Z_IN];
-	size_t cl = 0;
+	const char *p = chunked, *e;
+	size_t n, ol = 0;
 
-	(void)state;
-	assert_non_null(z);
-	for (i = 0; i < sizeof(in); i++)
-		in[i] = (char)("abcdefgh"[i % 8] + (i / 4096) % 3);
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(gw_zstream_feed(z, in + i * GW_Z_IN, GW_Z_IN, i == 2), 0);
-		assert_int_equal(gw_zstream_feed(z, in, 1, 0), -EBUSY);
-		n = gw_zstream_pending(z, &p);
-		assert_true(n > 0 && cl + n <= sizeof(chunked));
-		memcpy(chunked + cl, p, n);
-		cl += n;
-		gw_zstream_sent(z, n);
-	}
-	assert_true(gw_zstream_done(z));
-	assert_int_equal(gw_zstream_feed(z, in, 1, 0), -EINVAL);
-	gw_zstream_counts(z, &zin, &zout);
-	assert_int_equal(zin, sizeof(in));
-	assert_true(zout < sizeof(in) / 4);
-	gw_zstream_free(z);
-	/* dechunk: "HEX\r\n" data "\r\n" ... "0\r\n\r\n" */
-	p = chunked;
 	for (;;) {
 		n = strtoul(p, (char **)&e, 16);
 		assert_memory_equal(e, "\r\n", 2);
 		if (!n) {
 			assert_memory_equal(e, "\r\n\r\n", 4);
 			assert_ptr_equal(e + 4, chunked + cl);
-			break;
+			return ol;
 		}
-		memcpy(gz + gl, e + 2, n);
-		gl += n;
+		memcpy(out + ol, e + 2, n);
+		ol += n;
 		p = e + 2 + n;
 		assert_memory_equal(p, "\r\n", 2);
 		p += 2;
 	}
-	assert_int_equal(gl, zout);
-	assert_int_equal(inflateInit2(&d, 15 + 16), Z_OK);
-	d.next_in = (Bytef *)gz;
-	d.avail_in = (uInt)gl;
-	d.next_out = (Bytef *)back;
-	d.avail_out = sizeof(back);
-	assert_int_equal(inflate(&d, Z_FINISH), Z_STREAM_END);
-	assert_int_equal(d.total_out, sizeof(in));
-	assert_memory_equal(back, in, sizeof(in));
-	inflateEnd(&d);
+}
+
+/* The chunks of a stream (gzip, then br), dechunked, decode to what was
+ * fed. */
+static void test_zstream(void **state)
+{
+	static char in[3 * GW_Z_IN], gz[4 * GW_Z_IN], back[3 * GW_Z_IN + 16];
+	static char chunked[8 * GW_Z_IN];
+	size_t gl, i, n, zin, zout, cl, bl;
+	struct gw_zstream *z;
+	const char *p;
+	int br;
+
+	(void)state;
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (char)("abcdefgh"[i % 8] + (i / 4096) % 3);
+	for (br = 0; br <= 1; br++) {
+		z = gw_zstream_new(br, 6);
+		assert_non_null(z);
+		cl = 0;
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(gw_zstream_feed(z, in + i * GW_Z_IN, GW_Z_IN, i == 2), 0);
+			assert_int_equal(gw_zstream_feed(z, in, 1, 0), -EBUSY);
+			n = gw_zstream_pending(z, &p);
+			assert_true(n > 0 && cl + n <= sizeof(chunked));
+			memcpy(chunked + cl, p, n);
+			cl += n;
+			gw_zstream_sent(z, n);
+		}
+		assert_true(gw_zstream_done(z));
+		assert_int_equal(gw_zstream_feed(z, in, 1, 0), -EINVAL);
+		gw_zstream_counts(z, &zin, &zout);
+		assert_int_equal(zin, sizeof(in));
+		assert_true(zout < sizeof(in) / 4);
+		gw_zstream_free(z);
+		gl = dechunk(chunked, cl, gz);
+		assert_int_equal(gl, zout);
+		if (br) {
+			bl = sizeof(back);
+			assert_int_equal(BrotliDecoderDecompress(gl, (const uint8_t *)gz, &bl,
+								 (uint8_t *)back),
+					 BROTLI_DECODER_RESULT_SUCCESS);
+		} else {
+			z_stream d = { 0 };
+
+			assert_int_equal(inflateInit2(&d, 15 + 16), Z_OK);
+			d.next_in = (Bytef *)gz;
+			d.avail_in = (uInt)gl;
+			d.next_out = (Bytef *)back;
+			d.avail_out = sizeof(back);
+			assert_int_equal(inflate(&d, Z_FINISH), Z_STREAM_END);
+			bl = d.total_out;
+			inflateEnd(&d);
+		}
+		assert_int_equal(bl, sizeof(in));
+		assert_memory_equal(back, in, sizeof(in));
+	}
 }
 
 /* ---- circuit breaking ------------------------------------------------------ */
