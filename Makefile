@@ -127,12 +127,12 @@ $(BUILD)/bin/gw-dpctl: $(BUILD)/obj/agent/dp/dpctl.o $(CTL_LIBS)
 
 # --- tests -----------------------------------------------------------------
 # tests/unit/test_*.c: cmocka unit tests, built plain and with ASan+UBSan.
-# test_l7rules decodes br to check the encoder.
-$(BUILD)/tests/unit/test_l7rules $(BUILD)/tests/unit-san/test_l7rules: LDLIBS += -lbrotlidec
 # tests/bpf/test_*.c: BPF programs through bpf_prog_test_run_opts (cmocka).
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 UNIT_SAN_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-san/%,$(UNIT_SRCS))
+# test_l7rules decodes br to check the encoder.
+$(BUILD)/tests/unit/test_l7rules $(BUILD)/tests/unit-san/test_l7rules: LDLIBS += -lbrotlidec
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BPFT_HELPERS := $(filter-out $(BPFT_SRCS),$(wildcard tests/bpf/*.c))
