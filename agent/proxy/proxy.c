@@ -524,7 +524,7 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 static int answer_format(struct gw_cli *c, int status, const struct gw_l7_reply *rep,
 			 int close_after)
 {
-	struct gw_http_kv extra[GW_L7_REPLY_EXTRA + 1];
+	struct gw_http_kv extra[GW_L7_REPLY_EXTRA + 1 + GW_PROXY_ANSWER_FIELDS];
 	size_t n_extra = 0, i;
 	const char *body = rep ? rep->body : NULL, *ctype = "text/plain";
 	size_t body_len = rep ? rep->body_len : 0;
@@ -536,6 +536,9 @@ static int answer_format(struct gw_cli *c, int status, const struct gw_l7_reply 
 		if (!strcasecmp(rep->extra[i].name, "content-type"))
 			ctype = NULL;	/* a respond route's own */
 	}
+	/* a CORS route's refusals carry its fields (a preflight has its own) */
+	if (c->route && c->reason != GW_L7_R_CORS)
+		n_extra += gw_proxy_answer_fields(c->route->r, c->cors_origin, extra + n_extra);
 	extra[n_extra].name = "Date";	/* RFC 9110 6.6.1: an origin's answer has one */
 	extra[n_extra++].value = http_date(c->w);
 	if (!body) {

@@ -65,6 +65,13 @@ int gw_proxy_access(const struct gw_route *r, const struct gw_ip *ip,
 	return r->cors ? cors(r, req, buf, s, cors_origin) : GW_ACCESS_PASS;
 }
 
+_Static_assert(GW_PROXY_ANSWER_FIELDS == GW_CORS_FIELDS, "the answer's room for CORS");
+
+size_t gw_proxy_answer_fields(const struct gw_route *r, int cors_origin, struct gw_http_kv *out)
+{
+	return r->cors ? gw_cors_fields(r->cors, cors_origin, out) : 0;
+}
+
 int gw_proxy_respond(const struct gw_route *r, int tls, int host_len,
 		     struct gw_proxy_scratch *s)
 {

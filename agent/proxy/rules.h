@@ -48,6 +48,14 @@ int gw_proxy_target(const struct gw_route *r, struct gw_proxy_scratch *s);
 void gw_proxy_resp_fields(const struct gw_route *r, int cors_origin, struct gw_proxy_scratch *s,
 			  struct gw_http_rfwd *f);
 
+/* The most fields gw_proxy_answer_fields() writes. */
+#define GW_PROXY_ANSWER_FIELDS 6
+
+/* The CORS fields of gw's own answer (auth, limits, 413 ...) on route r to
+ * a request from cors_origin, into out[GW_PROXY_ANSWER_FIELDS], so a
+ * browser can read the refusal. Returns their number (0 without cors). */
+size_t gw_proxy_answer_fields(const struct gw_route *r, int cors_origin, struct gw_http_kv *out);
+
 /* The codings (GW_ENC_* of l7/encoding.h) the request (req parsed from
  * buf) accepts, when route r compresses; else 0. Returns them. */
 unsigned int gw_proxy_accepts(const struct gw_route *r, const struct gw_http_req *req,

@@ -78,6 +78,10 @@ routes:
   - match: { path_prefix: /api/, methods: [GET, POST, PUT] }
     upstream: web
     cors: { origins: ["https://app.test", "http://localhost:3000"], methods: [GET, PUT], headers: [Authorization, X-Trace], expose_headers: [X-Total], credentials: true, max_age: 10m }
+  - match: { path_prefix: /capi/ }
+    upstream: web
+    rate_limit: { rate: 1/m, burst: 1, key: ip }
+    cors: { origins: ["https://app.test"] }
   - match: { path_prefix: /open/ }
     upstream: web
     cors: { origins: ["*"] }
@@ -206,7 +210,13 @@ h=$(hdrs -X OPTIONS -H 'Origin: https://x.test' -H 'Access-Control-Request-Metho
 [ "$(status <<<"$h")" = 204 ] || it_fail "open preflight: $h"
 [ "$(field access-control-allow-origin <<<"$h")" = '*' ] || it_fail "open ACAO: $h"
 grep -qi '^vary' <<<"$h" && it_fail "open CORS: Vary needless with *: $h"
-it_log "CORS: preflights answered by gw (204/403, never upstream), fields on answers, Vary"
+# gw's own refusal on a CORS route carries the fields (the browser reads the 429)
+hdrs -H 'Origin: https://app.test' "$U/capi/a" >/dev/null
+h=$(hdrs -H 'Origin: https://app.test' "$U/capi/b")
+[ "$(status <<<"$h")" = 429 ] || it_fail "CORS + rate limit: expected 429: $h"
+[ "$(field access-control-allow-origin <<<"$h")" = https://app.test ] || it_fail "429 without ACAO: $h"
+[ -n "$(field retry-after <<<"$h")" ] || it_fail "429 lost Retry-After: $h"
+it_log "CORS: preflights answered by gw (204/403, never upstream), fields on answers and gw's refusals, Vary"
 
 # ---- 6. per-route address rules ----------------------------------------------------
 c1() { cl curl -s -m 10 -o /dev/null -w '%{http_code}' "$@"; }
