@@ -15,7 +15,8 @@
 _Static_assert(GW_CORS_FIELDS <= GW_L7_MAX_ADD && GW_CORS_FIELDS <= GW_L7_REPLY_EXTRA,
 	       "CORS fields fit the scratch's and a reply's arrays");
 _Static_assert(GW_CORS_STRIP <= GW_L7_MAX_ADD, "CORS removals fit the scratch's array");
-_Static_assert(GW_CORS_FIELDS + 3 <= GW_L7_MAX_ADD, "CORS and compression fields fit");
+_Static_assert(GW_CORS_FIELDS + 4 <= GW_L7_MAX_ADD && GW_CORS_STRIP + 1 <= GW_L7_MAX_ADD,
+	       "CORS and compression fields (ETag among them) fit");
 _Static_assert(GW_Z_IN >= GW_L7_BUF, "a feed takes what a buffer holds");
 _Static_assert(GW_CFG_RESPOND_HEADERS_MAX <= GW_L7_REPLY_EXTRA,
 	       "respond headers fit a reply's fields");
@@ -180,6 +181,26 @@ static int compressible(const struct gw_zrule *z, const struct gw_http_resp *res
 	return gw_zrule_type(z, v, len);
 }
 
+/* A strong ETag becomes weak on a compressed answer (its bytes are not
+ * the origin's): dropped and added again with "W/" (the value is kept in
+ * s->target, free while an answer head is built). */
+static void weak_etag(const struct gw_http_resp *resp, const char *buf,
+		      struct gw_proxy_scratch *s, struct gw_http_rfwd *f)
+{
+	size_t len = 0;
+	const char *v = resp_field(resp, buf, "etag", &len);
+
+	if (!v || (len >= 2 && v[0] == 'W' && v[1] == '/') || len + 3 > sizeof(s->target))
+		return;
+	memcpy(s->target, "W/", 2);
+	memcpy(s->target + 2, v, len);
+	s->target[len + 2] = '\0';
+	s->remove[f->n_remove++] = "etag";
+	f->remove = s->remove;
+	s->add[f->n_add].name = "ETag";
+	s->add[f->n_add++].value = s->target;
+}
+
 int gw_proxy_compress(const struct gw_route *r, const struct gw_http_resp *resp,
 		      const char *buf, int minor, int head, unsigned int accept,
 		      struct gw_proxy_worker *w, struct gw_http_rfwd *f, struct gw_zstream **z)
@@ -201,6 +222,7 @@ int gw_proxy_compress(const struct gw_route *r, const struct gw_http_resp *resp,
 	add[f->n_add++].value = "Accept-Encoding";
 	add[f->n_add].name = "Transfer-Encoding";
 	add[f->n_add++].value = "chunked";
+	weak_etag(resp, buf, &w->scratch, f);
 	return 1;
 }
 

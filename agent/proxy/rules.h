@@ -70,8 +70,8 @@ unsigned int gw_proxy_accepts(const struct gw_route *r, const struct gw_http_req
  * conditions; br when accepted and allowed, else gzip; minor: the client's
  * HTTP/1.x, head: a HEAD request). When it is: *z gets a new
  * stream (counted in w->zstreams), f gets Content-Encoding, Vary and
- * Transfer-Encoding: chunked (its arrays are s's, as gw_proxy_resp_fields()
- * left them). Returns 1 or 0.
+ * Transfer-Encoding: chunked, and a strong ETag turns weak (f's arrays are
+ * w's scratch's, as gw_proxy_resp_fields() left them). Returns 1 or 0.
  */
 int gw_proxy_compress(const struct gw_route *r, const struct gw_http_resp *resp,
 		      const char *buf, int minor, int head, unsigned int accept,

@@ -256,6 +256,14 @@ for q in "n=300000&h=Content-Type:text/plain" "n=300000&chunked=1&h=Content-Type
 	[ "$got" = "$want" ] || it_fail "compressed ($q): the body does not decode to the origin's"
 	grep -qi '^content-length' "$IT_TMP/z.h" && it_fail "compressed ($q) kept Content-Length"
 done
+# a strong ETag turns weak on a compressed answer, a weak one stays
+zget -H 'Accept-Encoding: gzip' "$U/z/resp?n=5000&h=Content-Type:text/plain&h=ETag:%22v1%22" >/dev/null
+[ "$(tr -d '\r' <"$IT_TMP/z.h" | field etag)" = 'W/"v1"' ] || it_fail "strong ETag not weakened: $(cat "$IT_TMP/z.h")"
+[ "$(tr -d '\r' <"$IT_TMP/z.h" | grep -ci '^etag')" = 1 ] || it_fail "two ETags: $(cat "$IT_TMP/z.h")"
+zget -H 'Accept-Encoding: gzip' "$U/z/resp?n=5000&h=Content-Type:text/plain&h=ETag:W/%22v2%22" >/dev/null
+[ "$(tr -d '\r' <"$IT_TMP/z.h" | field etag)" = 'W/"v2"' ] || it_fail "weak ETag changed: $(cat "$IT_TMP/z.h")"
+zget "$U/z/resp?n=5000&h=Content-Type:text/plain&h=ETag:%22v3%22" >/dev/null
+[ "$(tr -d '\r' <"$IT_TMP/z.h" | field etag)" = '"v3"' ] || it_fail "uncompressed ETag changed: $(cat "$IT_TMP/z.h")"
 # br when the client takes it (curl decodes it), on the same answers
 for q in "n=300000&h=Content-Type:text/plain" "n=300000&chunked=1&h=Content-Type:application/json"; do
 	r=$(zget -H 'Accept-Encoding: gzip, br' "$U/z/resp?$q")
