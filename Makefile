@@ -42,7 +42,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iagent -I$(BUILD)/bpf \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
 LDLIBS := -lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lsystemd -lcap-ng -lelf -lz \
-	-lhiredis
+	-lhiredis -lpcre2-8 -lbrotlienc
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \
@@ -132,6 +132,8 @@ $(BUILD)/bin/gw-dpctl: $(BUILD)/obj/agent/dp/dpctl.o $(CTL_LIBS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 UNIT_SAN_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit-san/%,$(UNIT_SRCS))
+# test_l7rules decodes br to check the encoder.
+$(BUILD)/tests/unit/test_l7rules $(BUILD)/tests/unit-san/test_l7rules: LDLIBS += -lbrotlidec
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 BPFT_HELPERS := $(filter-out $(BPFT_SRCS),$(wildcard tests/bpf/*.c))

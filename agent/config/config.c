@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "config/redisaddr.h"
 #include "core/health.h"
+#include "core/tmpl.h"
 
 /* ------------------------------------------------------------------ */
 /* Schema                                                               */
@@ -122,6 +123,9 @@ static const struct kw_enum client_cert_modes[] = {
 static const struct kw_enum balances[] = {
 	{ "round_robin", GW_BALANCE_ROUND_ROBIN }, { "least_conn", GW_BALANCE_LEAST_CONN },
 	{ "maglev", GW_BALANCE_MAGLEV }, { NULL, 0 },
+};
+static const struct kw_enum schemes[] = {
+	{ "http", GW_SCHEME_HTTP }, { "https", GW_SCHEME_HTTPS }, { NULL, 0 },
 };
 static const struct kw_enum rl_keys[] = {
 	{ "consumer", GW_RL_KEY_CONSUMER }, { "ip", GW_RL_KEY_IP }, { "route", GW_RL_KEY_ROUTE },
@@ -368,6 +372,14 @@ static const struct kw uptls_kws[] = {
 };
 static const struct kw_table uptls_table = { "tls", sizeof(struct gw_cfg_uptls), uptls_kws,
 					     NULL, uptls_defaults };
+static const struct kw up_limits_kws[] = {
+	U32(struct gw_cfg_up_limits, max_connections, "max_connections", 0, 1, 1000000),
+	U32(struct gw_cfg_up_limits, max_pending, "max_pending", 0, 1, 1000000),
+	STR(struct gw_cfg_up_limits, retry_budget, "retry_budget", 0),
+	KW_END,
+};
+static const struct kw_table up_limits_table = { "limits", sizeof(struct gw_cfg_up_limits),
+						 up_limits_kws, NULL, NULL };
 
 static void upstream_defaults(void *o)
 {
@@ -388,6 +400,7 @@ static const struct kw upstream_kws[] = {
 	TABLE(struct gw_cfg_upstream, timeouts, "timeouts", 0, &timeouts_table),
 	U32(struct gw_cfg_upstream, retries, "retries", 0, 0, 10),
 	TABLE(struct gw_cfg_upstream, tls, "tls", 0, &uptls_table),
+	TABLE(struct gw_cfg_upstream, limits, "limits", 0, &up_limits_table),
 	KW_END,
 };
 static const struct kw_table upstream_table = { "upstream", sizeof(struct gw_cfg_upstream),
@@ -431,6 +444,7 @@ static const struct kw match_kws[] = {
 	LIST(struct gw_cfg_match, methods, "methods", 0, K_STR, sizeof(char *), NULL),
 	STRMAP(struct gw_cfg_match, headers, "headers", 0),
 	BOOL(struct gw_cfg_match, ignore_case, "ignore_case"),
+	ENUM(struct gw_cfg_match, scheme, "scheme", 0, schemes),
 	KW_END,
 };
 static const struct kw_table match_table = { "match", sizeof(struct gw_cfg_match), match_kws,
@@ -448,20 +462,65 @@ static const struct kw_table route_rl_table = { "rate_limit", sizeof(struct gw_c
 
 static const struct kw req_headers_kws[] = {
 	STRMAP(struct gw_cfg_req_headers, add, "add", 0),
+	STRMAP(struct gw_cfg_req_headers, set, "set", 0),
 	LIST(struct gw_cfg_req_headers, remove, "remove", 0, K_STR, sizeof(char *), NULL),
 	KW_END,
 };
 static const struct kw_table req_headers_table = { "request_headers",
 						   sizeof(struct gw_cfg_req_headers),
 						   req_headers_kws, NULL, NULL };
+static const struct kw_table resp_headers_table = { "response_headers",
+						    sizeof(struct gw_cfg_req_headers),
+						    req_headers_kws, NULL, NULL };
 
 static const struct kw respond_kws[] = {
 	U32(struct gw_cfg_respond, status, "status", KW_REQUIRED, 100, 599),
 	STR(struct gw_cfg_respond, body, "body", 0),
+	STRMAP(struct gw_cfg_respond, headers, "headers", 0),
 	KW_END,
 };
 static const struct kw_table respond_table = { "respond", sizeof(struct gw_cfg_respond),
 					       respond_kws, NULL, NULL };
+
+static const struct kw rewrite_kws[] = {
+	STR(struct gw_cfg_rewrite, prefix, "prefix", 0),
+	STR(struct gw_cfg_rewrite, regex, "regex", 0),
+	STR(struct gw_cfg_rewrite, replace, "replace", 0),
+	KW_END,
+};
+static const struct kw_table rewrite_table = { "rewrite", sizeof(struct gw_cfg_rewrite),
+					       rewrite_kws, NULL, NULL };
+
+static const struct kw cors_kws[] = {
+	LIST(struct gw_cfg_cors, origins, "origins", KW_REQUIRED, K_STR, sizeof(char *), NULL),
+	LIST(struct gw_cfg_cors, methods, "methods", 0, K_STR, sizeof(char *), NULL),
+	LIST(struct gw_cfg_cors, headers, "headers", 0, K_STR, sizeof(char *), NULL),
+	LIST(struct gw_cfg_cors, expose, "expose_headers", 0, K_STR, sizeof(char *), NULL),
+	BOOL(struct gw_cfg_cors, credentials, "credentials"),
+	DUR(struct gw_cfg_cors, max_age_ns, "max_age", 0, NS_S, NS_DAY),
+	KW_END,
+};
+static const struct kw_table cors_table = { "cors", sizeof(struct gw_cfg_cors), cors_kws, NULL,
+					    NULL };
+
+static void compress_defaults(void *o)
+{
+	struct gw_cfg_compress *z = o;
+
+	z->min_size = GW_CFG_COMPRESS_MIN_SIZE;
+	z->level = 5;
+	z->brotli = 1;
+}
+
+static const struct kw compress_kws[] = {
+	LIST(struct gw_cfg_compress, types, "types", KW_REQUIRED, K_STR, sizeof(char *), NULL),
+	SIZE(struct gw_cfg_compress, min_size, "min_size", 0, 0, 1ull << 30),
+	U32(struct gw_cfg_compress, level, "level", 0, 1, 9),
+	BOOL(struct gw_cfg_compress, brotli, "brotli"),
+	KW_END,
+};
+static const struct kw_table compress_table = { "compression", sizeof(struct gw_cfg_compress),
+						compress_kws, NULL, compress_defaults };
 
 static const struct kw route_kws[] = {
 	STRP(struct gw_cfg_route, name, "name", 0),
@@ -475,6 +534,12 @@ static const struct kw route_kws[] = {
 	LISTP(struct gw_cfg_route, upgrade, "upgrade", 0, K_STR, sizeof(char *)),
 	SIZE(struct gw_cfg_route, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
 	STR(struct gw_cfg_route, client_cert_header, "client_cert_header", 0),
+	TABLE(struct gw_cfg_route, response_headers, "response_headers", 0, &resp_headers_table),
+	TABLE(struct gw_cfg_route, rewrite, "rewrite", 0, &rewrite_table),
+	LIST(struct gw_cfg_route, ip_allow, "ip_allow", 0, K_CIDR, sizeof(struct gw_cidr), NULL),
+	LIST(struct gw_cfg_route, ip_deny, "ip_deny", 0, K_CIDR, sizeof(struct gw_cidr), NULL),
+	TABLE(struct gw_cfg_route, cors, "cors", 0, &cors_table),
+	TABLE(struct gw_cfg_route, compression, "compression", 0, &compress_table),
 	KW_END,
 };
 static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
@@ -1101,6 +1166,20 @@ static void check_listeners(struct parse_ctx *c, const struct gw_cfg *cfg)
 	}
 }
 
+/* "N%" with N 0-100. Returns 1 or 0. */
+static int budget_ok(const char *s)
+{
+	__u64 v;
+	size_t n = strlen(s);
+	char num[8];
+
+	if (n < 2 || n > 4 || s[n - 1] != '%')
+		return 0;
+	memcpy(num, s, n - 1);
+	num[n - 1] = '\0';
+	return !parse_u64(num, &v) && v <= 100;
+}
+
 static void check_upstreams(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -1117,6 +1196,9 @@ static void check_upstreams(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (!u->tls.cert != !u->tls.key)
 			pos_error(c, &u->tls.pos, "upstream '%s': tls: give both cert and key, "
 				  "or neither", u->name ? u->name : "?");
+		if (u->limits.retry_budget && !budget_ok(u->limits.retry_budget))
+			pos_error(c, &u->limits.pos, "limits: retry_budget '%s' is not a share "
+				  "from 0%% to 100%%", u->limits.retry_budget);
 	}
 }
 
@@ -1269,6 +1351,211 @@ static void check_upgrade(struct parse_ctx *c, const struct gw_cfg_route *r)
 	}
 }
 
+/* A field name of the config: an RFC 9110 token. Returns 1 or 0. */
+static int field_name_ok(const char *n)
+{
+	const char *p;
+
+	for (p = n; *p && is_tchar(*p); p++)
+		;
+	return *n && !*p && p - n <= 256;
+}
+
+/* A field value of the config: no control character but tab. */
+static int field_value_ok(const char *v)
+{
+	for (; *v; v++)
+		if ((*v != '\t' && (unsigned char)*v < 0x20) || *v == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Checks the fields of a list of name: value pairs (`what` in messages). */
+static void check_pairs(struct parse_ctx *c, const char *what, const struct gw_cfg_strpair *p,
+			size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!field_name_ok(p[i].key))
+			pos_error(c, &p[i].pos, "%s: '%s' is not a field name", what, p[i].key);
+		else if (!field_value_ok(p[i].value))
+			pos_error(c, &p[i].pos, "%s: the value of %s holds a control character",
+				  what, p[i].key);
+		else if (strlen(p[i].value) > GW_CFG_TMPL_MAX)
+			pos_error(c, &p[i].pos, "%s: the value of %s is longer than %d bytes",
+				  what, p[i].key, GW_CFG_TMPL_MAX);
+	}
+}
+
+/* request_headers or response_headers: valid fields, within the bounds
+ * (set counts as an add and a remove). */
+static void check_headers(struct parse_ctx *c, const char *what,
+			  const struct gw_cfg_req_headers *h)
+{
+	size_t i;
+
+	check_pairs(c, what, h->add, h->n_add);
+	check_pairs(c, what, h->set, h->n_set);
+	for (i = 0; i < h->n_remove; i++)
+		if (!field_name_ok(h->remove[i]))
+			pos_error(c, &h->pos, "%s: '%s' is not a field name", what,
+				  h->remove[i]);
+	if (h->n_add + h->n_set > GW_CFG_ROUTE_HEADERS_MAX ||
+	    h->n_remove + h->n_set > GW_CFG_ROUTE_HEADERS_MAX)
+		pos_error(c, &h->pos, "%s: at most %d fields to add and %d to remove, set "
+			  "counting in both (%zu, %zu and %zu given)", what,
+			  GW_CFG_ROUTE_HEADERS_MAX, GW_CFG_ROUTE_HEADERS_MAX, h->n_add, h->n_remove,
+			  h->n_set);
+}
+
+/* respond: headers are templates (core/tmpl.h); a redirect needs Location. */
+static void check_respond(struct parse_ctx *c, const struct gw_cfg_respond *r)
+{
+	int location = 0;
+	char why[160];
+	size_t i;
+
+	check_pairs(c, "respond.headers", r->headers, r->n_headers);
+	if (r->n_headers > GW_CFG_RESPOND_HEADERS_MAX)
+		pos_error(c, &r->pos, "respond: at most %d headers (%zu given)",
+			  GW_CFG_RESPOND_HEADERS_MAX, r->n_headers);
+	for (i = 0; i < r->n_headers; i++) {
+		const char *k = r->headers[i].key;
+
+		location |= !strcasecmp(k, "location");
+		if (!strcasecmp(k, "content-length") || !strcasecmp(k, "transfer-encoding") ||
+		    !strcasecmp(k, "connection") || !strcasecmp(k, "date"))
+			pos_error(c, &r->headers[i].pos, "respond.headers: %s is gw's to write",
+				  k);
+		else if (gw_tmpl_check(r->headers[i].value, why, sizeof(why)))
+			pos_error(c, &r->headers[i].pos, "respond.headers: %s %s", k, why);
+	}
+	if (!location && (r->status == 301 || r->status == 302 || r->status == 303 ||
+			  r->status == 307 || r->status == 308))
+		pos_error(c, &r->pos, "respond: status %u is a redirect and needs a Location "
+			  "header", r->status);
+}
+
+/* rewrite: one of prefix (with match.path_prefix) and regex/replace; not
+ * with strip_prefix. The regex itself compiles in the file check
+ * (l7/cfgfiles.c). */
+static void check_rewrite(struct parse_ctx *c, const struct gw_cfg_route *r)
+{
+	const struct gw_cfg_rewrite *w = &r->rewrite;
+
+	if (!w->pos.line)
+		return;
+	if (!!w->prefix == !!w->regex)
+		pos_error(c, &w->pos, "rewrite: give exactly one of prefix and regex");
+	if (!!w->regex != !!w->replace)
+		pos_error(c, &w->pos, "rewrite: regex and replace go together");
+	if (w->prefix && !r->match.path_prefix)
+		pos_error(c, &w->pos, "rewrite: prefix needs match.path_prefix");
+	if (w->prefix && (w->prefix[0] != '/' || !field_value_ok(w->prefix) ||
+			  strchr(w->prefix, ' ') || strchr(w->prefix, '?') ||
+			  strlen(w->prefix) > GW_CFG_REGEX_MAX))
+		pos_error(c, &w->pos, "rewrite: prefix must be a path (starting with '/', no "
+			  "spaces, '?' or control characters, at most %d bytes)",
+			  GW_CFG_REGEX_MAX);
+	if ((w->regex && strlen(w->regex) > GW_CFG_REGEX_MAX) ||
+	    (w->replace && strlen(w->replace) > GW_CFG_REGEX_MAX))
+		pos_error(c, &w->pos, "rewrite: regex and replace are at most %d bytes",
+			  GW_CFG_REGEX_MAX);
+	if (w->replace && (w->replace[0] != '/' || !field_value_ok(w->replace) ||
+			   strchr(w->replace, ' ')))
+		pos_error(c, &w->pos, "rewrite: replace must start with '/' and hold no spaces "
+			  "or control characters");
+	if (r->strip_prefix)
+		pos_error(c, &w->pos, "rewrite: strip_prefix and rewrite exclude each other");
+}
+
+/* Checks one cors list: entries within bounds, each passing ok(). */
+static void check_cors_list(struct parse_ctx *c, const struct gw_cfg_cors *k, const char *what,
+			    char *const *list, size_t n, int (*ok)(const char *))
+{
+	size_t i;
+
+	if (n > GW_CFG_CORS_LIST_MAX)
+		pos_error(c, &k->pos, "cors: at most %d %s", GW_CFG_CORS_LIST_MAX, what);
+	for (i = 0; i < n; i++)
+		if (strlen(list[i]) > GW_CFG_CORS_ITEM_MAX || !ok(list[i]))
+			pos_error(c, &k->pos, "cors: '%s' is not valid in %s", list[i], what);
+}
+
+/* An origin: "*", or scheme "://" host [":" port], no path. */
+static int origin_ok(const char *o)
+{
+	const char *h = strstr(o, "://"), *p;
+
+	if (!strcmp(o, "*"))
+		return 1;
+	if (!h || h == o || !h[3])
+		return 0;
+	for (p = h + 3; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      strchr("-.:[]_", *p)))
+			return 0;
+	return 1;
+}
+
+static int method_ok(const char *m)
+{
+	for (; *m >= 'A' && *m <= 'Z'; m++)
+		;
+	return !*m;
+}
+
+static void check_cors(struct parse_ctx *c, const struct gw_cfg_cors *k)
+{
+	size_t i;
+
+	if (!k->pos.line)
+		return;
+	check_cors_list(c, k, "origins", k->origins, k->n_origins, origin_ok);
+	check_cors_list(c, k, "methods", k->methods, k->n_methods, method_ok);
+	check_cors_list(c, k, "headers", k->headers, k->n_headers, field_name_ok);
+	check_cors_list(c, k, "expose_headers", k->expose, k->n_expose, field_name_ok);
+	if (!k->n_origins)
+		pos_error(c, &k->pos, "cors: origins is empty");
+	for (i = 0; i < k->n_origins; i++)
+		if (!strcmp(k->origins[i], "*") && (k->credentials || k->n_origins > 1))
+			pos_error(c, &k->pos, "cors: origin '*' stands alone and excludes "
+				  "credentials (browsers refuse both)");
+}
+
+/* A media type: type "/" subtype (tokens), or a whole type ("text/" and a star). */
+static int media_type_ok(const char *t)
+{
+	const char *p = t;
+
+	while (*p && is_tchar(*p) && *p != '*')
+		p++;
+	if (p == t || *p++ != '/')
+		return 0;
+	if (!strcmp(p, "*"))
+		return 1;
+	t = p;
+	while (*p && is_tchar(*p) && *p != '*')
+		p++;
+	return p > t && !*p;
+}
+
+static void check_compression(struct parse_ctx *c, const struct gw_cfg_compress *z)
+{
+	size_t i;
+
+	if (!z->pos.line)
+		return;
+	if (!z->n_types || z->n_types > GW_CFG_COMPRESS_TYPES_MAX)
+		pos_error(c, &z->pos, "compression: types needs 1 to %d media types",
+			  GW_CFG_COMPRESS_TYPES_MAX);
+	for (i = 0; i < z->n_types; i++)
+		if (strlen(z->types[i]) >= GW_CFG_COMPRESS_TYPE_LEN || !media_type_ok(z->types[i]))
+			pos_error(c, &z->pos, "compression: '%s' is not a media type (type/subtype "
+				  "or type/*)", z->types[i]);
+}
+
 static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
 	size_t i, j;
@@ -1295,12 +1582,15 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 			pos_error(c, &r->pos, "route: strip_prefix needs match.path_prefix");
 		check_upgrade(c, r);
 		check_cc_header(c, r);
-		if (r->request_headers.n_add > GW_CFG_ROUTE_HEADERS_MAX ||
-		    r->request_headers.n_remove > GW_CFG_ROUTE_HEADERS_MAX)
-			pos_error(c, &r->request_headers.pos, "request_headers: at most %d fields "
-				  "to add and %d to remove (%zu and %zu given)",
-				  GW_CFG_ROUTE_HEADERS_MAX, GW_CFG_ROUTE_HEADERS_MAX,
-				  r->request_headers.n_add, r->request_headers.n_remove);
+		check_headers(c, "request_headers", &r->request_headers);
+		check_headers(c, "response_headers", &r->response_headers);
+		check_respond(c, &r->respond);
+		check_rewrite(c, r);
+		check_cors(c, &r->cors);
+		check_compression(c, &r->compression);
+		if (r->n_ip_allow > GW_CFG_ROUTE_IPS_MAX || r->n_ip_deny > GW_CFG_ROUTE_IPS_MAX)
+			pos_error(c, &r->pos, "route: at most %d prefixes in ip_allow and in ip_deny",
+				  GW_CFG_ROUTE_IPS_MAX);
 		if (r->rate_limit.pos.line && r->rate_limit.key == GW_RL_KEY_CONSUMER &&
 		    (!r->auth || !strcmp(r->auth, "none")) && !client_certs(cfg))
 			pos_error(c, &r->rate_limit.pos, "rate_limit: key consumer needs the "

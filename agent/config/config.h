@@ -196,6 +196,14 @@ struct gw_cfg_uptls {
 	int min_version;	/* 0x0303 (1.2) or 0x0304 (1.3) */
 };
 
+/* upstreams[].limits: circuit breaking (l7/breaker.h); 0: no limit. */
+struct gw_cfg_up_limits {
+	struct gw_cfg_pos pos;
+	__u32 max_connections;
+	__u32 max_pending;
+	char *retry_budget;	/* "20%"; NULL: none */
+};
+
 struct gw_cfg_upstream {
 	struct gw_cfg_pos pos;
 	char *name;
@@ -206,6 +214,7 @@ struct gw_cfg_upstream {
 	struct gw_cfg_timeouts timeouts;
 	__u32 retries;
 	struct gw_cfg_uptls tls;
+	struct gw_cfg_up_limits limits;
 };
 
 struct gw_cfg_jwt {
@@ -249,7 +258,12 @@ struct gw_cfg_match {
 	struct gw_cfg_strpair *headers;	/* header -> exact value */
 	size_t n_headers;
 	int ignore_case;	/* paths compare folded (gw_path_match_form) */
+	int scheme;		/* GW_SCHEME_*: the listener's, plain or TLS */
 };
+
+#define GW_SCHEME_ANY 0
+#define GW_SCHEME_HTTP 1
+#define GW_SCHEME_HTTPS 2
 
 #define GW_RL_KEY_CONSUMER 0
 #define GW_RL_KEY_IP 1
@@ -263,19 +277,73 @@ struct gw_cfg_route_rl {
 	int scope;		/* GW_SCOPE_* */
 };
 
+/* request_headers and response_headers: `set` replaces a field (removes
+ * what came, adds its value), `add` appends one, `remove` drops one. */
 struct gw_cfg_req_headers {
 	struct gw_cfg_pos pos;
 	struct gw_cfg_strpair *add;
 	size_t n_add;
+	struct gw_cfg_strpair *set;
+	size_t n_set;
 	char **remove;
 	size_t n_remove;
 };
+
+/* respond.headers: at most this many, each value a template of at most
+ * GW_CFG_TMPL_MAX bytes ({scheme} {host} {path} {query}, core/tmpl.h). */
+#define GW_CFG_RESPOND_HEADERS_MAX 8
+#define GW_CFG_TMPL_MAX 1024
 
 struct gw_cfg_respond {
 	struct gw_cfg_pos pos;
 	__u32 status;		/* 0: the route proxies */
 	char *body;
+	struct gw_cfg_strpair *headers;
+	size_t n_headers;
 };
+
+/* rewrite: the path sent upstream, by prefix (replaces match.path_prefix)
+ * or by a PCRE2 regex and its replacement ($1 ... for groups). */
+#define GW_CFG_REGEX_MAX 1024
+struct gw_cfg_rewrite {
+	struct gw_cfg_pos pos;
+	char *prefix;
+	char *regex;
+	char *replace;
+};
+
+/* cors: the lists' bounds (entries, and bytes of one entry). */
+#define GW_CFG_CORS_LIST_MAX 64
+#define GW_CFG_CORS_ITEM_MAX 256
+struct gw_cfg_cors {
+	struct gw_cfg_pos pos;
+	char **origins;		/* "https://app.example.com", or "*" */
+	size_t n_origins;
+	char **methods;		/* none given: GET, HEAD, POST */
+	size_t n_methods;
+	char **headers;		/* request headers a preflight may ask for */
+	size_t n_headers;
+	char **expose;		/* response headers scripts may read */
+	size_t n_expose;
+	int credentials;
+	__u64 max_age_ns;	/* 0: no Access-Control-Max-Age */
+};
+
+/* compression: gzip of upstream answers (proxy/compress.h). */
+#define GW_CFG_COMPRESS_TYPES_MAX 32
+#define GW_CFG_COMPRESS_TYPE_LEN 128
+#define GW_CFG_COMPRESS_MIN_SIZE 256	/* the default min_size */
+struct gw_cfg_compress {
+	struct gw_cfg_pos pos;
+	char **types;		/* media types; "text/" and a star for a whole type */
+	size_t n_types;
+	__u64 min_size;		/* bytes; a Content-Length below: not compressed */
+	__u32 level;		/* zlib level 1-9 (brotli quality the same) */
+	int brotli;		/* offer br too (default true) */
+};
+
+/* ip_allow / ip_deny prefixes of one route. */
+#define GW_CFG_ROUTE_IPS_MAX 1024
 
 #define GW_CFG_ROUTE_NAME_MAX 64
 /* request_headers.add and .remove entries of one route (the proxy's
@@ -300,6 +368,14 @@ struct gw_cfg_route {
 	struct gw_cfg_pos upgrade_pos;
 	__u64 max_body;		/* request body bytes; 0: the listener's */
 	char *client_cert_header;	/* the client certificate's subject goes upstream here */
+	struct gw_cfg_req_headers response_headers;
+	struct gw_cfg_rewrite rewrite;
+	struct gw_cidr *ip_allow;	/* given: only these (longest prefix wins */
+	size_t n_ip_allow;		/* over ip_deny, allow wins a tie) */
+	struct gw_cidr *ip_deny;
+	size_t n_ip_deny;
+	struct gw_cfg_cors cors;
+	struct gw_cfg_compress compression;
 };
 
 #define GW_CFG_NODE_MAX 64

@@ -16,6 +16,7 @@
 #include "auth/jwks.h"
 #include "core/log.h"
 #include "l7/clientcert.h"
+#include "l7/rewrite.h"
 #include "l7/tls.h"
 #include "l7/upstream_tls.h"
 
@@ -207,6 +208,14 @@ int gw_cfg_check_files(const char *name, const struct gw_cfg *cfg, struct gw_cfg
 		if (k->keys && check_auth_file(name, &k->keys_pos, "api keys", k->keys,
 					       GW_APIKEYS_MAX_FILE, parse_apikeys, errs))
 			ret = -EINVAL;
+	}
+	for (i = 0; i < cfg->n_routes; i++) {
+		const struct gw_cfg_rewrite *w = &cfg->routes[i].rewrite;
+
+		if (w->regex && gw_rewrite_check_regex(w->regex, msg, sizeof(msg))) {
+			add(errs, name, &w->pos, "rewrite: ", msg);
+			ret = -EINVAL;
+		}
 	}
 	gw_log_set_level(level);
 	return ret;

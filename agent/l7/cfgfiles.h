@@ -4,6 +4,8 @@
  * JWKS files, API key files -- loaded the way the runtime loads them and
  * dropped again, so `gwd --check` and `gwctl check` find what a start or a
  * reload would refuse, each problem at the config key naming the file.
+ * Route regexes (rewrite.regex) are compiled here too: PCRE2 is the L7
+ * layer's, not the config parser's.
  */
 #ifndef GW_CFGFILES_H
 #define GW_CFGFILES_H

@@ -19,6 +19,10 @@
 #include <strings.h>
 
 #include "core/log.h"
+#include "l7/cors.h"
+#include "l7/encoding.h"
+#include "l7/iprule.h"
+#include "l7/rewrite.h"
 #include "l7/route.h"
 
 /* Key kinds: first byte of the host half and of the segment half. */
@@ -207,6 +211,109 @@ static int copy_pairs(const struct gw_cfg_strpair *in, size_t n, int lower_names
 	return 0;
 }
 
+/* Appends lower-cased names of pairs p[n] to list at *len. Returns 0 or
+ * -ENOMEM. */
+static int add_names(const struct gw_cfg_strpair *p, size_t n, char **list, size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		list[*len] = dup_lower(p[i].key);
+		if (!list[(*len)++])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* request_headers: add and set are added, remove and set removed (from
+ * what the client sent). Returns 0 or -ENOMEM. */
+static int compile_req_headers(const struct gw_cfg_req_headers *h, struct gw_route *r)
+{
+	size_t j, n_rm = h->n_remove + h->n_set;
+
+	r->n_add_headers = h->n_add;
+	if (copy_pairs(h->add, h->n_add, 0, &r->add_headers))
+		return -ENOMEM;
+	if (h->n_set) {
+		struct gw_route_header *all = realloc(r->add_headers, (h->n_add + h->n_set) *
+								      sizeof(*all));
+
+		if (!all)
+			return -ENOMEM;
+		r->add_headers = all;
+		for (j = 0; j < h->n_set; j++) {
+			all[h->n_add + j].name = strdup(h->set[j].key);
+			all[h->n_add + j].value = strdup(h->set[j].value ? h->set[j].value : "");
+			r->n_add_headers++;
+			if (!all[h->n_add + j].name || !all[h->n_add + j].value)
+				return -ENOMEM;
+		}
+	}
+	if (!n_rm)
+		return 0;
+	r->remove_headers = calloc(n_rm, sizeof(char *));
+	if (!r->remove_headers)
+		return -ENOMEM;
+	for (j = 0; j < h->n_remove; j++) {
+		r->remove_headers[r->n_remove_headers] = dup_lower(h->remove[j]);
+		if (!r->remove_headers[r->n_remove_headers++])
+			return -ENOMEM;
+	}
+	return add_names(h->set, h->n_set, r->remove_headers, &r->n_remove_headers);
+}
+
+/* response_headers into the forms the response builder takes. Returns 0
+ * or -ENOMEM. */
+static int compile_resp_headers(const struct gw_cfg_req_headers *h, struct gw_route *r)
+{
+	size_t j, n_add = h->n_add + h->n_set, n_rm = h->n_remove + h->n_set;
+	char **rm;
+
+	r->resp_add = calloc(n_add ? n_add : 1, sizeof(*r->resp_add));
+	rm = calloc(n_rm ? n_rm : 1, sizeof(char *));
+	r->resp_remove = (const char **)rm;
+	if (!r->resp_add || !rm)
+		return -ENOMEM;
+	for (j = 0; j < n_add; j++) {
+		const struct gw_cfg_strpair *p = j < h->n_add ? &h->add[j] : &h->set[j - h->n_add];
+
+		r->resp_add[j].name = strdup(p->key);
+		r->resp_add[j].value = strdup(p->value ? p->value : "");
+		r->n_resp_add++;
+		if (!r->resp_add[j].name || !r->resp_add[j].value)
+			return -ENOMEM;
+	}
+	for (j = 0; j < h->n_remove; j++) {
+		rm[r->n_resp_remove] = dup_lower(h->remove[j]);
+		if (!rm[r->n_resp_remove++])
+			return -ENOMEM;
+	}
+	return add_names(h->set, h->n_set, rm, &r->n_resp_remove);
+}
+
+/* The route's rewrite, CORS, address rule, respond headers and response
+ * headers. Returns 0, -EINVAL (a regex that does not compile) or -ENOMEM. */
+static int compile_extras(const struct gw_cfg_route *cr, struct gw_route *r)
+{
+	char why[256];
+	int err;
+
+	r->n_respond_headers = cr->respond.n_headers;
+	err = copy_pairs(cr->respond.headers, cr->respond.n_headers, 0, &r->respond_headers) ?:
+	      compile_resp_headers(&cr->response_headers, r) ?:
+	      gw_cors_new(&cr->cors, &r->cors) ?:
+	      gw_zrule_new(&cr->compression, &r->zrule) ?:
+	      gw_iprule_new(cr->ip_allow, cr->n_ip_allow, cr->ip_deny, cr->n_ip_deny, &r->ip);
+	if (err || !cr->rewrite.pos.line)
+		return err;
+	err = gw_rewrite_new(&cr->rewrite, r->strip_segs,
+			     r->m->flags & GW_L7_F_IGNORE_CASE ? GW_PATH_FOLD : 0, &r->rewrite,
+			     why, sizeof(why));
+	if (err == -EINVAL)
+		pr_err("route %s (line %d): rewrite: %s\n", r->label, cr->rewrite.pos.line, why);
+	return err;
+}
+
 /* Normalizes a config path into rec->path, in the form requests are
  * matched in (folded for ignore_case routes). Returns 0 or -EINVAL. */
 static int compile_path(const char *path, struct gw_l7_match *rec, size_t i, int line)
@@ -301,8 +408,15 @@ static int compile_match(const struct gw_cfg_route *cr, size_t i, struct gw_rout
 	if (err)
 		return err;
 	rec->n_headers = (__u16)m->n_headers;
-	if (r->n_ext_methods || r->n_match_headers)
+	r->scheme = m->scheme;
+	if (r->n_ext_methods || r->n_match_headers || r->scheme)
 		rec->flags |= GW_L7_F_USER_ONLY;
+	/* a CORS route takes the preflights of its methods (the proxy lets
+	 * only preflights through on OPTIONS then) */
+	if (cr->cors.pos.line && rec->methods && !(rec->methods & GW_L7_M_OPTIONS)) {
+		rec->methods |= GW_L7_M_OPTIONS;
+		r->cors_options = 1;
+	}
 	return 0;
 }
 
@@ -323,8 +437,10 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 	r->client_cert_header = dup_opt(cr->client_cert_header, &err);
 	r->rate_limit = cr->rate_limit;
 	r->strip_prefix = cr->strip_prefix && rec->path_kind == GW_L7_PATH_PREFIX;
-	/* "/users/" and "/users" both strip one segment, "/" none */
-	for (j = 0; r->strip_prefix && j + 1 < rec->path_len; j++)
+	/* "/users/" and "/users" both strip one segment, "/" none (the
+	 * count serves a prefix rewrite too) */
+	for (j = 0; (r->strip_prefix || cr->rewrite.prefix) &&
+		    rec->path_kind == GW_L7_PATH_PREFIX && j + 1 < rec->path_len; j++)
 		r->strip_segs += rec->path[j] == '/';
 	/* The label: the route's name, else derived from the match, so that
 	 * inserting a route shifts no other's: host ('*' for any or a
@@ -352,6 +468,8 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 	r->rl_scope = fnv1a(&rec->methods, sizeof(rec->methods), r->rl_scope);
 	for (j = 0; j < r->n_ext_methods; j++)
 		r->rl_scope = fnv1a(r->ext_methods[j], strlen(r->ext_methods[j]) + 1, r->rl_scope);
+	if (r->scheme)	/* only then: the ids of routes without one stay */
+		r->rl_scope = fnv1a(&r->scheme, sizeof(r->scheme), r->rl_scope);
 	for (j = 0; j < r->n_match_headers; j++) {
 		r->rl_scope = fnv1a(r->match_headers[j].name, strlen(r->match_headers[j].name) + 1,
 				    r->rl_scope);
@@ -363,22 +481,7 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 		       cr->pos.line);
 		return -EINVAL;
 	}
-	r->n_add_headers = cr->request_headers.n_add;
-	if (err || copy_pairs(cr->request_headers.add, cr->request_headers.n_add, 0,
-			      &r->add_headers))
-		return -ENOMEM;
-	if (cr->request_headers.n_remove) {
-		r->remove_headers = calloc(cr->request_headers.n_remove, sizeof(char *));
-		if (!r->remove_headers)
-			return -ENOMEM;
-		r->n_remove_headers = cr->request_headers.n_remove;
-		for (j = 0; j < r->n_remove_headers; j++) {
-			r->remove_headers[j] = dup_lower(cr->request_headers.remove[j]);
-			if (!r->remove_headers[j])
-				return -ENOMEM;
-		}
-	}
-	return 0;
+	return err ? -ENOMEM : compile_req_headers(&cr->request_headers, r);
 }
 
 /* The protocols an Upgrade may switch to: the configured ones, or
@@ -484,6 +587,23 @@ static void free_route(struct gw_route *r)
 	for (j = 0; j < r->n_upgrades; j++)
 		free(r->upgrades[j]);
 	free(r->upgrades);
+	for (j = 0; r->respond_headers && j < r->n_respond_headers; j++) {
+		free(r->respond_headers[j].name);
+		free(r->respond_headers[j].value);
+	}
+	free(r->respond_headers);
+	for (j = 0; r->resp_add && j < r->n_resp_add; j++) {
+		free((char *)r->resp_add[j].name);
+		free((char *)r->resp_add[j].value);
+	}
+	free(r->resp_add);
+	for (j = 0; r->resp_remove && j < r->n_resp_remove; j++)
+		free((char *)r->resp_remove[j]);
+	free(r->resp_remove);
+	gw_rewrite_free(r->rewrite);
+	gw_cors_free(r->cors);
+	gw_iprule_free(r->ip);
+	gw_zrule_free(r->zrule);
 }
 
 static void table_free(struct gw_route_table *t)
@@ -579,6 +699,8 @@ int gw_route_table_build(const struct gw_cfg *cfg, struct gw_route_table **out)
 			err = compile_actions(&cfg->routes[i], r);
 		if (!err)
 			err = compile_upgrades(&cfg->routes[i], r);
+		if (!err)
+			err = compile_extras(&cfg->routes[i], r);
 		if (!err)
 			err = index_route(t, &t->recs[i]);
 		if (err)
@@ -677,6 +799,8 @@ static int rest_matches(const struct gw_route *r, const struct gw_route_req *req
 		if (i == r->n_ext_methods)
 			return 0;
 	}
+	if (r->scheme && r->scheme != req->scheme)
+		return 0;
 	for (i = 0; i < r->n_match_headers; i++) {
 		const struct gw_route_header *h = &r->match_headers[i];
 		size_t vlen = 0;

@@ -23,9 +23,14 @@
 #include "config/config.h"
 #include "l7/l7limit.h"
 #include "gw/l7.h"
+#include "http/http1.h"
 #include "http/pathnorm.h"
 
 struct gw_route_table;
+struct gw_cors;
+struct gw_iprule;
+struct gw_rewrite;
+struct gw_zrule;
 
 struct gw_route_header {
 	char *name;		/* lower-case */
@@ -60,8 +65,21 @@ struct gw_route {
 	size_t n_ext_methods;
 	char **upgrades;		/* protocols an Upgrade may switch to, lower-case */
 	size_t n_upgrades;
+	int scheme;			/* GW_SCHEME_*: a match condition */
 	__u64 max_body;			/* request body bytes; 0: the listener's */
 	char *client_cert_header;	/* the client certificate's subject goes here */
+	struct gw_route_header *respond_headers;	/* templates (core/tmpl.h) */
+	size_t n_respond_headers;
+	/* response_headers: set is in both lists */
+	struct gw_http_kv *resp_add;
+	size_t n_resp_add;
+	const char **resp_remove;	/* lower-case */
+	size_t n_resp_remove;
+	struct gw_rewrite *rewrite;	/* NULL: none (l7/rewrite.h) */
+	struct gw_cors *cors;		/* NULL: none (l7/cors.h) */
+	int cors_options;		/* OPTIONS matches only for preflights: cors added it */
+	struct gw_iprule *ip;		/* NULL: any client (l7/iprule.h) */
+	struct gw_zrule *zrule;		/* NULL: no compression (l7/encoding.h) */
 };
 
 /*
@@ -82,6 +100,7 @@ struct gw_route_req {
 	size_t method_len;
 	gw_route_header_fn header;	/* may be NULL: header conditions fail */
 	void *header_arg;
+	int scheme;		/* GW_SCHEME_HTTP or _HTTPS; ANY: scheme conditions fail */
 };
 
 /*

@@ -66,6 +66,9 @@ static const char *const reason_names[GW_L7_REASONS] = {
 	[GW_L7_R_UPSTREAM_FAILED] = "upstream_failed",
 	[GW_L7_R_UPSTREAM_TIMEOUT] = "upstream_timeout",
 	[GW_L7_R_UPSTREAM_TLS] = "upstream_tls",
+	[GW_L7_R_IP_DENIED] = "ip_denied",
+	[GW_L7_R_CORS] = "cors_preflight",
+	[GW_L7_R_CIRCUIT_OPEN] = "circuit_open",
 };
 
 const char *gw_l7_reason_name(unsigned int reason)

@@ -130,6 +130,9 @@ int gw_upstream_build(struct gw_upstream *up, const struct gw_cfg_upstream *c,
 		if (!up->hc_path)
 			goto fail;
 	}
+	up->brk = gw_breaker_new(&c->limits, prev ? prev->brk : NULL);
+	if (!up->brk)
+		goto fail;
 	up->servers = calloc(c->n_servers ? c->n_servers : 1, sizeof(*up->servers));
 	up->w = aligned_alloc(64, n_workers * sizeof(*up->w));
 	if (!up->name || !up->servers || !up->w)
@@ -183,6 +186,7 @@ void gw_upstream_free(struct gw_upstream *up)
 	free(up->servers);
 	free(up->maglev);
 	gw_uptls_put(up->tls);
+	gw_breaker_put(up->brk);
 	free(up->hc_path);
 	free(up->name);
 	memset(up, 0, sizeof(*up));

@@ -24,6 +24,7 @@
 #include "core/addr.h"
 #include "config/config.h"
 #include "core/loop.h"
+#include "l7/breaker.h"
 
 #define GW_UP_POOL_MAX 64		/* idle connections per server and worker */
 #define GW_UP_EJECT_FAILS 3		/* consecutive failures that eject */
@@ -87,12 +88,14 @@ struct gw_upstream {
 	unsigned int n_workers;
 	struct gw_up_worker *w;		/* [n_workers] */
 	struct gw_uptls *tls;		/* upstreams[].tls (a reference); NULL: plain */
+	struct gw_breaker *brk;		/* limits (l7/breaker.h), shared across reloads */
 };
 
 /* An upstream connection: owned by one worker, either serving one request
  * or idle in its server's pool for that worker. */
 struct gw_upconn {
 	int fd;
+	struct gw_breaker *brk;		/* its upstream's: counted there while open */
 	struct gw_io io;
 	struct gw_timer timer;		/* fires at or before `deadline` */
 	__u64 deadline;			/* connect/response/idle, CLOCK_MONOTONIC ns */

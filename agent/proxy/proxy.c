@@ -31,6 +31,7 @@
 #include "http/pathnorm.h"
 #include "proxy/proxy.h"
 #include "l7/upstream_tls.h"
+#include "proxy/rules.h"
 
 enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL };
 enum { RS_HEAD, RS_BODY };
@@ -74,6 +75,11 @@ struct gw_cli {
 	unsigned int reason;		/* why gwd answered itself (answer()), or GW_L7_R_NONE */
 	__u64 t0;
 	unsigned int method;
+	int cors_origin;		/* the answer's CORS fields (l7/cors.h) */
+	struct gw_zstream *z;		/* the answer is compressed (proxy/compress.h) */
+	unsigned int accept_enc : 2, z_last : 1;	/* GW_ENC_* the request takes */
+	struct gw_breaker *brk;		/* counted active on its upstream (l7/breaker.h) */
+	unsigned int brk_pending : 1, brk_retry : 1;
 	unsigned int head_request : 1, upgrade : 1, has_body : 1;
 	unsigned int rq_scanned : 1, rq_sent : 1, rs_started : 1, rs_scanned : 1;
 	unsigned int up_reusable : 1, rs_dechunk : 1, rs_interim : 1;
@@ -303,6 +309,54 @@ static void stats_record(struct gw_l7_rstats *st, unsigned int worker, int code,
 
 /* ---- upstream connections -------------------------------------------------------- */
 
+/* ---- circuit breaking (l7/breaker.h) ---------------------------------------------- */
+
+/* The request counts as active on its upstream from its first pick on. */
+static void brk_start(struct gw_cli *c)
+{
+	if (c->brk)
+		return;
+	c->brk = c->ups->brk;
+	gw_breaker_get(c->brk);
+	gw_breaker_add(&c->brk->active, 1);
+}
+
+/* The request no longer waits for a new connection. */
+static void brk_pending_done(struct gw_cli *c)
+{
+	if (!c->brk_pending)
+		return;
+	c->brk_pending = 0;
+	gw_breaker_add(&c->brk->pending, -1);
+}
+
+/* The request is done with its upstream: its counts go. */
+static void brk_end(struct gw_cli *c)
+{
+	if (!c->brk)
+		return;
+	brk_pending_done(c);
+	if (c->brk_retry)
+		gw_breaker_add(&c->brk->retries, -1);
+	c->brk_retry = 0;
+	gw_breaker_add(&c->brk->active, -1);
+	gw_breaker_put(c->brk);
+	c->brk = NULL;
+}
+
+/* A retry within the upstream's retry budget (a request's retries count
+ * once). Returns 1 when it may retry, else 0. */
+static int brk_retry(struct gw_cli *c)
+{
+	if (c->brk_retry)
+		return 1;
+	if (!c->brk || !gw_breaker_retry_ok(c->brk))
+		return 0;
+	c->brk_retry = 1;
+	gw_breaker_add(&c->brk->retries, 1);
+	return 1;
+}
+
 static void up_timer_cb(struct gw_timer *t);
 static void up_io_cb(struct gw_io *io, __u32 events);
 
@@ -324,6 +378,11 @@ static void upconn_close(struct gw_proxy_worker *w, struct gw_upconn *uc)
 	close(uc->fd);
 	gw_srv_state_put(uc->st);
 	uc->st = NULL;
+	if (uc->brk) {
+		gw_breaker_add(&uc->brk->conns, -1);
+		gw_breaker_put(uc->brk);
+		uc->brk = NULL;
+	}
 	uc->owner = NULL;
 	if (gw_loop_defer(w->loop, upconn_free, uc))
 		pr_warn("l7: out of memory deferring a free\n");
@@ -355,6 +414,7 @@ static void up_release(struct gw_cli *c, int reusable)
 	if (!uc)
 		return;
 	c->up = NULL;
+	brk_pending_done(c);
 	if (c->ups && c->ups->balance == GW_BALANCE_LEAST_CONN)
 		__atomic_fetch_sub(&uc->st->active, 1, __ATOMIC_RELAXED);
 	if (reusable && !w->draining && !c->up_eof && !c->up_connecting &&
@@ -416,11 +476,16 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 	uc->worker = c->w->id;
 	uc->st = s->st;
 	gw_srv_state_get(uc->st);
+	uc->brk = c->brk;
+	gw_breaker_get(uc->brk);
+	gw_breaker_add(&uc->brk->conns, 1);
 	err = gw_io_start(c->w->loop, &uc->io, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 			  up_io_cb);
 	if (err) {
 		gw_srv_state_put(uc->st);
 		SSL_free(uc->ssl);
+		gw_breaker_add(&uc->brk->conns, -1);
+		gw_breaker_put(uc->brk);
 		close(fd);
 		free(uc);
 		return err;
@@ -470,15 +535,21 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 static int answer_format(struct gw_cli *c, int status, const struct gw_l7_reply *rep,
 			 int close_after)
 {
-	struct gw_http_kv extra[GW_L7_REPLY_EXTRA + 1];
+	struct gw_http_kv extra[GW_L7_REPLY_EXTRA + 1 + GW_PROXY_ANSWER_FIELDS];
 	size_t n_extra = 0, i;
-	const char *body = rep ? rep->body : NULL;
+	const char *body = rep ? rep->body : NULL, *ctype = "text/plain";
 	size_t body_len = rep ? rep->body_len : 0;
 	char msg[64];
 	int l;
 
-	for (i = 0; rep && i < rep->n_extra && i < GW_L7_REPLY_EXTRA; i++)
+	for (i = 0; rep && i < rep->n_extra && i < GW_L7_REPLY_EXTRA; i++) {
 		extra[n_extra++] = rep->extra[i];
+		if (!strcasecmp(rep->extra[i].name, "content-type"))
+			ctype = NULL;	/* a respond route's own */
+	}
+	/* a CORS route's refusals carry its fields (a preflight has its own) */
+	if (c->route && c->reason != GW_L7_R_CORS)
+		n_extra += gw_proxy_answer_fields(c->route->r, c->cors_origin, extra + n_extra);
 	extra[n_extra].name = "Date";	/* RFC 9110 6.6.1: an origin's answer has one */
 	extra[n_extra++].value = http_date(c->w);
 	if (!body) {
@@ -490,7 +561,7 @@ static int answer_format(struct gw_cli *c, int status, const struct gw_l7_reply 
 		body_len = 0;
 	c->bytes_out = body_len;
 	return gw_http_format_response(c->hbuf, sizeof(c->hbuf), status, extra, n_extra,
-				       "text/plain", body, body_len, close_after);
+				       ctype, body, body_len, close_after);
 }
 
 /* Answers the current request with a response of the gateway's own (see
@@ -661,6 +732,8 @@ static void req_reset(struct gw_cli *c)
 	c->tries = 0;
 	c->status = 0;
 	c->reason = GW_L7_R_NONE;
+	c->cors_origin = -1;
+	c->accept_enc = c->z_last = 0;
 	c->head_request = c->upgrade = c->has_body = 0;
 	c->rq_scanned = c->rq_sent = c->rs_started = c->rs_scanned = 0;
 	c->up_reusable = c->rs_dechunk = c->rs_interim = 0;
@@ -685,6 +758,8 @@ static void req_end(struct gw_cli *c)
 	struct gw_proxy_worker *w = c->w;
 	struct gw_l7_rstats *st = NULL;
 
+	gw_proxy_compress_end(w, &c->z);
+	brk_end(c);
 	if (c->ws) {
 		st = c->route ? c->route->stats : c->ws->s->nomatch;
 		stats_record(st, w->id, c->status ? c->status : 499, now_ns(c) - c->t0);
@@ -834,6 +909,7 @@ static int req_route(struct gw_cli *c, const char *buf, struct gw_proxy_scratch 
 		rq.method_len = c->req.method_tok.len;
 		rq.header = route_header;
 		rq.header_arg = c;
+		rq.scheme = c->tls ? GW_SCHEME_HTTPS : GW_SCHEME_HTTP;
 		c->route = gw_l7_route_match(c->ws->s, &rq);
 	}
 	if (!c->route) {
@@ -859,6 +935,25 @@ static void client_subject(struct gw_cli *c, struct gw_l7_reqctx *ctx)
 		ctx->add[ctx->n_add].name = hdr;
 		ctx->add[ctx->n_add++].value = ctx->consumer;
 	}
+}
+
+/* Access: the route's client address rule, then its CORS (a preflight is
+ * answered here, before auth). Returns 1 when answered, else 0. */
+static int req_access(struct gw_cli *c, const char *buf, struct gw_proxy_scratch *s)
+{
+	switch (gw_proxy_access(c->route->r, &c->peer_ip, &c->req, buf, s, &c->cors_origin)) {
+	case GW_ACCESS_IP_DENIED:
+		answer(c, GW_L7_R_IP_DENIED, 403, NULL, 0);
+		return 1;
+	case GW_ACCESS_PREFLIGHT:
+		answer(c, GW_L7_R_CORS, s->rep.status, &s->rep, 0);
+		return 1;
+	case GW_ACCESS_NO_ROUTE:
+		answer(c, GW_L7_R_NO_ROUTE, 404, NULL, 0);
+		return 1;
+	}
+	c->accept_enc = gw_proxy_accepts(c->route->r, &c->req, buf) & 3;
+	return 0;
 }
 
 /* Sets up what the stages see of the request (not memset: the 4 KiB
@@ -918,10 +1013,13 @@ static int req_respond(struct gw_cli *c, struct gw_proxy_scratch *s)
 		c->ups = &c->ws->s->ups[c->route->upstream];
 		return 0;
 	}
-	memset(&s->rep, 0, offsetof(struct gw_l7_reply, buf));
-	s->rep.body = r->respond_body ? r->respond_body : "";
-	s->rep.body_len = r->respond_body ? strlen(r->respond_body) : 0;
-	answer(c, GW_L7_R_RESPOND, r->respond_status ? (int)r->respond_status : 502, &s->rep, 0);
+	if (gw_proxy_respond(r, c->tls, gw_host_normalize(c->in.data + c->in.start +
+							   c->req.authority.off,
+							   c->req.authority.len, s->host, 0),
+			     s))
+		answer(c, GW_L7_R_RESPOND, 500, NULL, 0);
+	else
+		answer(c, GW_L7_R_RESPOND, s->rep.status, &s->rep, 0);
 	return 1;
 }
 
@@ -986,10 +1084,10 @@ static int req_upstream_head(struct gw_cli *c, const char *buf, struct gw_proxy_
 	struct gw_http_fwd f = { 0 };
 	int n;
 
-	n = gw_route_upstream_path(c->route->r, s->norm, s->norm_len, s->target,
-				   sizeof(s->target));
+	n = gw_proxy_target(c->route->r, s);
 	if (n < 0) {
-		answer(c, GW_L7_R_URI_TOO_LONG, 414, NULL, 0);
+		answer(c, n == -ENOSPC ? GW_L7_R_URI_TOO_LONG : GW_L7_R_UPSTREAM_HEAD,
+		       n == -ENOSPC ? 414 : 500, NULL, 0);
 		return 1;
 	}
 	f.target = s->target;
@@ -1021,8 +1119,8 @@ static void req_start(struct gw_cli *c, int head_len)
 	int answered;
 
 	req_capture(c, buf);
-	answered = req_route(c, buf, s) || req_stages(c, buf, s) || req_respond(c, s) ||
-		   req_upstream_head(c, buf, s);
+	answered = req_route(c, buf, s) || req_access(c, buf, s) || req_stages(c, buf, s) ||
+		   req_respond(c, s) || req_upstream_head(c, buf, s);
 	c->in.start += (__u32)head_len;
 	if (answered)
 		return;
@@ -1041,6 +1139,7 @@ static void up_begin(struct gw_cli *c)
 	struct gw_upconn *uc;
 	int idx, err;
 
+	brk_start(c);
 	for (;;) {
 		idx = gw_upstream_pick(c->ups, w->id, c->hash, c->tries ? c->srv : -1, now);
 		if (idx < 0) {
@@ -1054,15 +1153,22 @@ static void up_begin(struct gw_cli *c)
 			up_attach(c, uc, 0);
 			return;
 		}
-		err = up_connect(c, &c->ups->servers[idx]);
-		if (!err)
+		if (!gw_breaker_connect_ok(c->brk)) {
+			answer(c, GW_L7_R_CIRCUIT_OPEN, 503, NULL, 0);
 			return;
+		}
+		err = up_connect(c, &c->ups->servers[idx]);
+		if (!err) {
+			c->brk_pending = 1;
+			gw_breaker_add(&c->brk->pending, 1);
+			return;
+		}
 		pr_debug("l7: connect to %s: %s\n", c->ups->servers[idx].name, strerror(-err));
 		/* the gateway's own shortage says nothing about the server */
 		if (err != -EMFILE && err != -ENFILE && err != -ENOMEM && err != -ENOBUFS &&
 		    err != -EADDRNOTAVAIL)
 			gw_upstream_report(c->ups, c->ups->servers[idx].st, GW_UP_FAIL, now);
-		if (!idempotent(c->method) || c->tries >= c->ups->retries) {
+		if (!idempotent(c->method) || c->tries >= c->ups->retries || !brk_retry(c)) {
 			answer(c, GW_L7_R_CONNECT_FAILED, 502, NULL, 0);
 			return;
 		}
@@ -1103,7 +1209,7 @@ static void up_fail(struct gw_cli *c, int kind)
 		pr_debug("l7: upstream %s server %s failed (%d)\n", c->ups->name, s->name, kind);
 	up_release(c, 0);
 	if (race || ((kind == FAIL_CONNECT || kind == FAIL_TLS) && resendable &&
-		     c->tries < c->ups->retries)) {
+		     c->tries < c->ups->retries && brk_retry(c))) {
 		if (!race)
 			c->tries++;
 		c->hoff = 0;
@@ -1248,11 +1354,14 @@ static int step_client_read(struct gw_cli *c)
  * progress, 0 without, -1 when closed. */
 static int step_client_write(struct gw_cli *c)
 {
-	const char *h = NULL;
+	const char *h = NULL, *b = c->out.data + c->out.start;
 	size_t hl = 0;
 	__u32 body = c->state == CS_TUNNEL ? pbuf_len(&c->out) : c->rs_ready;
 	ssize_t n;
 	unsigned int r;
+
+	if (c->z)
+		body = (__u32)gw_zstream_pending(c->z, &b);
 
 	if (c->hdst == HDST_CLIENT && c->hoff < c->hlen) {
 		h = c->hbuf + c->hoff;
@@ -1263,10 +1372,10 @@ static int step_client_write(struct gw_cli *c)
 	if ((!hl && !body) || !c->wr_ready)
 		return 0;
 	if (c->ssl) {
-		n = tls_send2(c, h, hl, c->out.data + c->out.start, body);
+		n = tls_send2(c, h, hl, b, body);
 	} else {
 		r = c->wr_ready;
-		n = send2(c->fd, h, hl, c->out.data + c->out.start, body, &r);
+		n = send2(c->fd, h, hl, b, body, &r);
 		c->wr_ready = r;
 	}
 	if (n < 0) {
@@ -1282,6 +1391,11 @@ static int step_client_write(struct gw_cli *c)
 	}
 	c->hoff = c->hlen;
 	n -= (ssize_t)hl;
+	if (c->z) {
+		gw_zstream_sent(c->z, (size_t)n);
+		c->bytes_out += (__u64)n;
+		return 1;
+	}
 	c->out.start += (__u32)n;
 	c->bytes_out += (__u64)n;
 	if (c->state != CS_TUNNEL)
@@ -1510,13 +1624,18 @@ static int step_resp_head(struct gw_cli *c)
 	}
 	if (c->rs_dechunk)
 		keep = 0;
+	gw_proxy_resp_fields(c->route->r, c->cors_origin, &c->w->scratch, &f);
+	if (c->accept_enc && !c->rs_dechunk && !c->resp.switching &&
+	    gw_proxy_compress(c->route->r, &c->resp, c->out.data + c->out.start, c->req.h.minor,
+			      c->head_request, c->accept_enc, c->w, &f, &c->z))
+		c->rs_dechunk = c->resp.h.body == GW_BODY_CHUNKED;	/* the payload is fed */
 	if (c->resp.switching)
 		f.conn = GW_CONN_UPGRADE;
 	else if (!keep)
 		f.conn = GW_CONN_CLOSE;
 	else
 		f.conn = c->req.h.minor == 0 ? GW_CONN_KEEP_ALIVE : GW_CONN_NONE;
-	if (c->rs_dechunk) {
+	if (c->rs_dechunk || c->z) {
 		struct gw_http_resp plain = c->resp;
 
 		plain.h.nte = 0;
@@ -1560,10 +1679,12 @@ static int step_resp_head(struct gw_cli *c)
 static int step_resp_body(struct gw_cli *c)
 {
 	__u32 avail = pbuf_len(&c->out);
+	const char *zp;
 	size_t used;
 	int rc;
 
-	if (c->rs_state != RS_BODY || c->rs_scanned || c->rs_ready)
+	if (c->rs_state != RS_BODY || c->rs_scanned || c->rs_ready ||
+	    (c->z && gw_zstream_pending(c->z, &zp)))
 		return 0;
 	if (!avail) {
 		if (!c->up_eof)
@@ -1617,6 +1738,25 @@ static int step_resp_body(struct gw_cli *c)
 		c->rs_ready = avail;
 		break;
 	}
+	return 1;
+}
+
+/* Compression: the payload made ready goes through the gzip stream (the
+ * last piece with the stream's end), whose chunks the client write sends.
+ * Returns 1 on progress, 0 without, -1 when zlib failed (closed). */
+static int step_compress(struct gw_cli *c)
+{
+	const char *p;
+
+	if (!c->z || c->z_last || gw_zstream_pending(c->z, &p) || (!c->rs_ready && !c->rs_scanned))
+		return 0;
+	if (gw_zstream_feed(c->z, c->out.data + c->out.start, c->rs_ready, c->rs_scanned)) {
+		cli_close(c);
+		return -1;
+	}
+	c->z_last = c->rs_scanned;
+	c->out.start += c->rs_ready + c->rs_skip;
+	c->rs_ready = c->rs_skip = 0;
 	return 1;
 }
 
@@ -1816,6 +1956,10 @@ static void cli_drive(struct gw_cli *c)
 			if (r < 0)
 				break;
 			p |= r;
+			r = step_compress(c);
+			if (r < 0)
+				return;
+			p |= r;
 			break;
 		case CS_TUNNEL:
 			r = step_up_write(c);
@@ -1846,7 +1990,8 @@ static void cli_drive(struct gw_cli *c)
 				return;
 			p = 1;
 		} else if (c->state == CS_PROXY && c->rs_state == RS_BODY && c->rs_scanned &&
-			   !c->rs_ready && !c->rs_skip && c->hoff >= c->hlen) {
+			   !c->rs_ready && !c->rs_skip && c->hoff >= c->hlen &&
+			   (!c->z || gw_zstream_done(c->z))) {
 			if (!c->rq_scanned || c->rq_ready || (c->hdst == HDST_UP && c->hoff < c->hlen)) {
 				/* answered before the whole request went up */
 				c->keep = 0;
@@ -1980,6 +2125,7 @@ static int up_tls_step(struct gw_cli *c)
 
 	if (r > 0) {
 		c->up_connecting = 0;
+		brk_pending_done(c);
 		c->up_wr_ready = 1;	/* its readiness edge went by in the handshake */
 		c->up_rd_ready = 1;
 		c->up->deadline = now_ns(c) + c->ups->response_ns;
@@ -2027,6 +2173,7 @@ static void up_io_cb(struct gw_io *io, __u32 events)
 		if (uc->ssl && up_tls_step(c) <= 0)
 			return;
 		c->up_connecting = 0;
+		brk_pending_done(c);
 		c->up->deadline = now_ns(c) + c->ups->response_ns;
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
@@ -2101,6 +2248,8 @@ static void cli_close(struct gw_cli *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
+	gw_proxy_compress_end(w, &c->z);
+	brk_end(c);
 	if (c->ws) {
 		snap_drop(w, c->ws);
 		c->ws = NULL;

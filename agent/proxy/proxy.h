@@ -101,6 +101,7 @@ struct gw_proxy_worker {
 	long date_sec;
 	char tls_scratch[GW_L7_HEAD_BUF + GW_L7_BUF];	/* head + body as one record */
 	struct gw_proxy_scratch scratch;	/* a request's start */
+	unsigned int zstreams;		/* answers being compressed (proxy/compress.h) */
 };
 
 /* Called first on the worker's thread. */

@@ -1406,6 +1406,9 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 				gw_srv_in_rotation(s->ups[u].servers[j].st, now));
 		}
 	}
+	gw_breaker_render_help(f);
+	for (u = 0; s && u < s->n_ups; u++)
+		gw_breaker_render(f, s->ups[u].name, s->ups[u].brk, gw_prom_label);
 	fputs("# HELP gw_upstream_panic 1 when every server of the upstream is down by health "
 	      "checks and all of them take requests (fail open).\n"
 	      "# TYPE gw_upstream_panic gauge\n", f);
@@ -1547,6 +1550,7 @@ static int upstream_cfg_of(const struct gw_upstream *up, struct gw_cfg_upstream 
 	c->health.pos.line = up->hc_interval_ns ? 1 : 0;
 	c->health.timeout_ns = up->hc_timeout_ns;
 	c->health.healthy = up->hc_rise;
+	c->limits.pos.line = -1;	/* the breaker keeps its limits (l7/breaker.h) */
 	c->servers = calloc(up->n_servers + extra + 1, sizeof(*c->servers));
 	if (!c->servers)
 		return -ENOMEM;

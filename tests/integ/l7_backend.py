@@ -20,6 +20,8 @@
 #   /big?n=BYTES     BYTES of a fixed pattern, chunked
 #   /slow?ms=MS      answers after MS milliseconds
 #   /ws              Upgrade: websocket -> 101, then echoes raw bytes
+#   /resp?h=N:V&n=B  answer with field "N: V" (h repeats) and B bytes of body
+#                    (numbered lines); &chunked=1: chunked, 5000 bytes a chunk
 #   /garbage         a line that is no HTTP, then close
 #   /short           Content-Length: 100 with 10 bytes, then close
 #   anything else    "NAME METHOD PATH" and the request headers, one a line
@@ -29,6 +31,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 
 name, addr, port, logf, life = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
 drop = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
@@ -178,6 +181,21 @@ def serve(s):
                     if not d:
                         return
                     c.s.sendall(d)
+            elif path == "/resp":
+                for _ in c.body_chunks(hdrs):
+                    pass
+                q = urllib.parse.parse_qs(target.partition("?")[2])
+                extra = "".join("%s: %s\r\n" % tuple(h.split(":", 1)) for h in q.get("h", []))
+                n = int(q.get("n", ["0"])[0])
+                data = (b"%08d abcdefghijklmnopqrstuvwxyz\n" * (n // 36 + 1)) % tuple(range(n // 36 + 1))
+                if q.get("chunked"):
+                    c.s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + extra.encode() + b"\r\n")
+                    for i in range(0, n, 5000):
+                        piece = data[i:min(i + 5000, n)]
+                        c.s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                    c.s.sendall(b"0\r\n\r\n")
+                else:
+                    answer(c, 200, data[:n], extra.encode(), close=close)
             else:
                 for _ in c.body_chunks(hdrs):
                     pass

@@ -330,10 +330,101 @@ static void test_request_headers_bound(void **state)
 	assert_int_equal(load(route_adding(text, sizeof(text), GW_CFG_ROUTE_HEADERS_MAX + 1)),
 			 -EINVAL);
 	assert_true(has_error("t.yaml:7:7: request_headers: at most 100 fields to add and 100 "
-			      "to remove (101 and 0 given)"));
+			      "to remove, set counting in both (101, 0 and 0 given)"));
 	teardown(state);
 	assert_int_equal(load(route_adding(text, sizeof(text), GW_CFG_ROUTE_HEADERS_MAX)), 0);
 	assert_int_equal(cfg.routes[0].request_headers.n_add, GW_CFG_ROUTE_HEADERS_MAX);
+}
+
+/* The route rules of issue 15: respond headers (templates, redirects),
+ * request/response header set, rewrite, cors, ip lists; each error with its
+ * position. */
+static void test_route_rules(void **state)
+{
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes:\n"
+			      "  - match: { path_prefix: /a/ }\n"
+			      "    upstream: u\n"
+			      "    request_headers: { set: { X-Env: prod } }\n"
+			      "    response_headers: { add: { X-By: gw }, set: { Cache-Control: no-store }, "
+			      "remove: [Server] }\n"
+			      "    rewrite: { prefix: /v2/ }\n"
+			      "    ip_allow: [198.18.0.0/15, 'fd00::/8']\n"
+			      "    ip_deny: [198.18.5.0/24]\n"
+			      "    cors: { origins: ['https://app.example.com'], methods: [GET, PUT], "
+			      "headers: [Authorization], credentials: true, max_age: 10m }\n"
+			      "  - match: { path_prefix: /b/ }\n"
+			      "    upstream: u\n"
+			      "    rewrite: { regex: '^/b/(\\d+)$', replace: '/items/$1' }\n"
+			      "  - match: { host: old.example.com }\n"
+			      "    respond: { status: 308, headers: { Location: "
+			      "'https://{host}{path}{query}' } }\n"),
+			 0);
+	assert_string_equal(cfg.routes[0].request_headers.set[0].key, "X-Env");
+	assert_int_equal(cfg.routes[0].response_headers.n_set, 1);
+	assert_string_equal(cfg.routes[0].rewrite.prefix, "/v2/");
+	assert_int_equal(cfg.routes[0].n_ip_allow, 2);
+	assert_int_equal(cfg.routes[0].n_ip_deny, 1);
+	assert_int_equal(cfg.routes[0].cors.max_age_ns, 600ull * 1000000000ull);
+	assert_true(cfg.routes[0].cors.credentials);
+	assert_string_equal(cfg.routes[1].rewrite.replace, "/items/$1");
+	assert_string_equal(cfg.routes[2].respond.headers[0].value, "https://{host}{path}{query}");
+	teardown(state);
+
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes:\n"
+			      "  - match: { path_prefix: /a/ }\n"
+			      "    respond: { status: 301 }\n"
+			      "  - match: { path_prefix: /b/ }\n"
+			      "    respond: { status: 302, headers: { Location: 'https://{hots}/' } }\n"
+			      "  - match: { path_exact: /c }\n"
+			      "    upstream: u\n"
+			      "    strip_prefix: true\n"
+			      "    rewrite: { prefix: /x/, regex: '^/' }\n"
+			      "  - match: { path_prefix: /d/ }\n"
+			      "    upstream: u\n"
+			      "    cors: { origins: ['*'], credentials: true }\n"
+			      "  - match: { path_prefix: /e/ }\n"
+			      "    upstream: u\n"
+			      "    cors: { origins: ['app.example.com'], methods: [get] }\n"
+			      "    response_headers: { add: { 'Bad Name': x } }\n"
+			      "    ip_allow: [198.18.1.1/16]\n"
+			      "  - match: { path_prefix: /f/ }\n"
+			      "    respond: { status: 200, headers: { Content-Length: '5' } }\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:5:14: respond: status 301 is a redirect and needs a "
+			      "Location header"));
+	assert_true(has_error("t.yaml:7:40: respond.headers: Location has an unknown "
+			      "placeholder at '{hots}/'"));
+	assert_true(has_error("t.yaml:11:14: rewrite: give exactly one of prefix and regex"));
+	assert_true(has_error("t.yaml:11:14: rewrite: regex and replace go together"));
+	assert_true(has_error("t.yaml:11:14: rewrite: prefix needs match.path_prefix"));
+	assert_true(has_error("t.yaml:11:14: rewrite: strip_prefix and rewrite exclude each "
+			      "other"));
+	assert_true(has_error("t.yaml:14:11: cors: origin '*' stands alone and excludes "
+			      "credentials"));
+	assert_true(has_error("cors: 'app.example.com' is not valid in origins"));
+	assert_true(has_error("cors: 'get' is not valid in methods"));
+	assert_true(has_error("response_headers: 'Bad Name' is not a field name"));
+	assert_true(has_error("ip_allow: not an IPv4 or IPv6 prefix"));
+	assert_true(has_error("respond.headers: Content-Length is gw's to write"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80] } ]\n"
+			      "routes:\n"
+			      "  - match: { path_prefix: /a/ }\n"
+			      "    upstream: u\n"
+			      "    compression: { types: [text/plain, 'application/*'], min_size: 1k }\n"
+			      "  - match: { path_prefix: /b/ }\n"
+			      "    upstream: u\n"
+			      "    compression: { types: ['*/*', text], level: 10 }\n"),
+			 -EINVAL);
+	assert_true(has_error("t.yaml:9:18: compression: '*/*' is not a media type"));
+	assert_true(has_error("compression: 'text' is not a media type"));
+	assert_true(has_error("level: 10 is out of range 1-9"));
+	assert_false(has_error("t.yaml:6:"));
 }
 
 /* A service's health section: present or not (gwd checks only when it is
@@ -576,6 +667,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_listener_timeouts, teardown),
 		cmocka_unit_test_teardown(test_route_names, teardown),
 		cmocka_unit_test_teardown(test_request_headers_bound, teardown),
+		cmocka_unit_test_teardown(test_route_rules, teardown),
 		cmocka_unit_test_teardown(test_wrong_kind_in_lists, teardown),
 		cmocka_unit_test_teardown(test_route_upgrade, teardown),
 		cmocka_unit_test_teardown(test_tls_keys, teardown),
