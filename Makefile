@@ -41,7 +41,7 @@ WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iagent -I$(BUILD)/bpf \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2
-LDLIBS := -lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lsystemd -lcap-ng -lelf -lz
+LDLIBS := -lbpf -lxdp -lmnl -lyaml -lssl -lcrypto -ljansson -lsystemd -lcap-ng -lelf -lz -lnghttp2
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror \

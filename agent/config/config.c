@@ -302,9 +302,37 @@ static const struct kw_table client_timeouts_table = { "timeouts",
 						       client_timeouts_kws, NULL,
 						       client_timeouts_defaults };
 
+static void http2_defaults(void *o)
+{
+	struct gw_cfg_http2 *h = o;
+
+	h->max_concurrent_streams = GW_CFG_H2_STREAMS_DEFAULT;
+	h->max_header_list_size = GW_CFG_H2_HEADER_LIST_DEFAULT;
+	h->header_table_size = GW_CFG_H2_TABLE_DEFAULT;
+	h->initial_window_size = GW_CFG_H2_WINDOW_DEFAULT;
+	h->connection_window_size = GW_CFG_H2_CONN_WINDOW_DEFAULT;
+}
+
+static const struct kw http2_kws[] = {
+	U32(struct gw_cfg_http2, max_concurrent_streams, "max_concurrent_streams", 0, 1,
+	    GW_CFG_H2_STREAMS_MAX),
+	SIZE(struct gw_cfg_http2, max_header_list_size, "max_header_list_size", 0,
+	     GW_CFG_H2_HEADER_LIST_MIN, GW_CFG_H2_HEADER_LIST_MAX),
+	SIZE(struct gw_cfg_http2, header_table_size, "header_table_size", 0, 0,
+	     GW_CFG_H2_TABLE_MAX),
+	SIZE(struct gw_cfg_http2, initial_window_size, "initial_window_size", 0,
+	     GW_CFG_H2_WINDOW_MIN, GW_CFG_H2_WINDOW_MAX),
+	SIZE(struct gw_cfg_http2, connection_window_size, "connection_window_size", 0,
+	     GW_CFG_H2_WINDOW_DEFAULT, GW_CFG_H2_CONN_WINDOW_MAX),
+	KW_END,
+};
+static const struct kw_table http2_table = { "http2", sizeof(struct gw_cfg_http2), http2_kws,
+					     NULL, http2_defaults };
+
 static void listener_defaults(void *o)
 {
 	client_timeouts_defaults(&((struct gw_cfg_listener *)o)->timeouts);
+	http2_defaults(&((struct gw_cfg_listener *)o)->http2);
 }
 
 static const struct kw listener_kws[] = {
@@ -313,6 +341,8 @@ static const struct kw listener_kws[] = {
 	BOOL(struct gw_cfg_listener, tls, "tls"),
 	TABLE(struct gw_cfg_listener, timeouts, "timeouts", 0, &client_timeouts_table),
 	SIZE(struct gw_cfg_listener, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
+	BOOL(struct gw_cfg_listener, h2c, "h2c"),
+	TABLE(struct gw_cfg_listener, http2, "http2", 0, &http2_table),
 	KW_END,
 };
 static const struct kw_table listener_table = { "listener", sizeof(struct gw_cfg_listener),
@@ -1037,6 +1067,9 @@ static void check_listeners(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (l->tls && !cfg->tls.n_certificates)
 			pos_error(c, &l->pos, "listener '%s' has tls: true but tls has no "
 				  "certificates", l->name ? l->name : "?");
+		if (l->tls && l->h2c)
+			pos_error(c, &l->pos, "listener '%s': h2c is for plain listeners (a TLS "
+				  "listener offers h2 with tls.alpn)", l->name ? l->name : "?");
 	}
 }
 
@@ -1223,8 +1256,8 @@ static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
 	size_t i;
 
 	for (i = 0; i < cfg->tls.n_alpn; i++)
-		if (strcmp(cfg->tls.alpn[i], "http/1.1"))
-			pos_error(c, &cfg->tls.pos, "tls: alpn '%s' is not supported (http/1.1)",
+		if (strcmp(cfg->tls.alpn[i], "http/1.1") && strcmp(cfg->tls.alpn[i], "h2"))
+			pos_error(c, &cfg->tls.pos, "tls: alpn '%s' is not supported (h2, http/1.1)",
 				  cfg->tls.alpn[i]);
 	check_listeners(c, cfg);
 	check_upstreams(c, cfg);
