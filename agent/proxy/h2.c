@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <nghttp2/nghttp2.h>
 
 #include "core/log.h"
@@ -39,7 +40,7 @@ struct gw_h2_stream {
 	struct gw_h2_stream *next, **pprev;
 	unsigned int head_done : 1, rq_end : 1, chunked : 1, final_sent : 1;
 	unsigned int has_cl : 1, head_req : 1, nobody : 1, rs_eof : 1, aborting : 1;
-	unsigned int kick : 1, reset : 1;
+	unsigned int kick : 1, reset : 1, grpc : 1;
 	size_t hsize;			/* header list size so far (RFC 9113 6.5.2) */
 	char *method, *path, *authority, *host;
 	struct sbuf fields;		/* "name: value\r\n" lines */
@@ -95,6 +96,8 @@ static int sbuf_add(struct sbuf *b, const void *p, size_t len, size_t max)
 	size_t cap;
 	char *n;
 
+	if (!len)
+		return 0;
 	if (b->len + len > max)
 		return -E2BIG;
 	if (b->len + len > b->cap) {
@@ -264,6 +267,9 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const __u8 *nam
 	}
 	if (nl == 14 && !memcmp(name, "content-length", 14))
 		st->has_cl = 1;
+	if (nl == 12 && !memcmp(name, "content-type", 12) && vl >= 16 &&
+	    !memcmp(value, "application/grpc", 16))
+		st->grpc = 1;
 	if (sbuf_add(&st->fields, name, nl, max + 4096) ||
 	    sbuf_add(&st->fields, ": ", 2, max + 4096) ||
 	    sbuf_add(&st->fields, value, vl, max + 4096) ||
@@ -508,6 +514,65 @@ static int conn_specific(const struct gw_http_hdr *f)
 	}
 }
 
+/* The gRPC status for an HTTP status that is not 200 (gRPC's HTTP to
+ * gRPC status mapping; 413 and 429 are limits: RESOURCE_EXHAUSTED).
+ * Returns it as a string. */
+static const char *grpc_status_of(int code)
+{
+	switch (code) {
+	case 400:
+		return "13";	/* INTERNAL */
+	case 401:
+		return "16";	/* UNAUTHENTICATED */
+	case 403:
+		return "7";	/* PERMISSION_DENIED */
+	case 404:
+		return "12";	/* UNIMPLEMENTED */
+	case 408:
+		return "4";	/* DEADLINE_EXCEEDED */
+	case 413:
+	case 429:
+		return "8";	/* RESOURCE_EXHAUSTED */
+	case 502:
+	case 503:
+	case 504:
+		return "14";	/* UNAVAILABLE */
+	default:
+		return "2";	/* UNKNOWN */
+	}
+}
+
+/* 1 when the response head has a grpc-status field. */
+static int has_grpc_status(const struct gw_http_resp *r, const char *head)
+{
+	size_t i;
+
+	for (i = 0; i < r->h.nhdr; i++)
+		if (r->h.hdr[i].name_len == 11 &&
+		    !strncasecmp(head + r->h.hdr[i].name, "grpc-status", 11))
+			return 1;
+	return 0;
+}
+
+/* A gRPC request answered with an HTTP error (by gwd itself, or an
+ * HTTP/1.1 upstream): a trailers-only gRPC answer, HTTP 200 with
+ * grpc-status and grpc-message (the reason phrase). Returns 0 or -EIO. */
+static int submit_grpc_error(struct gw_h2_stream *st)
+{
+	const char *msg = gw_http_reason(st->resp.code);
+	const char *gs = grpc_status_of(st->resp.code);
+	nghttp2_nv nv[4] = {
+		{ (__u8 *)":status", (__u8 *)"200", 7, 3, NGHTTP2_NV_FLAG_NONE },
+		{ (__u8 *)"content-type", (__u8 *)"application/grpc", 12, 16,
+		  NGHTTP2_NV_FLAG_NONE },
+		{ (__u8 *)"grpc-status", (__u8 *)gs, 11, strlen(gs), NGHTTP2_NV_FLAG_NONE },
+		{ (__u8 *)"grpc-message", (__u8 *)msg, 12, strlen(msg), NGHTTP2_NV_FLAG_NONE },
+	};
+
+	st->nobody = 1;
+	return nghttp2_submit_response(st->h->s, st->id, nv, 4, NULL) ? -EIO : 0;
+}
+
 /* Submits the parsed response head in `head` as HEADERS. Returns 0 or
  * -EIO. */
 static int submit_head(struct gw_h2_stream *st, const char *head)
@@ -520,6 +585,8 @@ static int submit_head(struct gw_h2_stream *st, const char *head)
 	size_t n = 0, used = 0, i, j;
 	int code = r->code;
 
+	if (st->grpc && code != 200 && !has_grpc_status(r, head))
+		return submit_grpc_error(st);
 	snprintf(status, sizeof(status), "%03d", code);
 	nv[n++] = (nghttp2_nv){ (__u8 *)":status", (__u8 *)status, 7, 3, NGHTTP2_NV_FLAG_NONE };
 	for (i = 0; i < r->h.nhdr && n < GW_L7_MAX_HDRS + 1; i++) {
@@ -585,7 +652,7 @@ static size_t take_body(struct gw_h2_stream *st, const char *p, size_t len)
 {
 	size_t room, n;
 
-	if (st->nobody)
+	if (st->nobody || !len)
 		return len;	/* HEAD, 204, 304: no DATA */
 	if (st->rs_off && st->rs_off + st->rs_len + len > sizeof(st->rs)) {
 		memmove(st->rs, st->rs + st->rs_off, st->rs_len);
