@@ -63,7 +63,7 @@ struct gw_h2 {
 	struct gw_l7_lstats *st;
 	nghttp2_session *s;
 	struct gw_h2_stream *streams;
-	unsigned int n_open;
+	unsigned int n_open;		/* streams whose request head is complete */
 	__u64 n_streams;		/* streams the client opened */
 	__u64 idle_since;
 	unsigned int sched : 1, dead : 1, fatal : 1, goaway : 1;
@@ -213,8 +213,6 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ar
 		st->next->pprev = &st->next;
 	st->pprev = &h->streams;
 	h->streams = st;
-	h->n_open++;
-	h->idle_since = 0;
 	nghttp2_session_set_stream_user_data(s, st->id, st);
 	if (++h->n_streams == GW_H2_MAX_STREAMS_PER_CONN && !h->goaway) {
 		/* enough for one connection: the client goes on with a new one */
@@ -320,6 +318,8 @@ static void stream_start(struct gw_h2 *h, struct gw_h2_stream *st, int end_strea
 {
 	st->head_done = 1;
 	st->rq_end = end_stream;
+	h->n_open++;	/* a head that never completes keeps the idle clock */
+	h->idle_since = 0;
 	if (build_head(st, end_stream)) {
 		nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
 		return;
@@ -421,9 +421,9 @@ static int on_stream_close(nghttp2_session *s, __s32 id, __u32 code, void *arg)
 		st->aborting = 1;
 		gw_cli_stream_abort(st->cli);
 	}
-	stream_free(st);
-	if (h->n_open && !--h->n_open)
+	if (st->head_done && h->n_open && !--h->n_open)
 		h->idle_since = gw_loop_now(h->loop);
+	stream_free(st);
 	return 0;
 }
 

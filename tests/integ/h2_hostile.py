@@ -17,7 +17,7 @@ import h2.connection
 import h2.events
 import hpack
 from hyperframe.frame import (ContinuationFrame, DataFrame, GoAwayFrame, HeadersFrame,
-                              PingFrame, RstStreamFrame, SettingsFrame)
+                              PingFrame, RstStreamFrame, SettingsFrame, WindowUpdateFrame)
 
 HOST, PORT = sys.argv[1], int(sys.argv[2])
 PROTOCOL_ERROR, ENHANCE_YOUR_CALM = 1, 11
@@ -227,7 +227,99 @@ def stream_limit():
     ok("max_concurrent_streams: streams above the limit refused, the others served")
 
 
+def raw_frames(s, until, secs=3):
+    """Reads frames (type, flags, stream, payload) until until(frame) is
+    true, EOF or secs pass. Returns them."""
+    import time
+    out, buf, end = [], b"", time.time() + secs
+    s.settimeout(0.2)
+    while time.time() < end:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            break
+        if not d:
+            break
+        buf += d
+        while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+            ln = int.from_bytes(buf[:3], "big")
+            f = (buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7fffffff, buf[9:9 + ln])
+            buf = buf[9 + ln:]
+            out.append(f)
+            if until(f):
+                return out
+    return out
+
+
+def stream_states():
+    STREAM_CLOSED = 5
+    # DATA after END_STREAM: a stream error STREAM_CLOSED (or a connection error)
+    s = raw_conn()
+    send_all(s, [HeadersFrame(1, headers_block(1), flags=["END_HEADERS", "END_STREAM"]),
+                 DataFrame(1, b"x")])
+    fr = raw_frames(s, lambda f: f[0] in (3, 7) and f[2] in (0, 1))
+    codes = [(f[0], int.from_bytes(f[3][-4:] if f[0] == 3 else f[3][4:8], "big")) for f in fr
+             if f[0] in (3, 7)]
+    if not any(c in ((3, STREAM_CLOSED), (7, STREAM_CLOSED), (7, PROTOCOL_ERROR)) for c in codes):
+        fail("DATA on a half-closed stream", f"frames: {codes}")
+    ok("DATA on a half-closed (remote) stream: STREAM_CLOSED")
+    # DATA on an idle stream: connection error PROTOCOL_ERROR
+    s = raw_conn()
+    send_all(s, [DataFrame(3, b"x")])
+    if goaway_code(s) != PROTOCOL_ERROR:
+        fail("DATA on an idle stream", "no GOAWAY PROTOCOL_ERROR")
+    ok("DATA on an idle stream: GOAWAY PROTOCOL_ERROR")
+    s = raw_conn()
+    send_all(s, [HeadersFrame(2, headers_block(2), flags=["END_HEADERS", "END_STREAM"])])
+    if goaway_code(s) != PROTOCOL_ERROR:
+        fail("even stream id", "no GOAWAY PROTOCOL_ERROR")
+    ok("HEADERS on an even stream id: GOAWAY PROTOCOL_ERROR")
+
+
+def stalled_head():
+    """Half a header block, then nothing: the idle timeout (1 s in the
+    test's config) still closes the connection."""
+    import time
+    s = raw_conn()
+    t0 = time.time()
+    send_all(s, [HeadersFrame(1, headers_block(1)[:3], flags=["END_STREAM"])])
+    raw_frames(s, lambda f: f[0] == 7, secs=5)
+    s.settimeout(1)
+    try:
+        eof = s.recv(1) == b""
+    except (socket.timeout, ConnectionResetError) as e:
+        eof = isinstance(e, ConnectionResetError)
+    if not eof or time.time() - t0 > 4:
+        fail("stalled header block", "the connection stayed open")
+    ok("a header block that never ends: closed by the idle timeout")
+
+
+def flow_control():
+    """gwd sends no more than the client's stream window, then the rest
+    once the window opens."""
+    s = socket.create_connection((HOST, PORT), timeout=5)
+    s.sendall(PREFACE + SettingsFrame(0, settings={4: 1000}).serialize() +
+              HeadersFrame(1, headers_block(1, "/big?n=100000"),
+                           flags=["END_HEADERS", "END_STREAM"]).serialize())
+    fr = raw_frames(s, lambda f: False, secs=1.5)
+    got = sum(len(f[3]) for f in fr if f[0] == 0 and f[2] == 1)
+    if got > 1000 or got == 0:
+        fail("flow control", f"{got} bytes within a window of 1000")
+    s.sendall(WindowUpdateFrame(1, window_increment=200000).serialize() +
+              WindowUpdateFrame(0, window_increment=200000).serialize())
+    fr = raw_frames(s, lambda f: f[0] == 0 and f[2] == 1 and f[1] & 1)
+    got += sum(len(f[3]) for f in fr if f[0] == 0 and f[2] == 1)
+    if got != 100000:
+        fail("flow control", f"{got} bytes after the window opened, expected 100000")
+    ok("flow control: the stream window respected, the rest after WINDOW_UPDATE")
+
+
 conformance()
+stalled_head()
+stream_states()
+flow_control()
 stream_limit()
 floods()
 c = Client()

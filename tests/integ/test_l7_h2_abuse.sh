@@ -6,7 +6,10 @@
 # (upper-case names, connection-specific fields, TE other than trailers,
 # pseudo-header rules) and content-length against DATA reset the stream
 # and the connection goes on; bodies with and without content-length;
-# streams above max_concurrent_streams are refused; PING, SETTINGS and
+# streams above max_concurrent_streams are refused; a header block that
+# never ends meets the idle timeout; stream states (DATA after END_STREAM,
+# on an idle stream, an even stream id) and flow control (the client's
+# stream window); PING, SETTINGS and
 # empty-DATA floods, Rapid Reset and a CONTINUATION flood end their
 # connection with GOAWAY ENHANCE_YOUR_CALM, counted in
 # gw_http2_abuse_total, while gwd serves a new client.
@@ -24,6 +27,7 @@ listeners:
     address: "$GW:80"
     h2c: true
     http2: { max_concurrent_streams: 10 }
+    timeouts: { idle: 1s }
 upstreams:
   - { name: web, servers: [198.18.11.2:8080] }
 routes:
