@@ -9,7 +9,8 @@
 # X-Request-Id, traceparent, request bodies with and without
 # content-length, a big chunked response, the access log ("HTTP/2") and the
 # metrics; a plain listener without h2c still refuses the preface (505);
-# then a bounded h2load run (many streams on few connections).
+# a bounded h2load run (many streams on few connections); SIGTERM drains
+# a stream in flight.
 # vm: skip (user space only)
 . "$(dirname "$0")/lib.sh"
 it_init l7h2
@@ -144,4 +145,21 @@ grep -q '^gw_http2_connections_total{listener="h2c"} [1-9]' <<<"$m" ||
 grep -q '^gw_http2_abuse_total{listener="h2c"} 0$' <<<"$m" || it_fail "metrics: abuse counted"
 kill -0 "$IT_GWD_PID" || it_fail "gwd died"
 it_log "access log (protocol HTTP/2, tls) and metrics"
+
+# --- SIGTERM drains: a stream in flight finishes (GOAWAY), gwd exits -----------------
+cl "${H2C[@]}" -o "$D/drain.out" -w '%{http_code}' "http://$GW/slow?ms=1500" >"$D/drain.code" &
+cpid=$!
+sleep 0.5
+kill -TERM "$IT_GWD_PID"
+wait "$cpid"
+[ "$(cat "$D/drain.code")" = 200 ] || it_fail "h2 stream not drained: $(cat "$D/drain.code")"
+grep -q '^be1 slow$' "$D/drain.out" || it_fail "drained stream's body: $(cat "$D/drain.out")"
+for ((i = 0; i < 50; i++)); do
+	kill -0 "$IT_GWD_PID" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$IT_GWD_PID" 2>/dev/null && it_fail "gwd did not exit after the drain"
+wait "$IT_GWD_PID"
+[ $? = 0 ] || it_fail "gwd did not exit 0 after SIGTERM"
+it_log "SIGTERM: the HTTP/2 stream in flight answered, gwd exited 0"
 echo "PASS"
