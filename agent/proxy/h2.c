@@ -408,6 +408,26 @@ static int on_data_chunk(nghttp2_session *s, __u8 flags, __s32 id, const __u8 *d
 	return 0;
 }
 
+/* An answer ended its stream before the request did: RST_STREAM NO_ERROR
+ * tells the client to stop sending (RFC 9113 8.1), once the answer's last
+ * frame is out (a reset queued earlier would drop the DATA queued behind
+ * it). */
+static int on_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *arg)
+{
+	struct gw_h2 *h = arg;
+	struct gw_h2_stream *st;
+
+	if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) ||
+	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+		return 0;
+	st = stream_of(h, f->hd.stream_id);
+	if (st && !st->rq_end && !st->reset) {
+		st->reset = 1;
+		nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+	}
+	return 0;
+}
+
 static int on_stream_close(nghttp2_session *s, __s32 id, __u32 code, void *arg)
 {
 	struct gw_h2 *h = arg;
@@ -878,6 +898,7 @@ static int h2_session(struct gw_h2 *h)
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	nghttp2_option_set_max_continuations(opt, GW_H2_MAX_CONTINUATIONS);
 	nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);

@@ -296,6 +296,20 @@ def stalled_head():
     ok("a header block that never ends: closed by the idle timeout")
 
 
+def early_answer():
+    """An answer before the request's end: the stream's END_STREAM, then
+    RST_STREAM NO_ERROR (RFC 9113 8.1)."""
+    s = raw_conn()
+    send_all(s, [HeadersFrame(1, headers_block(1, "/respond/x", "POST"), flags=["END_HEADERS"])])
+    fr = raw_frames(s, lambda f: f[0] == 3 and f[2] == 1)
+    mine = [(f[0], f[1] & 1, f[3] if f[0] == 0 else b"") for f in fr if f[2] == 1]
+    if not mine or mine[-1][0] != 3 or fr[-1][3] != b"\0\0\0\0":
+        fail("early answer", f"frames of the stream: {mine}")
+    if not any(t == 0 and end and d == b"r\n" for t, end, d in mine[:-1]):
+        fail("early answer", f"no complete answer before the reset: {mine}")
+    ok("an answer before the request's end: END_STREAM, then RST_STREAM NO_ERROR")
+
+
 def flow_control():
     """gwd sends no more than the client's stream window, then the rest
     once the window opens."""
@@ -317,6 +331,7 @@ def flow_control():
 
 
 conformance()
+early_answer()
 stalled_head()
 stream_states()
 flow_control()

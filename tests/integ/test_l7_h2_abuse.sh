@@ -5,7 +5,8 @@
 # (h2_hostile.py) on an h2c listener: RFC 9113 8.2 field validation
 # (upper-case names, connection-specific fields, TE other than trailers,
 # pseudo-header rules) and content-length against DATA reset the stream
-# and the connection goes on; bodies with and without content-length;
+# and the connection goes on; an answer before the request's end is
+# followed by RST_STREAM NO_ERROR; bodies with and without content-length;
 # streams above max_concurrent_streams are refused; a header block that
 # never ends meets the idle timeout; stream states (DATA after END_STREAM,
 # on an idle stream, an even stream id) and flow control (the client's
@@ -31,6 +32,8 @@ listeners:
 upstreams:
   - { name: web, servers: [198.18.11.2:8080] }
 routes:
+  - match: { path_prefix: /respond/ }
+    respond: { status: 200, body: "r\n" }
   - match: { path_prefix: /api/ }
     upstream: web
     strip_prefix: true
