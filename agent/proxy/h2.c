@@ -642,6 +642,15 @@ static void stream_reset(struct gw_h2_stream *st, __u32 code)
 	h2_schedule(st->h);
 }
 
+/* An interim 100 (Continue) for a client that sent Expect: 100-continue:
+ * a HEADERS frame of its own; other interim answers are dropped. */
+static void submit_continue(struct gw_h2_stream *st)
+{
+	nghttp2_nv nv = { (__u8 *)":status", (__u8 *)"100", 7, 3, NGHTTP2_NV_FLAG_NONE };
+
+	nghttp2_submit_headers(st->h->s, NGHTTP2_FLAG_NONE, st->id, NULL, &nv, 1, NULL);
+}
+
 /* Parses the response heads at the start of a (whole heads: the stream
  * connection writes its head buffer), dropping interim ones, and submits
  * the final one. Returns the head bytes used, or -EIO. */
@@ -661,6 +670,8 @@ static ssize_t take_heads(struct gw_h2_stream *st, const char *a, size_t alen)
 			if (submit_head(st, a + used))
 				return -EIO;
 			st->rs_state = RS_BODY;
+		} else if (st->resp.code == 100 && !st->grpc) {
+			submit_continue(st);
 		}
 		used += (size_t)rc;
 	}

@@ -92,6 +92,8 @@ class Client:
             self.done[sid] = ("reset", e.error_code)
         elif isinstance(e, h2.events.ConnectionTerminated):
             self.term = e.error_code
+        elif isinstance(e, h2.events.InformationalResponseReceived):
+            self.done[("1xx", sid)] = int(dict(e.headers)[b":status"])
 
 
 def base(path="/api/x", method="GET"):
@@ -310,6 +312,22 @@ def early_answer():
     ok("an answer before the request's end: END_STREAM, then RST_STREAM NO_ERROR")
 
 
+def expect_continue():
+    """Expect: 100-continue: the upstream's 100 comes as an interim
+    HEADERS frame, then the body goes up."""
+    c = Client()
+    sid = c.request(base("/sha", "POST") + [("expect", "100-continue"),
+                                             ("content-length", "3")], end=False)
+    if c.outcome(("1xx", sid)) != 100:
+        fail("expect: 100-continue", "no interim 100")
+    c.c.send_data(sid, b"abc", end_stream=True)
+    c.flush()
+    r = c.outcome(sid)
+    if r[0] != 200 or b"len=3" not in r[1]:
+        fail("expect: 100-continue", str(r))
+    ok("expect: 100-continue: interim 100, then the body")
+
+
 def flow_control():
     """gwd sends no more than the client's stream window, then the rest
     once the window opens."""
@@ -331,6 +349,7 @@ def flow_control():
 
 
 conformance()
+expect_continue()
 early_answer()
 stalled_head()
 stream_states()

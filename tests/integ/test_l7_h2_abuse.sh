@@ -6,7 +6,8 @@
 # (upper-case names, connection-specific fields, TE other than trailers,
 # pseudo-header rules) and content-length against DATA reset the stream
 # and the connection goes on; an answer before the request's end is
-# followed by RST_STREAM NO_ERROR; bodies with and without content-length;
+# followed by RST_STREAM NO_ERROR; Expect: 100-continue gets an interim
+# 100; bodies with and without content-length;
 # streams above max_concurrent_streams are refused; a header block that
 # never ends meets the idle timeout; stream states (DATA after END_STREAM,
 # on an idle stream, an even stream id) and flow control (the client's
