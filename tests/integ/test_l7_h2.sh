@@ -106,7 +106,10 @@ n=$(cl "${H2C[@]}" "http://$GW/big?n=300000" | wc -c)
 [ "$n" = 300000 ] || it_fail "h2c: big chunked response: $n bytes"
 out=$(cl "${H2S[@]}" --data-binary @"$D/body" "https://api.test/echo" | sha256sum | cut -d' ' -f1)
 [ "$out" = "$want" ] || it_fail "TLS: echo of a 100 kB body differs"
-it_log "h2c: :authority, auth, bodies with/without content-length, big response, echo"
+# HTTP/1.1 on the h2c listener: a POST (its first byte is the preface's)
+out=$(cl curl -sS --max-time 10 --data-binary @"$D/body" -w '%{http_version}' "http://$GW/sha" | tr '\n' ' ')
+[ "$out" = "be1 sha256=$want len=100000 1.1" ] || it_fail "h2c listener: HTTP/1.1 POST: $out"
+it_log "h2c: :authority, auth, bodies with/without content-length, big response, echo, HTTP/1.1 too"
 
 # --- a 429 ends the stream, not the connection -------------------------------------
 # (over TLS: curl 7.88's second request on a reused prior-knowledge
