@@ -40,7 +40,7 @@ struct gw_h2_stream {
 	struct gw_h2_stream *next, **pprev;
 	unsigned int head_done : 1, rq_end : 1, chunked : 1, final_sent : 1;
 	unsigned int has_cl : 1, head_req : 1, nobody : 1, rs_eof : 1, aborting : 1;
-	unsigned int kick : 1, reset : 1, grpc : 1;
+	unsigned int kick : 1, reset : 1, grpc : 1, rs_chunked : 1;
 	size_t hsize;			/* header list size so far (RFC 9113 6.5.2) */
 	char *method, *path, *authority, *host;
 	struct sbuf fields;		/* "name: value\r\n" lines */
@@ -54,6 +54,9 @@ struct gw_h2_stream {
 	struct gw_http_hdr rsh[GW_L7_MAX_HDRS];
 	char rs[GW_H2_RS_BUF];		/* response body bytes for DATA frames */
 	size_t rs_off, rs_len;
+	struct gw_chunk rs_ch;		/* a chunked answer, de-chunked here */
+	struct sbuf tail;		/* its framing after the last payload byte */
+	struct sbuf trl;		/* its trailer lines, for a trailing HEADERS */
 };
 
 struct gw_h2 {
@@ -192,6 +195,8 @@ static void stream_free(struct gw_h2_stream *st)
 	sbuf_free(&st->fields);
 	sbuf_free(&st->cookie);
 	sbuf_free(&st->head);
+	sbuf_free(&st->tail);
+	sbuf_free(&st->trl);
 	free(st->rq);
 	free(st);
 }
@@ -494,6 +499,56 @@ ssize_t gw_h2_stream_recv(struct gw_h2_stream *st, char *buf, size_t room)
 
 /* ---- responses ------------------------------------------------------------------- */
 
+/* The trailer fields of a chunked answer (st->trl: "name: value" lines,
+ * checked by the proxy's chunk scanner) as a trailing HEADERS frame.
+ * Returns 0 or -EIO. */
+static int submit_trailers(struct gw_h2_stream *st)
+{
+	nghttp2_nv nv[32];
+	size_t n = 0, i;
+	char *p = st->trl.p, *end = st->trl.p + st->trl.len, *eol, *colon, *v;
+
+	for (; p < end && n < 32; p = eol + 2) {
+		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+		if (!eol)
+			break;
+		colon = memchr(p, ':', (size_t)(eol - p));
+		if (!colon)
+			continue;
+		for (i = 0; p + i < colon; i++)
+			p[i] = p[i] >= 'A' && p[i] <= 'Z' ? (char)(p[i] | 0x20) : p[i];
+		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		nv[n++] = (nghttp2_nv){ (__u8 *)p, (__u8 *)v, (size_t)(colon - p),
+					(size_t)(eol - v), NGHTTP2_NV_FLAG_NONE };
+	}
+	if (!n)
+		return -EIO;
+	return nghttp2_submit_trailer(st->h->s, st->id, nv, n) ? -EIO : 0;
+}
+
+/* The trailer lines in the framing after a chunked answer's last payload
+ * byte: after the last-chunk line ("0", maybe with extensions), up to the
+ * empty line. Kept in st->trl. */
+static void keep_trailers(struct gw_h2_stream *st)
+{
+	char *p = st->tail.p, *end = st->tail.p + st->tail.len, *eol;
+	int in_trailers = 0;
+
+	for (; p && p < end; p = eol + 2) {
+		eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+		if (!eol)
+			break;
+		if (!in_trailers) {
+			in_trailers = *p == '0';
+			continue;
+		}
+		if (eol == p || sbuf_add(&st->trl, p, (size_t)(eol + 2 - p), GW_H2_RS_BUF))
+			break;
+	}
+	sbuf_free(&st->tail);
+}
+
 static ssize_t rs_read(nghttp2_session *s, __s32 id, __u8 *buf, size_t len, __u32 *flags,
 		       nghttp2_data_source *src, void *arg)
 {
@@ -511,9 +566,11 @@ static ssize_t rs_read(nghttp2_session *s, __s32 id, __u8 *buf, size_t len, __u3
 			st->rs_off = 0;
 		st->kick = 1;	/* room for more */
 	}
-	if (!st->rs_len && st->rs_eof)
+	if (!st->rs_len && st->rs_eof) {
 		*flags |= NGHTTP2_DATA_FLAG_EOF;
-	else if (!n)
+		if (st->trl.len && !submit_trailers(st))
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+	} else if (!n)
 		return NGHTTP2_ERR_DEFERRED;
 	return (ssize_t)n;
 }
@@ -670,6 +727,8 @@ static ssize_t take_heads(struct gw_h2_stream *st, const char *a, size_t alen)
 			if (submit_head(st, a + used))
 				return -EIO;
 			st->rs_state = RS_BODY;
+			st->rs_chunked = st->resp.h.body == GW_BODY_CHUNKED;
+			gw_chunk_init(&st->rs_ch, NULL, true);
 		} else if (st->resp.code == 100 && !st->grpc) {
 			submit_continue(st);
 		}
@@ -678,29 +737,74 @@ static ssize_t take_heads(struct gw_h2_stream *st, const char *a, size_t alen)
 	return (ssize_t)used;
 }
 
-/* Copies body bytes into the stream's buffer. Returns the bytes taken. */
-static size_t take_body(struct gw_h2_stream *st, const char *p, size_t len)
+/* Room for len more body bytes at the end of the stream's buffer (moving
+ * what waits to its start when needed). Returns the room. */
+static size_t rs_room(struct gw_h2_stream *st, size_t len)
 {
-	size_t room, n;
-
-	if (st->nobody || !len)
-		return len;	/* HEAD, 204, 304: no DATA */
 	if (st->rs_off && st->rs_off + st->rs_len + len > sizeof(st->rs)) {
 		memmove(st->rs, st->rs + st->rs_off, st->rs_len);
 		st->rs_off = 0;
 	}
-	room = sizeof(st->rs) - st->rs_off - st->rs_len;
+	return sizeof(st->rs) - st->rs_off - st->rs_len;
+}
+
+/* De-chunks a chunked answer's bytes into the stream's buffer, keeping the
+ * framing after the last payload byte for its trailers. Returns the bytes
+ * taken (never more payload than fits), or -EIO. */
+static ssize_t take_chunked(struct gw_h2_stream *st, const char *p, size_t len)
+{
+	struct gw_chunk_res cr;
+	size_t taken = 0, room, in;
+	int rc;
+
+	while (len && (room = rs_room(st, len))) {
+		in = len < room ? len : room;
+		rc = gw_chunk_parse(&st->rs_ch, p, in, &cr);
+		if (rc < 0 || (!cr.used && rc != GW_CHUNK_DONE))
+			return rc < 0 ? -EIO : (ssize_t)taken;
+		if (cr.data_len) {
+			memcpy(st->rs + st->rs_off + st->rs_len, p + cr.data_off, cr.data_len);
+			st->rs_len += cr.data_len;
+			st->tail.len = 0;
+			in = cr.data_off + cr.data_len;	/* the framing after it */
+		} else {
+			in = 0;
+		}
+		if (sbuf_add(&st->tail, p + in, cr.used - in, GW_H2_RS_BUF))
+			return -EIO;
+		p += cr.used;
+		len -= cr.used;
+		taken += cr.used;
+		if (rc == GW_CHUNK_DONE) {
+			keep_trailers(st);
+			st->rs_chunked = 0;
+			return (ssize_t)(taken + len);	/* nothing follows an answer */
+		}
+	}
+	return (ssize_t)taken;
+}
+
+/* Copies body bytes into the stream's buffer. Returns the bytes taken, or
+ * -EIO. */
+static ssize_t take_body(struct gw_h2_stream *st, const char *p, size_t len)
+{
+	size_t room, n;
+
+	if (st->nobody || !len)
+		return (ssize_t)len;	/* HEAD, 204, 304: no DATA */
+	if (st->rs_chunked)
+		return take_chunked(st, p, len);
+	room = rs_room(st, len);
 	n = len < room ? len : room;
 	memcpy(st->rs + st->rs_off + st->rs_len, p, n);
 	st->rs_len += n;
-	return n;
+	return (ssize_t)n;
 }
 
 ssize_t gw_h2_stream_send(struct gw_h2_stream *st, const char *a, size_t alen, const char *b,
 			  size_t blen)
 {
-	ssize_t used = 0;
-	size_t n;
+	ssize_t used = 0, n;
 
 	if (st->reset)
 		return -EIO;
@@ -718,9 +822,15 @@ ssize_t gw_h2_stream_send(struct gw_h2_stream *st, const char *a, size_t alen, c
 		}
 	}
 	n = take_body(st, a, alen);
-	used += (ssize_t)n;
-	if (n == alen)
-		used += (ssize_t)take_body(st, b, blen);
+	if (n >= 0 && (size_t)n == alen) {
+		used += n;
+		n = take_body(st, b, blen);
+	}
+	if (n < 0) {
+		stream_reset(st, NGHTTP2_INTERNAL_ERROR);
+		return -EIO;
+	}
+	used += n;
 	nghttp2_session_resume_data(st->h->s, st->id);
 	h2_schedule(st->h);
 	return used;

@@ -1462,7 +1462,7 @@ static int step_resp_head(struct gw_cli *c)
 	keep = c->keep && !c->w->draining && c->resp.h.body != GW_BODY_CLOSE && !c->rd_eof;
 	/* An HTTP/1.0 client cannot take chunked: the payload goes out as it
 	 * is and the connection's end delimits it. */
-	c->rs_dechunk = (c->req.h.minor == 0 || c->h2st) && c->resp.h.body == GW_BODY_CHUNKED;
+	c->rs_dechunk = c->req.h.minor == 0 && c->resp.h.body == GW_BODY_CHUNKED;
 	if (c->rs_dechunk && c->resp.h.nte != 1) {
 		up_fail(c, FAIL_BAD);	/* other transfer codings: not for 1.0 */
 		return -1;

@@ -3,9 +3,9 @@
  * The HTTP/2 server session (agent/proxy/h2.c): the input is what a client
  * sends after connecting (the preface is prepended unless the first byte
  * is odd, so most inputs reach the frame layer). proxy.c's side is played
- * here: every stream's request is read whole as HTTP/1.1 and checked to be
- * a head that ends in CRLF CRLF, then answered with a small response (or,
- * for every third stream, reset as a failed answer). The input arrives in
+ * here: every stream's request is read whole as HTTP/1.1, then answered
+ * with a small response (every third one chunked with a trailer, every
+ * third one failed: the stream is reset). The input arrives in
  * pieces whose sizes come from its first byte. The event loop's clock and
  * deferred calls are played here too (calls deferred run after each drive,
  * as after a batch of events).
@@ -20,7 +20,6 @@ struct gw_cli {
 	struct gw_h2_stream *st;	/* a stream connection; NULL: the client */
 	int closed, answered, n;
 	size_t got;
-	char head_end[4];
 };
 
 #define MAX_DEFER 64
@@ -104,6 +103,10 @@ static void stream_run(struct gw_cli *c)
 	static const char resp[] = "HTTP/1.1 100 Continue\r\n\r\n"
 				   "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n"
 				   "X-A: b\r\n\r\nhello";
+	static const char chunked[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+				      "2\r\nhe\r\n3;x=y\r\nllo\r\n0\r\nGrpc-Status: 0\r\n\r\n";
+	const char *r = c->n % 3 == 1 ? chunked : resp;
+	size_t rl = c->n % 3 == 1 ? sizeof(chunked) - 1 : sizeof(resp) - 1;
 	char buf[4096];
 	ssize_t n;
 
@@ -119,8 +122,9 @@ static void stream_run(struct gw_cli *c)
 	if (c->n % 3 == 2) {
 		gw_h2_stream_done(c->st, 0);
 	} else {
-		n = gw_h2_stream_send(c->st, resp, sizeof(resp) - 1, NULL, 0);
-		gw_h2_stream_done(c->st, n == (ssize_t)sizeof(resp) - 1);
+		/* the head whole, then the body in two pieces */
+		n = gw_h2_stream_send(c->st, r, rl - 9, r + rl - 9, 9);
+		gw_h2_stream_done(c->st, n == (ssize_t)rl);
 	}
 	free(c);
 }

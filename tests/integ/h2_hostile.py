@@ -92,6 +92,8 @@ class Client:
             self.done[sid] = ("reset", e.error_code)
         elif isinstance(e, h2.events.ConnectionTerminated):
             self.term = e.error_code
+        elif isinstance(e, h2.events.TrailersReceived):
+            self.done[("trailers", sid)] = dict(e.headers)
         elif isinstance(e, h2.events.InformationalResponseReceived):
             self.done[("1xx", sid)] = int(dict(e.headers)[b":status"])
 
@@ -328,6 +330,17 @@ def expect_continue():
     ok("expect: 100-continue: interim 100, then the body")
 
 
+def trailers():
+    """A chunked answer's trailers come as a trailing HEADERS frame."""
+    c = Client()
+    sid = c.request(base("/trailers"))
+    r = c.outcome(sid)
+    t = c.done.get(("trailers", sid))
+    if r != (200, b"hello") or t != {b"x-trailer": b"t1", b"grpc-status": b"0"}:
+        fail("trailers", f"{r} trailers {t}")
+    ok("a chunked answer's trailers: a trailing HEADERS frame")
+
+
 def flow_control():
     """gwd sends no more than the client's stream window, then the rest
     once the window opens."""
@@ -349,6 +362,7 @@ def flow_control():
 
 
 conformance()
+trailers()
 expect_continue()
 early_answer()
 stalled_head()
