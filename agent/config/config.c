@@ -118,6 +118,9 @@ static const struct kw_enum balances[] = {
 	{ "round_robin", GW_BALANCE_ROUND_ROBIN }, { "least_conn", GW_BALANCE_LEAST_CONN },
 	{ "maglev", GW_BALANCE_MAGLEV }, { NULL, 0 },
 };
+static const struct kw_enum up_protocols[] = {
+	{ "http1", GW_UP_PROTO_HTTP1 }, { "h2c", GW_UP_PROTO_H2C }, { NULL, 0 },
+};
 static const struct kw_enum rl_keys[] = {
 	{ "consumer", GW_RL_KEY_CONSUMER }, { "ip", GW_RL_KEY_IP }, { "route", GW_RL_KEY_ROUTE },
 	{ NULL, 0 },
@@ -383,6 +386,7 @@ static const struct kw upstream_kws[] = {
 	TABLE(struct gw_cfg_upstream, health, "health", 0, &up_health_table),
 	TABLE(struct gw_cfg_upstream, timeouts, "timeouts", 0, &timeouts_table),
 	U32(struct gw_cfg_upstream, retries, "retries", 0, 0, 10),
+	ENUM(struct gw_cfg_upstream, protocol, "protocol", 0, up_protocols),
 	KW_END,
 };
 static const struct kw_table upstream_table = { "upstream", sizeof(struct gw_cfg_upstream),

@@ -207,7 +207,11 @@ struct gw_cfg_upstream {
 	struct gw_cfg_health health;
 	struct gw_cfg_timeouts timeouts;
 	__u32 retries;
+	int protocol;		/* GW_UP_PROTO_*: how gwd speaks to the servers */
 };
+
+#define GW_UP_PROTO_HTTP1 0
+#define GW_UP_PROTO_H2C 1	/* HTTP/2 with prior knowledge, one stream per connection */
 
 struct gw_cfg_jwt {
 	struct gw_cfg_pos pos;

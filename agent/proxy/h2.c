@@ -465,14 +465,14 @@ ssize_t gw_h2_stream_recv(struct gw_h2_stream *st, char *buf, size_t room)
 		st->head_off += n;
 		if (st->head_off == st->head.len)
 			sbuf_free(&st->head);
-		return n ? (ssize_t)n : -EAGAIN;
+		return n ? (ssize_t)n : -ENOSPC;
 	}
 	st->head_off = st->head.len = 0;
 	if (st->rq_len) {
 		size_t frame = st->chunked ? 20 : 0;	/* "%zx\r\n" ... "\r\n" */
 
 		if (room <= frame)
-			return -EAGAIN;
+			return -ENOSPC;
 		n = st->rq_len < room - frame ? st->rq_len : room - frame;
 		k = st->chunked ? snprintf(buf, room, "%zx\r\n", n) : 0;
 		memcpy(buf + k, st->rq + st->rq_off, n);
@@ -491,7 +491,7 @@ ssize_t gw_h2_stream_recv(struct gw_h2_stream *st, char *buf, size_t room)
 	if (!st->chunked || st->final_sent)
 		return 0;
 	if (room < 5)
-		return -EAGAIN;
+		return -ENOSPC;
 	memcpy(buf, "0\r\n\r\n", 5);
 	st->final_sent = 1;
 	return 5;
@@ -575,8 +575,7 @@ static ssize_t rs_read(nghttp2_session *s, __s32 id, __u8 *buf, size_t len, __u3
 	return (ssize_t)n;
 }
 
-/* 1 for the fields HTTP/2 does not carry (RFC 9113 8.2.2). */
-static int conn_specific(const struct gw_http_hdr *f)
+int gw_h2_conn_specific(const struct gw_http_hdr *f)
 {
 	switch (f->id) {
 	case GW_HDR_CONNECTION:
@@ -670,7 +669,7 @@ static int submit_head(struct gw_h2_stream *st, const char *head)
 		const struct gw_http_hdr *f = &r->h.hdr[i];
 		char *lc = h->scratch + used;
 
-		if (conn_specific(f))
+		if (gw_h2_conn_specific(f))
 			continue;
 		if (used + f->name_len > sizeof(h->scratch))
 			return -EIO;
@@ -683,7 +682,9 @@ static int submit_head(struct gw_h2_stream *st, const char *head)
 		nv[n++] = (nghttp2_nv){ (__u8 *)lc, (__u8 *)head + f->value, f->name_len,
 					f->value_len, NGHTTP2_NV_FLAG_NONE };
 	}
-	st->nobody = st->head_req || code == 204 || code == 304;
+	/* gRPC's trailers-only answer: one HEADERS frame that ends the stream */
+	st->nobody = st->head_req || code == 204 || code == 304 ||
+		     (st->grpc && has_grpc_status(r, head));
 	if (nghttp2_submit_response(h->s, st->id, nv, n, st->nobody ? NULL : &prd))
 		return -EIO;
 	return 0;
@@ -1001,8 +1002,8 @@ void gw_h2_free(struct gw_h2 *h)
 		free(h);
 }
 
-/* The session's callbacks. Returns 0 or -ENOMEM. */
-static int h2_session(struct gw_h2 *h)
+int gw_h2_session_new(nghttp2_session **out, void *user, int server,
+		      const struct gw_h2_callbacks *c)
 {
 	nghttp2_session_callbacks *cb;
 	nghttp2_option *opt;
@@ -1014,20 +1015,32 @@ static int h2_session(struct gw_h2 *h)
 		nghttp2_session_callbacks_del(cb);
 		return -ENOMEM;
 	}
-	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
-	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
-	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
-	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
-	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+	if (c->begin_headers)
+		nghttp2_session_callbacks_set_on_begin_headers_callback(cb, c->begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cb, c->header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, c->frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, c->data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, c->stream_close);
+	if (c->frame_send)
+		nghttp2_session_callbacks_set_on_frame_send_callback(cb, c->frame_send);
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	nghttp2_option_set_max_continuations(opt, GW_H2_MAX_CONTINUATIONS);
 	nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
-	err = nghttp2_session_server_new2(&h->s, cb, h, opt);
+	err = server ? nghttp2_session_server_new2(out, cb, user, opt) :
+		       nghttp2_session_client_new2(out, cb, user, opt);
 	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cb);
 	return err ? -ENOMEM : 0;
 }
+
+static const struct gw_h2_callbacks server_cbs = {
+	.begin_headers = on_begin_headers,
+	.header = on_header,
+	.frame_recv = on_frame_recv,
+	.data_chunk = on_data_chunk,
+	.stream_close = on_stream_close,
+	.frame_send = on_frame_send,
+};
 
 struct gw_h2 *gw_h2_new(struct gw_cli *c, struct gw_loop *loop, const struct gw_l7_cto *to,
 			struct gw_l7_lstats *st)
@@ -1043,7 +1056,7 @@ struct gw_h2 *gw_h2_new(struct gw_cli *c, struct gw_loop *loop, const struct gw_
 	h->st = st;
 	h->idle_since = gw_loop_now(loop);
 	h->win_start = h->idle_since;
-	if (h2_session(h)) {
+	if (gw_h2_session_new(&h->s, h, 1, &server_cbs)) {
 		free(h);
 		return NULL;
 	}

@@ -23,7 +23,9 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <nghttp2/nghttp2.h>
 #include "core/loop.h"
+#include "http/http1.h"
 #include "l7/snap.h"
 
 struct gw_cli;
@@ -39,6 +41,28 @@ struct gw_h2_stream;
 #define GW_H2_MAX_CONTINUATIONS 8	/* CONTINUATION frames per header block */
 #define GW_H2_MAX_STREAMS_PER_CONN 100000	/* then a graceful GOAWAY */
 #define GW_H2_RS_BUF 16384		/* a stream's response bytes waiting */
+
+/* The callbacks of a session (h2.c's server, h2up.c's client). */
+struct gw_h2_callbacks {
+	nghttp2_on_begin_headers_callback begin_headers;	/* may be NULL */
+	nghttp2_on_header_callback header;
+	nghttp2_on_frame_recv_callback frame_recv;
+	nghttp2_on_data_chunk_recv_callback data_chunk;
+	nghttp2_on_stream_close_callback stream_close;
+	nghttp2_on_frame_send_callback frame_send;		/* may be NULL */
+};
+
+/* A server (server 1) or client session with gw's options: windows given
+ * back by the caller (nghttp2_session_consume), at most
+ * GW_H2_MAX_CONTINUATIONS CONTINUATION frames, a 4 KiB HPACK table for
+ * what gwd sends. Returns 0 and the session in *out, or -ENOMEM. */
+int gw_h2_session_new(nghttp2_session **out, void *user, int server,
+		      const struct gw_h2_callbacks *c);
+
+/* Returns 1 for a field HTTP/2 does not carry (RFC 9113 8.2.2: Connection,
+ * Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade, TE, and those
+ * Connection names), else 0. */
+int gw_h2_conn_specific(const struct gw_http_hdr *f);
 
 /* ---- h2.c, for proxy.c -------------------------------------------------------- */
 
@@ -67,7 +91,9 @@ __u64 gw_h2_idle_since(const struct gw_h2 *h);
 void gw_h2_drain(struct gw_h2 *h);
 
 /* A stream connection reads its request: up to room bytes into buf.
- * Returns bytes (> 0), 0 at the request's end, -EAGAIN when none yet. */
+ * Returns bytes (> 0), 0 at the request's end, -EAGAIN when none yet (the
+ * stream connection is kicked when some come), -ENOSPC when room is too
+ * small for what there is (read again once there is more room). */
 ssize_t gw_h2_stream_recv(struct gw_h2_stream *st, char *buf, size_t room);
 
 /* A stream connection writes its response (HTTP/1.1 bytes: a head with the

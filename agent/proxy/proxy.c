@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "http/pathnorm.h"
 #include "proxy/h2.h"
+#include "proxy/h2up.h"
 #include "proxy/proxy.h"
 
 enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL, CS_H2 };
@@ -400,6 +401,13 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 	struct gw_upconn *uc;
 	int fd, one = 1, err;
 
+	if (c->ups->protocol == GW_UP_PROTO_H2C) {
+		/* HTTP/1.1 to a translator speaking h2c to the server (h2up.h) */
+		fd = gw_h2up_open(c->w->loop, (const struct sockaddr *)&s->sa, s->salen);
+		if (fd < 0)
+			return fd;
+		goto opened;
+	}
 	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -409,6 +417,7 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 		close(fd);
 		return err;
 	}
+opened:
 	uc = calloc(1, sizeof(*uc));
 	if (!uc) {
 		close(fd);
@@ -2325,8 +2334,8 @@ static ssize_t h2_stream_read(struct gw_cli *c)
 	if (n > 0)
 		c->in.end += (__u32)n;
 	else if (n == -EAGAIN)
-		c->rd_ready = 0;
-	return n;
+		c->rd_ready = 0;	/* a kick comes with new bytes */
+	return n == -ENOSPC ? -EAGAIN : n;
 }
 
 /* A stream connection's response bytes to its stream, as a send. */

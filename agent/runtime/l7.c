@@ -1495,6 +1495,7 @@ static int upstream_cfg_of(const struct gw_upstream *up, struct gw_cfg_upstream 
 	c->timeouts.response_ns = up->response_ns;
 	c->timeouts.idle_ns = up->idle_ns;
 	c->retries = up->retries;
+	c->protocol = up->protocol;
 	c->health.unhealthy = up->eject_fails;
 	c->health.path = up->hc_path;
 	c->health.interval_ns = up->hc_interval_ns;

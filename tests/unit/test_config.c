@@ -272,6 +272,19 @@ static void test_http2(void **state)
 	assert_false(has_error("alpn 'h2'"));
 	assert_true(has_error("max_concurrent_streams: 0 is out of range 1-1000"));
 	assert_true(has_error("max_header_list_size: '1m' is not a size"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams:\n"
+			      "  - { name: u, servers: [198.18.1.2:80], protocol: h2c }\n"
+			      "  - { name: v, servers: [198.18.1.2:80] }\n"),
+			 0);
+	assert_int_equal(cfg.upstreams[0].protocol, GW_UP_PROTO_H2C);
+	assert_int_equal(cfg.upstreams[1].protocol, GW_UP_PROTO_HTTP1);
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80], protocol: h2 } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("protocol: 'h2' is not one of: http1, h2c"));
 }
 
 /* upgrade: names only, and never h2c. */
