@@ -202,6 +202,8 @@ static int rq_take(struct h2up *u)
 
 	if (u->sid || !u->in_len)
 		return 0;
+	if (!nghttp2_session_check_request_allowed(u->s))
+		return -EIO;	/* GOAWAY either way: no new stream */
 	gw_http_req_init(&u->req, u->hdr, GW_L7_MAX_HDRS, &lim);
 	rc = gw_http_req_parse(&u->req, u->in, u->in_len);
 	if (rc < 0 || (!rc && u->in_len == sizeof(u->in)))
