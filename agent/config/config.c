@@ -127,6 +127,9 @@ static const struct kw_enum balances[] = {
 static const struct kw_enum schemes[] = {
 	{ "http", GW_SCHEME_HTTP }, { "https", GW_SCHEME_HTTPS }, { NULL, 0 },
 };
+static const struct kw_enum up_protocols[] = {
+	{ "http1", GW_UP_PROTO_HTTP1 }, { "h2c", GW_UP_PROTO_H2C }, { NULL, 0 },
+};
 static const struct kw_enum rl_keys[] = {
 	{ "consumer", GW_RL_KEY_CONSUMER }, { "ip", GW_RL_KEY_IP }, { "route", GW_RL_KEY_ROUTE },
 	{ NULL, 0 },
@@ -316,9 +319,37 @@ static const struct kw_table client_timeouts_table = { "timeouts",
 						       client_timeouts_kws, NULL,
 						       client_timeouts_defaults };
 
+static void http2_defaults(void *o)
+{
+	struct gw_cfg_http2 *h = o;
+
+	h->max_concurrent_streams = GW_CFG_H2_STREAMS_DEFAULT;
+	h->max_header_list_size = GW_CFG_H2_HEADER_LIST_DEFAULT;
+	h->header_table_size = GW_CFG_H2_TABLE_DEFAULT;
+	h->initial_window_size = GW_CFG_H2_WINDOW_DEFAULT;
+	h->connection_window_size = GW_CFG_H2_CONN_WINDOW_DEFAULT;
+}
+
+static const struct kw http2_kws[] = {
+	U32(struct gw_cfg_http2, max_concurrent_streams, "max_concurrent_streams", 0, 1,
+	    GW_CFG_H2_STREAMS_MAX),
+	SIZE(struct gw_cfg_http2, max_header_list_size, "max_header_list_size", 0,
+	     GW_CFG_H2_HEADER_LIST_MIN, GW_CFG_H2_HEADER_LIST_MAX),
+	SIZE(struct gw_cfg_http2, header_table_size, "header_table_size", 0, 0,
+	     GW_CFG_H2_TABLE_MAX),
+	SIZE(struct gw_cfg_http2, initial_window_size, "initial_window_size", 0,
+	     GW_CFG_H2_WINDOW_MIN, GW_CFG_H2_WINDOW_MAX),
+	SIZE(struct gw_cfg_http2, connection_window_size, "connection_window_size", 0,
+	     GW_CFG_H2_WINDOW_DEFAULT, GW_CFG_H2_CONN_WINDOW_MAX),
+	KW_END,
+};
+static const struct kw_table http2_table = { "http2", sizeof(struct gw_cfg_http2), http2_kws,
+					     NULL, http2_defaults };
+
 static void listener_defaults(void *o)
 {
 	client_timeouts_defaults(&((struct gw_cfg_listener *)o)->timeouts);
+	http2_defaults(&((struct gw_cfg_listener *)o)->http2);
 }
 
 static const struct kw listener_kws[] = {
@@ -329,6 +360,8 @@ static const struct kw listener_kws[] = {
 	ENUM(struct gw_cfg_listener, client_cert, "client_cert", 0, client_cert_modes),
 	TABLE(struct gw_cfg_listener, timeouts, "timeouts", 0, &client_timeouts_table),
 	SIZE(struct gw_cfg_listener, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
+	BOOL(struct gw_cfg_listener, h2c, "h2c"),
+	TABLE(struct gw_cfg_listener, http2, "http2", 0, &http2_table),
 	KW_END,
 };
 static const struct kw_table listener_table = { "listener", sizeof(struct gw_cfg_listener),
@@ -401,6 +434,7 @@ static const struct kw upstream_kws[] = {
 	U32(struct gw_cfg_upstream, retries, "retries", 0, 0, 10),
 	TABLE(struct gw_cfg_upstream, tls, "tls", 0, &uptls_table),
 	TABLE(struct gw_cfg_upstream, limits, "limits", 0, &up_limits_table),
+	ENUM(struct gw_cfg_upstream, protocol, "protocol", 0, up_protocols),
 	KW_END,
 };
 static const struct kw_table upstream_table = { "upstream", sizeof(struct gw_cfg_upstream),
@@ -1163,6 +1197,9 @@ static void check_listeners(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (l->client_ca && !l->tls)
 			pos_error(c, &l->client_ca_pos, "listener '%s': client_ca needs tls: true",
 				  l->name ? l->name : "?");
+		if (l->tls && l->h2c)
+			pos_error(c, &l->pos, "listener '%s': h2c is for plain listeners (a TLS "
+				  "listener offers h2 with tls.alpn)", l->name ? l->name : "?");
 	}
 }
 
@@ -1196,6 +1233,10 @@ static void check_upstreams(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (!u->tls.cert != !u->tls.key)
 			pos_error(c, &u->tls.pos, "upstream '%s': tls: give both cert and key, "
 				  "or neither", u->name ? u->name : "?");
+		if (u->tls.pos.line && u->protocol == GW_UP_PROTO_H2C)
+			pos_error(c, &u->tls.pos, "upstream '%s': tls with protocol h2c: h2c is "
+				  "HTTP/2 in the clear (HTTP/2 over TLS to upstreams is not built yet)",
+				  u->name ? u->name : "?");
 		if (u->limits.retry_budget && !budget_ok(u->limits.retry_budget))
 			pos_error(c, &u->limits.pos, "limits: retry_budget '%s' is not a share "
 				  "from 0%% to 100%%", u->limits.retry_budget);
@@ -1604,8 +1645,8 @@ static void check_l7(struct parse_ctx *c, const struct gw_cfg *cfg)
 	size_t i;
 
 	for (i = 0; i < cfg->tls.n_alpn; i++)
-		if (strcmp(cfg->tls.alpn[i], "http/1.1"))
-			pos_error(c, &cfg->tls.pos, "tls: alpn '%s' is not supported (http/1.1)",
+		if (strcmp(cfg->tls.alpn[i], "http/1.1") && strcmp(cfg->tls.alpn[i], "h2"))
+			pos_error(c, &cfg->tls.pos, "tls: alpn '%s' is not supported (h2, http/1.1)",
 				  cfg->tls.alpn[i]);
 	check_listeners(c, cfg);
 	check_upstreams(c, cfg);

@@ -159,6 +159,28 @@ struct gw_cfg_client_timeouts {
 
 #define GW_CLIENT_CERT_REQUIRED 0
 #define GW_CLIENT_CERT_OPTIONAL 1
+/* HTTP/2 limits of a listener (listeners[].http2; docs/http2.md). */
+#define GW_CFG_H2_STREAMS_DEFAULT 100		/* SETTINGS_MAX_CONCURRENT_STREAMS */
+#define GW_CFG_H2_STREAMS_MAX 1000
+#define GW_CFG_H2_HEADER_LIST_DEFAULT 16384	/* SETTINGS_MAX_HEADER_LIST_SIZE */
+#define GW_CFG_H2_HEADER_LIST_MIN 1024
+#define GW_CFG_H2_HEADER_LIST_MAX 65536
+#define GW_CFG_H2_TABLE_DEFAULT 4096		/* SETTINGS_HEADER_TABLE_SIZE */
+#define GW_CFG_H2_TABLE_MAX 65536
+#define GW_CFG_H2_WINDOW_DEFAULT 65535		/* SETTINGS_INITIAL_WINDOW_SIZE */
+#define GW_CFG_H2_WINDOW_MIN 16384
+#define GW_CFG_H2_WINDOW_MAX (1u << 20)
+#define GW_CFG_H2_CONN_WINDOW_DEFAULT (1u << 20)	/* the connection's receive window */
+#define GW_CFG_H2_CONN_WINDOW_MAX (1u << 28)
+
+struct gw_cfg_http2 {
+	struct gw_cfg_pos pos;
+	__u32 max_concurrent_streams;
+	__u64 max_header_list_size;
+	__u64 header_table_size;	/* the HPACK table the client may use */
+	__u64 initial_window_size;	/* each stream's receive window */
+	__u64 connection_window_size;
+};
 
 struct gw_cfg_listener {
 	struct gw_cfg_pos pos;
@@ -170,6 +192,8 @@ struct gw_cfg_listener {
 	int client_cert;	/* GW_CLIENT_CERT_*: without one, the handshake fails */
 	struct gw_cfg_client_timeouts timeouts;
 	__u64 max_body;		/* request body bytes; 0: GW_CFG_MAX_BODY_DEFAULT */
+	int h2c;		/* HTTP/2 with prior knowledge on a plain listener */
+	struct gw_cfg_http2 http2;
 };
 
 #define GW_BALANCE_ROUND_ROBIN 0
@@ -215,7 +239,11 @@ struct gw_cfg_upstream {
 	__u32 retries;
 	struct gw_cfg_uptls tls;
 	struct gw_cfg_up_limits limits;
+	int protocol;		/* GW_UP_PROTO_*: how gwd speaks to the servers */
 };
+
+#define GW_UP_PROTO_HTTP1 0
+#define GW_UP_PROTO_H2C 1	/* HTTP/2 with prior knowledge, one stream per connection */
 
 struct gw_cfg_jwt {
 	struct gw_cfg_pos pos;

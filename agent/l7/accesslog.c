@@ -166,6 +166,8 @@ int gw_accesslog_format(const struct gw_access_rec *r, char *buf, size_t len)
 	put_cstr(&w, r->consumer);
 	puts_(&w, ",\"tls\":");
 	put_cstr(&w, r->tls);
+	puts_(&w, ",\"protocol\":");
+	put_cstr(&w, r->protocol);
 	puts_(&w, ",\"request_id\":");
 	put_cstr(&w, r->request_id);
 	puts_(&w, ",\"reason\":");

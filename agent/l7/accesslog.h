@@ -37,6 +37,7 @@ struct gw_access_rec {
 	__u64 bytes_in, bytes_out;	/* body bytes from the client / to it */
 	const char *consumer;		/* authenticated consumer, or NULL */
 	const char *tls;		/* "TLSv1.3", or NULL for plain HTTP */
+	const char *protocol;		/* "HTTP/1.1", "HTTP/2"; NULL: not known */
 	const char *request_id;
 	const char *reason;		/* why gwd answered itself, or NULL */
 };

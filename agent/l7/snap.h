@@ -93,6 +93,12 @@ struct gw_l7_cto {
 	__u64 tls_ns;			/* the TLS handshake, from accept */
 	__u64 max_body;			/* request body bytes (listeners[].max_body):
 					 * 413 beyond, unless the route sets its own */
+	int h2c;			/* HTTP/2 with prior knowledge (listeners[].h2c) */
+	__u32 h2_streams;		/* listeners[].http2: SETTINGS of the connection */
+	__u32 h2_header_list;
+	__u32 h2_table;
+	__u32 h2_window;
+	__u32 h2_conn_window;
 };
 
 /* Which client timeout fired (gw_http_client_timeouts_total{phase}). */
@@ -112,6 +118,9 @@ struct gw_l7_lstats {
 	struct gw_l7_lstats *next;
 	char *name;
 	__u64 timeouts[GW_L7_TO_PHASES];
+	__u64 h2_calm;			/* HTTP/2 connections ended for abuse (GOAWAY
+					 * ENHANCE_YOUR_CALM) */
+	__u64 h2_conns;			/* HTTP/2 connections accepted */
 };
 
 struct gw_l7_listener {

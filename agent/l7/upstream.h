@@ -77,6 +77,7 @@ struct gw_upstream {
 	size_t n_servers;
 	__u64 connect_ns, response_ns, idle_ns;
 	__u32 retries;
+	int protocol;			/* GW_UP_PROTO_* */
 	__u32 eject_fails;		/* consecutive failures that eject */
 	/* active checks (upstreams[].health; run by l7.c on gwd's loop) */
 	char *hc_path;			/* http GET path; NULL: tcp connect checks */

@@ -29,11 +29,13 @@
 
 #include "core/log.h"
 #include "http/pathnorm.h"
+#include "proxy/h2.h"
+#include "proxy/h2up.h"
 #include "proxy/proxy.h"
 #include "l7/upstream_tls.h"
 #include "proxy/rules.h"
 
-enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL };
+enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL, CS_H2 };
 enum { RS_HEAD, RS_BODY };
 enum { FAIL_CONNECT, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD, FAIL_TLS };
 
@@ -64,6 +66,9 @@ struct gw_cli {
 	unsigned int keep : 1, wr_shut : 1, resume_queued : 1;
 	unsigned int first : 1, hs_done : 1;	/* no request yet; TLS handshake over */
 	int state;
+	struct gw_h2 *h2;		/* CS_H2: the connection speaks HTTP/2 (h2.h) */
+	struct gw_h2_stream *h2st;	/* a stream connection: no socket, its request
+					 * comes from and its response goes to h2st */
 
 	/* the request */
 	struct gw_l7_wsnap *ws;
@@ -139,6 +144,11 @@ static void cli_close(struct gw_cli *c);
 static void up_begin(struct gw_cli *c);
 static void req_end(struct gw_cli *c);
 static void new_request_id(struct gw_cli *c, char *id);
+static ssize_t h2_stream_read(struct gw_cli *c);
+static ssize_t h2_stream_write(struct gw_cli *c, const char *a, size_t alen, const char *b,
+			       size_t blen);
+static void h2_stream_close(struct gw_cli *c);
+static int h2_detect(struct gw_cli *c);
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -453,6 +463,13 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 	struct gw_upconn *uc;
 	int fd, one = 1, err;
 
+	if (c->ups->protocol == GW_UP_PROTO_H2C) {
+		/* HTTP/1.1 to a translator speaking h2c to the server (h2up.h) */
+		fd = gw_h2up_open(c->w->loop, (const struct sockaddr *)&s->sa, s->salen);
+		if (fd < 0)
+			return fd;
+		goto opened;
+	}
 	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -462,6 +479,7 @@ static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 		close(fd);
 		return err;
 	}
+opened:
 	uc = calloc(1, sizeof(*uc));
 	if (!uc) {
 		close(fd);
@@ -709,6 +727,8 @@ static void log_request(struct gw_cli *c, struct gw_accesslog *log)
 	r.bytes_in = c->bytes_in;
 	r.bytes_out = c->bytes_out;
 	r.tls = c->ssl ? SSL_get_version(c->ssl) : NULL;
+	r.protocol = c->h2st ? "HTTP/2" : !c->a_method_len ? NULL :
+		     c->req.h.minor ? "HTTP/1.1" : "HTTP/1.0";
 	r.consumer = c->a_time && c->a_consumer[0] ? c->a_consumer : NULL;
 	r.reason = gw_l7_reason_name(c->reason);
 	if (c->a_rid_len) {
@@ -779,7 +799,7 @@ static void req_end(struct gw_cli *c)
 		snap_drop(w, c->ws);
 		c->ws = NULL;
 	}
-	if (!c->keep || w->draining) {
+	if (!c->keep || w->draining || c->h2st) {
 		cli_close(c);
 		return;
 	}
@@ -1329,7 +1349,9 @@ static int step_client_read(struct gw_cli *c)
 
 	if (!c->rd_ready || c->rd_eof)
 		return 0;
-	if (c->ssl) {
+	if (c->h2st) {
+		n = h2_stream_read(c);
+	} else if (c->ssl) {
 		n = tls_read(c, &c->in);
 	} else {
 		r = c->rd_ready;
@@ -1371,7 +1393,9 @@ static int step_client_write(struct gw_cli *c)
 		body = 0;
 	if ((!hl && !body) || !c->wr_ready)
 		return 0;
-	if (c->ssl) {
+	if (c->h2st) {
+		n = h2_stream_write(c, h, hl, b, body);
+	} else if (c->ssl) {
 		n = tls_send2(c, h, hl, b, body);
 	} else {
 		r = c->wr_ready;
@@ -1815,6 +1839,11 @@ static int step_req_head(struct gw_cli *c)
 	__u32 avail = pbuf_len(&c->in);
 	int rc;
 
+	if (c->first && !c->h2st && avail) {
+		rc = h2_detect(c);
+		if (rc)
+			return rc == -2 ? 0 : rc;
+	}
 	if (!avail) {
 		if (c->rd_eof || c->w->draining) {
 			cli_close(c);
@@ -1862,6 +1891,9 @@ static int waits_to_send(const struct gw_cli *c)
 static __u64 cli_deadline(const struct gw_cli *c, int *phase)
 {
 	switch (c->state) {
+	case CS_H2:
+		*phase = GW_L7_TO_IDLE;
+		return gw_h2_idle_since(c->h2) ? gw_h2_idle_since(c->h2) + c->to.idle_ns : 0;
 	case CS_HEAD:
 		if (c->ssl && !c->hs_done) {
 			*phase = GW_L7_TO_TLS;
@@ -1926,7 +1958,16 @@ static void cli_drive(struct gw_cli *c)
 {
 	int guard, p, r;
 
+	if (c->h2) {
+		if (!gw_h2_drive(c->h2))
+			cli_arm_timer(c);
+		return;
+	}
 	for (guard = 0; guard < CLI_DRIVE_STEPS; guard++) {
+		if (c->h2) {
+			cli_drive(c);	/* became HTTP/2 (step_req_head) */
+			return;
+		}
 		p = 0;
 		r = step_client_read(c);
 		if (r < 0)
@@ -2026,6 +2067,21 @@ static void cli_resume(void *arg)
 
 /* ---- callbacks -------------------------------------------------------------------- */
 
+/* The connection ends: a request in progress is counted and logged with
+ * status (unless an answer had one) as it ends. */
+static void req_abort(struct gw_cli *c, int status)
+{
+	if (!c->ws) {
+		cli_close(c);
+		return;
+	}
+	c->keep = 0;
+	c->up_reusable = 0;
+	if (!c->status)
+		c->status = status;
+	req_end(c);
+}
+
 /* A client timeout fired: counted, then
  *  - header: with part of a head read, 408 and close; with nothing, close;
  *  - body: 408 and close when no answer has started (the upstream request
@@ -2057,16 +2113,7 @@ static void cli_timeout(struct gw_cli *c, int phase, __u64 now)
 		cli_drive(c);
 		return;
 	}
-	if (!c->ws) {
-		cli_close(c);
-		return;
-	}
-	/* a request in progress: counted and logged as it ends */
-	c->keep = 0;
-	c->up_reusable = 0;
-	if (!c->status)
-		c->status = phase == GW_L7_TO_BODY ? 408 : 499;
-	req_end(c);
+	req_abort(c, phase == GW_L7_TO_BODY ? 408 : 499);
 }
 
 static void cli_timer_cb(struct gw_timer *t)
@@ -2256,6 +2303,14 @@ static void cli_close(struct gw_cli *c)
 	}
 	if (c->up)
 		up_release(c, 0);
+	if (c->h2st) {
+		h2_stream_close(c);
+		return;
+	}
+	if (c->h2) {
+		gw_h2_free(c->h2);
+		c->h2 = NULL;
+	}
 	gw_io_stop(w->loop, &c->io);
 	gw_timer_stop(w->loop, &c->timer);
 	if (c->ssl) {
@@ -2452,6 +2507,8 @@ void gw_proxy_drain(struct gw_proxy_worker *w)
 		next = c->next;
 		if (c->state == CS_HEAD && !pbuf_len(&c->in))
 			cli_close(c);
+		else if (c->h2)
+			gw_h2_drain(c->h2);
 	}
 }
 
@@ -2476,4 +2533,187 @@ void gw_proxy_free_cache(struct gw_proxy_worker *w)
 		free(c);
 	}
 	w->n_free_conns = 0;
+}
+
+/* ---- HTTP/2 (h2.h) ----------------------------------------------------------------- */
+
+/* A client connection's first bytes: HTTP/2 when TLS chose h2 by ALPN, or
+ * when a listener with h2c: true sees the connection preface. Returns 1
+ * when the connection became HTTP/2, 0 when it stays HTTP/1.1 (or waits
+ * for more of a preface), -1 when it was closed. */
+static int h2_detect(struct gw_cli *c)
+{
+	const unsigned char *alpn = NULL;
+	unsigned int alpn_len = 0;
+	int pre;
+
+	if (c->ssl) {
+		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+		if (alpn_len != 2 || memcmp(alpn, "h2", 2))
+			return 0;
+	} else {
+		if (!c->to.h2c)
+			return 0;
+		pre = gw_h2_preface(c->in.data + c->in.start, pbuf_len(&c->in));
+		if (pre < 0)
+			return 0;
+		if (!pre)
+			return c->rd_eof ? 0 : -2;
+	}
+	c->h2 = gw_h2_new(c, c->w->loop, &c->to, c->lstats);
+	if (!c->h2) {
+		cli_close(c);
+		return -1;
+	}
+	c->state = CS_H2;
+	c->first = 0;
+	return 1;
+}
+
+/* A stream connection's request bytes (h2.h) into `in`, as a read. */
+static ssize_t h2_stream_read(struct gw_cli *c)
+{
+	__u32 room = pbuf_room(&c->in);
+	ssize_t n;
+
+	if (!room)
+		return -EAGAIN;
+	n = gw_h2_stream_recv(c->h2st, c->in.data + c->in.end, room);
+	if (n > 0)
+		c->in.end += (__u32)n;
+	else if (n == -EAGAIN)
+		c->rd_ready = 0;	/* a kick comes with new bytes */
+	return n == -ENOSPC ? -EAGAIN : n;
+}
+
+/* A stream connection's response bytes to its stream, as a send. */
+static ssize_t h2_stream_write(struct gw_cli *c, const char *a, size_t alen, const char *b,
+			       size_t blen)
+{
+	ssize_t n = gw_h2_stream_send(c->h2st, a, alen, b, blen);
+
+	if (n >= 0 && (size_t)n < alen + blen)
+		c->wr_ready = 0;
+	return n;
+}
+
+/* 1 when the stream connection's response went out whole. */
+static int h2_stream_complete(const struct gw_cli *c)
+{
+	if (c->hdst == HDST_CLIENT && c->hoff < c->hlen)
+		return 0;
+	if (c->state == CS_REPLY)
+		return 1;
+	return c->state == CS_PROXY && c->rs_state == RS_BODY && c->rs_scanned && !c->rs_ready &&
+	       !c->rs_skip;
+}
+
+/* A stream connection closes (cli_close() released its request): no
+ * socket, not in the worker's list. */
+static void h2_stream_close(struct gw_cli *c)
+{
+	struct gw_proxy_worker *w = c->w;
+	struct gw_h2_stream *st = c->h2st;
+
+	gw_timer_stop(w->loop, &c->timer);
+	c->h2st = NULL;
+	gw_h2_stream_done(st, h2_stream_complete(c));
+	c->ssl = NULL;	/* the client connection's */
+	if (gw_loop_defer(w->loop, cli_free, c))
+		pr_warn("l7: out of memory deferring a free\n");
+}
+
+int gw_cli_h2_read(struct gw_cli *c, const char **p, size_t *len, int *eof)
+{
+	int r = step_client_read(c);
+
+	if (r < 0)
+		return -1;
+	*p = c->in.data + c->in.start;
+	*len = pbuf_len(&c->in);
+	*eof = c->rd_eof;
+	return r;
+}
+
+void gw_cli_h2_consume(struct gw_cli *c, size_t n)
+{
+	c->in.start += (__u32)n;
+}
+
+ssize_t gw_cli_h2_write(struct gw_cli *c, const char *p, size_t len)
+{
+	unsigned int r = c->wr_ready;
+	ssize_t n;
+
+	if (!c->wr_ready)
+		return 0;
+	if (c->ssl) {
+		n = tls_send2(c, p, len, NULL, 0);
+	} else {
+		n = send2(c->fd, p, len, NULL, 0, &r);
+		c->wr_ready = r;
+	}
+	if (n < 0) {
+		cli_close(c);
+		return -1;
+	}
+	if (n)
+		c->progress = now_ns(c);
+	return n;
+}
+
+const char *gw_cli_h2_peer(const struct gw_cli *c)
+{
+	return c->peer;
+}
+
+void gw_cli_h2_close(struct gw_cli *c)
+{
+	cli_close(c);
+}
+
+void gw_cli_h2_kick(struct gw_cli *c, int rd, int wr)
+{
+	if (c->closed)
+		return;
+	if (rd)
+		c->rd_ready = 1;
+	if (wr)
+		c->wr_ready = 1;
+	cli_drive(c);
+}
+
+struct gw_cli *gw_cli_stream_new(struct gw_cli *p, struct gw_h2_stream *st)
+{
+	struct gw_cli *c = cli_alloc(p->w);
+
+	if (!c)
+		return NULL;
+	memset(c, 0, offsetof(struct gw_cli, req));
+	c->fd = -1;
+	c->w = p->w;
+	c->tls = p->tls;
+	c->ssl = p->ssl;	/* for the access log's tls field only */
+	c->h2st = st;
+	c->rd_ready = 1;
+	c->wr_ready = 1;
+	c->srv = -1;
+	c->in.start = c->in.end = 0;
+	c->out.start = c->out.end = 0;
+	memcpy(c->peer, p->peer, sizeof(c->peer));
+	c->peer_ip = p->peer_ip;
+	c->hash = p->hash;
+	c->to = p->to;
+	c->lstats = p->lstats;
+	c->first = 1;
+	c->hs_done = 1;
+	c->timer.cb = cli_timer_cb;
+	req_reset(c);
+	return c;
+}
+
+void gw_cli_stream_abort(struct gw_cli *c)
+{
+	if (!c->closed)
+		req_abort(c, 499);
 }

@@ -165,6 +165,15 @@ static void cto_of(const struct gw_cfg_listener *cl, struct gw_l7_cto *to)
 	to->send_ns = or_default(t->send_ns, GW_CFG_CLIENT_SEND_NS);
 	to->tls_ns = or_default(t->tls_handshake_ns, GW_CFG_CLIENT_TLS_NS);
 	to->max_body = or_default(cl->max_body, GW_CFG_MAX_BODY_DEFAULT);
+	to->h2c = cl->h2c;
+	to->h2_streams = (__u32)or_default(cl->http2.max_concurrent_streams,
+					   GW_CFG_H2_STREAMS_DEFAULT);
+	to->h2_header_list = (__u32)or_default(cl->http2.max_header_list_size,
+					       GW_CFG_H2_HEADER_LIST_DEFAULT);
+	to->h2_table = (__u32)cl->http2.header_table_size;
+	to->h2_window = (__u32)or_default(cl->http2.initial_window_size, GW_CFG_H2_WINDOW_DEFAULT);
+	to->h2_conn_window = (__u32)or_default(cl->http2.connection_window_size,
+					       GW_CFG_H2_CONN_WINDOW_DEFAULT);
 }
 
 /* Appends a listener to s (room was made by snap_alloc). Returns 0 or
@@ -1277,6 +1286,22 @@ static int answer_seen(const struct gw_l7_rstats *st, unsigned int i, size_t j, 
 	return 0;
 }
 
+/* A per-listener counter of struct gw_l7_lstats (the __u64 at off) as
+ * NAME{listener}. */
+static void lstats_counter(FILE *f, struct gw_l7 *l7, const char *name, const char *help,
+			   size_t off)
+{
+	const struct gw_l7_lstats *lst;
+
+	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (lst = l7->lstats; lst; lst = lst->next) {
+		fprintf(f, "%s{listener=\"", name);
+		gw_prom_label(f, lst->name);
+		fprintf(f, "\"} %llu\n",
+			(unsigned long long)LD((const __u64 *)((const char *)lst + off)));
+	}
+}
+
 /* gw_http_gateway_answers_total{route,code,reason}: the answers gwd made
  * itself, each (reason, status) pair of a route once, summed over the
  * workers. */
@@ -1388,6 +1413,11 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 				(unsigned long long)LD(&lst->timeouts[k]));
 		}
 	}
+	lstats_counter(f, l7, "gw_http2_connections_total", "HTTP/2 client connections, by listener.",
+		       offsetof(struct gw_l7_lstats, h2_conns));
+	lstats_counter(f, l7, "gw_http2_abuse_total", "HTTP/2 connections ended with GOAWAY "
+		       "ENHANCE_YOUR_CALM (floods, rapid reset).",
+		       offsetof(struct gw_l7_lstats, h2_calm));
 	fputs("# HELP gw_auth_failures_total Requests refused by auth, by reason.\n"
 	      "# TYPE gw_auth_failures_total counter\n", f);
 	for (k = 1; k < GW_AUTH_REASON_COUNT; k++)
@@ -1544,6 +1574,7 @@ static int upstream_cfg_of(const struct gw_upstream *up, struct gw_cfg_upstream 
 	c->timeouts.response_ns = up->response_ns;
 	c->timeouts.idle_ns = up->idle_ns;
 	c->retries = up->retries;
+	c->protocol = up->protocol;
 	c->health.unhealthy = up->eject_fails;
 	c->health.path = up->hc_path;
 	c->health.interval_ns = up->hc_interval_ns;

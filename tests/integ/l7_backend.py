@@ -19,6 +19,7 @@
 #   /echo            the body back, streamed (Content-Length or chunked as sent)
 #   /big?n=BYTES     BYTES of a fixed pattern, chunked
 #   /slow?ms=MS      answers after MS milliseconds
+#   /trailers        "hello" chunked, then the trailers X-Trailer: t1, Grpc-Status: 0
 #   /ws              Upgrade: websocket -> 101, then echoes raw bytes
 #   /resp?h=N:V&n=B  answer with field "N: V" (h repeats) and B bytes of body
 #                    (numbered lines); &chunked=1: chunked, 5000 bytes a chunk
@@ -156,6 +157,9 @@ def serve(s):
                     c.s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
                     n -= len(piece)
                 c.s.sendall(b"0\r\n\r\n")
+            elif path == "/trailers":
+                c.s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Trailer\r\n\r\n"
+                            b"2\r\nhe\r\n3;ext=1\r\nllo\r\n0\r\nX-Trailer: t1\r\nGrpc-Status:  0\r\n\r\n")
             elif path == "/slow":
                 for _ in c.body_chunks(hdrs):
                     pass

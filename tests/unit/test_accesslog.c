@@ -33,6 +33,7 @@ static struct gw_access_rec rec(const char *path, struct gw_ip *client)
 		.bytes_out = 1234,
 		.consumer = "alice",
 		.tls = "TLSv1.3",
+		.protocol = "HTTP/2",
 		.request_id = "abc-123",
 	};
 	return r;
@@ -76,6 +77,7 @@ static void test_fields(void **state)
 	assert_true(json_real_value(json_object_get(j, "duration_ms")) == 1.5);
 	assert_string_equal(json_string_value(json_object_get(j, "consumer")), "alice");
 	assert_string_equal(json_string_value(json_object_get(j, "tls")), "TLSv1.3");
+	assert_string_equal(json_string_value(json_object_get(j, "protocol")), "HTTP/2");
 	assert_string_equal(json_string_value(json_object_get(j, "request_id")), "abc-123");
 	assert_true(json_is_null(json_object_get(j, "reason")));	/* the upstream's answer */
 	json_decref(j);

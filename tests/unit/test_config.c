@@ -289,6 +289,56 @@ static void test_tls_keys(void **state)
 	assert_true(has_error("client_cert_header: 'X Subject' is not a field name"));
 }
 
+/* HTTP/2: h2c on plain listeners, http2 limits with defaults and ranges,
+ * alpn h2. */
+static void test_http2(void **state)
+{
+	assert_int_equal(load("version: 1\n"
+			      "listeners:\n"
+			      "  - { name: a, address: '198.18.1.1:80', h2c: true,\n"
+			      "      http2: { max_concurrent_streams: 10, initial_window_size: 1m } }\n"
+			      "  - { name: b, address: '198.18.1.1:81' }\n"),
+			 0);
+	assert_true(cfg.listeners[0].h2c);
+	assert_int_equal(cfg.listeners[0].http2.max_concurrent_streams, 10);
+	assert_int_equal(cfg.listeners[0].http2.initial_window_size, 1 << 20);
+	assert_int_equal(cfg.listeners[0].http2.max_header_list_size, 16384);
+	assert_false(cfg.listeners[1].h2c);
+	assert_int_equal(cfg.listeners[1].http2.max_concurrent_streams, 100);
+	assert_int_equal(cfg.listeners[1].http2.header_table_size, 4096);
+	assert_int_equal(cfg.listeners[1].http2.connection_window_size, 1 << 20);
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "tls: { alpn: [h2, http/1.1, h3] }\n"
+			      "listeners:\n"
+			      "  - { name: a, address: '198.18.1.1:80', http2: { max_concurrent_streams: 0,"
+			      " max_header_list_size: 1m } }\n"),
+			 -EINVAL);
+	assert_true(has_error("tls: alpn 'h3' is not supported (h2, http/1.1)"));
+	assert_false(has_error("alpn 'h2'"));
+	assert_true(has_error("max_concurrent_streams: 0 is out of range 1-1000"));
+	assert_true(has_error("max_header_list_size: '1m' is not a size"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams:\n"
+			      "  - { name: u, servers: [198.18.1.2:80], protocol: h2c }\n"
+			      "  - { name: v, servers: [198.18.1.2:80] }\n"),
+			 0);
+	assert_int_equal(cfg.upstreams[0].protocol, GW_UP_PROTO_H2C);
+	assert_int_equal(cfg.upstreams[1].protocol, GW_UP_PROTO_HTTP1);
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80], protocol: h2 } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("protocol: 'h2' is not one of: http1, h2c"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:443], protocol: h2c,"
+			      " tls: { sni: u.test } } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("tls with protocol h2c"));
+}
+
 /* upgrade: names only, and never h2c. */
 static void test_route_upgrade(void **state)
 {
@@ -672,6 +722,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_route_upgrade, teardown),
 		cmocka_unit_test_teardown(test_tls_keys, teardown),
 		cmocka_unit_test_teardown(test_max_body, teardown),
+		cmocka_unit_test_teardown(test_http2, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
