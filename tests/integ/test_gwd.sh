@@ -126,7 +126,7 @@ try:
 except urllib.error.HTTPError as e:
     print(e.code, e.read().decode())' "$1"
 }
-mget / | grep -q '^200 gwd ' || it_fail "metrics: no index at /: $(mget /)"
+mget / | grep -q '^200 <!DOCTYPE html>' || it_fail "metrics: no status page at /: $(mget / | head -c 300)"
 mget /ready | grep -q '^200 ready: config generation 2' || it_fail "metrics: /ready: $(mget /ready)"
 mget /config | grep -q 'pin_root:' || it_fail "metrics: /config does not show the file"
 mget /nope | grep -q '^404' || it_fail "metrics: /nope is not 404"

@@ -49,13 +49,14 @@ EOL
 		"$d$p/lib/systemd/system/gwd.service" || fail "$p: the unit's ExecStart does not follow PREFIX"
 	grep -q "^Type=notify$" "$d$p/lib/systemd/system/gwd.service" || fail "$p: unit is not Type=notify"
 	"$d$p/sbin/gwd" --version | grep -q "^gwd " || fail "$p: installed gwd does not run"
-	# The example names /etc/gw files (certificates, JWKS, keys) a test host
-	# lacks: --check must find the file valid except for exactly those.
+	# The example names /etc/gw files a test host lacks (the certificate,
+	# the upstream CA, the client CA, JWKS, API keys, the Redis password):
+	# --check must find the file valid except for exactly those six.
 	out=$("$d$p/sbin/gwd" --check -c "$d$p/share/doc/gw/gateway.example.yaml" 2>&1)
 	bad=$(grep -v ': No such file or directory$' <<<"$out" | grep -v ': valid$' || true)
 	[ -z "$bad" ] || fail "$p: the installed example config is not valid: $bad"
-	[ "$(grep -c ': No such file or directory$' <<<"$out")" = 3 ] ||
-		fail "$p: --check did not name the example's three missing files: $out"
+	[ "$(grep -c ': No such file or directory$' <<<"$out")" = 6 ] ||
+		fail "$p: --check did not name the example's six missing files: $out"
 	"$d$p/bin/gwctl" --help | grep -q "usage: gwctl" || fail "$p: installed gwctl does not run"
 	bash -n "$d$p/share/bash-completion/completions/gwctl" || fail "$p: completion is not bash"
 	if command -v zsh >/dev/null; then
