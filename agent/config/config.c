@@ -80,6 +80,8 @@ struct kw_table {
 #define STRP(t, f, name, fl)                                                                  \
 	{ name, K_STR, F(t, f), (fl) | KW_KEYPOS, 0, 0, NULL, NULL, K_STR, 0, 0, F(t, f##_pos) }
 #define BOOL(t, f, name) { name, K_BOOL, F(t, f), 0, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
+/* A boolean whose key's position is kept too (given or not). */
+#define BOOLP(t, f, name) { name, K_BOOL, F(t, f), KW_KEYPOS, 0, 0, NULL, NULL, K_STR, 0, 0, F(t, f##_pos) }
 #define U32(t, f, name, fl, lo, hi) { name, K_U32, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
 #define DUR(t, f, name, fl, lo, hi) { name, K_DURATION, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
 #define SIZE(t, f, name, fl, lo, hi) { name, K_SIZE, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
@@ -438,6 +440,7 @@ static const struct kw route_kws[] = {
 	TABLE(struct gw_cfg_route, respond, "respond", 0, &respond_table),
 	LISTP(struct gw_cfg_route, upgrade, "upgrade", 0, K_STR, sizeof(char *)),
 	SIZE(struct gw_cfg_route, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
+	BOOLP(struct gw_cfg_route, splice, "splice"),
 	KW_END,
 };
 static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
@@ -1160,6 +1163,33 @@ static int is_tchar(char ch)
 	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
+/* splice: true hands every later request on the connection to the kernel,
+ * unseen: refused with what a later request could fail (docs/routing.md). */
+static void check_splice(struct parse_ctx *c, const struct gw_cfg_route *r)
+{
+	const char *why = NULL;
+
+	if (!r->splice)
+		return;
+	if (r->auth && strcmp(r->auth, "none"))
+		why = "auth";
+	else if (r->rate_limit.pos.line)
+		why = "rate_limit";
+	else if (r->request_headers.pos.line)
+		why = "request_headers";
+	else if (r->strip_prefix)
+		why = "strip_prefix";
+	else if (r->respond.status)
+		why = "respond";
+	else if (r->match.n_headers)
+		why = "match.headers";
+	else if (r->match.n_methods)
+		why = "match.methods";
+	if (why)
+		pos_error(c, &r->splice_pos, "route: splice: true cannot go with %s (later "
+			  "requests on a spliced connection are not inspected)", why);
+}
+
 /* upgrade: protocol names (tokens); never h2c, which gw speaks with prior
  * knowledge only (listeners[].h2c), so an Upgrade to it is never passed. */
 static void check_upgrade(struct parse_ctx *c, const struct gw_cfg_route *r)
@@ -1204,6 +1234,7 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (r->strip_prefix && !r->match.path_prefix)
 			pos_error(c, &r->pos, "route: strip_prefix needs match.path_prefix");
 		check_upgrade(c, r);
+		check_splice(c, r);
 		if (r->request_headers.n_add > GW_CFG_ROUTE_HEADERS_MAX ||
 		    r->request_headers.n_remove > GW_CFG_ROUTE_HEADERS_MAX)
 			pos_error(c, &r->request_headers.pos, "request_headers: at most %d fields "

@@ -274,6 +274,11 @@ struct gw_cfg_route {
 	size_t n_upgrade;
 	struct gw_cfg_pos upgrade_pos;
 	__u64 max_body;		/* request body bytes; 0: the listener's */
+	/* splice: not given (splice_pos.line 0): Upgrade tunnels splice after
+	 * the 101; true: the connection splices after the first answer head;
+	 * false: never (docs/design-sockmap.md) */
+	int splice;
+	struct gw_cfg_pos splice_pos;
 };
 
 struct gw_cfg {

@@ -320,6 +320,8 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 	r->respond_body = dup_opt(cr->respond.body, &err);
 	r->respond_status = cr->respond.status;
 	r->max_body = cr->max_body;
+	r->splice = !cr->splice_pos.line ? GW_ROUTE_SPLICE_TUNNEL :
+		    cr->splice ? GW_ROUTE_SPLICE_ON : GW_ROUTE_SPLICE_OFF;
 	r->rate_limit = cr->rate_limit;
 	r->strip_prefix = cr->strip_prefix && rec->path_kind == GW_L7_PATH_PREFIX;
 	/* "/users/" and "/users" both strip one segment, "/" none */

@@ -61,7 +61,13 @@ struct gw_route {
 	char **upgrades;		/* protocols an Upgrade may switch to, lower-case */
 	size_t n_upgrades;
 	__u64 max_body;			/* request body bytes; 0: the listener's */
+	int splice;			/* GW_ROUTE_SPLICE_* */
 };
+
+/* gw_route.splice: what the kernel may take over (docs/design-sockmap.md) */
+#define GW_ROUTE_SPLICE_OFF 0		/* `splice: false`: nothing */
+#define GW_ROUTE_SPLICE_TUNNEL 1	/* not given: Upgrade tunnels after the 101 */
+#define GW_ROUTE_SPLICE_ON 2		/* `splice: true`: after the first answer head */
 
 /*
  * Looks up a request header for the match. `name` is lower-case; the

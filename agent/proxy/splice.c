@@ -1,0 +1,593 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The sockmap splice of a routed connection (see splice.h and
+ * docs/design-sockmap.md section 4).
+ *
+ * Accounting, per socket X spliced towards Y, from the counters the verdict
+ * keeps in gw_sk_peer[X] and TCP's own (exact, no retransmission guess):
+ *   fed(Y)   = Y.tcpi_bytes_acked + SIOCOUTQ(Y) - baseline: bytes that
+ *              entered Y's send queue since the insert;
+ *   lag(X)   = peer[X].bytes - fed(Y): redirected from X, still queued in
+ *              Y's psock (kernel memory outside TCP's accounting);
+ *   stuck(X) = X.tcpi_bytes_received - baseline - FIN - peer[X].bytes -
+ *              peer[X].parked: received by X, never seen by the verdict.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sockmap.skel.h"
+#include "core/log.h"
+#include "proxy/splice.h"
+
+#ifndef SOL_TCP
+#define SOL_TCP 6
+#endif
+
+static struct {
+	struct sockmap_bpf *skel;
+	int hash_fd, peer_fd, stats_fd;
+	char status[160];
+} g = { .hash_fd = -1, .peer_fd = -1, .stats_fd = -1, .status = "not loaded" };
+
+static long n_live;
+static __u64 n_started;
+static __u64 n_why[GW_SPLICE_WHY_MAX];
+
+enum { SP_LIVE, SP_LEAVING, SP_USER };
+
+/* One side's TCP counters at the insert. */
+struct side {
+	int fd;
+	struct gw_splice_key key;
+	__u64 rx0;		/* tcpi_bytes_received */
+	__u64 fed0;		/* tcpi_bytes_acked + SIOCOUTQ */
+	__u64 seen;		/* the verdict's count at the last poll */
+	__u64 stuck_since;	/* ns: bytes stuck with no verdict progress since */
+	unsigned int stuck_ticks;
+	unsigned int kicked : 1;
+};
+
+struct gw_splice {
+	struct gw_timer timer;
+	struct gw_loop *loop;
+	void (*kick)(void *arg);
+	void *arg;
+	struct side c, u;
+	__u64 lag_max;
+	__u64 tick_ns;
+	__u64 moved_up, moved_down;	/* the last poll's peer counters */
+	__s64 lag_up, lag_down;		/* the last poll's lags */
+	__s64 lag_peak;			/* the largest lag seen */
+	int state;
+	unsigned int shut_up : 1, shut_cli : 1;
+};
+
+/* A socket's counters now. */
+struct sample {
+	__u64 rx, fed, last_recv_ms;
+	int fin;		/* the peer's FIN arrived */
+	int err;		/* SO_ERROR */
+};
+
+/* ---- loading ------------------------------------------------------------------- */
+
+static void set_status(const char *what, int err)
+{
+	snprintf(g.status, sizeof(g.status), "%s: %s", what, strerror(err));
+}
+
+/* Deletes peer entries whose socket is not in gw_sk_hash any more (a gwd
+ * that died: the kernel removed its sockets, not their peer entries).
+ * Returns the number deleted. */
+static int prune_peers(void)
+{
+	struct gw_splice_key k, next, *dead;
+	__u64 cookie;
+	int n = 0, i, cap = 2 * GW_SPLICE_MAX;
+	void *prev = NULL;
+
+	dead = calloc((size_t)cap, sizeof(*dead));
+	if (!dead)
+		return 0;
+	while (n < cap && !bpf_map_get_next_key(g.peer_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(g.hash_fd, &k, &cookie) && errno == ENOENT)
+			dead[n++] = k;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(g.peer_fd, &dead[i]);
+	free(dead);
+	return n;
+}
+
+int gw_splice_open(const char *pin_root)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	int err, n;
+
+	if (g.skel)
+		return 0;
+	if (mkdir(pin_root, 0700) && errno != EEXIST) {
+		err = -errno;
+		set_status("cannot create the pin root", -err);
+		return err;
+	}
+	oo.pin_root_path = pin_root;
+	g.skel = sockmap_bpf__open_opts(&oo);
+	if (!g.skel) {
+		err = errno ? -errno : -EINVAL;
+		set_status("cannot open the sockmap object", -err);
+		return err;
+	}
+	err = sockmap_bpf__load(g.skel);
+	if (err) {
+		set_status("the kernel refused the sockmap programs or maps", -err);
+		goto fail;
+	}
+	g.hash_fd = bpf_map__fd(g.skel->maps.gw_sk_hash);
+	g.peer_fd = bpf_map__fd(g.skel->maps.gw_sk_peer);
+	g.stats_fd = bpf_map__fd(g.skel->maps.gw_sk_stats);
+	if (bpf_prog_attach(bpf_program__fd(g.skel->progs.gw_splice_parse), g.hash_fd,
+			    BPF_SK_SKB_STREAM_PARSER, 0) ||
+	    bpf_prog_attach(bpf_program__fd(g.skel->progs.gw_splice_verdict), g.hash_fd,
+			    BPF_SK_SKB_STREAM_VERDICT, 0)) {
+		err = -errno;
+		set_status("cannot attach the sk_skb programs", -err);
+		goto fail;
+	}
+	n = prune_peers();
+	if (n)
+		pr_info("splice: removed %d peer entries of closed sockets\n", n);
+	snprintf(g.status, sizeof(g.status), "ready");
+	pr_info("splice: sockmap programs attached (maps under %s)\n", pin_root);
+	return 0;
+fail:
+	pr_warn("splice: %s; connections stay in user space\n", g.status);
+	sockmap_bpf__destroy(g.skel);
+	g.skel = NULL;
+	g.hash_fd = g.peer_fd = g.stats_fd = -1;
+	return err;
+}
+
+int gw_splice_close(void)
+{
+	if (g.skel)
+		sockmap_bpf__destroy(g.skel);
+	g.skel = NULL;
+	g.hash_fd = g.peer_fd = g.stats_fd = -1;
+	snprintf(g.status, sizeof(g.status), "not loaded");
+	return 0;
+}
+
+int gw_splice_ready(void)
+{
+	return g.skel != NULL;
+}
+
+const char *gw_splice_status(void)
+{
+	return g.status;
+}
+
+/* ---- keys ---------------------------------------------------------------------- */
+
+/* One end's address and port into the key. Returns 0 or -EAFNOSUPPORT. */
+static int key_end(const struct sockaddr *sa, __u32 family, __u8 *addr, __u32 *port)
+{
+	if (sa->sa_family == AF_INET && family == GW_SPLICE_V4) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+
+		memcpy(addr, &s4->sin_addr, 4);
+		*port = ntohs(s4->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && family == GW_SPLICE_V6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		memcpy(addr, &s6->sin6_addr, 16);
+		*port = ntohs(s6->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+int gw_splice_key_from(const struct sockaddr *local, const struct sockaddr *remote,
+		       struct gw_splice_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = local->sa_family == AF_INET6 ? GW_SPLICE_V6 : GW_SPLICE_V4;
+	if (key_end(local, k->family, k->laddr, &k->lport) ||
+	    key_end(remote, k->family, k->raddr, &k->rport))
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+int gw_splice_key_of(int fd, struct gw_splice_key *k)
+{
+	struct sockaddr_storage l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r);
+
+	if (getsockname(fd, (struct sockaddr *)&l, &ll) ||
+	    getpeername(fd, (struct sockaddr *)&r, &rl))
+		return -errno;
+	return gw_splice_key_from((struct sockaddr *)&l, (struct sockaddr *)&r, k);
+}
+
+/* ---- counters ------------------------------------------------------------------ */
+
+/* Reads fd's counters into *s. Returns 0 or -errno. */
+static int sample(int fd, struct sample *s)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti), el = sizeof(s->err);
+	int outq = 0;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) || ioctl(fd, SIOCOUTQ, &outq))
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &s->err, &el))
+		return -errno;
+	s->rx = ti.tcpi_bytes_received;
+	s->fed = ti.tcpi_bytes_acked + (__u64)(outq > 0 ? outq : 0);
+	s->last_recv_ms = ti.tcpi_last_data_recv;
+	/* TCP_CLOSE_WAIT 8, TCP_LAST_ACK 9, TCP_CLOSING 11, TCP_TIME_WAIT 6:
+	 * the peer's FIN came in (and tcpi_bytes_received counts it); TCP_CLOSE
+	 * 7: after FIN_WAIT2, the socket left TIME_WAIT to its twin */
+	s->fin = ti.tcpi_state == 8 || ti.tcpi_state == 9 || ti.tcpi_state == 11 ||
+		 ti.tcpi_state == 6 || ti.tcpi_state == 7;
+	return 0;
+}
+
+/* peer[k] counters, or zeros when there is no entry. */
+static void peer_counts(const struct gw_splice_key *k, __u64 *bytes, __u64 *parked)
+{
+	struct gw_splice_peer p;
+
+	*bytes = *parked = 0;
+	if (!bpf_map_lookup_elem(g.peer_fd, k, &p)) {
+		*bytes = p.bytes;
+		*parked = p.parked;
+	}
+}
+
+/* ---- a splice ------------------------------------------------------------------ */
+
+static void timer_cb(struct gw_timer *t)
+{
+	struct gw_splice *sp = container_of(t, struct gw_splice, timer);
+
+	sp->kick(sp->arg);
+}
+
+static void arm(struct gw_splice *sp, __u64 after)
+{
+	if (!gw_timer_armed(&sp->timer) || sp->timer.when_ns > gw_loop_now(sp->loop) + after)
+		gw_timer_start(sp->loop, &sp->timer, after, timer_cb);
+}
+
+/* A side's baselines. Returns 0 or -errno. */
+static int side_init(struct side *s, int fd)
+{
+	struct sample sm;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = fd;
+	err = gw_splice_key_of(fd, &s->key);
+	if (!err)
+		err = sample(fd, &sm);
+	if (err)
+		return err;
+	s->rx0 = sm.rx;
+	s->fed0 = sm.fed;
+	return 0;
+}
+
+/* The peer entry of `from`: its bytes go to `to`. Returns 0 or -errno. */
+static int peer_set(const struct side *from, const struct side *to, __u32 dir)
+{
+	struct gw_splice_peer p;
+
+	memset(&p, 0, sizeof(p));
+	p.to = to->key;
+	p.dir = dir;
+	return bpf_map_update_elem(g.peer_fd, &from->key, &p, BPF_NOEXIST) ? -errno : 0;
+}
+
+int gw_splice_start(const struct gw_splice_ctl *ctl, struct gw_splice **out)
+{
+	struct gw_splice *sp;
+	__u64 cfd = (__u64)ctl->cfd, ufd = (__u64)ctl->ufd;
+	int err, one = 1;
+
+	*out = NULL;
+	if (!g.skel)
+		return -EOPNOTSUPP;
+	if (__atomic_load_n(&n_live, __ATOMIC_RELAXED) >= GW_SPLICE_MAX)
+		return -ENOSPC;
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return -ENOMEM;
+	sp->loop = ctl->loop;
+	sp->kick = ctl->kick;
+	sp->arg = ctl->arg;
+	sp->lag_max = ctl->lag_max ? ctl->lag_max : GW_SPLICE_LAG_MAX_DEFAULT;
+	sp->tick_ns = GW_SPLICE_TICK_NS;
+	err = side_init(&sp->c, ctl->cfd);
+	if (!err)
+		err = side_init(&sp->u, ctl->ufd);
+	if (err)
+		goto fail;
+	/* peers first, then u, then c: every redirect finds its target */
+	err = peer_set(&sp->c, &sp->u, GW_SPLICE_DIR_UP);
+	if (err)
+		goto fail;
+	err = peer_set(&sp->u, &sp->c, GW_SPLICE_DIR_DOWN);
+	if (err)
+		goto fail_peer_c;
+	if (bpf_map_update_elem(g.hash_fd, &sp->u.key, &ufd, BPF_NOEXIST)) {
+		err = -errno;
+		goto fail_peer_u;
+	}
+	if (bpf_map_update_elem(g.hash_fd, &sp->c.key, &cfd, BPF_NOEXIST)) {
+		err = -errno;
+		bpf_map_delete_elem(g.hash_fd, &sp->u.key);
+		goto fail_peer_u;
+	}
+	/* Bytes that came in before the insert wait for the next segment;
+	 * setting SO_RCVLOWAT runs data_ready, which hands them over now. */
+	setsockopt(ctl->cfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	setsockopt(ctl->ufd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	__atomic_fetch_add(&n_live, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n_started, 1, __ATOMIC_RELAXED);
+	arm(sp, sp->tick_ns);
+	*out = sp;
+	return 0;
+fail_peer_u:
+	bpf_map_delete_elem(g.peer_fd, &sp->u.key);
+fail_peer_c:
+	bpf_map_delete_elem(g.peer_fd, &sp->c.key);
+fail:
+	pr_debug("splice: not spliced: %s\n", strerror(-err));
+	free(sp);
+	return err;
+}
+
+/* Deletes both peer entries: bytes stay on their own socket from now on. */
+static void peers_drop(struct gw_splice *sp)
+{
+	bpf_map_delete_elem(g.peer_fd, &sp->c.key);
+	bpf_map_delete_elem(g.peer_fd, &sp->u.key);
+}
+
+static void leave(struct gw_splice *sp, int why)
+{
+	__u64 b, p;
+
+	/* the counters go with the entries: keep what moved */
+	peer_counts(&sp->c.key, &b, &p);
+	sp->moved_up = b;
+	peer_counts(&sp->u.key, &b, &p);
+	sp->moved_down = b;
+	peers_drop(sp);
+	sp->state = SP_LEAVING;
+	sp->tick_ns = GW_SPLICE_TICK_NS;
+	__atomic_fetch_add(&n_why[why], 1, __ATOMIC_RELAXED);
+	pr_debug("splice: back to user space (%s)\n",
+		 why == GW_SPLICE_WHY_STALL ? "stall" : why == GW_SPLICE_WHY_LAG ? "lag" :
+									   "parked");
+}
+
+/* What one direction (from -> to) needs. Returns 1 if bytes are stuck in
+ * `from`, else 0; *lag gets what is queued towards `to`. */
+static int direction(struct gw_splice *sp, struct side *from, const struct sample *fs,
+		     const struct side *to, const struct sample *ts, __u64 bytes, __u64 parked,
+		     __s64 *lag)
+{
+	__s64 seen = (__s64)(fs->rx - from->rx0) - (fs->fin ? 1 : 0);
+
+	*lag = (__s64)bytes - (__s64)(ts->fed - to->fed0);
+	return seen - (__s64)bytes - (__s64)parked > 0;
+}
+
+/* A live splice: stuck bytes, lag, drained FINs. */
+static int poll_live(struct gw_splice *sp, const struct sample *cs, const struct sample *us)
+{
+	__u64 cb, cp, ub, up;
+	__s64 lag_up, lag_down;
+	int cstuck, ustuck, busy;
+
+	peer_counts(&sp->c.key, &cb, &cp);
+	peer_counts(&sp->u.key, &ub, &up);
+	busy = cb != sp->moved_up || ub != sp->moved_down;
+	sp->moved_up = cb;
+	sp->moved_down = ub;
+	if (cp || up) {
+		leave(sp, GW_SPLICE_WHY_PARKED);
+		return GW_SPLICE_LIVE;
+	}
+	cstuck = direction(sp, &sp->c, cs, &sp->u, us, cb, cp, &lag_up);
+	ustuck = direction(sp, &sp->u, us, &sp->c, cs, ub, up, &lag_down);
+	sp->lag_up = lag_up;
+	sp->lag_down = lag_down;
+	if (lag_up > sp->lag_peak)
+		sp->lag_peak = lag_up;
+	if (lag_down > sp->lag_peak)
+		sp->lag_peak = lag_down;
+	if (lag_up > (__s64)sp->lag_max || lag_down > (__s64)sp->lag_max) {
+		leave(sp, GW_SPLICE_WHY_LAG);
+		return GW_SPLICE_LIVE;
+	}
+	for (struct side *s = &sp->c; s; s = s == &sp->c ? &sp->u : NULL) {
+		int stuck = s == &sp->c ? cstuck : ustuck, one = 1;
+		__u64 seen = s == &sp->c ? cb : ub, now = gw_now_ns();
+
+		/* in flight, not stuck, while the verdict makes progress (the
+		 * strparser defers to a worker while gwd holds the socket) */
+		if (!stuck || seen != s->seen) {
+			s->seen = seen;
+			s->stuck_ticks = 0;
+			continue;
+		}
+		busy = 1;
+		if (!s->stuck_ticks++)
+			s->stuck_since = now;
+		if (s->stuck_ticks >= GW_SPLICE_STUCK_TICKS &&
+		    now - s->stuck_since >= GW_SPLICE_STUCK_NS) {
+			leave(sp, GW_SPLICE_WHY_STALL);
+			return GW_SPLICE_LIVE;
+		}
+		setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	}
+	/* a FIN passes on once every byte before it is in the other's queue */
+	if (cs->fin && !sp->shut_up) {
+		busy = 1;
+		if (!cstuck && lag_up <= 0) {
+			shutdown(sp->u.fd, SHUT_WR);
+			sp->shut_up = 1;
+		}
+	}
+	if (us->fin && !sp->shut_cli) {
+		busy = 1;
+		if (!ustuck && lag_down <= 0) {
+			shutdown(sp->c.fd, SHUT_WR);
+			sp->shut_cli = 1;
+		}
+	}
+	if (sp->shut_up && sp->shut_cli)
+		return GW_SPLICE_DONE;
+	if (busy || lag_up > 0 || lag_down > 0)
+		sp->tick_ns = GW_SPLICE_TICK_NS;
+	else if (sp->tick_ns < GW_SPLICE_TICK_MAX_NS)
+		sp->tick_ns *= 2;
+	return GW_SPLICE_LIVE;
+}
+
+/* Leaving: back once what was redirected is in the targets' queues. */
+static int poll_leaving(struct gw_splice *sp, const struct sample *cs, const struct sample *us)
+{
+	__s64 lag_up = (__s64)sp->moved_up - (__s64)(us->fed - sp->u.fed0);
+	__s64 lag_down = (__s64)sp->moved_down - (__s64)(cs->fed - sp->c.fed0);
+	int one = 1;
+
+	if (lag_up > 0 || lag_down > 0)
+		return GW_SPLICE_LIVE;
+	/* stuck bytes now go to the socket's own queue for gwd */
+	setsockopt(sp->c.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	setsockopt(sp->u.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	sp->state = SP_USER;
+	gw_timer_stop(sp->loop, &sp->timer);
+	__atomic_fetch_sub(&n_live, 1, __ATOMIC_RELAXED);
+	return GW_SPLICE_BACK;
+}
+
+int gw_splice_poll(struct gw_splice *sp)
+{
+	struct sample cs, us;
+	int err, rc;
+
+	if (sp->state == SP_USER)
+		return GW_SPLICE_BACK;
+	err = sample(sp->c.fd, &cs);
+	if (!err)
+		err = sample(sp->u.fd, &us);
+	if (err)
+		return err;
+	if (cs.err || us.err)
+		return -(cs.err ? cs.err : us.err);
+	rc = sp->state == SP_LIVE ? poll_live(sp, &cs, &us) : poll_leaving(sp, &cs, &us);
+	if (rc == GW_SPLICE_LIVE && sp->state == SP_LEAVING)
+		rc = poll_leaving(sp, &cs, &us);
+	if (rc == GW_SPLICE_LIVE)
+		arm(sp, sp->tick_ns);
+	return rc;
+}
+
+int gw_splice_shut(const struct gw_splice *sp, int up)
+{
+	return up ? sp->shut_up : sp->shut_cli;
+}
+
+__u64 gw_splice_idle_ns(const struct gw_splice *sp)
+{
+	struct sample cs, us;
+	__u64 ms;
+
+	if (sample(sp->c.fd, &cs) || sample(sp->u.fd, &us))
+		return 0;
+	ms = cs.last_recv_ms < us.last_recv_ms ? cs.last_recv_ms : us.last_recv_ms;
+	return ms * 1000000ull;
+}
+
+__s64 gw_splice_lag_peak(const struct gw_splice *sp)
+{
+	return sp->lag_peak;
+}
+
+void gw_splice_moved(const struct gw_splice *sp, __u64 *up, __u64 *down)
+{
+	__u64 b, p;
+
+	*up = sp->moved_up;
+	*down = sp->moved_down;
+	if (sp->state != SP_LIVE)
+		return;
+	peer_counts(&sp->c.key, &b, &p);
+	*up = b;
+	peer_counts(&sp->u.key, &b, &p);
+	*down = b;
+}
+
+int gw_splice_end(struct gw_splice *sp)
+{
+	if (!sp)
+		return 0;
+	if (sp->state != SP_USER) {
+		peers_drop(sp);
+		__atomic_fetch_sub(&n_live, 1, __ATOMIC_RELAXED);
+	}
+	gw_timer_stop(sp->loop, &sp->timer);
+	free(sp);
+	return 0;
+}
+
+long gw_splice_live(void)
+{
+	return __atomic_load_n(&n_live, __ATOMIC_RELAXED);
+}
+
+int gw_splice_totals(__u64 *up, __u64 *down, __u64 *started, __u64 *why)
+{
+	int ncpu = libbpf_num_possible_cpus(), i, k;
+
+	*up = *down = 0;
+	*started = __atomic_load_n(&n_started, __ATOMIC_RELAXED);
+	for (k = 0; k < GW_SPLICE_WHY_MAX; k++)
+		why[k] = __atomic_load_n(&n_why[k], __ATOMIC_RELAXED);
+	if (!g.skel || ncpu <= 0)
+		return g.skel ? -EINVAL : 0;
+	{
+		__u64 v[ncpu];
+		__u32 key;
+
+		for (k = 0; k < 2; k++) {
+			key = k ? GW_SPLICE_ST_DOWN_BYTES : GW_SPLICE_ST_UP_BYTES;
+			if (bpf_map_lookup_elem(g.stats_fd, &key, v))
+				return -errno;
+			for (i = 0; i < ncpu; i++)
+				*(k ? down : up) += v[i];
+		}
+	}
+	return 0;
+}
