@@ -349,6 +349,7 @@ static int apply_l7(struct gwd *g, const struct gw_cfg *cfg)
 		.main_loop = g->loop,
 		.ban = ban_to_filter,
 		.ban_arg = &g->maps.filter,
+		.pin_root = pin_root_of(cfg),
 	};
 
 	if (!gw_l7_wanted(cfg)) {

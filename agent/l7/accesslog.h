@@ -39,6 +39,7 @@ struct gw_access_rec {
 	const char *tls;		/* "TLSv1.3", or NULL for plain HTTP */
 	const char *request_id;
 	const char *reason;		/* why gwd answered itself, or NULL */
+	int spliced;			/* the kernel moved the connection's bytes */
 };
 
 /* A worker's buffer. */

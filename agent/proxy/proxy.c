@@ -30,8 +30,9 @@
 #include "core/log.h"
 #include "http/pathnorm.h"
 #include "proxy/proxy.h"
+#include "proxy/splice.h"
 
-enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL };
+enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL, CS_SPLICED };
 enum { RS_HEAD, RS_BODY };
 enum { FAIL_CONNECT, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD };
 
@@ -106,6 +107,7 @@ struct gw_cli {
 	struct gw_http_resp resp;
 	struct gw_http_hdr rqh[GW_L7_MAX_HDRS];
 	struct gw_http_hdr rsh[GW_L7_MAX_HDRS];
+	struct gw_splice *sp;		/* spliced in the kernel (proxy/splice.c) */
 	char hbuf[GW_L7_HEAD_BUF];
 	struct pbuf in, out;
 };
@@ -629,6 +631,14 @@ static void log_request(struct gw_cli *c, struct gw_accesslog *log)
 	r.tls = c->ssl ? SSL_get_version(c->ssl) : NULL;
 	r.consumer = c->a_time && c->a_consumer[0] ? c->a_consumer : NULL;
 	r.reason = gw_l7_reason_name(c->reason);
+	r.spliced = c->sp != NULL;
+	if (c->sp) {
+		__u64 up, down;
+
+		gw_splice_moved(c->sp, &up, &down);
+		r.bytes_in += up;
+		r.bytes_out += down;
+	}
 	if (c->a_rid_len) {
 		memcpy(rid, c->a_rid, c->a_rid_len);
 		rid[c->a_rid_len] = '\0';
@@ -1718,6 +1728,86 @@ static void cli_arm_timer(struct gw_cli *c)
 		gw_timer_start(c->w->loop, &c->timer, dl > now ? dl - now : 0, cli_timer_cb);
 }
 
+static void splice_kick(void *arg);
+
+/* Whether the connection may go to the kernel now (docs/design-sockmap.md
+ * section 3): plain TCP, a route that allows it, nothing buffered either
+ * way, no half-close, not draining; a tunnel after its 101 is out, or (a
+ * `splice: true` route) an answer's head is out and the answer is passed
+ * on as it is, with keep-alive on both sides. Returns 1 or 0. */
+static int splice_ok(const struct gw_cli *c)
+{
+	int mode;
+
+	if (c->sp || c->ssl || !c->route || !c->up || c->up_connecting || c->w->draining ||
+	    !gw_splice_ready())
+		return 0;
+	mode = c->route->r->splice;
+	if (mode == GW_ROUTE_SPLICE_OFF || pbuf_len(&c->in) || pbuf_len(&c->out) ||
+	    c->hoff < c->hlen || c->rd_eof || c->up_eof || c->wr_shut || c->up_wr_shut)
+		return 0;
+	if (c->state == CS_TUNNEL)
+		return 1;
+	return mode == GW_ROUTE_SPLICE_ON && c->state == CS_PROXY && c->rs_state == RS_BODY &&
+	       c->hdst == HDST_CLIENT && c->rq_scanned && !c->rq_ready && !c->rs_ready &&
+	       !c->rs_skip && !c->rs_dechunk && c->keep && c->up_reusable;
+}
+
+/* Hands the connection to the kernel when it may go. Returns 1 when
+ * spliced, else 0. */
+static int splice_try(struct gw_cli *c)
+{
+	struct gw_splice_ctl ctl = {
+		.loop = c->w->loop, .cfd = c->fd, .ufd = c->up ? c->up->fd : -1,
+		.kick = splice_kick, .arg = c,
+	};
+
+	if (!splice_ok(c) || gw_splice_start(&ctl, &c->sp))
+		return 0;
+	c->state = CS_SPLICED;
+	c->keep = 0;		/* the connection ends with the splice */
+	c->up_reusable = 0;
+	if (c->route->stats)
+		__atomic_fetch_add(&c->route->stats->w[c->w->id].spliced, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/* A spliced connection: the kernel moves the bytes and gwd checks on them.
+ * Both ways shut and drained end the request; back in user space it goes
+ * on as a tunnel. Returns 1 on a change, 0 without, -1 when closed. */
+static int step_spliced(struct gw_cli *c)
+{
+	int rc = gw_splice_poll(c->sp);
+
+	switch (rc) {
+	case GW_SPLICE_LIVE:
+		return 0;
+	case GW_SPLICE_DONE:
+		c->wr_shut = c->up_wr_shut = 1;
+		req_end(c);
+		return -1;
+	case GW_SPLICE_BACK:
+		c->state = CS_TUNNEL;
+		c->up_wr_shut = gw_splice_shut(c->sp, 1);
+		c->wr_shut = gw_splice_shut(c->sp, 0);
+		c->rd_ready = c->up_rd_ready = 1;
+		c->wr_ready = c->up_wr_ready = 1;
+		return 1;
+	default:
+		pr_debug("l7: spliced connection of %s: %s\n", c->peer, strerror(-rc));
+		cli_close(c);
+		return -1;
+	}
+}
+
+static void splice_kick(void *arg)
+{
+	struct gw_cli *c = arg;
+
+	if (!c->closed)
+		cli_drive(c);
+}
+
 static void cli_resume(void *arg);
 
 /* Steps one call of cli_drive() takes at most, so that a client with many
@@ -1732,6 +1822,13 @@ static void cli_drive(struct gw_cli *c)
 
 	for (guard = 0; guard < CLI_DRIVE_STEPS; guard++) {
 		p = 0;
+		if (c->state == CS_SPLICED) {
+			r = step_spliced(c);
+			if (r < 0)
+				return;
+			if (!r)
+				break;
+		}
 		r = step_client_read(c);
 		if (r < 0)
 			return;
@@ -1783,6 +1880,10 @@ static void cli_drive(struct gw_cli *c)
 		p |= r;
 		if (c->state == CS_TUNNEL && step_tunnel_close(c) < 0)
 			return;
+		if (splice_try(c)) {
+			p = 1;
+			continue;
+		}
 		/* complete? */
 		if (c->state == CS_REPLY && c->hoff >= c->hlen) {
 			req_end(c);
@@ -1896,6 +1997,16 @@ static void up_timer_cb(struct gw_timer *t)
 	}
 	if (!c) {
 		upconn_close(tls_worker, uc);	/* idle too long */
+		return;
+	}
+	if (c->state == CS_SPLICED) {
+		__u64 idle = gw_splice_idle_ns(c->sp);
+
+		if (idle < c->ups->idle_ns) {
+			up_set_deadline(tls_worker, uc, now + c->ups->idle_ns - idle);
+			return;
+		}
+		cli_close(c);
 		return;
 	}
 	if (c->state == CS_TUNNEL) {
@@ -2016,6 +2127,8 @@ static void cli_close(struct gw_cli *c)
 		snap_drop(w, c->ws);
 		c->ws = NULL;
 	}
+	gw_splice_end(c->sp);
+	c->sp = NULL;
 	if (c->up)
 		up_release(c, 0);
 	gw_io_stop(w->loop, &c->io);

@@ -24,6 +24,8 @@
 #include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <arpa/inet.h>
+#include <jansson.h>
 
 #include "sockmap.skel.h"
 #include "core/log.h"
@@ -590,4 +592,62 @@ int gw_splice_totals(__u64 *up, __u64 *down, __u64 *started, __u64 *why)
 		}
 	}
 	return 0;
+}
+
+/* "a.b.c.d:port" or "[v6]:port" of one end of a key. */
+static void key_addr(const struct gw_splice_key *k, int remote, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	const __u8 *addr = remote ? k->raddr : k->laddr;
+
+	if (k->family == GW_SPLICE_V4) {
+		inet_ntop(AF_INET, addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, remote ? k->rport : k->lport);
+		return;
+	}
+	inet_ntop(AF_INET6, addr, a, sizeof(a));
+	snprintf(buf, len, "[%s]:%u", a, remote ? k->rport : k->lport);
+}
+
+/* One live splice as JSON: its client side's entry and its upstream's. */
+static json_t *splice_json(const struct gw_splice_key *ck, const struct gw_splice_peer *cp)
+{
+	struct gw_splice_peer up;
+	char cl[64], gw[64], us[64];
+
+	if (bpf_map_lookup_elem(g.peer_fd, &cp->to, &up))
+		memset(&up, 0, sizeof(up));
+	key_addr(ck, 1, cl, sizeof(cl));
+	key_addr(ck, 0, gw, sizeof(gw));
+	key_addr(&cp->to, 1, us, sizeof(us));
+	return json_pack("{s:s, s:s, s:s, s:I, s:I}", "client", cl, "listener", gw,
+			 "upstream", us, "bytes_up", (json_int_t)cp->bytes,
+			 "bytes_down", (json_int_t)up.bytes);
+}
+
+int gw_splice_list(json_t **out)
+{
+	struct gw_splice_key k, next;
+	struct gw_splice_peer p;
+	json_t *list = json_array(), *o;
+	void *prev = NULL;
+	unsigned int n = 0;
+
+	if (!list)
+		return -ENOMEM;
+	while (g.skel && n < 2 * GW_SPLICE_MAX && !bpf_map_get_next_key(g.peer_fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+		if (bpf_map_lookup_elem(g.peer_fd, &k, &p) || p.dir != GW_SPLICE_DIR_UP)
+			continue;
+		o = splice_json(&k, &p);
+		if (!o || json_array_append_new(list, o)) {
+			json_decref(list);
+			return -ENOMEM;
+		}
+	}
+	*out = json_pack("{s:s, s:I, s:o}", "status", g.status, "live",
+			 (json_int_t)gw_splice_live(), "splices", list);
+	return *out ? 0 : -ENOMEM;
 }

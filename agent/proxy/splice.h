@@ -113,4 +113,9 @@ long gw_splice_live(void);
  * unsplices by reason (an array of GW_SPLICE_WHY_MAX). Returns 0 or -errno. */
 int gw_splice_totals(__u64 *up, __u64 *down, __u64 *started, __u64 *why);
 
+/* {status, live, splices: [{client, listener, upstream, bytes_up,
+ * bytes_down}]} from gw_sk_peer. Returns 0 or -errno. */
+typedef struct json_t json_t;
+int gw_splice_list(json_t **out);
+
 #endif /* GW_PROXY_SPLICE_H */

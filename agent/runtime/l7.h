@@ -44,6 +44,7 @@ struct gw_l7_env {
 	struct gw_loop *main_loop;
 	int (*ban)(void *arg, const struct gw_cidr *prefix, __u64 duration_ns);
 	void *ban_arg;
+	const char *pin_root;	/* the sockmap splice's maps go here; NULL: no splicing */
 };
 
 /* Starts the workers for cfg's listeners (n_workers 0: one per online CPU).
