@@ -134,6 +134,7 @@ static void cli_close(struct gw_cli *c);
 static void up_begin(struct gw_cli *c);
 static void req_end(struct gw_cli *c);
 static void new_request_id(struct gw_cli *c, char *id);
+static int may_write(const struct gw_cli *c, int up);
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -1236,7 +1237,7 @@ static int step_client_write(struct gw_cli *c)
 	}
 	if (c->state == CS_REPLY)
 		body = 0;
-	if ((!hl && !body) || !c->wr_ready)
+	if ((!hl && !body) || !c->wr_ready || !may_write(c, 0))
 		return 0;
 	if (c->ssl) {
 		n = tls_send2(c, h, hl, c->out.data + c->out.start, body);
@@ -1314,7 +1315,7 @@ static int step_up_write(struct gw_cli *c)
 	ssize_t n;
 	unsigned int r;
 
-	if (!c->up || c->up_connecting || !c->up_wr_ready || c->up_wr_shut)
+	if (!c->up || c->up_connecting || !c->up_wr_ready || c->up_wr_shut || !may_write(c, 1))
 		return 0;
 	if (c->hdst == HDST_UP && c->hoff < c->hlen) {
 		h = c->hbuf + c->hoff;
@@ -1579,11 +1580,12 @@ static int step_resp_body(struct gw_cli *c)
  * -1 when closed, else 0. */
 static int step_tunnel_close(struct gw_cli *c)
 {
-	if (c->rd_eof && !pbuf_len(&c->in) && !c->up_wr_shut) {
+	if (c->rd_eof && !pbuf_len(&c->in) && !c->up_wr_shut && may_write(c, 1)) {
 		shutdown(c->up->fd, SHUT_WR);
 		c->up_wr_shut = 1;
 	}
-	if (c->up_eof && !pbuf_len(&c->out) && c->hoff >= c->hlen && !c->wr_shut) {
+	if (c->up_eof && !pbuf_len(&c->out) && c->hoff >= c->hlen && !c->wr_shut &&
+	    may_write(c, 0)) {
 		if (c->ssl)
 			SSL_shutdown(c->ssl);	/* close_notify */
 		else
@@ -1778,26 +1780,37 @@ static int splice_try(struct gw_cli *c)
 static int step_spliced(struct gw_cli *c)
 {
 	int rc = gw_splice_poll(c->sp);
-
-	switch (rc) {
-	case GW_SPLICE_LIVE:
+	if (rc == GW_SPLICE_LIVE && !gw_splice_leaving(c->sp))
 		return 0;
+	switch (rc) {
 	case GW_SPLICE_DONE:
 		c->wr_shut = c->up_wr_shut = 1;
 		req_end(c);
 		return -1;
+	case GW_SPLICE_LIVE:
 	case GW_SPLICE_BACK:
-		c->state = CS_TUNNEL;
-		c->up_wr_shut = gw_splice_shut(c->sp, 1);
-		c->wr_shut = gw_splice_shut(c->sp, 0);
-		c->rd_ready = c->up_rd_ready = 1;
-		c->wr_ready = c->up_wr_ready = 1;
+		/* leaving or back: a tunnel again, writes as the splice allows */
+		if (c->state == CS_SPLICED) {
+			c->state = CS_TUNNEL;
+			c->rd_ready = c->up_rd_ready = 1;
+			c->wr_ready = c->up_wr_ready = 1;
+		}
+		/* a direction the kernel still moves passes its FIN itself */
+		c->up_wr_shut |= gw_splice_shut(c->sp, 1);
+		c->wr_shut |= gw_splice_shut(c->sp, 0);
 		return 1;
 	default:
 		pr_debug("l7: spliced connection of %s: %s\n", c->peer, strerror(-rc));
 		cli_close(c);
 		return -1;
 	}
+}
+
+/* 1 when gwd may write towards the upstream (up) or the client: always,
+ * but while a splice goes back, once the kernel's bytes that way are out. */
+static int may_write(const struct gw_cli *c, int up)
+{
+	return !c->sp || gw_splice_may_write(c->sp, up);
 }
 
 static void splice_kick(void *arg)
@@ -1822,7 +1835,7 @@ static void cli_drive(struct gw_cli *c)
 
 	for (guard = 0; guard < CLI_DRIVE_STEPS; guard++) {
 		p = 0;
-		if (c->state == CS_SPLICED) {
+		if (c->sp && (c->state == CS_SPLICED || gw_splice_leaving(c->sp))) {
 			r = step_spliced(c);
 			if (r < 0)
 				return;

@@ -45,9 +45,18 @@ static long n_live;
 static __u64 n_started;
 static __u64 n_why[GW_SPLICE_WHY_MAX];
 
-enum { SP_LIVE, SP_LEAVING, SP_USER };
+/* A splice's state. Going back to user space takes three steps:
+ *  LEAVE_C: the client's bytes stay on it for gwd; what the kernel sent
+ *           towards the upstream drains into its send queue;
+ *  LEAVE_U: the upstream left gw_sk_hash (its psock had nothing queued);
+ *           gwd reads and writes it; what the kernel sent towards the
+ *           client drains;
+ *  USER:    gwd moves both ways; the client stays in gw_sk_hash without a
+ *           peer (its bytes wait there for gwd) until it closes. */
+enum { SP_LIVE, SP_LEAVE_C, SP_LEAVE_U, SP_USER };
 
-/* One side's TCP counters at the insert. */
+/* One side: its socket, its TCP counters at the insert, and the direction
+ * whose bytes it receives (from this side to the other). */
 struct side {
 	int fd;
 	struct gw_splice_key key;
@@ -56,7 +65,11 @@ struct side {
 	__u64 seen;		/* the verdict's count at the last poll */
 	__u64 stuck_since;	/* ns: bytes stuck with no verdict progress since */
 	unsigned int stuck_ticks;
-	unsigned int kicked : 1;
+	__u64 moved;		/* redirected from this side (final once leaving) */
+	__s64 lag;		/* redirected, not yet in the other side's send queue */
+	unsigned int calm;	/* leaving: polls in a row with the lag drained */
+	__u64 calm_since;
+	unsigned int shut : 1;	/* the splice shut the other side's write half */
 };
 
 struct gw_splice {
@@ -67,11 +80,9 @@ struct gw_splice {
 	struct side c, u;
 	__u64 lag_max;
 	__u64 tick_ns;
-	__u64 moved_up, moved_down;	/* the last poll's peer counters */
-	__s64 lag_up, lag_down;		/* the last poll's lags */
 	__s64 lag_peak;			/* the largest lag seen */
-	int state;
-	unsigned int shut_up : 1, shut_cli : 1;
+	int state;			/* SP_* */
+	int counted;			/* in n_live */
 };
 
 /* A socket's counters now. */
@@ -352,6 +363,7 @@ int gw_splice_start(const struct gw_splice_ctl *ctl, struct gw_splice **out)
 	setsockopt(ctl->cfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	setsockopt(ctl->ufd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	__atomic_fetch_add(&n_live, 1, __ATOMIC_RELAXED);
+	sp->counted = 1;
 	__atomic_fetch_add(&n_started, 1, __ATOMIC_RELAXED);
 	arm(sp, sp->tick_ns);
 	*out = sp;
@@ -366,138 +378,149 @@ fail:
 	return err;
 }
 
-/* Deletes both peer entries: bytes stay on their own socket from now on. */
-static void peers_drop(struct gw_splice *sp)
+/* Starts going back to user space (once): the client's peer entry goes
+ * (read and deleted at once, so its count is final), and the client's new
+ * bytes stay on it for gwd, behind what the kernel still sends to the
+ * client. The upstream keeps redirecting to the client meanwhile: a
+ * redirect has no limit, so a backend that waits for its answer to leave
+ * before it reads on still reads (parking the upstream's bytes now would
+ * queue them behind the client's bytes on the upstream's psock: a
+ * deadlock, measured). Returns 1. */
+static int leave(struct gw_splice *sp, struct side *from, int why)
 {
-	bpf_map_delete_elem(g.peer_fd, &sp->c.key);
-	bpf_map_delete_elem(g.peer_fd, &sp->u.key);
-}
+	struct gw_splice_peer p;
 
-static void leave(struct gw_splice *sp, int why)
-{
-	__u64 b, p;
-
-	/* the counters go with the entries: keep what moved */
-	peer_counts(&sp->c.key, &b, &p);
-	sp->moved_up = b;
-	peer_counts(&sp->u.key, &b, &p);
-	sp->moved_down = b;
-	peers_drop(sp);
-	sp->state = SP_LEAVING;
+	if (sp->state != SP_LIVE)
+		return 1;
+	if (!bpf_map_lookup_and_delete_elem(g.peer_fd, &sp->c.key, &p))
+		sp->c.moved = p.bytes;
+	sp->state = SP_LEAVE_C;
+	sp->c.calm = 0;
 	sp->tick_ns = GW_SPLICE_TICK_NS;
 	__atomic_fetch_add(&n_why[why], 1, __ATOMIC_RELAXED);
-	pr_debug("splice: back to user space (%s)\n",
+	pr_debug("splice: back to user space (%s, %s)\n", from == &sp->c ? "client" : "upstream",
 		 why == GW_SPLICE_WHY_STALL ? "stall" : why == GW_SPLICE_WHY_LAG ? "lag" :
 									   "parked");
+	return 1;
 }
 
-/* What one direction (from -> to) needs. Returns 1 if bytes are stuck in
- * `from`, else 0; *lag gets what is queued towards `to`. */
-static int direction(struct gw_splice *sp, struct side *from, const struct sample *fs,
-		     const struct side *to, const struct sample *ts, __u64 bytes, __u64 parked,
-		     __s64 *lag)
+/* Runs the socket's write_space (setting SO_SNDBUF does), which schedules
+ * its psock's backlog: redirected bytes waiting for room go on. */
+static void write_kick(int fd)
 {
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &l) && v > 0) {
+		v /= 2;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	}
+}
+
+/* A live direction (from -> to): stuck bytes, lag, a drained FIN. Returns 1
+ * when something is pending (tick fast), else 0. */
+static int dir_live(struct gw_splice *sp, struct side *from, const struct sample *fs,
+		    struct side *to, const struct sample *ts)
+{
+	__u64 bytes, parked, now = gw_now_ns();
 	__s64 seen = (__s64)(fs->rx - from->rx0) - (fs->fin ? 1 : 0);
+	int stuck, busy, one = 1;
 
-	*lag = (__s64)bytes - (__s64)(ts->fed - to->fed0);
-	return seen - (__s64)bytes - (__s64)parked > 0;
-}
-
-/* A live splice: stuck bytes, lag, drained FINs. */
-static int poll_live(struct gw_splice *sp, const struct sample *cs, const struct sample *us)
-{
-	__u64 cb, cp, ub, up;
-	__s64 lag_up, lag_down;
-	int cstuck, ustuck, busy;
-
-	peer_counts(&sp->c.key, &cb, &cp);
-	peer_counts(&sp->u.key, &ub, &up);
-	busy = cb != sp->moved_up || ub != sp->moved_down;
-	sp->moved_up = cb;
-	sp->moved_down = ub;
-	if (cp || up) {
-		leave(sp, GW_SPLICE_WHY_PARKED);
-		return GW_SPLICE_LIVE;
-	}
-	cstuck = direction(sp, &sp->c, cs, &sp->u, us, cb, cp, &lag_up);
-	ustuck = direction(sp, &sp->u, us, &sp->c, cs, ub, up, &lag_down);
-	sp->lag_up = lag_up;
-	sp->lag_down = lag_down;
-	if (lag_up > sp->lag_peak)
-		sp->lag_peak = lag_up;
-	if (lag_down > sp->lag_peak)
-		sp->lag_peak = lag_down;
-	if (lag_up > (__s64)sp->lag_max || lag_down > (__s64)sp->lag_max) {
-		leave(sp, GW_SPLICE_WHY_LAG);
-		return GW_SPLICE_LIVE;
-	}
-	for (struct side *s = &sp->c; s; s = s == &sp->c ? &sp->u : NULL) {
-		int stuck = s == &sp->c ? cstuck : ustuck, one = 1;
-		__u64 seen = s == &sp->c ? cb : ub, now = gw_now_ns();
-
-		/* in flight, not stuck, while the verdict makes progress (the
-		 * strparser defers to a worker while gwd holds the socket) */
-		if (!stuck || seen != s->seen) {
-			s->seen = seen;
-			s->stuck_ticks = 0;
-			continue;
-		}
+	peer_counts(&from->key, &bytes, &parked);
+	busy = bytes != from->moved;
+	from->moved = bytes;
+	from->lag = (__s64)bytes - (__s64)(ts->fed - to->fed0);
+	if (from->lag > sp->lag_peak)
+		sp->lag_peak = from->lag;
+	if (parked)
+		return leave(sp, from, GW_SPLICE_WHY_PARKED) | 1;
+	if (from->lag > (__s64)sp->lag_max)
+		return leave(sp, from, GW_SPLICE_WHY_LAG) | 1;
+	stuck = seen - (__s64)bytes - (__s64)parked > 0;
+	/* in flight, not stuck, while the verdict makes progress (the
+	 * strparser defers to a worker while gwd holds the socket) */
+	if (!stuck || bytes != from->seen) {
+		from->seen = bytes;
+		from->stuck_ticks = 0;
+	} else {
 		busy = 1;
-		if (!s->stuck_ticks++)
-			s->stuck_since = now;
-		if (s->stuck_ticks >= GW_SPLICE_STUCK_TICKS &&
-		    now - s->stuck_since >= GW_SPLICE_STUCK_NS) {
-			leave(sp, GW_SPLICE_WHY_STALL);
-			return GW_SPLICE_LIVE;
-		}
-		setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+		if (!from->stuck_ticks++)
+			from->stuck_since = now;
+		if (from->stuck_ticks >= GW_SPLICE_STUCK_TICKS &&
+		    now - from->stuck_since >= GW_SPLICE_STUCK_NS && leave(sp, from,
+									GW_SPLICE_WHY_STALL))
+			return 1;
+		setsockopt(from->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	}
 	/* a FIN passes on once every byte before it is in the other's queue */
-	if (cs->fin && !sp->shut_up) {
+	if (fs->fin && !from->shut) {
 		busy = 1;
-		if (!cstuck && lag_up <= 0) {
-			shutdown(sp->u.fd, SHUT_WR);
-			sp->shut_up = 1;
+		if (!stuck && from->lag <= 0) {
+			shutdown(to->fd, SHUT_WR);
+			from->shut = 1;
 		}
 	}
-	if (us->fin && !sp->shut_cli) {
-		busy = 1;
-		if (!ustuck && lag_down <= 0) {
-			shutdown(sp->c.fd, SHUT_WR);
-			sp->shut_cli = 1;
-		}
-	}
-	if (sp->shut_up && sp->shut_cli)
-		return GW_SPLICE_DONE;
-	if (busy || lag_up > 0 || lag_down > 0)
-		sp->tick_ns = GW_SPLICE_TICK_NS;
-	else if (sp->tick_ns < GW_SPLICE_TICK_MAX_NS)
-		sp->tick_ns *= 2;
-	return GW_SPLICE_LIVE;
+	return busy || from->lag > 0;
 }
 
-/* Leaving: back once what was redirected is in the targets' queues. */
-static int poll_leaving(struct gw_splice *sp, const struct sample *cs, const struct sample *us)
+/* A leaving direction (from -> to): drained once the kernel's bytes are in
+ * the target's send queue, seen twice over GW_SPLICE_CALM_NS (a verdict
+ * that ran as the entry went may still add one skb). Returns 1 when
+ * drained. */
+static int drained(struct side *from, struct side *to, const struct sample *ts)
 {
-	__s64 lag_up = (__s64)sp->moved_up - (__s64)(us->fed - sp->u.fed0);
-	__s64 lag_down = (__s64)sp->moved_down - (__s64)(cs->fed - sp->c.fed0);
+	__u64 now = gw_now_ns();
+
+	from->lag = (__s64)from->moved - (__s64)(ts->fed - to->fed0);
+	if (from->lag > 0) {
+		from->calm = 0;
+		write_kick(to->fd);
+		return 0;
+	}
+	if (!from->calm++)
+		from->calm_since = now;
+	return from->calm >= 2 && now - from->calm_since >= GW_SPLICE_CALM_NS;
+}
+
+/* The steps of going back (see SP_*). */
+static void poll_leaving(struct gw_splice *sp, const struct sample *cs, const struct sample *us)
+{
+	struct gw_splice_peer p;
 	int one = 1;
 
-	if (lag_up > 0 || lag_down > 0)
-		return GW_SPLICE_LIVE;
-	/* stuck bytes now go to the socket's own queue for gwd */
-	setsockopt(sp->c.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	setsockopt(sp->u.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	sp->state = SP_USER;
-	gw_timer_stop(sp->loop, &sp->timer);
-	__atomic_fetch_sub(&n_live, 1, __ATOMIC_RELAXED);
-	return GW_SPLICE_BACK;
+	if (sp->state == SP_LEAVE_C) {
+		/* the upstream still redirects: its FIN passes as in a splice */
+		dir_live(sp, &sp->u, us, &sp->c, cs);
+		if (!drained(&sp->c, &sp->u, us))
+			return;
+		/* nothing queued on the upstream's psock: it may leave the map;
+		 * its strparser stops, so its count is final after that */
+		bpf_map_delete_elem(g.hash_fd, &sp->u.key);
+		if (!bpf_map_lookup_and_delete_elem(g.peer_fd, &sp->u.key, &p))
+			sp->u.moved = p.bytes;
+		sp->u.calm = 0;
+		sp->state = SP_LEAVE_U;
+		return;
+	}
+	if (sp->state == SP_LEAVE_U && drained(&sp->u, &sp->c, cs)) {
+		/* bytes stuck before the insert now go to the client socket's
+		 * queue for gwd */
+		setsockopt(sp->c.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+		sp->state = SP_USER;
+	}
+}
+
+static void uncount(struct gw_splice *sp)
+{
+	if (sp->counted)
+		__atomic_fetch_sub(&n_live, 1, __ATOMIC_RELAXED);
+	sp->counted = 0;
 }
 
 int gw_splice_poll(struct gw_splice *sp)
 {
 	struct sample cs, us;
-	int err, rc;
+	int err, busy = 1;
 
 	if (sp->state == SP_USER)
 		return GW_SPLICE_BACK;
@@ -508,17 +531,41 @@ int gw_splice_poll(struct gw_splice *sp)
 		return err;
 	if (cs.err || us.err)
 		return -(cs.err ? cs.err : us.err);
-	rc = sp->state == SP_LIVE ? poll_live(sp, &cs, &us) : poll_leaving(sp, &cs, &us);
-	if (rc == GW_SPLICE_LIVE && sp->state == SP_LEAVING)
-		rc = poll_leaving(sp, &cs, &us);
-	if (rc == GW_SPLICE_LIVE)
-		arm(sp, sp->tick_ns);
-	return rc;
+	if (sp->state == SP_LIVE) {
+		busy = dir_live(sp, &sp->c, &cs, &sp->u, &us);
+		if (sp->state == SP_LIVE)
+			busy |= dir_live(sp, &sp->u, &us, &sp->c, &cs);
+	}
+	if (sp->state != SP_LIVE)
+		poll_leaving(sp, &cs, &us);
+	if (sp->c.shut && sp->u.shut)
+		return GW_SPLICE_DONE;
+	if (sp->state == SP_USER) {
+		gw_timer_stop(sp->loop, &sp->timer);
+		uncount(sp);
+		return GW_SPLICE_BACK;
+	}
+	if (busy)
+		sp->tick_ns = GW_SPLICE_TICK_NS;
+	else if (sp->tick_ns < GW_SPLICE_TICK_MAX_NS)
+		sp->tick_ns *= 2;
+	arm(sp, sp->tick_ns);
+	return GW_SPLICE_LIVE;
+}
+
+int gw_splice_leaving(const struct gw_splice *sp)
+{
+	return sp->state == SP_LEAVE_C || sp->state == SP_LEAVE_U;
+}
+
+int gw_splice_may_write(const struct gw_splice *sp, int up)
+{
+	return up ? sp->state >= SP_LEAVE_U : sp->state == SP_USER;
 }
 
 int gw_splice_shut(const struct gw_splice *sp, int up)
 {
-	return up ? sp->shut_up : sp->shut_cli;
+	return up ? sp->c.shut : sp->u.shut;
 }
 
 __u64 gw_splice_idle_ns(const struct gw_splice *sp)
@@ -541,24 +588,25 @@ void gw_splice_moved(const struct gw_splice *sp, __u64 *up, __u64 *down)
 {
 	__u64 b, p;
 
-	*up = sp->moved_up;
-	*down = sp->moved_down;
-	if (sp->state != SP_LIVE)
-		return;
-	peer_counts(&sp->c.key, &b, &p);
-	*up = b;
-	peer_counts(&sp->u.key, &b, &p);
-	*down = b;
+	*up = sp->c.moved;
+	*down = sp->u.moved;
+	if (sp->state == SP_LIVE) {
+		peer_counts(&sp->c.key, &b, &p);
+		*up = b;
+	}
+	if (sp->state <= SP_LEAVE_C) {
+		peer_counts(&sp->u.key, &b, &p);
+		*down = b;
+	}
 }
 
 int gw_splice_end(struct gw_splice *sp)
 {
 	if (!sp)
 		return 0;
-	if (sp->state != SP_USER) {
-		peers_drop(sp);
-		__atomic_fetch_sub(&n_live, 1, __ATOMIC_RELAXED);
-	}
+	bpf_map_delete_elem(g.peer_fd, &sp->c.key);
+	bpf_map_delete_elem(g.peer_fd, &sp->u.key);
+	uncount(sp);
 	gw_timer_stop(sp->loop, &sp->timer);
 	free(sp);
 	return 0;

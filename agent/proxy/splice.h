@@ -16,9 +16,13 @@
  *  - a FIN passes on (shutdown) only once every byte before it is in the
  *    other socket's send queue;
  *  - the zero-length FIN skb stays local (the verdict).
- * Going back ("unsplice") deletes both peer entries, so new bytes stay on
- * their own socket for gwd, and waits until what was redirected is in the
- * target's send queue; the sockets stay in gw_sk_hash until they close.
+ * Going back ("unsplice") takes three steps (splice.c, SP_*): the client's
+ * peer entry goes, so its new bytes stay on it for gwd; once the kernel's
+ * bytes towards the upstream are in its send queue, the upstream leaves
+ * gw_sk_hash and gwd writes to it; once the kernel's bytes towards the
+ * client are out too, gwd writes to the client. A connection that went
+ * back stays in user space; its client socket stays in gw_sk_hash without
+ * a peer until it closes.
  */
 #ifndef GW_PROXY_SPLICE_H
 #define GW_PROXY_SPLICE_H
@@ -32,7 +36,8 @@
 #define GW_SPLICE_TICK_NS 1000000ull		/* first tick after a change */
 #define GW_SPLICE_TICK_MAX_NS 64000000ull	/* ticks back off to this while quiet */
 #define GW_SPLICE_STUCK_TICKS 3			/* polls of stuck bytes before going back ... */
-#define GW_SPLICE_STUCK_NS 3000000ull		/* ... and for at least this long */
+#define GW_SPLICE_STUCK_NS 20000000ull		/* ... and for at least this long */
+#define GW_SPLICE_CALM_NS 2000000ull		/* a leaving direction's lag stays drained */
 
 /* gw_splice_poll() results */
 #define GW_SPLICE_LIVE 0	/* the kernel moves the bytes */
@@ -87,6 +92,15 @@ int gw_splice_start(const struct gw_splice_ctl *ctl, struct gw_splice **out);
  * releases stuck bytes, passes a drained FIN on, goes back to user space.
  * Returns GW_SPLICE_LIVE, _DONE, _BACK, or a negative errno (close both). */
 int gw_splice_poll(struct gw_splice *sp);
+
+/* 1 while the splice goes back to user space: gwd reads both sockets
+ * again (bytes it reads come after the kernel's), and writes as
+ * gw_splice_may_write() allows. */
+int gw_splice_leaving(const struct gw_splice *sp);
+
+/* 1 when gwd may write to the upstream (up != 0) or to the client: what
+ * the kernel redirected that way is in the target's send queue. */
+int gw_splice_may_write(const struct gw_splice *sp, int up);
 
 /* 1 when the splice shut the upstream's (up != 0) or the client's write
  * side. */

@@ -11,6 +11,11 @@
 #       prints "holding" and keeps the tunnel open that long, echoing one
 #       byte a second (for SIGTERM, kill -9 and reload tests).
 #       Prints "ok ROUNDS BYTES spliced=N" or "bad ...".
+#   splice_client.py flood HOST PORT PATH MIB
+#       Upgrade, then MIB MiB sent by a thread while the reader waits 1 s
+#       before it reads (the echo backend stalls meanwhile: the splice's
+#       lag watchdog must hand the connection back to user space); then
+#       every byte must come back in order. Prints "ok MIB" or "bad ...".
 #   splice_client.py keepalive HOST PORT PATH1 PATH2
 #       Two requests on one connection; prints each answer's status line and
 #       its body's first line.
@@ -93,6 +98,39 @@ def ws(host, port, path, rounds, seed, murl, hold=0.0):
     print("%s %d %d spliced=%s" % ("ok" if ok else "bad", rounds, total, spliced))
 
 
+def flood(host, port, path, mib):
+    import threading
+    s = socket.create_connection((host, port), timeout=20)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "\r\n" % path).encode())
+    h, rest = head(s)
+    if not h.startswith("HTTP/1.1 101"):
+        print("bad head " + h.split("\r\n")[0])
+        return
+    total = mib << 20
+    block = bytes(random.Random(mib).getrandbits(8) for _ in range(65536))
+    tx = hashlib.sha256()
+
+    def send():
+        for _ in range(total // len(block)):
+            s.sendall(block)
+    for _ in range(total // len(block)):
+        tx.update(block)
+    t = threading.Thread(target=send)
+    t.start()
+    time.sleep(1)
+    rx, got = hashlib.sha256(), len(rest)
+    rx.update(rest)
+    while got < total:
+        d = s.recv(262144)
+        if not d:
+            break
+        rx.update(d)
+        got += len(d)
+    t.join()
+    print("ok %d" % mib if got == total and rx.digest() == tx.digest() else "bad %d of %d" % (got, total))
+
+
 def keepalive(host, port, p1, p2):
     s = socket.create_connection((host, port), timeout=10)
     rest = b""
@@ -112,5 +150,7 @@ if __name__ == "__main__":
     if sys.argv[1] == "ws":
         ws(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), int(sys.argv[6]),
            sys.argv[7], float(sys.argv[8]) if len(sys.argv) > 8 else 0.0)
+    elif sys.argv[1] == "flood":
+        flood(sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5]))
     else:
         keepalive(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])

@@ -69,6 +69,14 @@ cl curl -s -m 5 "$MURL" | grep -q '^gw_spliced_connections_total{route="\*/ws\*"
 	it_fail "per-route splice count: $(cl curl -s -m 5 "$MURL" | grep spliced_connections_total)"
 it_log "websocket: v4 and v6 spliced after the 101 (SHA-256 equal), splice: false stays in user space"
 
+# --- a client that floods while the echo backend cannot send: the lag watchdog
+# hands the connection back to user space, and every byte comes back in order
+out=$(cl timeout 60 "$PY" "$SC" flood "$GW" 80 /ws 48)
+[ "$out" = "ok 48" ] || { tail -20 "$LOG"; it_fail "flood through the lag watchdog: '$out'"; }
+lag=$(cl curl -s -m 5 "$MURL" | awk '$1 == "gw_splice_unspliced_total{reason=\"lag\"}" { print $2 }')
+[ "${lag:-0}" -ge 1 ] || it_fail "the lag watchdog did not hand the flood back: lag=$lag"
+it_log "flood: the lag watchdog handed the connection back ($lag), 48 MiB echoed in order"
+
 # --- splice: true: the connection goes to the kernel after the first answer head ---------
 out=$(cl timeout 10 "$PY" "$SC" keepalive "$GW" 80 /media/a /media/b)
 [ "$(sed 's/^\(HTTP\/1.1 200\) .*/\1/' <<<"$out")" = "HTTP/1.1 200
