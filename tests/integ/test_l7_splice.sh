@@ -50,6 +50,10 @@ write_cfg ""
 it_gwd_start "$CFG" "$LOG" "$SOCK"
 grep -q "splice: sockmap programs attached" "$LOG" || { cat "$LOG"; it_fail "gwd did not attach the sockmap programs"; }
 gwctl() { "$GWCTL" -s "$SOCK" "$@"; }
+st=$(gwctl status) || it_fail "gwctl status failed"
+grep -q "sockmap splice" <<<"$st" || it_fail "gwctl status does not list the splice: $st"
+grep -q "ktls" <<<"$st" || it_fail "gwctl status does not say whether the kernel has kTLS: $st"
+it_log "gwctl status: $(grep -o 'sockmap splice\|[a-z ]*ktls[a-z ()]*' <<<"$st" | tr '\n' ';')"
 MURL=http://$GW:9100/metrics
 metric() { cl curl -s -m 5 "$MURL" | awk -v n="$1" '$1 == n { print $2 }'; }
 ws() { cl timeout 40 "$PY" "$SC" ws "$@"; }
