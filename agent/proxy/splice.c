@@ -48,11 +48,11 @@ static __u64 n_why[GW_SPLICE_WHY_MAX];
 /* A splice's state. Going back to user space takes three steps:
  *  LEAVE_C: the client's bytes stay on it for gwd; what the kernel sent
  *           towards the upstream drains into its send queue;
- *  LEAVE_U: the upstream left gw_sk_hash (its psock had nothing queued);
- *           gwd reads and writes it; what the kernel sent towards the
- *           client drains;
- *  USER:    gwd moves both ways; the client stays in gw_sk_hash without a
- *           peer (its bytes wait there for gwd) until it closes. */
+ *  LEAVE_U: the upstream's peer entry goes too (its psock had nothing
+ *           queued); gwd reads and writes it; what the kernel sent
+ *           towards the client drains;
+ *  USER:    gwd moves both ways; both sockets stay in gw_sk_hash without
+ *           a peer (their bytes wait there for gwd) until they close. */
 enum { SP_LIVE, SP_LEAVE_C, SP_LEAVE_U, SP_USER };
 
 /* One side: its socket, its TCP counters at the insert, and the direction
@@ -493,11 +493,15 @@ static void poll_leaving(struct gw_splice *sp, const struct sample *cs, const st
 		dir_live(sp, &sp->u, us, &sp->c, cs);
 		if (!drained(&sp->c, &sp->u, us))
 			return;
-		/* nothing queued on the upstream's psock: it may leave the map;
-		 * its strparser stops, so its count is final after that */
-		bpf_map_delete_elem(g.hash_fd, &sp->u.key);
+		/* nothing is queued on the upstream's psock any more, so its
+		 * own bytes may park there for gwd without waiting behind the
+		 * client's. It stays in the map: taking a socket out while
+		 * its strparser runs in a worker drops what that worker read
+		 * (sk_psock_strp_read() without a psock; lost bytes measured
+		 * on 6.1). */
 		if (!bpf_map_lookup_and_delete_elem(g.peer_fd, &sp->u.key, &p))
 			sp->u.moved = p.bytes;
+		setsockopt(sp->u.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 		sp->u.calm = 0;
 		sp->state = SP_LEAVE_U;
 		return;

@@ -350,6 +350,12 @@ static void transfer(int cli_af, const char *cli_to, int front_af, const char *f
 	flow_init(&up, n_up, seed);
 	flow_init(&down, n_down, seed ^ 0x5555);
 	rc = pump(&p, &up, &down, 10000);
+	if (up.rcvd != up.total || down.rcvd != down.total)
+		print_message("# transfer %zu/%zu up, %zu/%zu down (eof %d/%d), poll %d, user writes "
+			      "up %d down %d, shut %d/%d\n", up.rcvd, up.total, down.rcvd, down.total,
+			      up.eof, down.eof, rc, gw_splice_may_write(p.sp, 1),
+			      gw_splice_may_write(p.sp, 0), gw_splice_shut(p.sp, 1),
+			      gw_splice_shut(p.sp, 0));
 	flow_check(&up);
 	flow_check(&down);
 	/* both FINs passed on after the drain: nothing left to do */
