@@ -19,7 +19,7 @@
  * Going back ("unsplice") takes three steps (splice.c, SP_*): the client's
  * peer entry goes, so its new bytes stay on it for gwd; once the kernel's
  * bytes towards the upstream are in its send queue,
- * its peer entry goes too and gwd writes to it; once the kernel's bytes
+ * the upstream's peer entry goes too and gwd writes to it; once the kernel's bytes
  * towards the client are out too, gwd writes to the client. A connection
  * that went back stays in user space; both sockets stay in gw_sk_hash
  * without a peer (their bytes park for gwd) until they close.
