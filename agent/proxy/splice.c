@@ -82,6 +82,7 @@ struct gw_splice {
 	__u64 tick_ns;
 	__s64 lag_peak;			/* the largest lag seen */
 	int state;			/* SP_* */
+	__u64 leave_ns;			/* when going back started */
 	int counted;			/* in n_live */
 };
 
@@ -395,6 +396,7 @@ static int leave(struct gw_splice *sp, struct side *from, int why)
 	if (!bpf_map_lookup_and_delete_elem(g.peer_fd, &sp->c.key, &p))
 		sp->c.moved = p.bytes;
 	sp->state = SP_LEAVE_C;
+	sp->leave_ns = gw_now_ns();
 	sp->c.calm = 0;
 	sp->tick_ns = GW_SPLICE_TICK_NS;
 	__atomic_fetch_add(&n_why[why], 1, __ATOMIC_RELAXED);
@@ -514,6 +516,21 @@ static void poll_leaving(struct gw_splice *sp, const struct sample *cs, const st
 	}
 }
 
+/* Going back did not finish in GW_SPLICE_LEAVE_NS: both sockets are to be
+ * reset (SO_LINGER 0), never left to hang or closed as if complete.
+ * Returns -ETIMEDOUT. */
+static int leave_failed(struct gw_splice *sp)
+{
+	struct linger lg = { 1, 0 };
+
+	setsockopt(sp->c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	setsockopt(sp->u.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	__atomic_fetch_add(&n_why[GW_SPLICE_WHY_STUCK], 1, __ATOMIC_RELAXED);
+	pr_info("splice: going back to user space did not finish in %llu s; both sides reset\n",
+		GW_SPLICE_LEAVE_NS / 1000000000ull);
+	return -ETIMEDOUT;
+}
+
 static void uncount(struct gw_splice *sp)
 {
 	if (sp->counted)
@@ -540,8 +557,11 @@ int gw_splice_poll(struct gw_splice *sp)
 		if (sp->state == SP_LIVE)
 			busy |= dir_live(sp, &sp->u, &us, &sp->c, &cs);
 	}
-	if (sp->state != SP_LIVE)
+	if (sp->state != SP_LIVE) {
 		poll_leaving(sp, &cs, &us);
+		if (sp->state != SP_USER && gw_now_ns() - sp->leave_ns > GW_SPLICE_LEAVE_NS)
+			return leave_failed(sp);
+	}
 	if (sp->c.shut && sp->u.shut)
 		return GW_SPLICE_DONE;
 	if (sp->state == SP_USER) {

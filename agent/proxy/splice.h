@@ -38,6 +38,7 @@
 #define GW_SPLICE_STUCK_TICKS 3			/* polls of stuck bytes before going back ... */
 #define GW_SPLICE_STUCK_NS 20000000ull		/* ... and for at least this long */
 #define GW_SPLICE_CALM_NS 2000000ull		/* a leaving direction's lag stays drained */
+#define GW_SPLICE_LEAVE_NS 5000000000ull	/* going back must finish within, else reset */
 
 /* gw_splice_poll() results */
 #define GW_SPLICE_LIVE 0	/* the kernel moves the bytes */
@@ -46,6 +47,7 @@
 
 /* why a splice went back to user space (gw_splice_unspliced_total{reason}) */
 enum gw_splice_why { GW_SPLICE_WHY_STALL, GW_SPLICE_WHY_LAG, GW_SPLICE_WHY_PARKED,
+		     GW_SPLICE_WHY_STUCK,	/* going back did not finish: reset */
 		     GW_SPLICE_WHY_MAX };
 
 struct gw_splice;

@@ -1303,7 +1303,8 @@ static void answers_render(struct gw_l7 *l7, FILE *f)
  * connections spliced by route, and unsplices by reason. */
 static void splice_render(struct gw_l7 *l7, FILE *f)
 {
-	static const char *const why[GW_SPLICE_WHY_MAX] = { "stall", "lag", "parked" };
+	static const char *const why[GW_SPLICE_WHY_MAX] = { "stall", "lag", "parked",
+							     "reset" };
 	__u64 up, down, started, n[GW_SPLICE_WHY_MAX];
 	struct gw_l7_rstats *st;
 	unsigned int i, k;

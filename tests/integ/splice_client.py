@@ -112,8 +112,11 @@ def flood(host, port, path, mib):
     tx = hashlib.sha256()
 
     def send():
-        for _ in range(total // len(block)):
-            s.sendall(block)
+        try:
+            for _ in range(total // len(block)):
+                s.sendall(block)
+        except OSError:
+            pass
     for _ in range(total // len(block)):
         tx.update(block)
     t = threading.Thread(target=send)
@@ -121,12 +124,16 @@ def flood(host, port, path, mib):
     time.sleep(1)
     rx, got = hashlib.sha256(), len(rest)
     rx.update(rest)
-    while got < total:
-        d = s.recv(262144)
-        if not d:
-            break
-        rx.update(d)
-        got += len(d)
+    try:
+        while got < total:
+            d = s.recv(262144)
+            if not d:
+                break
+            rx.update(d)
+            got += len(d)
+    except ConnectionResetError:
+        print("reset %d" % got)
+        return
     t.join()
     print("ok %d" % mib if got == total and rx.digest() == tx.digest() else "bad %d of %d" % (got, total))
 
