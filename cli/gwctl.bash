@@ -52,12 +52,12 @@ _gwctl() {
 	fi
 	n=${#words[@]}
 	[[ $prev == --service ]] || case "${words[*]}" in
-	"") w="status stats filter ratelimit service backend upstream conntrack route reload check" ;;
+	"") w="status stats filter ratelimit service backend upstream conntrack route splice reload check" ;;
 	filter) w="list deny allow" ;;
 	"filter deny" | "filter allow") w="add del" ;;
 	ratelimit) w="show set" ;;
 	"ratelimit set") w="packets syn" ;;
-	service | conntrack | route) w="list" ;;
+	service | conntrack | route | splice) w="list" ;;
 	backend) w="add del drain" ;;
 	"backend add" | "backend del" | "backend drain") w=$(_gwctl_names service "" -- "${ctl[@]}") ;;
 	"backend del "* | "backend drain "*)

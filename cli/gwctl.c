@@ -521,6 +521,21 @@ static void print_routes(json_t *d)
 	}
 }
 
+static void print_splices(json_t *d)
+{
+	json_t *list = json_object_get(d, "splices"), *r;
+	size_t i;
+
+	printf("splicing: %s, %lld live\n", S(d, "status"), I(d, "live"));
+	if (!json_array_size(list))
+		return;
+	printf("%-47s %-47s %-47s %12s %12s\n", "CLIENT", "LISTENER", "UPSTREAM", "BYTES_UP",
+	       "BYTES_DOWN");
+	json_array_foreach(list, i, r)
+		printf("%-47s %-47s %-47s %12lld %12lld\n", S(r, "client"), S(r, "listener"),
+		       S(r, "upstream"), I(r, "bytes_up"), I(r, "bytes_down"));
+}
+
 static void print_server_change(json_t *d)
 {
 	printf("%s %s %s\n", S(d, "server"), S(d, "change"), S(d, "upstream"));
@@ -949,6 +964,8 @@ static const struct verb verbs[] = {
 	{ .words = "route list", .cmd = "route.list", .print = print_routes, .form = "route list" },
 	{ .words = "cluster status", .cmd = "cluster.status", .print = print_cluster,
 	  .form = "cluster status" },
+	{ .words = "splice list", .cmd = "splice.list", .print = print_splices,
+	  .form = "splice list", .help = "connections the kernel moves (sockmap)" },
 	{ .words = "reload", .cmd = "reload", .print = print_reload, .form = "reload" },
 	{ .words = "check", .nargs = 1, .fn = verb_check, .form = "check FILE",
 	  .help = "validate FILE like gwd --check" },

@@ -70,12 +70,12 @@ complete -c gwctl -l watch -d 'rates every second'
 complete -c gwctl -l count -x -d 'N times'
 complete -c gwctl -l all -d 'reasons without packets too'
 
-complete -c gwctl -n '__gwctl_is ""' -a 'status stats filter ratelimit service backend upstream conntrack route reload check'
+complete -c gwctl -n '__gwctl_is ""' -a 'status stats filter ratelimit service backend upstream conntrack route splice reload check'
 complete -c gwctl -n '__gwctl_is filter' -a 'list deny allow'
 complete -c gwctl -n '__gwctl_is "filter (deny|allow)"' -a 'add del'
 complete -c gwctl -n '__gwctl_is ratelimit' -a 'show set'
 complete -c gwctl -n '__gwctl_is "ratelimit set"' -a 'packets syn'
-complete -c gwctl -n '__gwctl_is "service|conntrack|route"' -a list
+complete -c gwctl -n '__gwctl_is "service|conntrack|route|splice"' -a list
 complete -c gwctl -n '__gwctl_is backend' -a 'add del drain'
 complete -c gwctl -n '__gwctl_is "backend (add|del|drain)"' -a '(__gwctl_names service)'
 complete -c gwctl -n '__gwctl_is "backend (del|drain) [^ ]+"' -a '(__gwctl_names backend (__gwctl_last))'

@@ -82,6 +82,8 @@ struct kw_table {
 #define STRP(t, f, name, fl)                                                                  \
 	{ name, K_STR, F(t, f), (fl) | KW_KEYPOS, 0, 0, NULL, NULL, K_STR, 0, 0, F(t, f##_pos) }
 #define BOOL(t, f, name) { name, K_BOOL, F(t, f), 0, 0, 0, NULL, NULL, K_STR, 0, 0, 0 }
+/* A boolean whose key's position is kept too (given or not). */
+#define BOOLP(t, f, name) { name, K_BOOL, F(t, f), KW_KEYPOS, 0, 0, NULL, NULL, K_STR, 0, 0, F(t, f##_pos) }
 #define U32(t, f, name, fl, lo, hi) { name, K_U32, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
 #define DUR(t, f, name, fl, lo, hi) { name, K_DURATION, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
 #define SIZE(t, f, name, fl, lo, hi) { name, K_SIZE, F(t, f), fl, lo, hi, NULL, NULL, K_STR, 0, 0, 0 }
@@ -574,6 +576,7 @@ static const struct kw route_kws[] = {
 	LIST(struct gw_cfg_route, ip_deny, "ip_deny", 0, K_CIDR, sizeof(struct gw_cidr), NULL),
 	TABLE(struct gw_cfg_route, cors, "cors", 0, &cors_table),
 	TABLE(struct gw_cfg_route, compression, "compression", 0, &compress_table),
+	BOOLP(struct gw_cfg_route, splice, "splice"),
 	KW_END,
 };
 static const struct kw_table route_table = { "route", sizeof(struct gw_cfg_route), route_kws,
@@ -1373,6 +1376,43 @@ static void check_cc_header(struct parse_ctx *c, const struct gw_cfg_route *r)
 			  r->client_cert_header);
 }
 
+/* splice: true hands every later request on the connection to the kernel,
+ * unseen: refused with what a later request could fail (docs/routing.md). */
+static void check_splice(struct parse_ctx *c, const struct gw_cfg_route *r)
+{
+	const char *why = NULL;
+
+	if (!r->splice)
+		return;
+	if (r->auth && strcmp(r->auth, "none"))
+		why = "auth";
+	else if (r->rate_limit.pos.line)
+		why = "rate_limit";
+	else if (r->request_headers.pos.line)
+		why = "request_headers";
+	else if (r->strip_prefix)
+		why = "strip_prefix";
+	else if (r->respond.status)
+		why = "respond";
+	else if (r->match.n_headers)
+		why = "match.headers";
+	else if (r->match.n_methods)
+		why = "match.methods";
+	else if (r->response_headers.pos.line)
+		why = "response_headers";
+	else if (r->rewrite.pos.line)
+		why = "rewrite";
+	else if (r->cors.pos.line)
+		why = "cors";
+	else if (r->compression.pos.line)
+		why = "compression";
+	else if (r->client_cert_header)
+		why = "client_cert_header";
+	if (why)
+		pos_error(c, &r->splice_pos, "route: splice: true cannot go with %s (later "
+			  "requests on a spliced connection are not inspected)", why);
+}
+
 /* upgrade: protocol names (tokens); never h2c, which gw speaks with prior
  * knowledge only (listeners[].h2c), so an Upgrade to it is never passed. */
 static void check_upgrade(struct parse_ctx *c, const struct gw_cfg_route *r)
@@ -1632,6 +1672,7 @@ static void check_routes(struct parse_ctx *c, const struct gw_cfg *cfg)
 		if (r->n_ip_allow > GW_CFG_ROUTE_IPS_MAX || r->n_ip_deny > GW_CFG_ROUTE_IPS_MAX)
 			pos_error(c, &r->pos, "route: at most %d prefixes in ip_allow and in ip_deny",
 				  GW_CFG_ROUTE_IPS_MAX);
+		check_splice(c, r);
 		if (r->rate_limit.pos.line && r->rate_limit.key == GW_RL_KEY_CONSUMER &&
 		    (!r->auth || !strcmp(r->auth, "none")) && !client_certs(cfg))
 			pos_error(c, &r->rate_limit.pos, "rate_limit: key consumer needs the "

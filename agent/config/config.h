@@ -404,6 +404,11 @@ struct gw_cfg_route {
 	size_t n_ip_deny;
 	struct gw_cfg_cors cors;
 	struct gw_cfg_compress compression;
+	/* splice: true: the connection splices after the first answer head
+	 * (an Upgrade tunnel: after the 101); not given or false: never
+	 * (docs/design-sockmap.md) */
+	int splice;
+	struct gw_cfg_pos splice_pos;
 };
 
 #define GW_CFG_NODE_MAX 64

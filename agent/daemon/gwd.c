@@ -359,6 +359,7 @@ static int apply_l7(struct gwd *g, const struct gw_cfg *cfg)
 		.ban = gw_cluster_link_ban,
 		.ban_arg = &g->cluster,
 		.shared_limits = gw_cluster_link_limits(&g->cluster),
+		.pin_root = pin_root_of(cfg),
 	};
 
 	if (!gw_l7_wanted(cfg)) {

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <bpf/bpf.h>
 
 #include "gw/names.h"
@@ -154,6 +155,52 @@ static json_t *rows_take(struct rows *r)
 
 /* ---- status --------------------------------------------------------------- */
 
+
+/* 1 when the running kernel's module tree has net/tls/tls.ko (any
+ * compression). */
+static int tls_module_file(void)
+{
+	static const char *const ext[] = { "", ".xz", ".zst", ".gz" };
+	char path[512];
+	struct utsname u;
+	size_t i;
+
+	if (uname(&u))
+		return 0;
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		snprintf(path, sizeof(path), "/lib/modules/%s/kernel/net/tls/tls.ko%s", u.release,
+			 ext[i]);
+		if (!access(path, F_OK))
+			return 1;
+	}
+	return 0;
+}
+
+/* The sockmap splice (its pinned sockhash) and kernel TLS: the tls ULP
+ * is listed once the module is loaded; a kernel that has it as a module
+ * loads it on first use. */
+static void splice_features(json_t *feat, const char *pin_root)
+{
+	char path[512], ulp[256] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/gw_sk_hash", pin_root);
+	if (!access(path, F_OK))
+		json_array_append_new(feat, json_string("sockmap splice"));
+	f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r");
+	if (f) {
+		if (!fgets(ulp, sizeof(ulp), f))
+			ulp[0] = '\0';
+		fclose(f);
+	}
+	if (strstr(ulp, "tls"))
+		json_array_append_new(feat, json_string("ktls"));
+	else if (!access("/sys/module/tls", F_OK) || tls_module_file())
+		json_array_append_new(feat, json_string("ktls (module not loaded)"));
+	else
+		json_array_append_new(feat, json_string("no ktls (the kernel has no tls module)"));
+}
+
 /* The pinned programs, as {name, id, tag, pin, jited, btf}. */
 static json_t *programs_json(const char *pin_root)
 {
@@ -270,6 +317,7 @@ static int cmd_status(struct gw_cmd_call *c, json_t **out)
 	json_array_append_new(feat, json_string("lru_hash"));
 	json_array_append_new(feat, json_string("array_of_maps"));
 	json_array_append_new(feat, json_string("percpu_array"));
+	splice_features(feat, a->pin_root);
 	gw_cmd_json_add(d, "features", feat);
 	*out = d;
 	return 0;

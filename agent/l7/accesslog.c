@@ -172,6 +172,8 @@ int gw_accesslog_format(const struct gw_access_rec *r, char *buf, size_t len)
 	put_cstr(&w, r->request_id);
 	puts_(&w, ",\"reason\":");
 	put_cstr(&w, r->reason);
+	if (r->spliced)
+		puts_(&w, ",\"spliced\":true");
 	puts_(&w, "}\n");
 	return w.pos <= len ? (int)w.pos : -ENOSPC;
 }

@@ -40,6 +40,7 @@ struct gw_access_rec {
 	const char *protocol;		/* "HTTP/1.1", "HTTP/2"; NULL: not known */
 	const char *request_id;
 	const char *reason;		/* why gwd answered itself, or NULL */
+	int spliced;			/* the kernel moved the connection's bytes */
 };
 
 /* A worker's buffer. */

@@ -435,6 +435,9 @@ static int compile_actions(const struct gw_cfg_route *cr, struct gw_route *r)
 	r->respond_status = cr->respond.status;
 	r->max_body = cr->max_body;
 	r->client_cert_header = dup_opt(cr->client_cert_header, &err);
+	/* off unless the route asks: going back to user space under load is
+	 * not reliable yet (docs/design-sockmap.md, known issues) */
+	r->splice = cr->splice ? GW_ROUTE_SPLICE_ON : GW_ROUTE_SPLICE_OFF;
 	r->rate_limit = cr->rate_limit;
 	r->strip_prefix = cr->strip_prefix && rec->path_kind == GW_L7_PATH_PREFIX;
 	/* "/users/" and "/users" both strip one segment, "/" none (the

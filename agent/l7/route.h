@@ -80,7 +80,13 @@ struct gw_route {
 	int cors_options;		/* OPTIONS matches only for preflights: cors added it */
 	struct gw_iprule *ip;		/* NULL: any client (l7/iprule.h) */
 	struct gw_zrule *zrule;		/* NULL: no compression (l7/encoding.h) */
+	int splice;			/* GW_ROUTE_SPLICE_* */
 };
+
+/* gw_route.splice: what the kernel may take over (docs/design-sockmap.md) */
+#define GW_ROUTE_SPLICE_OFF 0		/* not given, or `splice: false`: nothing */
+#define GW_ROUTE_SPLICE_ON 2		/* `splice: true`: after the first answer head
+					 * (for an Upgrade: the 101) */
 
 /*
  * Looks up a request header for the match. `name` is lower-case; the

@@ -206,6 +206,7 @@ struct gw_l7_rstats_w {
 	__u64 count;
 	struct gw_l7_answer_ctr answers[GW_L7_ANSWER_SLOTS];
 	__u64 answers_other;
+	__u64 spliced;			/* connections handed to the kernel */
 } __attribute__((aligned(64)));
 
 /* Counts one answer of the gateway's own (reason, status) in s; called by

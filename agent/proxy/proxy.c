@@ -34,8 +34,9 @@
 #include "proxy/proxy.h"
 #include "l7/upstream_tls.h"
 #include "proxy/rules.h"
+#include "proxy/splice.h"
 
-enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL, CS_H2 };
+enum { CS_HEAD, CS_PROXY, CS_REPLY, CS_TUNNEL, CS_H2, CS_SPLICED };
 enum { RS_HEAD, RS_BODY };
 enum { FAIL_CONNECT, FAIL_IO, FAIL_TIMEOUT, FAIL_BAD, FAIL_TLS };
 
@@ -114,6 +115,9 @@ struct gw_cli {
 	__u32 hlen, hoff;
 	int hdst;
 
+	struct gw_splice *sp;		/* spliced in the kernel (proxy/splice.c) */
+
+	/* not zeroed by a new connection or stream: set as a request starts */
 	struct gw_http_req req;
 	struct gw_http_resp resp;
 	struct gw_http_hdr rqh[GW_L7_MAX_HDRS];
@@ -149,6 +153,7 @@ static ssize_t h2_stream_write(struct gw_cli *c, const char *a, size_t alen, con
 			       size_t blen);
 static void h2_stream_close(struct gw_cli *c);
 static int h2_detect(struct gw_cli *c);
+static int may_write(const struct gw_cli *c, int up);
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -731,6 +736,14 @@ static void log_request(struct gw_cli *c, struct gw_accesslog *log)
 		     c->req.h.minor ? "HTTP/1.1" : "HTTP/1.0";
 	r.consumer = c->a_time && c->a_consumer[0] ? c->a_consumer : NULL;
 	r.reason = gw_l7_reason_name(c->reason);
+	r.spliced = c->sp != NULL;
+	if (c->sp) {
+		__u64 up, down;
+
+		gw_splice_moved(c->sp, &up, &down);
+		r.bytes_in += up;
+		r.bytes_out += down;
+	}
 	if (c->a_rid_len) {
 		memcpy(rid, c->a_rid, c->a_rid_len);
 		rid[c->a_rid_len] = '\0';
@@ -1391,7 +1404,7 @@ static int step_client_write(struct gw_cli *c)
 	}
 	if (c->state == CS_REPLY)
 		body = 0;
-	if ((!hl && !body) || !c->wr_ready)
+	if ((!hl && !body) || !c->wr_ready || !may_write(c, 0))
 		return 0;
 	if (c->h2st) {
 		n = h2_stream_write(c, h, hl, b, body);
@@ -1476,7 +1489,7 @@ static int step_up_write(struct gw_cli *c)
 	ssize_t n;
 	unsigned int r;
 
-	if (!c->up || c->up_connecting || !c->up_wr_ready || c->up_wr_shut)
+	if (!c->up || c->up_connecting || !c->up_wr_ready || c->up_wr_shut || !may_write(c, 1))
 		return 0;
 	if (c->hdst == HDST_UP && c->hoff < c->hlen) {
 		h = c->hbuf + c->hoff;
@@ -1789,11 +1802,12 @@ static int step_compress(struct gw_cli *c)
  * -1 when closed, else 0. */
 static int step_tunnel_close(struct gw_cli *c)
 {
-	if (c->rd_eof && !pbuf_len(&c->in) && !c->up_wr_shut) {
+	if (c->rd_eof && !pbuf_len(&c->in) && !c->up_wr_shut && may_write(c, 1)) {
 		shutdown(c->up->fd, SHUT_WR);
 		c->up_wr_shut = 1;
 	}
-	if (c->up_eof && !pbuf_len(&c->out) && c->hoff >= c->hlen && !c->wr_shut) {
+	if (c->up_eof && !pbuf_len(&c->out) && c->hoff >= c->hlen && !c->wr_shut &&
+	    may_write(c, 0)) {
 		if (c->ssl)
 			SSL_shutdown(c->ssl);	/* close_notify */
 		else
@@ -1946,6 +1960,100 @@ static void cli_arm_timer(struct gw_cli *c)
 		gw_timer_start(c->w->loop, &c->timer, dl > now ? dl - now : 0, cli_timer_cb);
 }
 
+static void splice_kick(void *arg);
+
+/* Whether the connection may go to the kernel now (docs/design-sockmap.md
+ * section 3): plain TCP, a route that allows it, nothing buffered either
+ * way, no half-close, not draining; a tunnel after its 101 is out, or (a
+ * `splice: true` route) an answer's head is out and the answer is passed
+ * on as it is, with keep-alive on both sides. Returns 1 or 0. */
+static int splice_ok(const struct gw_cli *c)
+{
+	int mode;
+
+	/* only plain TCP both ways: no TLS on either side, no HTTP/2 stream, no
+	 * h2c translator behind the upstream socket */
+	if (c->sp || c->ssl || c->h2st || c->h2 || !c->route || !c->up || c->up->ssl ||
+	    c->ups->protocol != GW_UP_PROTO_HTTP1 || c->up_connecting || c->w->draining ||
+	    !gw_splice_ready())
+		return 0;
+	mode = c->route->r->splice;
+	if (mode == GW_ROUTE_SPLICE_OFF || pbuf_len(&c->in) || pbuf_len(&c->out) ||
+	    c->hoff < c->hlen || c->rd_eof || c->up_eof || c->wr_shut || c->up_wr_shut)
+		return 0;
+	if (c->state == CS_TUNNEL)
+		return 1;
+	return mode == GW_ROUTE_SPLICE_ON && c->state == CS_PROXY && c->rs_state == RS_BODY &&
+	       c->hdst == HDST_CLIENT && c->rq_scanned && !c->rq_ready && !c->rs_ready &&
+	       !c->rs_skip && !c->rs_dechunk && c->keep && c->up_reusable;
+}
+
+/* Hands the connection to the kernel when it may go. Returns 1 when
+ * spliced, else 0. */
+static int splice_try(struct gw_cli *c)
+{
+	struct gw_splice_ctl ctl = {
+		.loop = c->w->loop, .cfd = c->fd, .ufd = c->up ? c->up->fd : -1,
+		.kick = splice_kick, .arg = c,
+	};
+
+	if (!splice_ok(c) || gw_splice_start(&ctl, &c->sp))
+		return 0;
+	c->state = CS_SPLICED;
+	c->keep = 0;		/* the connection ends with the splice */
+	c->up_reusable = 0;
+	if (c->route->stats)
+		__atomic_fetch_add(&c->route->stats->w[c->w->id].spliced, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/* A spliced connection: the kernel moves the bytes and gwd checks on them.
+ * Both ways shut and drained end the request; back in user space it goes
+ * on as a tunnel. Returns 1 on a change, 0 without, -1 when closed. */
+static int step_spliced(struct gw_cli *c)
+{
+	int rc = gw_splice_poll(c->sp);
+	if (rc == GW_SPLICE_LIVE && !gw_splice_leaving(c->sp))
+		return 0;
+	switch (rc) {
+	case GW_SPLICE_DONE:
+		c->wr_shut = c->up_wr_shut = 1;
+		req_end(c);
+		return -1;
+	case GW_SPLICE_LIVE:
+	case GW_SPLICE_BACK:
+		/* leaving or back: a tunnel again, writes as the splice allows */
+		if (c->state == CS_SPLICED) {
+			c->state = CS_TUNNEL;
+			c->rd_ready = c->up_rd_ready = 1;
+			c->wr_ready = c->up_wr_ready = 1;
+		}
+		/* a direction the kernel still moves passes its FIN itself */
+		c->up_wr_shut |= gw_splice_shut(c->sp, 1);
+		c->wr_shut |= gw_splice_shut(c->sp, 0);
+		return 1;
+	default:
+		pr_debug("l7: spliced connection of %s: %s\n", c->peer, strerror(-rc));
+		cli_close(c);
+		return -1;
+	}
+}
+
+/* 1 when gwd may write towards the upstream (up) or the client: always,
+ * but while a splice goes back, once the kernel's bytes that way are out. */
+static int may_write(const struct gw_cli *c, int up)
+{
+	return !c->sp || gw_splice_may_write(c->sp, up);
+}
+
+static void splice_kick(void *arg)
+{
+	struct gw_cli *c = arg;
+
+	if (!c->closed)
+		cli_drive(c);
+}
+
 static void cli_resume(void *arg);
 
 /* Steps one call of cli_drive() takes at most, so that a client with many
@@ -1969,6 +2077,13 @@ static void cli_drive(struct gw_cli *c)
 			return;
 		}
 		p = 0;
+		if (c->sp && (c->state == CS_SPLICED || gw_splice_leaving(c->sp))) {
+			r = step_spliced(c);
+			if (r < 0)
+				return;
+			if (!r)
+				break;
+		}
 		r = step_client_read(c);
 		if (r < 0)
 			return;
@@ -2024,6 +2139,10 @@ static void cli_drive(struct gw_cli *c)
 		p |= r;
 		if (c->state == CS_TUNNEL && step_tunnel_close(c) < 0)
 			return;
+		if (splice_try(c)) {
+			p = 1;
+			continue;
+		}
 		/* complete? */
 		if (c->state == CS_REPLY && c->hoff >= c->hlen) {
 			req_end(c);
@@ -2144,6 +2263,16 @@ static void up_timer_cb(struct gw_timer *t)
 	}
 	if (!c) {
 		upconn_close(tls_worker, uc);	/* idle too long */
+		return;
+	}
+	if (c->state == CS_SPLICED) {
+		__u64 idle = gw_splice_idle_ns(c->sp);
+
+		if (idle < c->ups->idle_ns) {
+			up_set_deadline(tls_worker, uc, now + c->ups->idle_ns - idle);
+			return;
+		}
+		cli_close(c);
 		return;
 	}
 	if (c->state == CS_TUNNEL) {
@@ -2301,6 +2430,8 @@ static void cli_close(struct gw_cli *c)
 		snap_drop(w, c->ws);
 		c->ws = NULL;
 	}
+	gw_splice_end(c->sp);
+	c->sp = NULL;
 	if (c->up)
 		up_release(c, 0);
 	if (c->h2st) {

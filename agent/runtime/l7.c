@@ -29,6 +29,7 @@
 #include "core/prom.h"
 #include "l7/l7limit.h"
 #include "proxy/proxy.h"
+#include "proxy/splice.h"
 #include "runtime/l7.h"
 
 #define L7_DRAIN_POLL_NS 50000000ull
@@ -103,6 +104,7 @@ struct gw_l7 {
 	struct gw_l7_lstats *lstats;	/* every listener name seen; main thread adds */
 	int stopping;			/* atomic */
 	__u64 drain_ns;
+	char *pin_root;			/* the splice's maps; NULL: no splicing */
 };
 
 /* ---- snapshots ------------------------------------------------------------------- */
@@ -1028,6 +1030,25 @@ static void raise_fd_limit(void)
 		pr_warn("l7: cannot raise the descriptor limit: %s\n", strerror(errno));
 }
 
+/* Loads the sockmap splice (once) when cfg has a plain listener and a route
+ * that may splice: every route but `splice: false` ones splices its
+ * Upgrade tunnels. A kernel that refuses it leaves every connection in
+ * user space (gwctl status and the log say why). */
+static void splice_load(struct gw_l7 *l7, const struct gw_cfg *cfg)
+{
+	int plain = 0, routes = 0;
+	size_t i;
+
+	if (!l7->pin_root || gw_splice_ready())
+		return;
+	for (i = 0; i < cfg->n_listeners; i++)
+		plain |= !cfg->listeners[i].tls;
+	for (i = 0; i < cfg->n_routes; i++)
+		routes |= !cfg->routes[i].splice_pos.line || cfg->routes[i].splice;
+	if (plain && routes)
+		gw_splice_open(l7->pin_root);
+}
+
 int gw_l7_start(const struct gw_cfg *cfg, unsigned int n_workers, const struct gw_l7_env *env,
 		struct gw_l7 **out)
 {
@@ -1056,6 +1077,8 @@ int gw_l7_start(const struct gw_cfg *cfg, unsigned int n_workers, const struct g
 	l7->n_workers = n_workers;
 	l7->drain_ns = GW_L7_DRAIN_NS;
 	l7->main_loop = main_loop;
+	if (env && env->pin_root)
+		l7->pin_root = strdup(env->pin_root);
 	l7->w = calloc(n_workers, sizeof(*l7->w));
 	l7->limited = aligned_alloc(64, n_workers * sizeof(*l7->limited));
 	if (!l7->w || !l7->limited) {
@@ -1085,6 +1108,7 @@ int gw_l7_start(const struct gw_cfg *cfg, unsigned int n_workers, const struct g
 	if (err)
 		goto fail;
 	snap_publish(l7, s);
+	splice_load(l7, cfg);
 	if (main_loop && gw_health_new(main_loop, 65536, &l7->health))
 		pr_warn("l7: no active health checks (out of memory)\n");
 	health_sync(l7, s);
@@ -1130,6 +1154,7 @@ int gw_l7_reload(struct gw_l7 *l7, const struct gw_cfg *cfg)
 	}
 	snap_publish(l7, s);
 	health_sync(l7, s);
+	splice_load(l7, cfg);
 	pr_info("l7: snapshot %llu: %zu listeners, %zu upstreams, %zu routes\n",
 		(unsigned long long)s->gen, s->n_ls, s->n_ups, s->rt->n);
 	return 0;
@@ -1202,6 +1227,7 @@ static void stop_finish(struct gw_l7 *l7)
 	gw_tls_keys_put(l7->tls_keys);
 	free(l7->limited);
 	free(l7->w);
+	free(l7->pin_root);
 	pthread_mutex_destroy(&l7->pub.mu);
 	free(l7);
 }
@@ -1342,6 +1368,44 @@ static void answers_render(struct gw_l7 *l7, FILE *f)
 	}
 }
 
+/* The sockmap splice's metrics: live connections, bytes the kernel moved,
+ * connections spliced by route, and unsplices by reason. */
+static void splice_render(struct gw_l7 *l7, FILE *f)
+{
+	static const char *const why[GW_SPLICE_WHY_MAX] = { "stall", "lag", "parked",
+							     "reset" };
+	__u64 up, down, started, n[GW_SPLICE_WHY_MAX];
+	struct gw_l7_rstats *st;
+	unsigned int i, k;
+
+	gw_splice_totals(&up, &down, &started, n);
+	fprintf(f, "# HELP gw_spliced_connections Connections the kernel moves (sockmap).\n"
+		"# TYPE gw_spliced_connections gauge\ngw_spliced_connections %ld\n"
+		"# HELP gw_spliced_bytes_total Bytes the kernel moved for spliced connections.\n"
+		"# TYPE gw_spliced_bytes_total counter\n"
+		"gw_spliced_bytes_total{direction=\"up\"} %llu\n"
+		"gw_spliced_bytes_total{direction=\"down\"} %llu\n"
+		"# HELP gw_splice_unspliced_total Spliced connections handed back to user space, "
+		"by reason.\n# TYPE gw_splice_unspliced_total counter\n",
+		gw_splice_live(), (unsigned long long)up, (unsigned long long)down);
+	for (k = 0; k < GW_SPLICE_WHY_MAX; k++)
+		fprintf(f, "gw_splice_unspliced_total{reason=\"%s\"} %llu\n", why[k],
+			(unsigned long long)n[k]);
+	fputs("# HELP gw_spliced_connections_total Connections handed to the kernel, by "
+	      "route.\n# TYPE gw_spliced_connections_total counter\n", f);
+	for (st = l7->stats; st; st = st->next) {
+		__u64 c = 0;
+
+		for (i = 0; i < l7->n_workers; i++)
+			c += LD(&st->w[i].spliced);
+		if (!c)
+			continue;
+		fputs("gw_spliced_connections_total{route=\"", f);
+		gw_prom_label(f, st->label);
+		fprintf(f, "\"} %llu\n", (unsigned long long)c);
+	}
+}
+
 int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 {
 	unsigned int ncodes = gw_l7_code_slots();
@@ -1373,6 +1437,7 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 		}
 	}
 	answers_render(l7, f);
+	splice_render(l7, f);
 	fputs("# HELP gw_http_request_duration_seconds Time from request head to the last "
 	      "response byte, by route.\n"
 	      "# TYPE gw_http_request_duration_seconds histogram\n", f);

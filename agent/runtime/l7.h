@@ -46,6 +46,7 @@ struct gw_l7_env {
 	int (*ban)(void *arg, const struct gw_cidr *prefix, __u64 duration_ns);
 	void *ban_arg;
 	struct gw_l7limit_shared shared_limits;	/* rate_limit.scope: cluster */
+	const char *pin_root;	/* the sockmap splice's maps go here; NULL: no splicing */
 };
 
 /* Starts the workers for cfg's listeners (n_workers 0: one per online CPU).

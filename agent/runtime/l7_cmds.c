@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "proxy/splice.h"
 #include "runtime/l7_cmds.h"
 
 /* The runtime a verb works on, or NULL. */
@@ -32,6 +33,12 @@ static int cmd_route_list(struct gw_cmd_call *c, json_t **out)
 	if (!L7(c))
 		return cmd_no_l7(c);
 	return gw_l7_route_list(L7(c), out);
+}
+
+/* splice.list: the connections the kernel moves (sockmap). */
+static int cmd_splice_list(struct gw_cmd_call *c, json_t **out)
+{
+	return gw_splice_list(out);
 }
 
 /* upstream.server.add|del|drain {upstream, server, weight}: a live change
@@ -80,6 +87,7 @@ static const struct gw_cmd l7_cmds[] = {
 	{ "upstream.server.del", cmd_server_del },
 	{ "upstream.server.drain", cmd_server_drain },
 	{ "route.list", cmd_route_list },
+	{ "splice.list", cmd_splice_list },
 };
 
 struct gw_cmd_table gw_l7_cmd_table(struct gw_l7 *const *l7)

@@ -134,7 +134,7 @@ check_opts "$ROOT/cli/gwctl.c" gwctl.8 10
 check_opts "$ROOT/agent/daemon/gwd.c" gwd.8 6
 
 # gateway.yaml: every keyword of every table is a bold item (".B key").
-keys=$(sed -n 's/^[[:space:]]*\(STR\|BOOL\|U32\|DUR\|RATE\|IP\|EP\|ENUM\|TABLE\|LIST\|STRMAP\)(struct [a-z_]*, [a-z_]*, "\([a-z_0-9]*\)".*/\2/p' \
+keys=$(sed -n 's/^[[:space:]]*\(STR\|BOOL\|BOOLP\|U32\|DUR\|RATE\|IP\|EP\|ENUM\|TABLE\|LIST\|STRMAP\)(struct [a-z_]*, [a-z_]*, "\([a-z_0-9]*\)".*/\2/p' \
 	"$ROOT/agent/config/config.c" | sort -u)
 n=0
 for k in $keys; do

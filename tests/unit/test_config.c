@@ -123,8 +123,12 @@ static void test_contract_example(void **state)
 	assert_string_equal(cfg.auth.jwt[0].forward_claims[0].key, "sub");
 	assert_string_equal(cfg.auth.jwt[0].forward_claims[0].value, "X-User-Id");
 	assert_string_equal(cfg.auth.api_keys[0].header, "X-API-Key");
-	assert_int_equal(cfg.n_routes, 3);
+	assert_int_equal(cfg.n_routes, 5);
 	assert_string_equal(cfg.routes[0].match.path_prefix, "/users/");
+	assert_int_equal(cfg.routes[0].splice_pos.line, 0);
+	assert_int_equal(cfg.routes[3].splice, 1);
+	assert_int_equal(cfg.routes[4].splice, 0);
+	assert_int_not_equal(cfg.routes[4].splice_pos.line, 0);
 	assert_int_equal(cfg.routes[0].match.n_methods, 2);
 	assert_int_equal(cfg.routes[0].rate_limit.key, GW_RL_KEY_CONSUMER);
 	assert_string_equal(cfg.routes[0].request_headers.add[0].value, "gw");
