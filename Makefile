@@ -6,7 +6,7 @@
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all check-layers deps bench-deps bench-l7 test test-unit test-bpf test-integ run bench vmtest clean format \
+.PHONY: all check-layers deps bench-deps bench-l7 bench-h2 test test-unit test-bpf test-integ run bench vmtest clean format \
 	install
 
 ifeq ($(V),1)
@@ -214,6 +214,10 @@ bench: bench-deps
 bench-l7: bench-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/l7.sh
+
+bench-h2: bench-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/h2.sh --runs 3
 
 vmtest: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -21,6 +21,13 @@
 #   up-tls     plain keep-alive from the client, TLS 1.3 to the origin
 #              (verified against its certificate, SNI, sessions reused;
 #              the upstream connections are kept alive as in the others)
+#   comp-uptls up-tls with gzip response compression on: the origin sends
+#              a 16 KiB JSON body, the client sends Accept-Encoding: gzip,
+#              each proxy compresses at level 1 (HAProxy's default
+#              tune.comp.maxlevel; gwd `compression: { level: 1 }`, nginx
+#              gzip_comp_level 1); checked once with curl first. Debian's
+#              HAProxy compresses with libslz (stateless, no levels): its
+#              output is ~40% larger than zlib level 1's, and cheaper
 # Every proxy gets the same number of workers (2: this machine's cores),
 # the same certificate, upstream keep-alive, and no access logging. The
 # origin is nginx serving a fixed 2-byte body. Absolute numbers drift; the
@@ -46,7 +53,7 @@ DURATION=5
 CONNS=64
 THREADS=2
 WORKERS=2
-ONLY="plain tls tls-new tls-full jwt up-tls"
+ONLY="plain tls tls-new tls-full jwt up-tls comp-uptls"
 RUNS=1
 KEYS=ec
 PERF=0
@@ -91,33 +98,14 @@ TSV=$ROOT/$BUILD/bench/l7.tsv
 printf '# case\tkey\trun\tgwd/haproxy req/s\tgwd/nginx req/s\tgwd/haproxy p99\tgwd/nginx p99\n' \
 	>"$TSV"
 
-cleanup() {
-	local p
-	for p in "${PID_OF[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${PID_OF[@]}"; do wait "$p" 2>/dev/null || true; done
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-	ip netns del "$NS" 2>/dev/null || true
-	rm -rf "$PIN"-* "$DIR"
-}
+. bench/l7lib.sh	# (the working directory is the repo root)
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 ip netns add "$NS"
-inns() { nsenter --net="/run/netns/$NS" "$@"; }
 inns ip link set lo up
 
 # --- certificates (one per key type), the client shim and a JWT ----------------
-mkcert() {	# key type (ec | rsa): $DIR/KEY.cert.pem, KEY.key.pem, KEY.haproxy.pem
-	local alg
-	case $1 in
-	ec) alg=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
-	rsa) alg=(-newkey rsa:2048) ;;
-	esac
-	openssl req -x509 "${alg[@]}" -nodes -days 2 -subj /CN=bench.gw.test \
-		-addext subjectAltName=DNS:bench.gw.test \
-		-keyout "$DIR/$1.key.pem" -out "$DIR/$1.cert.pem" 2>/dev/null
-	cat "$DIR/$1.cert.pem" "$DIR/$1.key.pem" >"$DIR/$1.haproxy.pem"
-}
 for k in $KEYS; do mkcert "$k"; done
 cc -O2 -shared -fPIC "$ROOT/bench/wrk_tls_shim.c" -o "$DIR/wrk_tls_shim.so" -ldl -lssl -lcrypto ||
 	{ echo "bench/l7: cannot build bench/wrk_tls_shim.c (libssl-dev?)" >&2; exit 1; }
@@ -146,52 +134,20 @@ open(f"{d}/token", "w").write(f"{hdr}.{pl}.{b64(sig)}")
 EOF
 TOKEN=$(cat "$DIR/token")
 
-say() { echo "$*" | tee -a "$OUT"; }
-
 # Addresses on the namespace's loopback: origin :8080, haproxy :8081/8443,
 # nginx :8082/8444, gwd :8083/8445 (+ :8084 with JWT auth, :8085/8447 the
 # --ab binary).
 ORIGIN=127.0.0.1:8080
 . bench/origin.sh	# (the working directory is the repo root)
 
-start() {	# name, command...
-	local name=$1
-	shift
-	inns "$@" >"$DIR/$name.log" 2>&1 &
-	PID_OF[$name]=$!
-}
-
-# stop NAME...: ends what start() ran under those names, the server first:
-# nsenter may have forked it, and a server left running would share the
-# port (SO_REUSEPORT) with the next one.
-stop() {
-	local n k i kids
-	for n; do
-		[ -n "${PID_OF[$n]:-}" ] || continue
-		mapfile -t kids < <(pgrep -P "${PID_OF[$n]}" || true)
-		for k in "${kids[@]}"; do kill "$k" 2>/dev/null || true; done
-		kill "${PID_OF[$n]}" 2>/dev/null || true
-		wait "${PID_OF[$n]}" 2>/dev/null || true
-		for k in "${kids[@]}"; do	# at most 5 s each
-			for i in $(seq 50); do
-				kill -0 "$k" 2>/dev/null || break
-				sleep 0.1
-			done
-		done
-		unset "PID_OF[$n]"
-	done
-}
-
-wait_http() {	# url: until it answers (10 s)
-	local i
-	for i in $(seq 100); do
-		inns curl -sk -o /dev/null --max-time 1 "$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # --- the origin ---------------------------------------------------------------
+mkdir -p "$DIR/www/comp"	# a 16 KiB compressible JSON body (comp-uptls),
+chmod o+x "$DIR"		# readable by the origin's worker (nobody)
+python3 -c 'import json, sys
+recs = [{"id": i, "name": "user-%d" % i, "active": i % 3 != 0, "roles": ["read", "write"],
+         "email": "user-%d@example.com" % i} for i in range(400)]
+s = json.dumps(recs)[:16384 - 2]
+sys.stdout.write(s[:s.rindex("}") + 1] + "]")' >"$DIR/www/comp/body.json"
 ORIGIN_TLS=127.0.0.1:8090
 KEY0=${KEYS%% *}
 origin_conf "$DIR/origin.conf" "$DIR" "$ORIGIN" "$ORIGIN_TLS" "$DIR/$KEY0.cert.pem" \
@@ -218,6 +174,7 @@ defaults
 frontend plain
 	bind 127.0.0.1:8081
 	use_backend origin_tls if { path_beg /up-tls/ }
+	use_backend origin_comp if { path_beg /comp/ }
 	default_backend origin
 frontend tls
 	bind 127.0.0.1:8443 ssl crt $DIR/$1.haproxy.pem alpn http/1.1
@@ -225,6 +182,10 @@ frontend tls
 backend origin
 	server o1 $ORIGIN
 backend origin_tls
+	server o1 $ORIGIN_TLS ssl verify required ca-file $DIR/$KEY0.cert.pem sni str(bench.gw.test)
+backend origin_comp
+	compression algo gzip
+	compression type application/json
 	server o1 $ORIGIN_TLS ssl verify required ca-file $DIR/$KEY0.cert.pem sni str(bench.gw.test)
 EOF
 	cat >"$DIR/nginx.conf" <<EOF
@@ -257,6 +218,20 @@ http {
 			proxy_ssl_verify on;
 			proxy_ssl_trusted_certificate $DIR/$KEY0.cert.pem;
 			proxy_ssl_session_reuse on;
+		}
+		location /comp/ {
+			proxy_pass https://origin_tls;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_ssl_server_name on;
+			proxy_ssl_name bench.gw.test;
+			proxy_ssl_verify on;
+			proxy_ssl_trusted_certificate $DIR/$KEY0.cert.pem;
+			proxy_ssl_session_reuse on;
+			gzip on;
+			gzip_types application/json;
+			gzip_comp_level 1;
+			gzip_proxied any;
 		}
 	}
 }
@@ -296,6 +271,9 @@ auth:
 routes:
   - match: { path_prefix: /up-tls/ }
     upstream: origin_tls
+  - match: { path_prefix: /comp/ }
+    upstream: origin_tls
+    compression: { types: [application/json], level: 1, brotli: false }
   - match: { path_prefix: / }
     upstream: origin
     auth: $2
@@ -358,18 +336,6 @@ row() {	# label, "REQS P99 ERR"
 	say "$(printf '  %-26s %10.0f req/s   p99 %7s ms   errors %s' "$1" "$reqs" "$p99" "$errs")"
 }
 
-ratio() {	# label, a, b: prints a / b, and returns it in RATIO
-	RATIO=$(python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); \
-print('%.3f' % (a / b if b else float('nan')))" "$2" "$3")
-	say "$(printf '  %-26s %.2fx' "$1" "$RATIO")"
-}
-
-spread() {	# label, ratios...: the median and the range over the runs
-	say "$(python3 -c "import statistics, sys; v=[float(x) for x in sys.argv[2:]]; \
-print('  %-26s median %.2fx, min %.2fx, max %.2fx over %d runs' % \
-(sys.argv[1], statistics.median(v), min(v), max(v), len(v)))" "$@")"
-}
-
 # tids_of PID: the thread ids of PID and its descendants (nsenter may
 # stand between start() and the server), comma-separated.
 tids_of() {
@@ -407,14 +373,31 @@ print("  %s: %s" % (sys.argv[1], ", ".join("%s %.0f%%" % (d, p) for d, p in by.m
 ' "$name" | tee -a "$OUT"
 }
 
+# comp_check URL...: one request to each with Accept-Encoding: gzip; says
+# what came back (status, Content-Encoding, bytes on the wire, bytes once
+# decoded); returns 0 when each answered 200 gzip, else 1.
+comp_check() {
+	local u got ok=0
+	for u; do
+		got=$(inns curl -s -o /dev/null -H 'Accept-Encoding: gzip' \
+			-w '%{http_code} %header{content-encoding} %{size_download}' "$u")
+		say "  $u: $got bytes, $(inns curl -s --compressed "$u" | wc -c) decoded"
+		case $got in "200 gzip "*) ;; *) ok=1 ;; esac
+	done
+	return $ok
+}
+
 # tls_case CASE: one TLS case, RUNS times, on the current key's servers.
 tls_case() {
 	local c=$1 r h n g b rs=() ps=() bs=() args=() ph pn pg pb tsv
-	if [ "$c" = plain ] || [ "$c" = up-tls ]; then
+	if [ "$c" = plain ] || [ "$c" = up-tls ] || [ "$c" = comp-uptls ]; then
 		ph=http://127.0.0.1:8081/ pn=http://127.0.0.1:8082/ pg=http://127.0.0.1:8083/
 		pb=http://127.0.0.1:8085/
 		if [ "$c" = up-tls ]; then
 			ph+=up-tls/ pn+=up-tls/ pg+=up-tls/ pb+=up-tls/
+		elif [ "$c" = comp-uptls ]; then
+			ph+=comp/body.json pn+=comp/body.json pg+=comp/body.json
+			pb+=comp/body.json
 		fi
 	else
 		ph=https://127.0.0.1:8443/ pn=https://127.0.0.1:8444/ pg=https://127.0.0.1:8445/
@@ -424,8 +407,13 @@ tls_case() {
 	case $c in
 	tls-new) args=(-H "Connection: close"); SHIM=0 ;;
 	tls-full) args=(-H "Connection: close"); SHIM=1 ;;
+	comp-uptls) args=(-H "Accept-Encoding: gzip") ;;
 	esac
 	say "case $c${KEYTAG}"
+	if [ "$c" = comp-uptls ] && ! comp_check "$ph" "$pn" "$pg"; then
+		say "  skipped: a proxy did not answer 200 with gzip"
+		return 0
+	fi
 	for r in $(seq "$RUNS"); do
 		[ "$RUNS" = 1 ] || say " run $r"
 		h=$(bench "$ph" "${args[@]}")
@@ -501,7 +489,7 @@ for KEY in $KEYS; do
 	fi
 	for c in $ONLY; do
 		case $c in
-		plain|jwt|up-tls) [ "$first" = 1 ] || continue ;;
+		plain|jwt|up-tls|comp-uptls) [ "$first" = 1 ] || continue ;;
 		tls|tls-new|tls-full) ;;
 		*) echo "bench/l7: unknown case $c" >&2; exit 2 ;;
 		esac

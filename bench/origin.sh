@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
 #
 # Sourced by bench/l7.sh and bench/auth_reread.sh: the origin they put
 # behind the proxies, nginx answering every request with a fixed 2-byte
-# body, one worker, no access log.
+# body, one worker, no access log; under /comp/ it serves the files of
+# DIR/www/comp/ (application/json for .json: the compression case).
 
 # origin_conf FILE DIR ADDR [TLS_ADDR CERT KEY]: nginx's config for an
 # origin on ADDR (host:port), its pid and error log in DIR; with TLS_ADDR it
@@ -26,6 +28,10 @@ http {
 		listen $3 reuseport backlog=4096;
 		$tls
 		location / { return 200 "ok"; }
+		location /comp/ {
+			root $2/www;
+			types { application/json json; }
+		}
 	}
 }
 ORIGIN_EOF
