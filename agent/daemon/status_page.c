@@ -670,10 +670,41 @@ static void render_bans(FILE *f, json_t *filter, const char *err)
 	table_close(f);
 }
 
-static void render_spliced(FILE *f)
+#define SPLICES_SHOWN 100
+
+/* The connections the kernel moves (splice.list): client, listener,
+ * upstream and the bytes each way; the first SPLICES_SHOWN. */
+static void render_spliced(FILE *f, json_t *sp, const char *err)
 {
-	table_open(f, "spliced", "Spliced connections", "connections");
-	row_note(f, 1, "not available: gw does not splice connections yet");
+	json_t *list = json_object_get(sp, "splices"), *e;
+	size_t i, n = json_array_size(list);
+
+	table_open(f, "spliced", "Spliced connections",
+		   "client|listener|upstream|bytes up|bytes down");
+	if (!sp) {
+		row_note(f, 5, err);
+		table_close(f);
+		return;
+	}
+	json_array_foreach(list, i, e) {
+		if (i >= SPLICES_SHOWN)
+			break;
+		fputs("<tr>", f);
+		td(f, S(e, "client"));
+		td(f, S(e, "listener"));
+		td(f, S(e, "upstream"));
+		fprintf(f, "<td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>\n",
+			I(e, "bytes_up"), I(e, "bytes_down"));
+	}
+	if (!n) {
+		char note[200];
+
+		snprintf(note, sizeof(note), "none (sockmap splice: %s)", S(sp, "status"));
+		row_note(f, 5, note);
+	}
+	fprintf(f, "<tr data-spliced=\"\"><td colspan=\"5\"><span data-k=\"spliced\">%lld</span> "
+		"live%s</td></tr>\n", I(sp, "live"),
+		n > SPLICES_SHOWN ? " (the first 100 shown)" : "");
 	table_close(f);
 }
 
@@ -694,6 +725,8 @@ int gw_status_render(FILE *f, const struct gw_status_src *src)
 	json_t *filter = verb(src, "filter.list", e_filter, sizeof(e_filter));
 	json_t *routes = verb(src, "route.list", e_routes, sizeof(e_routes));
 	json_t *ups = verb(src, "upstream.list", e_ups, sizeof(e_ups));
+	char e_sp[600];
+	json_t *sp = verb(src, "splice.list", e_sp, sizeof(e_sp));
 
 	render_head(f);
 	render_config(f, src, status);
@@ -704,7 +737,7 @@ int gw_status_render(FILE *f, const struct gw_status_src *src)
 	render_routes(f, src, routes, e_routes);
 	render_upstreams(f, ups, e_ups);
 	render_bans(f, filter, e_filter);
-	render_spliced(f);
+	render_spliced(f, sp, e_sp);
 	render_foot(f);
 	json_decref(status);
 	json_decref(stats);
@@ -712,5 +745,6 @@ int gw_status_render(FILE *f, const struct gw_status_src *src)
 	json_decref(filter);
 	json_decref(routes);
 	json_decref(ups);
+	json_decref(sp);
 	return ferror(f) ? -EIO : 0;
 }

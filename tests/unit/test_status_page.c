@@ -77,6 +77,16 @@ static int v_routes(struct gw_cmd_call *c, json_t **out)
 	return answer(routes_json, out);
 }
 
+static const char splices_json[] =
+	"{\"status\": \"ready\", \"live\": 1, \"splices\": [{\"client\": \"c" EVIL_JSON "\", "
+	"\"listener\": \"198.18.1.1:80\", \"upstream\": \"198.18.2.1:8080\", "
+	"\"bytes_up\": 123, \"bytes_down\": 4567}]}";
+
+static int v_splices(struct gw_cmd_call *c, json_t **out)
+{
+	return answer(splices_json, out);
+}
+
 static int v_fails(struct gw_cmd_call *c, json_t **out)
 {
 	return gw_cmd_fail(c, -EOPNOTSUPP, "no L7 " EVIL);
@@ -85,6 +95,7 @@ static int v_fails(struct gw_cmd_call *c, json_t **out)
 static const struct gw_cmd verbs[] = {
 	{ "status", v_status },	       { "stats", v_stats },	     { "service.list", v_services },
 	{ "filter.list", v_filter },   { "route.list", v_routes },   { "upstream.list", v_fails },
+	{ "splice.list", v_splices },
 };
 
 /* The page of the fake verbs. Returns it (malloc'd). */
@@ -148,6 +159,10 @@ static void test_page(void **state)
 				    "<td class=\"n\" data-k=\"packets\">12</td>"));
 	assert_null(strstr(out, "data-reason=\"none\""));
 	assert_non_null(strstr(out, "<tr data-ban=\"198.18.9.0/24\">"));
+	assert_non_null(strstr(out, "<td>c" EVIL_ESC "</td><td>198.18.1.1:80</td>"
+				    "<td>198.18.2.1:8080</td><td class=\"n\">123</td>"
+				    "<td class=\"n\">4567</td>"));
+	assert_non_null(strstr(out, "<span data-k=\"spliced\">1</span> live"));
 	assert_null(strstr(out, "198.18.8.0/24"));
 	assert_non_null(strstr(out, "<span data-k=\"bans\">1</span>"));
 	assert_non_null(strstr(out, "2 applied, 1 failed"));
