@@ -26,7 +26,7 @@
 #include "core/loop.h"
 #include "l7/breaker.h"
 
-#define GW_UP_POOL_MAX 64		/* idle connections per server and worker */
+#define GW_UP_POOL_MAX 1024		/* idle connections per server and worker */
 #define GW_UP_EJECT_FAILS 3		/* consecutive failures that eject */
 #define GW_UP_EJECT_BASE_NS 1000000000ull	/* first ejection: 1 s */
 #define GW_UP_EJECT_MAX_SHIFT 5		/* longest ejection: 32 s */
