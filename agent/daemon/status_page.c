@@ -394,7 +394,7 @@ static void render_reasons(FILE *f, const struct gw_status_src *src, json_t *sta
 	char title[128];
 	size_t k;
 
-	snprintf(title, sizeof(title), "Datapath verdicts (rates over the last %.0f s)", win);
+	snprintf(title, sizeof(title), "Datapath verdicts (rates over the last %.1f s)", win);
 	table_open(f, "datapath", win > 0 ? title : "Datapath verdicts",
 		   "reason|action|packets|bytes|packets/s");
 	if (!stats)
@@ -574,7 +574,7 @@ static void render_routes(FILE *f, const struct gw_status_src *src, json_t *rout
 	json_t *r;
 	size_t i;
 
-	snprintf(title, sizeof(title), "L7 routes (rates over the last %.0f s; latency in ms "
+	snprintf(title, sizeof(title), "L7 routes (rates over the last %.1f s; latency in ms "
 		 "since gwd started)", win);
 	table_open(f, "routes", win > 0 ? title : "L7 routes (latency in ms since gwd started)",
 		   "route|to|requests|5xx|429|req/s|5xx/s|429/s|p50 ms|p99 ms");

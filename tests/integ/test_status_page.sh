@@ -206,7 +206,7 @@ def near(what, rate, count, win):
         got = None
     if got is None or abs(got - want) > 0.06 + 0.1 * want:
         fail.append(f"{what}: {rate!r}/s over {win} s, want {want:.2f} ({count} in total)")
-m = re.search(r"L7 routes \(rates over the last (\d+) s", dom)
+m = re.search(r"L7 routes \(rates over the last (\d+(?:\.\d)?) s", dom)
 win = float(m.group(1)) if m else 0
 if not 0 < win <= 65:
     fail.append(f"the routes' rate window: {win}")
