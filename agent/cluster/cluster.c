@@ -234,6 +234,24 @@ static int eval(struct gw_cluster *c, redisReply **rep, const char *script, int 
 	return err;
 }
 
+/* eval() of a script whose answer is an array led by Redis' clock (ms, a
+ * string): *now gets it. Returns 0 or -errno (-EPROTO: another answer). */
+static int eval_clocked(struct gw_cluster *c, redisReply **rep, const char *script, int nkeys,
+			const char **keys, int nargs, const char **args, unsigned long long *now)
+{
+	int err = eval(c, rep, script, nkeys, keys, nargs, args);
+
+	if (err)
+		return err;
+	if ((*rep)->type != REDIS_REPLY_ARRAY || (*rep)->elements < 1 ||
+	    (*rep)->element[0]->type != REDIS_REPLY_STRING) {
+		freeReplyObject(*rep);
+		return -EPROTO;
+	}
+	*now = strtoull((*rep)->element[0]->str, NULL, 10);
+	return 0;
+}
+
 static void try_connect(struct gw_cluster *c)
 {
 	int err = gw_redis_connect(&c->ro, &c->conn);
@@ -319,15 +337,9 @@ static int pull_bans(struct gw_cluster *c)
 	int err;
 
 	snprintf(max, sizeof(max), "%d", BANS_MAX);
-	err = eval(c, &rep, BAN_LIST_LUA, 1, keys, 1, args);
+	err = eval_clocked(c, &rep, BAN_LIST_LUA, 1, keys, 1, args, &now);
 	if (err)
 		return err;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-	    rep->element[0]->type != REDIS_REPLY_STRING) {
-		freeReplyObject(rep);
-		return -EPROTO;
-	}
-	now = strtoull(rep->element[0]->str, NULL, 10);
 	next = calloc(rep->elements / 2 + 1, sizeof(*next));
 	if (!next) {
 		freeReplyObject(rep);
@@ -409,15 +421,9 @@ static int heartbeat(struct gw_cluster *c)
 	snprintf(val, sizeof(val), "%u %s", c->generation, c->hash[0] ? c->hash : "-");
 	pthread_mutex_unlock(&c->lock);
 	snprintf(forget, sizeof(forget), "%d", NODE_FORGET_MS);
-	err = eval(c, &rep, HEARTBEAT_LUA, 1, keys, 3, args);
+	err = eval_clocked(c, &rep, HEARTBEAT_LUA, 1, keys, 3, args, &now);
 	if (err)
 		return err;
-	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-	    rep->element[0]->type != REDIS_REPLY_STRING) {
-		freeReplyObject(rep);
-		return -EPROTO;
-	}
-	now = strtoull(rep->element[0]->str, NULL, 10);
 	pthread_mutex_lock(&c->lock);
 	c->n_nodes = 0;
 	for (i = 1; i + 1 < rep->elements && c->n_nodes < NODES_MAX; i += 2) {
