@@ -34,7 +34,7 @@ DEB_PACKAGES := build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpfto
 	libnghttp2-dev nghttp2-client python3-h2 python3-grpcio libhiredis-dev redis-server \
 	libpcre2-dev libbrotli-dev chromium w3m
 # The peers `make bench` measures gw against (their services stay stopped).
-BENCH_PACKAGES := haproxy nginx-light
+BENCH_PACKAGES := haproxy nginx
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
