@@ -537,7 +537,7 @@ static void test_loop_answers_during_parse(void **state)
 	assert_int_equal(gw_loop_new(&a.loop), 0);
 	assert_int_equal(gw_authset_new(&cfg, &opts, &a.set), 0);
 	assert_int_equal(gw_authset_watch(a.set, a.loop), 0);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 5; i++) {
 		/* one key more, renamed over: IN_MOVED_TO */
 		write_many("k100.txt", 100001 + i, 0);
 		snprintf(a.want, sizeof(a.want), "key-%d", 100000 + i);
@@ -550,10 +550,13 @@ static void test_loop_answers_during_parse(void **state)
 		print_message("  new keys after %.1f ms, %d ticks of 2 ms, worst lateness %.2f ms\n",
 			      a.seen_ns / 1e6, a.ticks, a.max_late_ns / 1e6);
 		assert_true(a.seen_ns > 0); /* the new keys were published */
-		if (a.max_late_ns < 20000000)
-			break; /* the loop was never stalled */
+		/* A loop blocked by the parse is late by the whole parse (about
+		 * seen_ns); a busy machine adds scheduling delays of its own, so
+		 * lateness well under the parse time also shows the loop ran. */
+		if (a.max_late_ns < 20000000 || a.max_late_ns * 3 < a.seen_ns)
+			break;
 	}
-	assert_true(i < 3);
+	assert_true(i < 5);
 	gw_authset_unwatch(a.set);
 	gw_authset_free(a.set);
 	gw_loop_free(a.loop);
