@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,35 +73,38 @@ static int ssl_wait(struct gw_redis *r, int ret)
 	}
 }
 
+/* One send (out) or receive attempt on the plain or TLS socket, waiting
+ * (until the deadline) when the socket is not ready. buf is only read when
+ * out is true. Returns the bytes moved, 0 when the caller should try again,
+ * or -errno (-EPIPE at the end of the stream). */
+static ssize_t io_once(struct gw_redis *r, bool out, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (r->ssl) {
+		n = out ? SSL_write(r->ssl, buf, (int)len) : SSL_read(r->ssl, buf, (int)len);
+		return n > 0 ? n : ssl_wait(r, (int)n);
+	}
+	n = out ? send(r->fd, buf, len, MSG_NOSIGNAL) : recv(r->fd, buf, len, 0);
+	if (n > 0)
+		return n;
+	if (n == 0)
+		return -EPIPE;
+	if (errno == EINTR)
+		return 0;
+	if (errno != EAGAIN)
+		return -errno;
+	return wait_fd(r, out ? POLLOUT : POLLIN);
+}
+
 /* Writes all of buf before the deadline. Returns 0 or -errno. */
 static int write_all(struct gw_redis *r, const char *buf, size_t len)
 {
-	int err;
-
 	while (len) {
-		ssize_t n;
+		ssize_t n = io_once(r, true, (void *)buf, len);
 
-		if (r->ssl) {
-			n = SSL_write(r->ssl, buf, (int)len);
-			if (n <= 0) {
-				err = ssl_wait(r, (int)n);
-				if (err)
-					return err;
-				continue;
-			}
-		} else {
-			n = send(r->fd, buf, len, MSG_NOSIGNAL);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno != EAGAIN)
-					return -errno;
-				err = wait_fd(r, POLLOUT);
-				if (err)
-					return err;
-				continue;
-			}
-		}
+		if (n < 0)
+			return (int)n;
 		buf += n;
 		len -= (size_t)n;
 	}
@@ -113,34 +117,13 @@ static int read_some(struct gw_redis *r)
 {
 	char buf[16384];
 	ssize_t n;
-	int err;
 
-	for (;;) {
-		if (r->ssl) {
-			n = SSL_read(r->ssl, buf, sizeof(buf));
-			if (n <= 0) {
-				err = ssl_wait(r, (int)n);
-				if (err)
-					return err;
-				continue;
-			}
-		} else {
-			n = recv(r->fd, buf, sizeof(buf), 0);
-			if (n == 0)
-				return -EPIPE;
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno != EAGAIN)
-					return -errno;
-				err = wait_fd(r, POLLIN);
-				if (err)
-					return err;
-				continue;
-			}
-		}
-		return redisReaderFeed(r->reader, buf, (size_t)n) == REDIS_OK ? 0 : -EPROTO;
-	}
+	do {
+		n = io_once(r, false, buf, sizeof(buf));
+		if (n < 0)
+			return (int)n;
+	} while (!n);
+	return redisReaderFeed(r->reader, buf, (size_t)n) == REDIS_OK ? 0 : -EPROTO;
 }
 
 /* The next whole reply. Returns 0 or -errno. */
