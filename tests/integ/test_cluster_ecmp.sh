@@ -201,10 +201,16 @@ it_log "multipath route: 200 flows over both nodes (A $pa, B $pb packets), the s
 
 # conn VIP N OUT: a TCP connection to VIP:7000 in the background (pid in
 # MPID) sending N lines 50 ms apart; the backend of each answer into OUT.
+# How long connecting took (ms) into OUT.ms.
 conn() {
 	nsx "$CL" timeout 30 "$PY" - "$1" "$2" "$3" <<'PYEOF' &
 import socket, sys, time
-s = socket.create_connection((sys.argv[1], 7000), timeout=3)
+# connecting may take TCP's SYN-ACK resend (1 s, 3 s) when the first
+# reached a node before the flow's entry did
+t0 = time.monotonic()
+s = socket.create_connection((sys.argv[1], 7000), timeout=10)
+t1 = time.monotonic()
+s.settimeout(3)
 f = s.makefile("rwb", buffering=0)
 seen = []
 for i in range(int(sys.argv[2])):
@@ -212,6 +218,7 @@ for i in range(int(sys.argv[2])):
     seen.append(f.readline().split()[0].decode())
     time.sleep(0.05)
 open(sys.argv[3], "w").write(" ".join(seen) + "\n")
+open(sys.argv[3] + ".ms", "w").write("%d\n" % ((t1 - t0) * 1000))
 PYEOF
 	MPID=$!
 }
@@ -258,5 +265,5 @@ answered "the nat connection answered through B" 10 "$IT_TMP/nsplit"
 imp=$(($(nat_stat b nat_imported) - imp0))
 pub=$(nat_stat a nat_published)
 [ "$imp" -ge 1 ] || it_fail "B imported no nat flow ($(gwctl b cluster status --json))"
-it_log "nat: a connection translated by A and answered through B worked ($imp flows imported by B, $pub published by A)"
+it_log "nat: a connection translated by A and answered through B worked ($imp flows imported by B, $pub published by A; connected in $(cat "$IT_TMP/nsplit.ms") ms)"
 it_log "test_cluster_ecmp passed in $(($(date +%s) - T0)) s"
