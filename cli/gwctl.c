@@ -406,8 +406,12 @@ static void print_cluster(json_t *d)
 	       json_is_true(json_object_get(d, "redis_up")) ? "up" : "DOWN",
 	       json_object_get(d, "redis_error") ? ": " : "",
 	       json_object_get(d, "redis_error") ? S(d, "redis_error") : "");
-	printf("fallbacks  %lld node-local decisions; %lld cluster bans\n\n",
+	printf("fallbacks  %lld node-local decisions; %lld cluster bans\n",
 	       I(d, "fallback_total"), I(d, "bans"));
+	if (json_is_true(json_object_get(d, "nat_sync")))
+		printf("nat        %lld flows published, %lld imported\n", I(d, "nat_published"),
+		       I(d, "nat_imported"));
+	printf("\n");
 	printf("%-24s %-5s %-10s %-10s %-16s %s\n", "NODE", "UP", "HEARTBEAT", "GENERATION",
 	       "HASH", "CONFIG");
 	json_array_foreach(json_object_get(d, "nodes"), i, n) {

@@ -10,6 +10,8 @@
  *                 the node's last heartbeat)
  *   gw:rl:KEY     a shared limit's GCRA theoretical arrival time (µs of
  *                 Redis' clock), expiring when the bucket is full again
+ *   gw:nat        stream: entries {node NODE, nat HEX}, each up to
+ *                 NAT_BATCH `nat` flows (wire.h), about NAT_STREAM_MAX kept
  *
  * Times that cross nodes are Redis' own (TIME inside the scripts), so the
  * nodes' clocks need not agree.
@@ -45,6 +47,11 @@
 #define LEASEQ_MAX 256
 #define BATCH_MAX 65536
 #define BATCH_SPAN_NS (20 * NS_MS)	/* a batch lasts this long at full rate */
+#define NAT_BATCH 1024			/* `nat` flows per gw:nat entry */
+#define NAT_PUSH_MAX 8			/* entries published per tick at most */
+#define NAT_STREAM_MAX "4096"		/* gw:nat entries kept (about) */
+#define NAT_READ_COUNT "64"		/* gw:nat entries read per tick at most */
+#define NAT_ID_MAX 48
 
 struct ban_pending {
 	struct gw_cidr prefix;
@@ -110,6 +117,10 @@ struct gw_cluster {
 
 	struct gw_cluster_hooks hooks;
 	long long seq;			/* gw:bans:seq last read; -1: read the set */
+	int nat_sync;			/* atomic: share the `nat` flows */
+	char nat_last[NAT_ID_MAX];	/* the last gw:nat entry read ("0": none) */
+	struct gw_nat_share *nat_buf;	/* NAT_BATCH flows, the thread's */
+	char *nat_hex;			/* NAT_BATCH * GW_CLUSTER_NAT_HEX + 1 */
 };
 
 static __u64 mono_ns(void)
@@ -402,6 +413,121 @@ static int poll_bans(struct gw_cluster *c)
 	if (!err)
 		c->seq = seq;
 	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* `nat` state                                                          */
+
+/* Publishes this node's new `nat` flows, NAT_BATCH to an entry of gw:nat.
+ * Returns 0 or -errno (the flows taken are lost then: their flows still
+ * move by the shared translation). */
+static int push_nat(struct gw_cluster *c)
+{
+	const char *argv[] = { "XADD", "gw:nat", "MAXLEN", "~", NAT_STREAM_MAX, "*",
+			       "node", c->node, "nat", c->nat_hex };
+	const char **const v[1] = { argv };
+	int argc = 10, n, i, err;
+	redisReply *rep;
+
+	for (i = 0; i < NAT_PUSH_MAX; i++) {
+		n = c->hooks.nat_take(c->hooks.arg, c->nat_buf, NAT_BATCH);
+		if (n <= 0)
+			return n;
+		gw_cluster_nat_encode(c->nat_buf, (size_t)n, c->nat_hex);
+		err = exchange(c, 1, &argc, v, &rep);
+		if (err)
+			return err;
+		freeReplyObject(rep);
+		pthread_mutex_lock(&c->lock);
+		c->st.nat_published += (__u64)n;
+		pthread_mutex_unlock(&c->lock);
+		if (n < NAT_BATCH)
+			break;
+	}
+	return 0;
+}
+
+/* One gw:nat entry ([id, [field, value, ...]]): its flows to the hook
+ * unless this node wrote it. Returns 0, or -EPROTO when it is no entry
+ * (the rest of the answer is not read). */
+static int nat_entry(struct gw_cluster *c, const redisReply *e)
+{
+	const redisReply *id, *fl, *node = NULL, *nat = NULL;
+	size_t i;
+	int n;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+		return -EPROTO;
+	id = e->element[0];
+	fl = e->element[1];
+	if (id->type != REDIS_REPLY_STRING || !id->len || id->len >= NAT_ID_MAX ||
+	    strspn(id->str, "0123456789-") != id->len || fl->type != REDIS_REPLY_ARRAY)
+		return -EPROTO;
+	memcpy(c->nat_last, id->str, id->len + 1);
+	for (i = 0; i + 1 < fl->elements; i += 2) {
+		const redisReply *k = fl->element[i], *val = fl->element[i + 1];
+
+		if (k->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING)
+			continue;
+		if (!strcmp(k->str, "node"))
+			node = val;
+		else if (!strcmp(k->str, "nat"))
+			nat = val;
+	}
+	if (!node || !nat || (node->len == strlen(c->node) && !strcmp(node->str, c->node)))
+		return 0;
+	n = gw_cluster_nat_parse(nat->str, nat->len, c->nat_buf, NAT_BATCH);
+	if (n <= 0 || !c->hooks.nat_put)
+		return 0;
+	n = c->hooks.nat_put(c->hooks.arg, c->nat_buf, (size_t)n);
+	if (n > 0) {
+		pthread_mutex_lock(&c->lock);
+		c->st.nat_imported += (__u64)n;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return 0;
+}
+
+/* Reads the gw:nat entries after the last one read and imports the other
+ * nodes' flows. Returns 0 or -errno. */
+static int pull_nat(struct gw_cluster *c)
+{
+	const char *argv[] = { "XREAD", "COUNT", NAT_READ_COUNT, "STREAMS", "gw:nat",
+			       c->nat_last };
+	const char **const v[1] = { argv };
+	const redisReply *s, *entries;
+	int argc = 6, err;
+	redisReply *rep;
+	size_t i;
+
+	err = exchange(c, 1, &argc, v, &rep);
+	if (err)
+		return err;
+	/* nil: nothing new; else [[gw:nat, [entry, ...]]] */
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+	    (s = rep->element[0])->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
+	    (entries = s->element[1])->type == REDIS_REPLY_ARRAY)
+		for (i = 0; i < entries->elements; i++)
+			if (nat_entry(c, entries->element[i]))
+				break;
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* The `nat` work of a tick. Returns 0 or -errno. */
+static int sync_nat(struct gw_cluster *c)
+{
+	int err;
+
+	if (!__atomic_load_n(&c->nat_sync, __ATOMIC_ACQUIRE) || !c->nat_buf)
+		return 0;
+	err = c->hooks.nat_take ? push_nat(c) : 0;
+	return err ? err : pull_nat(c);
+}
+
+void gw_cluster_set_nat_sync(struct gw_cluster *c, int on)
+{
+	__atomic_store_n(&c->nat_sync, on, __ATOMIC_RELEASE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -705,7 +831,8 @@ static void *cluster_thread(void *arg)
 				continue;
 			next_beat = now + HEARTBEAT_NS;
 		}
-		poll_bans(c);
+		if (!poll_bans(c))
+			sync_nat(c);
 	}
 	gw_redis_close(c->conn);
 	c->conn = NULL;
@@ -762,6 +889,8 @@ static void cluster_free_fields(struct gw_cluster *c)
 	free(c->password_file);
 	free(c->bans);
 	free(c->leases);
+	free(c->nat_buf);
+	free(c->nat_hex);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->wake);
 	pthread_cond_destroy(&c->leased);
@@ -787,7 +916,10 @@ int gw_cluster_new(const struct gw_cfg *cfg, const struct gw_cluster_hooks *h,
 	if (h)
 		c->hooks = *h;
 	c->leases = calloc(LEASE_SETS * LEASE_WAYS, sizeof(*c->leases));
-	err = c->leases ? setup(c, &cfg->cluster) : -ENOMEM;
+	c->nat_buf = calloc(NAT_BATCH, sizeof(*c->nat_buf));
+	c->nat_hex = malloc(NAT_BATCH * GW_CLUSTER_NAT_HEX + 1);
+	strcpy(c->nat_last, "0");
+	err = c->leases && c->nat_buf && c->nat_hex ? setup(c, &cfg->cluster) : -ENOMEM;
 	if (!err) {
 		err = -pthread_create(&c->thread, NULL, cluster_thread, c);
 		if (!err)
@@ -914,6 +1046,10 @@ json_t *gw_cluster_status_json(struct gw_cluster *c)
 	json_object_set_new(o, "hash", json_string(c->hash));
 	json_object_set_new(o, "fallback_total", json_integer((json_int_t)c->st.fallback_total));
 	json_object_set_new(o, "bans", json_integer((json_int_t)c->n_bans));
+	json_object_set_new(o, "nat_sync", json_boolean(__atomic_load_n(&c->nat_sync,
+								       __ATOMIC_ACQUIRE)));
+	json_object_set_new(o, "nat_published", json_integer((json_int_t)c->st.nat_published));
+	json_object_set_new(o, "nat_imported", json_integer((json_int_t)c->st.nat_imported));
 	for (i = 0; i < c->n_nodes; i++) {
 		const struct node_seen *s = &c->nodes[i];
 		json_t *n = json_object();

@@ -11,6 +11,8 @@
  *   deadline, and a restarted node reads the bans still running;
  * - rate limits (routes[].rate_limit.scope: cluster): GCRA state in Redis,
  *   taken in batches of tokens by a Lua script (gw_cluster_rl_check);
+ * - `nat` state (cluster.nat_source): every node's new flows, in batches
+ *   every 100 ms, into a stream all nodes read and import;
  * - heartbeats: each node's name, config generation and hash every second,
  *   read back for `gwctl cluster status`.
  *
@@ -27,6 +29,7 @@
 
 #include "config/config.h"
 #include "core/addr.h"
+#include "core/natshare.h"
 
 struct gw_cluster;
 
@@ -35,6 +38,13 @@ struct gw_cluster_hooks {
 	 * node's, this one's too after a restart): ttl_ns from now. Returns 0
 	 * or -errno. */
 	int (*ban)(void *arg, const struct gw_cidr *prefix, __u64 ttl_ns);
+	/* With the NAT state shared (gw_cluster_set_nat_sync), on the
+	 * cluster thread every 100 ms: takes up to max of this node's new
+	 * `nat` flows into v (returns how many, or -errno), and hands over n
+	 * flows another node published (returns how many were written, or
+	 * -errno). Either may be NULL. */
+	int (*nat_take)(void *arg, struct gw_nat_share *v, size_t max);
+	int (*nat_put)(void *arg, const struct gw_nat_share *v, size_t n);
 	void *arg;
 };
 
@@ -57,6 +67,10 @@ int gw_cluster_changed(const struct gw_cluster *c, const struct gw_cfg *cfg);
  * file's text (hashed with SHA-256). Any thread. */
 void gw_cluster_set_config(struct gw_cluster *c, unsigned int generation, const char *text,
 			   size_t len);
+
+/* Shares this node's `nat` flows through Redis and imports the other
+ * nodes' (cluster.nat_source set), or stops doing so. Any thread. */
+void gw_cluster_set_nat_sync(struct gw_cluster *c, int on);
 
 /* Queues a ban made on this node for every node (any thread, never
  * blocks). Returns 0 or -ENOSPC when 1024 bans wait already. */
@@ -108,6 +122,7 @@ struct gw_cluster_stats {
 	__u64 leases;		/* lease scripts run */
 	__u64 shared_decisions;	/* rate-limit decisions on shared state */
 	__u64 bans_published, bans_imported;
+	__u64 nat_published, nat_imported;	/* `nat` flows */
 };
 
 void gw_cluster_stats(struct gw_cluster *c, struct gw_cluster_stats *st);

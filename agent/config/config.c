@@ -597,6 +597,7 @@ static const struct kw_table redis_table = { "redis", sizeof(struct gw_cfg_redis
 static const struct kw cluster_kws[] = {
 	STR(struct gw_cfg_cluster, node, "node", 0),
 	TABLE(struct gw_cfg_cluster, redis, "redis", KW_REQUIRED, &redis_table),
+	LISTP(struct gw_cfg_cluster, nat_source, "nat_source", 0, K_IP, sizeof(struct gw_ip)),
 	KW_END,
 };
 static const struct kw_table cluster_table = { "cluster", sizeof(struct gw_cfg_cluster),
@@ -1707,6 +1708,29 @@ static int node_name_ok(const char *n)
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
 }
 
+/* cluster.nat_source: one unicast address per family at most. */
+static void check_nat_source(struct parse_ctx *c, const struct gw_cfg_cluster *cl)
+{
+	static const __be32 zero[4];
+	char buf[GW_ADDR_STRLEN];
+	int seen[2] = { 0, 0 };
+	size_t i;
+
+	for (i = 0; i < cl->n_nat_source; i++) {
+		const struct gw_ip *ip = &cl->nat_source[i];
+		const unsigned char *b = (const unsigned char *)ip->addr;
+		int v6 = ip->family == GW_FAMILY_V6;
+
+		if (seen[v6]++)
+			pos_error(c, &cl->nat_source_pos, "nat_source: one IPv%d address at most",
+				  v6 ? 6 : 4);
+		if (!memcmp(ip->addr, zero, sizeof(zero)) || (!v6 && (b[0] >= 224 || b[0] == 127)) ||
+		    (v6 && (b[0] == 0xff || (!memcmp(b, zero, 15) && b[15] == 1))))
+			pos_error(c, &cl->nat_source_pos, "nat_source: %s is no unicast address",
+				  gw_ip_str(ip, buf, sizeof(buf)));
+	}
+}
+
 /* cluster: its address and names; scope: cluster needs the section. */
 static void check_cluster(struct parse_ctx *c, const struct gw_cfg *cfg)
 {
@@ -1725,6 +1749,7 @@ static void check_cluster(struct parse_ctx *c, const struct gw_cfg *cfg)
 					  "cluster needs a cluster section");
 		return;
 	}
+	check_nat_source(c, cl);
 	if (cl->node && !node_name_ok(cl->node))
 		pos_error(c, &cl->pos, "cluster: node must be 1 to %d characters of "
 			  "A-Z a-z 0-9 . _ -", GW_CFG_NODE_MAX);

@@ -432,6 +432,11 @@ struct gw_cfg_cluster {
 	struct gw_cfg_pos pos;	/* line 0: no cluster section */
 	char *node;		/* NULL: the hostname */
 	struct gw_cfg_redis redis;
+	/* the source of `nat` flows on every node (one per family; none: the
+	 * egress interface's) and the NAT state shared through Redis */
+	struct gw_ip *nat_source;
+	size_t n_nat_source;
+	struct gw_cfg_pos nat_source_pos;
 };
 
 struct gw_cfg {

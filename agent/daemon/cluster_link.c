@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/cluster_link.h"
 #include "core/log.h"
@@ -21,12 +22,62 @@ static int ban_from_cluster(void *arg, const struct gw_cidr *prefix, __u64 ttl_n
 	return gw_ban_add(k->filter, prefix, ttl_ns, GW_ORIGIN_BAN);
 }
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+/* The datapath's new `nat` flows, for Redis. Returns how many, or -errno. */
+static int nat_take(void *arg, struct gw_nat_share *v, size_t max)
+{
+	struct gw_cluster_link *k = arg;
+	struct gw_natsync_reader *r = __atomic_load_n(&k->nat_reader, __ATOMIC_ACQUIRE);
+
+	return r ? gw_natsync_read(r, v, max) : 0;
+}
+
+/* Another node's `nat` flows, into gw_ct and gw_nat. Returns how many
+ * were written, or -errno. */
+static int nat_put(void *arg, const struct gw_nat_share *v, size_t n)
+{
+	struct gw_cluster_link *k = arg;
+
+	return k->maps ? gw_natsync_import(&k->maps->lb, v, n, mono_ns()) : 0;
+}
+
+/* cluster.nat_source into the datapath (cleared without it) and the ring
+ * reader the thread takes the new flows from. Returns the number of
+ * addresses (0: no sharing), or -errno. */
+static int nat_source_apply(struct gw_cluster_link *k, const struct gw_cfg *cfg)
+{
+	size_t n = cfg->cluster.pos.line ? cfg->cluster.n_nat_source : 0;
+	struct gw_natsync_reader *r;
+	int err;
+
+	if (!k->maps || k->maps->nat_src < 0)
+		return n ? -ENODEV : 0;
+	err = gw_natsync_source_set(k->maps->nat_src, k->maps->config, cfg->cluster.nat_source,
+				    n);
+	if (err || !n || k->nat_reader)
+		return err ? err : (int)n;
+	err = gw_natsync_reader_new(k->maps->nat_events, &r);
+	if (err)
+		return err;
+	__atomic_store_n(&k->nat_reader, r, __ATOMIC_RELEASE);
+	return (int)n;
+}
+
 int gw_cluster_link_apply(struct gw_cluster_link *k, const struct gw_cfg *cfg,
 			  unsigned int generation, char *msg, size_t len)
 {
-	struct gw_cluster_hooks h = { .ban = ban_from_cluster, .arg = k };
+	struct gw_cluster_hooks h = {
+		.ban = ban_from_cluster, .nat_take = nat_take, .nat_put = nat_put, .arg = k,
+	};
 	struct gw_cluster *c = cluster_of(k);
-	int err;
+	int err, nat = nat_source_apply(k, cfg);
 
 	__atomic_store_n(&k->ban_shared, cfg->cluster.pos.line &&
 			 cfg->filter.ban.scope == GW_SCOPE_CLUSTER, __ATOMIC_RELEASE);
@@ -52,6 +103,11 @@ int gw_cluster_link_apply(struct gw_cluster_link *k, const struct gw_cfg *cfg,
 		__atomic_store_n(&k->cluster, c, __ATOMIC_RELEASE);
 	}
 	gw_cluster_set_config(c, generation, cfg->text, cfg->text_len);
+	gw_cluster_set_nat_sync(c, nat > 0);
+	if (nat < 0) {
+		snprintf(msg, len, "cluster: cannot share the nat state: %s", strerror(-nat));
+		return nat;
+	}
 	return 0;
 }
 
@@ -59,6 +115,8 @@ void gw_cluster_link_stop(struct gw_cluster_link *k)
 {
 	gw_cluster_free(cluster_of(k));
 	k->cluster = NULL;
+	gw_natsync_reader_free(k->nat_reader);
+	k->nat_reader = NULL;
 }
 
 int gw_cluster_link_ban(void *arg, const struct gw_cidr *prefix, __u64 duration_ns)
@@ -112,6 +170,15 @@ int gw_cluster_link_ban_node(void *arg, const struct gw_cidr *prefix, char *buf,
 	return c ? gw_cluster_ban_node(c, prefix, buf, len) : -ENOENT;
 }
 
+/* A counter with direction="published" and "imported". */
+static void both_ways(FILE *f, const char *name, const char *help, __u64 published,
+		      __u64 imported)
+{
+	gw_prom_header(f, name, "counter", help);
+	fprintf(f, "%s{direction=\"published\"} %llu\n", name, (unsigned long long)published);
+	fprintf(f, "%s{direction=\"imported\"} %llu\n", name, (unsigned long long)imported);
+}
+
 void gw_cluster_link_metrics(struct gw_cluster_link *k, FILE *f)
 {
 	struct gw_cluster *c = cluster_of(k);
@@ -133,12 +200,11 @@ void gw_cluster_link_metrics(struct gw_cluster_link *k, FILE *f)
 		       "Rate-limit decisions made on the cluster's shared state.");
 	fprintf(f, "gw_cluster_shared_decisions_total %llu\n",
 		(unsigned long long)st.shared_decisions);
-	gw_prom_header(f, "gw_cluster_bans_total", "counter",
-		       "Bans published to and read from the cluster.");
-	fprintf(f, "gw_cluster_bans_total{direction=\"published\"} %llu\n",
-		(unsigned long long)st.bans_published);
-	fprintf(f, "gw_cluster_bans_total{direction=\"imported\"} %llu\n",
-		(unsigned long long)st.bans_imported);
+	both_ways(f, "gw_cluster_bans_total", "Bans published to and read from the cluster.",
+		  st.bans_published, st.bans_imported);
+	both_ways(f, "gw_cluster_nat_flows_total",
+		  "`nat` flows published to and imported from the cluster.", st.nat_published,
+		  st.nat_imported);
 }
 
 static int cmd_cluster_status(struct gw_cmd_call *call, json_t **out)

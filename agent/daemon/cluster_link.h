@@ -3,7 +3,9 @@
  * gwd's side of the cluster (cluster/cluster.h): starts the cluster thread
  * for the config's cluster section, hands the L7 runtime its hooks (bans
  * published, scope: cluster limits decided on shared state), writes bans
- * read from Redis into the XDP ban maps, and serves `cluster status`.
+ * read from Redis into the XDP ban maps, shares the `nat` flows (cluster.
+ * nat_source: the datapath's new flows out, the other nodes' into gw_ct
+ * and gw_nat) and serves `cluster status`.
  *
  * The gw_cluster lives until gwd exits: L7 workers call into it without a
  * lock, so a reload never frees it. A reload that adds the section starts
@@ -15,12 +17,16 @@
 #include <stdio.h>
 #include "cluster/cluster.h"
 #include "core/cmd.h"
+#include "dp/dp.h"
 #include "dp/filter.h"
+#include "dp/natsync.h"
 #include "l7/l7limit.h"
 
 struct gw_cluster_link {
 	struct gw_cluster *cluster;	/* atomic; NULL: no cluster section yet */
 	const struct gw_filter_maps *filter;
+	const struct gw_dp_maps *maps;	/* cluster.nat_source, `nat` state */
+	struct gw_natsync_reader *nat_reader;	/* atomic; the cluster thread's */
 	int ban_shared;			/* atomic: filter.ban.scope is cluster */
 };
 

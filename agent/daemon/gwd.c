@@ -325,6 +325,7 @@ static void cluster_apply(struct gwd *g)
 	int err;
 
 	g->cluster.filter = &g->maps.filter;
+	g->cluster.maps = &g->maps;
 	err = gw_cluster_link_apply(&g->cluster, &g->cfg, g->generation, msg, sizeof(msg));
 	if (err)
 		problem(g, err, "%s", msg);

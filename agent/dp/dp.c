@@ -1174,6 +1174,8 @@ static const struct {
 	{ "gw_svc_stats", offsetof(struct gw_dp_maps, svc_stats) },
 	{ "gw_backend_stats", offsetof(struct gw_dp_maps, backend_stats) },
 	{ "gw_backend_stats", offsetof(struct gw_dp_maps, lb.backend_stats) },
+	{ "gw_nat_src", offsetof(struct gw_dp_maps, nat_src) },
+	{ "gw_nat_events", offsetof(struct gw_dp_maps, nat_events) },
 };
 
 #define N_SLOTS (sizeof(map_slots) / sizeof(map_slots[0]))

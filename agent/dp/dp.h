@@ -109,6 +109,7 @@ struct gw_dp_maps {
 	struct gw_lb_maps lb;
 	int ifaddr;
 	int stats, svc_stats, backend_stats;
+	int nat_src, nat_events;	/* cluster.nat_source, new `nat` flows */
 };
 
 /* Opens every pinned map under pin_root (bpf_obj_get). -ENOENT (with a

@@ -106,7 +106,7 @@ static __always_inline __u32 gw_svc_nat(struct gw_pkt *p, const struct gw_config
 		__builtin_memcpy(t->src, ct->nat_addr, 16);
 		port = ct->nat_port;
 	} else {
-		if (gw_src_addr(t->fib.ifindex, p->flow.family, t->src))
+		if (gw_nat_src_addr(t->fib.ifindex, p->flow.family, t->src))
 			return GW_R_DROP_NO_SRC_ADDR;
 		if (ct)
 			hash = gw_flow_hash(&p->flow);
@@ -235,6 +235,7 @@ static __noinline __u32 gw_icmp_to_vip_tc(struct gw_pkt *p, struct gw_fwd *fwd)
 #define GW_NR_NONE 0	/* no reply of a `nat` flow */
 #define GW_NR_ICMP 1	/* an ICMP error: gw_icmp_from_backend() decides */
 #define GW_NR_REPLY 2	/* a reply found in gw_nat */
+#define GW_NR_ORPHAN 3	/* to cluster.nat_source, no entry (yet): dropped */
 
 /* What gw_nat_reply_run() is to do with the packet: a reply from a backend
  * of a `nat` service, an ICMP error that may be about one, or neither.
@@ -258,7 +259,12 @@ static __always_inline int gw_nat_reply_kind(const struct gw_pkt *p, const struc
 	if (port < min || port - min >= span)
 		return GW_NR_NONE;
 	*natp = bpf_map_lookup_elem(&gw_nat, &p->flow);
-	return *natp ? GW_NR_REPLY : GW_NR_NONE;
+	if (*natp)
+		return GW_NR_REPLY;
+	/* A reply of a flow another node translated, before its entry came
+	 * through Redis: the stack (nat_source is a local address) would
+	 * reset the backend's connection; dropped, the backend sends again. */
+	return gw_is_nat_src(p->flow.family, p->flow.daddr) ? GW_NR_ORPHAN : GW_NR_NONE;
 }
 
 /* A reply from a backend of a `nat` service (kind from gw_nat_reply_kind):
@@ -270,6 +276,8 @@ static __always_inline __u32 gw_nat_reply_run(struct gw_pkt *p, int kind, struct
 	if (kind == GW_NR_ICMP)
 		return hook == GW_HOOK_XDP ? gw_icmp_from_backend_xdp(p, fwd) :
 					     gw_icmp_from_backend_tc(p, fwd);
+	if (kind == GW_NR_ORPHAN)
+		return GW_R_DROP_NAT_NO_ENTRY;
 	if (kind != GW_NR_REPLY || !nat)
 		return GW_R_NONE;
 	if (p->ttl <= 1)

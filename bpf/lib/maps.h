@@ -141,6 +141,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gw_ifaddr SEC(".maps");
 
+/* cluster.nat_source (key 0): the source of `nat` flows on every node of
+ * a cluster; flags 0 (the default) leaves it to the egress interface. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_ifaddr);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_nat_src SEC(".maps");
+
+/* New `nat` flows (struct gw_nat_event) for gwd to share with the other
+ * nodes, written only while GW_CFG_F_NAT_SYNC is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, GW_NAT_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gw_nat_events SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);

@@ -19,6 +19,7 @@
 #include "maps.h"
 #include "csum.h"
 #include "scratch.h"
+#include "fwd.h"
 
 /* Bound of a header offset the datapath accepts (Ethernet + IPv4 options
  * or IPv6 extensions stay far below it); keeps the verifier's ranges tight. */
@@ -193,6 +194,54 @@ static __always_inline void gw_nat_range(const struct gw_config *cfg, __u32 *min
 	*span = hi - lo + 1;
 }
 
+/* The source address of a `nat` flow of family leaving through ifindex:
+ * cluster.nat_source when it has that family (every node translates the
+ * same way), else the interface's own. Returns 0, or -1 when there is
+ * none. */
+static __always_inline int gw_nat_src_addr(__u32 ifindex, __u8 family, __be32 *src)
+{
+	__u32 zero = 0;
+	struct gw_ifaddr *ns = bpf_map_lookup_elem(&gw_nat_src, &zero);
+
+	if (ns && family == GW_FAMILY_V4 && (ns->flags & GW_IFADDR_F_V4)) {
+		src[0] = ns->v4;
+		src[1] = src[2] = src[3] = 0;
+		return 0;
+	}
+	if (ns && family == GW_FAMILY_V6 && (ns->flags & GW_IFADDR_F_V6)) {
+		__builtin_memcpy(src, ns->v6, 16);
+		return 0;
+	}
+	return gw_src_addr(ifindex, family, src);
+}
+
+/* 1 when addr (of family) is cluster.nat_source. */
+static __always_inline int gw_is_nat_src(__u8 family, const __be32 *addr)
+{
+	__u32 zero = 0;
+	struct gw_ifaddr *ns = bpf_map_lookup_elem(&gw_nat_src, &zero);
+
+	if (!ns)
+		return 0;
+	if (family == GW_FAMILY_V4)
+		return (ns->flags & GW_IFADDR_F_V4) && ns->v4 == addr[0];
+	return (ns->flags & GW_IFADDR_F_V6) && gw_addr_eq(ns->v6, addr);
+}
+
+/* Hands a new reverse entry to gwd for the other nodes (gw_nat_events);
+ * a full ring loses it (the flow then survives a move only by the shared
+ * translation). */
+static __always_inline void gw_nat_publish(const struct gw_flow *key, const struct gw_nat *val)
+{
+	struct gw_nat_event *ev = bpf_ringbuf_reserve(&gw_nat_events, sizeof(*ev), 0);
+
+	if (!ev)
+		return;
+	__builtin_memcpy(&ev->rev, key, sizeof(*key));
+	__builtin_memcpy(&ev->nat, val, sizeof(*val));
+	bpf_ringbuf_submit(ev, 0);
+}
+
 /* Chooses the gateway's source port of a new translated flow and inserts
  * its reverse entry: key = the backend's reply (backend:port -> t->src:port).
  * The first candidate comes from the flow hash, later ones from rehashing;
@@ -225,8 +274,11 @@ static __always_inline __be16 gw_nat_alloc(const struct gw_config *cfg, const st
 
 	for (i = 0; i < GW_NAT_PORT_TRIES; i++) {
 		key->dport = bpf_htons((__u16)(min + hash % span));
-		if (!bpf_map_update_elem(&gw_nat, key, val, BPF_NOEXIST))
+		if (!bpf_map_update_elem(&gw_nat, key, val, BPF_NOEXIST)) {
+			if (cfg->flags & GW_CFG_F_NAT_SYNC)
+				gw_nat_publish(key, val);
 			return key->dport;
+		}
 		cur = bpf_map_lookup_elem(&gw_nat, key);
 		if (cur && cur->client_port == val->client_port &&
 		    cur->vip_port == val->vip_port && cur->svc_id == svc_id &&

@@ -39,6 +39,9 @@ struct gw_gcra {
 /* Some interface in gw_ifaddr has GW_IFADDR_F_XDP_SLOW: XDP checks the
  * egress of every packet it forwards. Set and cleared by gwd. */
 #define GW_CFG_F_XDP_SLOW_ANY (1u << 3)
+/* cluster.nat_source is set: every new `nat` flow's entries go to
+ * gw_nat_events for the other nodes (docs/cluster.md). Set by gwd. */
+#define GW_CFG_F_NAT_SYNC (1u << 4)
 
 struct gw_config {
 	__u32 flags;		/* GW_CFG_F_* */
@@ -235,8 +238,18 @@ struct gw_nat {
 	__u32 pad;
 };
 
+/* A new `nat` flow, as the datapath tells gwd through gw_nat_events (ring
+ * buffer) when GW_CFG_F_NAT_SYNC is set: its reverse entry (key and value
+ * of gw_nat). The client's 5-tuple and the translation follow from it. */
+struct gw_nat_event {
+	struct gw_flow rev;	/* backend:port -> nat source:port */
+	struct gw_nat nat;
+};
+
 /* Addresses of the gateway's interfaces (gw_ifaddr, hash, key ifindex):
- * the source of translated and encapsulated packets leaving there. */
+ * the source of translated and encapsulated packets leaving there. The
+ * same record in gw_nat_src (array, key 0) is cluster.nat_source: when it
+ * has the flow's family, the source of every `nat` flow instead. */
 struct gw_ifaddr {
 	__be32 v4;
 	__be32 v6[4];
@@ -316,7 +329,8 @@ struct gw_counter {
 	X(DROP_UNROUTABLE, DROP, "unroutable")      /* FIB: blackhole etc. */      \
 	X(DROP_MTU, DROP, "mtu")                    /* too big after encap */      \
 	X(DROP_ENCAP, DROP, "encap")                /* headroom/adjust failed */\
-	X(DROP_NO_TC_HELPER, DROP, "no_tc_helper")  /* needed gw_tc_neigh */
+	X(DROP_NO_TC_HELPER, DROP, "no_tc_helper")  /* needed gw_tc_neigh */\
+	X(DROP_NAT_NO_ENTRY, DROP, "nat_no_entry")  /* reply to nat_source: no entry */
 
 #define GW_REASON_ENUM(name, act, label) GW_R_##name,
 enum gw_reason { GW_REASONS(GW_REASON_ENUM) GW_R_MAX };
@@ -345,6 +359,7 @@ GW_ASSERT_SIZE(gw_backend, 32);
 GW_ASSERT_SIZE(gw_flow, 40);
 GW_ASSERT_SIZE(gw_ct, 40);
 GW_ASSERT_SIZE(gw_nat, 48);
+GW_ASSERT_SIZE(gw_nat_event, 88);
 GW_ASSERT_SIZE(gw_ifaddr, 24);
 GW_ASSERT_SIZE(gw_counter, 16);
 

@@ -57,6 +57,10 @@
 #define GW_IFADDR_MAX 256
 #endif
 
+/* gw_nat_events: room for ~10000 new `nat` flows between two reads of
+ * gwd's (every 100 ms). A power of 2. */
+#define GW_NAT_EVENTS_BYTES (1u << 20)
+
 /* Parser bounds. */
 #define GW_VLAN_MAX_DEPTH 2	/* 802.1ad + 802.1Q (QinQ) */
 #define GW_IPV6_EXT_MAX 6	/* extension headers walked before giving up */

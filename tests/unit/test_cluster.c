@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "cluster/cluster.h"
@@ -95,6 +96,107 @@ static void test_config(void **state)
 	assert_int_equal(load(HEAD "cluster: { redis: { address: 1.2.3.4:6379 }, nope: 1 }\n",
 			      &cfg, &errs), -EINVAL);
 	gw_cfg_errors_free(&errs);
+}
+
+static void test_nat_source(void **state)
+{
+	struct gw_cfg_errors errs;
+	struct gw_cfg cfg;
+
+	assert_int_equal(load(HEAD "cluster: { redis: 1.2.3.4:6379, nat_source: [198.18.77.1,"
+			      " 'fd00:77::1'] }\n", &cfg, &errs), 0);
+	assert_int_equal(cfg.cluster.n_nat_source, 2);
+	assert_int_equal(cfg.cluster.nat_source[0].family, 4);
+	assert_int_equal(cfg.cluster.nat_source[1].family, 6);
+	gw_cfg_free(&cfg);
+	gw_cfg_errors_free(&errs);
+
+	assert_int_equal(load(HEAD "cluster: { redis: 1.2.3.4:6379 }\n", &cfg, &errs), 0);
+	assert_int_equal(cfg.cluster.n_nat_source, 0);
+	gw_cfg_free(&cfg);
+	gw_cfg_errors_free(&errs);
+
+	assert_int_equal(load(HEAD "cluster: { redis: 1.2.3.4:6379, nat_source: [198.18.77.1,"
+			      " 198.18.77.2] }\n", &cfg, &errs), -EINVAL);
+	assert_true(has(&errs, "nat_source: one IPv4 address at most"));
+	gw_cfg_errors_free(&errs);
+	assert_int_equal(load(HEAD "cluster: { redis: 1.2.3.4:6379, nat_source: ['::1', '::2'"
+			      "] }\n", &cfg, &errs), -EINVAL);
+	assert_true(has(&errs, "one IPv6 address at most"));
+	assert_true(has(&errs, "::1 is no unicast address"));
+	gw_cfg_errors_free(&errs);
+	assert_int_equal(load(HEAD "cluster: { redis: 1.2.3.4:6379, nat_source: [0.0.0.0] }\n",
+			      &cfg, &errs), -EINVAL);
+	assert_true(has(&errs, "0.0.0.0 is no unicast address"));
+	gw_cfg_errors_free(&errs);
+	assert_int_equal(load(HEAD "cluster: { redis: 1.2.3.4:6379, nat_source: [224.0.0.1] }\n",
+			      &cfg, &errs), -EINVAL);
+	assert_true(has(&errs, "is no unicast address"));
+	gw_cfg_errors_free(&errs);
+	assert_int_equal(load(HEAD "cluster: { redis: 1.2.3.4:6379, nat_source: ['ff02::1'] }\n",
+			      &cfg, &errs), -EINVAL);
+	assert_true(has(&errs, "is no unicast address"));
+	gw_cfg_errors_free(&errs);
+	assert_int_equal(load(HEAD "cluster: { redis: 1.2.3.4:6379, nat_source: [gw.example] }\n",
+			      &cfg, &errs), -EINVAL);
+	assert_true(has(&errs, "not an IPv4 or IPv6 address"));
+	gw_cfg_errors_free(&errs);
+	assert_int_equal(load(HEAD "cluster: { redis: 1.2.3.4:6379, nat_source: 198.18.77.1 }\n",
+			      &cfg, &errs), -EINVAL);
+	assert_true(has(&errs, "expected a list"));
+	gw_cfg_errors_free(&errs);
+}
+
+static void test_nat_wire(void **state)
+{
+	struct gw_nat_share v[2], back[3];
+	char hex[3 * GW_CLUSTER_NAT_HEX + 1];
+	size_t len;
+
+	memset(v, 0, sizeof(v));
+	v[0].family = 4;
+	v[0].proto = 6;
+	v[0].client[0] = htonl(0xc6130002);
+	v[0].vip[0] = htonl(0xc6336446);
+	v[0].backend[0] = htonl(0xc6120002);
+	v[0].nat[0] = htonl(0xc6124d01);
+	v[0].client_port = htons(46000);
+	v[0].vip_port = htons(80);
+	v[0].backend_port = htons(8080);
+	v[0].nat_port = htons(3333);
+	v[1] = v[0];
+	v[1].family = 6;
+	v[1].proto = 17;
+	v[1].client[3] = htonl(2);
+	len = gw_cluster_nat_encode(v, 2, hex);
+	assert_int_equal(len, 2 * GW_CLUSTER_NAT_HEX);
+	assert_int_equal(strlen(hex), len);
+	assert_memory_equal(hex, "0406c6130002", 12);
+	assert_int_equal(gw_cluster_nat_parse(hex, len, back, 3), 2);
+	assert_memory_equal(back, v, sizeof(v));
+	assert_int_equal(gw_cluster_nat_parse(hex, 0, back, 3), 0);
+	/* too many, a bad length, bad hex, uppercase, a bad family or port */
+	assert_int_equal(gw_cluster_nat_parse(hex, len, back, 1), -EINVAL);
+	assert_int_equal(gw_cluster_nat_parse(hex, len - 1, back, 3), -EINVAL);
+	hex[5] = 'g';
+	assert_int_equal(gw_cluster_nat_parse(hex, len, back, 3), -EINVAL);
+	hex[5] = 'C';
+	assert_int_equal(gw_cluster_nat_parse(hex, len, back, 3), -EINVAL);
+	v[0].family = 5;
+	gw_cluster_nat_encode(v, 1, hex);
+	assert_int_equal(gw_cluster_nat_parse(hex, GW_CLUSTER_NAT_HEX, back, 3), -EINVAL);
+	v[0].family = 4;
+	v[0].proto = 1;
+	gw_cluster_nat_encode(v, 1, hex);
+	assert_int_equal(gw_cluster_nat_parse(hex, GW_CLUSTER_NAT_HEX, back, 3), -EINVAL);
+	v[0].proto = 6;
+	v[0].nat_port = 0;
+	gw_cluster_nat_encode(v, 1, hex);
+	assert_int_equal(gw_cluster_nat_parse(hex, GW_CLUSTER_NAT_HEX, back, 3), -EINVAL);
+	v[0].nat_port = htons(1);
+	v[0].vip[2] = 1;	/* an IPv4 address with more bytes */
+	gw_cluster_nat_encode(v, 1, hex);
+	assert_int_equal(gw_cluster_nat_parse(hex, GW_CLUSTER_NAT_HEX, back, 3), -EINVAL);
 }
 
 static void test_redisaddr(void **state)
@@ -259,6 +361,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_redisaddr),
+		cmocka_unit_test(test_nat_source),
+		cmocka_unit_test(test_nat_wire),
 		cmocka_unit_test(test_wire),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_fallback),
