@@ -194,6 +194,17 @@ struct {
 	__uint(max_entries, 1u << GW_RL_LEASE_BITS);
 } gw_rl_lease SEC(".maps");
 
+/* Sources the rate limiter saw this epoch, per CPU (ratelimit.h:
+ * gw_rl_seen): cells of eight 8-bit epoch stamps, 32 KiB per CPU. Not
+ * pinned. */
+#define GW_RL_SEEN_BITS 12
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1u << GW_RL_SEEN_BITS);
+} gw_rl_seen_map SEC(".maps");
+
 /* The last FIB answer toward each backend, per CPU (fwd.h:
  * gw_fib_lookup_be). Not pinned: a new datapath starts empty. */
 struct gw_fib_ent {

@@ -90,6 +90,18 @@ static __always_inline __u32 gw_rl_lease_size(const struct gw_gcra *g)
 	return n > GW_RL_LEASE_MAX ? GW_RL_LEASE_MAX : (__u32)n;
 }
 
+/* A source that has no entry in the table yet is inserted at its second
+ * packet on a CPU within an epoch of 2^GW_RL_EPOCH_SHIFT ns, not at its
+ * first: a spoofed flood's one-packet sources cost no LRU insert (and
+ * evict no one). The first packet of a source not in the table passes
+ * uncharged, at most once per CPU and epoch (~119/s per CPU). Only for
+ * buckets whose interval is at most 1/64 of an epoch: that is at most 1/64
+ * of the rate more (docs/datapath-l3.md). gw_rl_seen_map remembers the
+ * sources of the epoch (never forgets one within it: a collision only
+ * makes a source look seen, i.e. inserted at once, as without this). */
+#define GW_RL_EPOCH_SHIFT 23
+#define GW_RL_DEFER_MAX_T ((1ull << GW_RL_EPOCH_SHIFT) / 64)
+
 /* A bucket may be run on the coarse clock when its burst spans at least
  * this long: (burst - 1) * T + T = tolerance + interval. The coarse clock's
  * lag (at most GW_COARSE_LAG_NS) then admits at most lag / T packets more
@@ -123,6 +135,7 @@ struct gw_rl_ctx {
 	__u8 on;		/* a bucket applies */
 	__u8 v6;
 	__u8 precise;		/* a bucket needs bpf_ktime_get_ns() */
+	__u8 defer;		/* a new source's first packet may skip the table */
 	__be32 k4;		/* keys on this stack: kernels before 6.x refuse */
 	struct gw_rl_v6_key k6;	/* a global function's argument memory as a key */
 };
@@ -146,6 +159,7 @@ static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flag
 	rl->on = 1;
 	rl->precise = (rl->ipkt && !gw_gcra_coarse_ok(&cfg->rl_pkt)) ||
 		      (rl->isyn && !gw_gcra_coarse_ok(&cfg->rl_syn));
+	rl->defer = rl->ipkt <= GW_RL_DEFER_MAX_T && rl->isyn <= GW_RL_DEFER_MAX_T;
 	if (f->family == GW_FAMILY_V4) {
 		rl->v6 = 0;
 		rl->k4 = f->saddr[0];
@@ -156,6 +170,28 @@ static __always_inline void gw_rl_prepare(const struct gw_flow *f, __u8 tcp_flag
 		bits = 64;	/* an unset record must not pool all of IPv6 */
 	rl->v6 = 1;
 	gw_rl_v6_key_make(&rl->k6, f->saddr, bits);
+}
+
+/* Returns 1 when the bucket key k (4 words) was seen on this CPU in now's
+ * epoch, else 0 after marking it seen: two 8-bit stamps of the epoch in one
+ * 8-byte cell of gw_rl_seen_map (a blocked Bloom filter whose cells expire
+ * with the epoch; a stamp 255 epochs old reads as current: seen). */
+static __always_inline int gw_rl_seen(const __be32 *k, __u64 now)
+{
+	__u32 x = (__u32)k[0] ^ (__u32)k[1] ^ (__u32)k[2] ^ (__u32)k[3];
+	__u32 idx = (x * 0x9e3779b1u) >> (32 - GW_RL_SEEN_BITS);
+	__u32 h = x * 0x85ebca77u + 0x27d4eb2fu;
+	__u32 b1 = h >> 29, b2 = (h >> 26) & 7;
+	__u8 epoch = (__u8)((now >> GW_RL_EPOCH_SHIFT) % 255 + 1), *st;
+
+	st = bpf_map_lookup_elem(&gw_rl_seen_map, &idx);
+	if (!st)
+		return 1;	/* insert at once */
+	if (st[b1] == epoch && st[b2] == epoch)
+		return 1;
+	st[b1] = epoch;
+	st[b2] = epoch;
+	return 0;
 }
 
 /* Returns 1 when lease slot l holds the bucket of rl's key. */
@@ -234,6 +270,15 @@ static __always_inline __u32 gw_rl_apply(void *map, const void *key, const struc
 		n = gw_rl_lease_size(&cfg->rl_pkt);
 		if (n < 2)
 			l = NULL;
+	}
+	/* A source's first packet of the epoch on this CPU passes uncharged
+	 * (GW_RL_EPOCH_SHIFT): no table lookup (a miss is a few cache misses
+	 * into a table of a quarter million entries), no insert. */
+	if (rl->defer) {
+		__be32 k4[4] = { rl->k4, 0, 0, 0 };
+
+		if (!gw_rl_seen(rl->v6 ? rl->k6.addr : k4, now))
+			return GW_R_NONE;
 	}
 	s = bpf_map_lookup_elem(map, key);
 	/* Keeps clang from merging the v4 and v6 calls into one call site

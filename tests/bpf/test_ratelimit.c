@@ -138,10 +138,11 @@ static void clear_map(int fd, size_t ksize)
 	assert_int_equal(map_entries(fd, ksize), 0);
 }
 
-/* Empties every CPU's lease slots (no test inherits another's tokens). */
-static void clear_leases(void)
+/* Zeroes every CPU's entries of the per-CPU array fd: the lease slots and
+ * the seen-sources stamps (no test inherits another's). */
+static void clear_percpu(int fd)
 {
-	int fd = bpf_map__fd(skel->maps.gw_rl_lease), ncpu = libbpf_num_possible_cpus();
+	int ncpu = libbpf_num_possible_cpus();
 	struct bpf_map_info info = {};
 	__u32 ilen = sizeof(info), i;
 	void *zero;
@@ -157,7 +158,8 @@ static void clear_leases(void)
 
 static int reset(void **state)
 {
-	clear_leases();
+	clear_percpu(bpf_map__fd(skel->maps.gw_rl_lease));
+	clear_percpu(bpf_map__fd(skel->maps.gw_rl_seen_map));
 	clear_map(bpf_map__fd(skel->maps.gw_rl_v4), 4);
 	clear_map(bpf_map__fd(skel->maps.gw_rl_v6), 16);
 	set_limits(0, 0, 64);
@@ -483,6 +485,35 @@ static void test_lease_bound(void **state)
 	assert_int_equal(run_on(c1, 1, "198.18.7.1", (int)burst), burst - 2);
 }
 
+/* A fast bucket (interval <= 1/64 of the 8.4 ms epoch): a source not in
+ * the table is inserted at its second packet on a CPU within an epoch; its
+ * first passes uncharged, without a table lookup. */
+static void test_first_packet_deferred(void **state)
+{
+	const __u64 iv = 100000;	/* 10 000/s */
+	int fd4 = bpf_map__fd(skel->maps.gw_rl_v4);
+	struct gw_rl_state st;
+	struct gw_config cfg;
+	int i, hook;
+
+	assert_int_equal(gwt_config_get(skel, &cfg), 0);
+	cfg.rl_pkt.interval_ns = iv;
+	cfg.rl_pkt.tolerance_ns = 9999 * iv;	/* burst 10 000 */
+	assert_int_equal(gwt_config_set(skel, &cfg), 0);
+	for (hook = 0; hook < 2; hook++) {
+		const char *src = hook ? "198.18.8.2" : "198.18.8.1";
+
+		expect_n(hook, src, TCP_ACK, 1, GW_R_PASS_LOCAL);
+		assert_int_equal(lookup_v4(src, &st), -ENOENT);
+		/* the next packet inserts it, unless an epoch ended in
+		 * between (then the one after) */
+		for (i = 0; i < 3 && lookup_v4(src, &st); i++)
+			expect_n(hook, src, TCP_ACK, 1, GW_R_PASS_LOCAL);
+		assert_int_equal(lookup_v4(src, &st), 0);
+	}
+	assert_int_equal(map_entries(fd4, 4), 2);
+}
+
 static int setup(void **state)
 {
 	skel = gwt_open();
@@ -506,6 +537,7 @@ int main(void)
 		cmocka_unit_test_setup(test_lru_bounded, reset),
 		cmocka_unit_test_setup(test_exact_across_cpus, reset),
 		cmocka_unit_test_setup(test_lease_bound, reset),
+		cmocka_unit_test_setup(test_first_packet_deferred, reset),
 	};
 
 	return cmocka_run_group_tests_name("bpf_ratelimit", tests, setup, teardown);
