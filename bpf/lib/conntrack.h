@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Connection tracking of L4 services: gw_ct (LRU) maps the client's 5-tuple
- * as it reaches the VIP to its backend (and, for `nat`, to the gateway's
- * source address and port). An established flow costs one lookup; its
+ * as it reaches the VIP to its service, forwarding mode and backend (and,
+ * for `nat`, to the gateway's source address and port). An established
+ * flow costs one lookup (and no service lookup: lb.h gw_steer); its
  * entry is written again only when last_seen is more than a second old.
  * An entry whose backend slot was freed (GW_BE_F_VALID clear) or now serves
  * another service is stale: the flow picks a backend again. Draining
@@ -17,10 +18,11 @@
 
 #define GW_CT_REFRESH_NS 1000000000ull
 
-/* Returns the backend of an established flow of service `svc_id`, or NULL
- * when the flow is new or its entry is stale; *ctp gets the entry (NULL if
- * none). last_seen is refreshed at most once a second. */
-static __always_inline struct gw_backend *gw_ct_backend(struct gw_pkt *p, __u32 svc_id, __u64 now,
+/* Returns the backend of an established flow, or NULL when the flow is new
+ * or its entry is stale (its backend slot freed, or serving another
+ * service now); *ctp gets the entry (NULL if none): ct->svc_id is the
+ * flow's service. last_seen is refreshed at most once a second. */
+static __always_inline struct gw_backend *gw_ct_backend(struct gw_pkt *p, __u64 now,
 							struct gw_ct **ctp)
 {
 	struct gw_backend *be;
@@ -28,10 +30,10 @@ static __always_inline struct gw_backend *gw_ct_backend(struct gw_pkt *p, __u32 
 
 	ct = bpf_map_lookup_elem(&gw_ct, &p->flow);
 	*ctp = ct;
-	if (!ct || ct->svc_id != svc_id)
+	if (!ct)
 		return NULL;
 	be = bpf_map_lookup_elem(&gw_backends, &ct->backend_id);
-	if (!be || !(be->flags & GW_BE_F_VALID) || be->svc_id != svc_id)
+	if (!be || !(be->flags & GW_BE_F_VALID) || be->svc_id != ct->svc_id)
 		return NULL;
 	/* signed: a last_seen from the precise clock can be a few ms ahead
 	 * of this packet's coarse one (ctx.h: gw_clock) */
@@ -42,16 +44,17 @@ static __always_inline struct gw_backend *gw_ct_backend(struct gw_pkt *p, __u32 
 
 /* Records the flow's backend (and NAT source). Returns 0 or a negative
  * error of the map update. */
-static __always_inline int gw_ct_store(const struct gw_pkt *p, __u32 svc_id, __u32 be_id, __u64 now,
-				       const __be32 *nat_addr, __be16 nat_port,
+static __always_inline int gw_ct_store(const struct gw_pkt *p, const struct gw_svc *svc, __u32 be_id,
+				       __u64 now, const __be32 *nat_addr, __be16 nat_port,
 				       struct gw_lb_tmp *t)
 {
 	struct gw_ct *ct = &t->ct;
 
 	ct->backend_id = be_id;
-	ct->svc_id = svc_id;
+	ct->svc_id = svc->id;
 	ct->last_seen_ns = now;
 	ct->nat_port = nat_port;
+	ct->fwd = svc->fwd;
 	ct->pad0 = 0;
 	ct->pad1 = 0;
 	if (nat_addr) {

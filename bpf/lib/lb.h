@@ -69,7 +69,7 @@ static __always_inline __u32 gw_svc_ipip(struct gw_pkt *p, const struct gw_confi
 	if (gw_src_addr(t->fib.ifindex, family, t->src))
 		return GW_R_DROP_NO_SRC_ADDR;
 	if (!established)
-		gw_ct_store(p, svc->id, be_id, now, NULL, 0, t);
+		gw_ct_store(p, svc, be_id, now, NULL, 0, t);
 	if (family == GW_FAMILY_V6 && established)
 		hash = gw_flow_hash(&p->flow);
 	r = gw_ipip_encap(p, family, t->dst, t->src, hash, 1, hook);
@@ -113,7 +113,7 @@ static __always_inline __u32 gw_svc_nat(struct gw_pkt *p, const struct gw_config
 		port = gw_nat_alloc(cfg, p, be, be_id, svc->id, t, hash);
 		if (!port)
 			return GW_R_DROP_NAT_PORTS;
-		gw_ct_store(p, svc->id, be_id, now, t->src, port, t);
+		gw_ct_store(p, svc, be_id, now, t->src, port, t);
 	}
 	if (gw_l4_rewrite(p, t->src, t->dst, port, dport, 1, hook))
 		return GW_R_DROP_MALFORMED_L4;
@@ -150,21 +150,41 @@ static __always_inline __u32 gw_nat_reply_do(struct gw_pkt *p, const struct gw_n
 	return gw_fwd_finish(p, &t->fib, rc, fwd, GW_R_FWD_NAT_REPLY);
 }
 
-/* Steers a packet of service svc: its backend (conntrack, then Maglev),
- * then translation or encapsulation. Returns the verdict. */
+/* Steers a packet to the service VIP `key` (if there is one): its backend
+ * (conntrack, then Maglev), then translation or encapsulation. An
+ * established flow's entry names its service and forwarding mode: no
+ * service lookup (a service deleted or changed keeps its established flows
+ * while their backend slot stays its own; a changed mode applies to new
+ * flows). Returns the verdict, GW_R_NONE when no service matches. */
 static __always_inline __u32 gw_steer(struct gw_pkt *p, const struct gw_config *cfg,
-				      const struct gw_svc *svc, struct gw_fwd *fwd, __u64 now,
+				      const struct gw_svc_key *key, struct gw_fwd *fwd, __u64 now,
 				      const enum gw_hook hook)
 {
 	struct gw_lb_tmp *t = gw_lb_tmp_get();
+	const struct gw_svc *svc;
 	struct gw_backend *be;
+	struct gw_svc est;
 	struct gw_ct *ct;
 	__u32 be_id, hash = 0;
 	int established = 0;
 
 	if (!t)
 		return GW_R_PASS_LOCAL;
-	be = gw_ct_backend(p, svc->id, now, &ct);
+	be = gw_ct_backend(p, now, &ct);
+	if (be && ct->fwd) {
+		est.id = ct->svc_id;
+		est.ring_size = 0;
+		est.fwd = ct->fwd;
+		svc = &est;
+	} else {
+		svc = bpf_map_lookup_elem(&gw_services, key);
+		if (!svc)
+			return GW_R_NONE;
+		if (ct && ct->svc_id != svc->id)
+			be = NULL;
+	}
+	if (p->ttl <= 1)
+		return GW_R_PASS_TTL;
 	if (be) {
 		be_id = ct->backend_id;
 		established = 1;
@@ -189,15 +209,15 @@ static __always_inline __u32 gw_steer(struct gw_pkt *p, const struct gw_config *
 /* The steering and reply paths run as subprograms, one per hook: their
  * stack frames stay apart from the parser's and the filters'. */
 static __noinline __u32 gw_steer_xdp(struct gw_pkt *p, const struct gw_config *cfg,
-				     const struct gw_svc *svc, struct gw_fwd *fwd, __u64 now)
+				     const struct gw_svc_key *key, struct gw_fwd *fwd, __u64 now)
 {
-	return gw_steer(p, cfg, svc, fwd, now, GW_HOOK_XDP);
+	return gw_steer(p, cfg, key, fwd, now, GW_HOOK_XDP);
 }
 
 static __noinline __u32 gw_steer_tc(struct gw_pkt *p, const struct gw_config *cfg,
-				    const struct gw_svc *svc, struct gw_fwd *fwd, __u64 now)
+				    const struct gw_svc_key *key, struct gw_fwd *fwd, __u64 now)
 {
-	return gw_steer(p, cfg, svc, fwd, now, GW_HOOK_TC);
+	return gw_steer(p, cfg, key, fwd, now, GW_HOOK_TC);
 }
 
 static __noinline __u32 gw_nat_reply_xdp(struct gw_pkt *p, const struct gw_nat *nat,
@@ -292,7 +312,6 @@ static __always_inline __u32 gw_service(struct gw_pkt *p, const struct gw_config
 {
 	struct gw_svc_key key;
 	__u32 bit, word;
-	struct gw_svc *svc;
 	__u64 now, *w;
 
 	if (p->l3_off != ETH_HLEN || !p->l4_off)
@@ -314,14 +333,9 @@ static __always_inline __u32 gw_service(struct gw_pkt *p, const struct gw_config
 	w = bpf_map_lookup_elem(&gw_svc_bloom, &word);
 	if (!w || !(*w & (1ull << (bit % 64))))
 		return GW_R_NONE;	/* no service hashes here: no hash lookup */
-	svc = bpf_map_lookup_elem(&gw_services, &key);
-	if (!svc)
-		return GW_R_NONE;
-	if (p->ttl <= 1)
-		return GW_R_PASS_TTL;
 	now = gw_clock(nowp, 0);	/* conntrack: last_seen (1 s steps), new entries */
-	return hook == GW_HOOK_XDP ? gw_steer_xdp(p, cfg, svc, fwd, now) :
-				     gw_steer_tc(p, cfg, svc, fwd, now);
+	return hook == GW_HOOK_XDP ? gw_steer_xdp(p, cfg, &key, fwd, now) :
+				     gw_steer_tc(p, cfg, &key, fwd, now);
 }
 
 #endif /* GW_BPF_LB_H */

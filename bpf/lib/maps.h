@@ -192,6 +192,37 @@ struct {
 	__uint(max_entries, GW_VERDICT_SLOTS);
 } gw_verdict_cache SEC(".maps");
 
+/* The rate limiter's per-CPU leases (ratelimit.h: gw_rl_apply),
+ * direct-mapped by a hash of the bucket's key. Not pinned: a new datapath
+ * starts empty (what an old one had leased is charged and never used:
+ * at most a slice per CPU and source, once). */
+#define GW_RL_LEASE_BITS 12
+struct gw_rl_lease {
+	__be32 key[4];		/* gw_rl_v4's key in key[0], or gw_rl_v6's */
+	__u64 interval_ns;	/* the rate the tokens were charged at */
+	__u32 tokens;		/* charged to the bucket, not yet admitted */
+	__u8 v6;
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct gw_rl_lease);
+	__uint(max_entries, 1u << GW_RL_LEASE_BITS);
+} gw_rl_lease SEC(".maps");
+
+/* Sources the rate limiter saw this epoch, per CPU (ratelimit.h:
+ * gw_rl_seen): cells of eight 8-bit epoch stamps, 32 KiB per CPU. Not
+ * pinned. */
+#define GW_RL_SEEN_BITS 12
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1u << GW_RL_SEEN_BITS);
+} gw_rl_seen_map SEC(".maps");
+
 /* The last FIB answer toward each backend, per CPU (fwd.h:
  * gw_fib_lookup_be). Not pinned: a new datapath starts empty. */
 struct gw_fib_ent {

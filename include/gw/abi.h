@@ -224,7 +224,10 @@ struct gw_ct {
 	__u64 last_seen_ns;	/* refreshed at most once a second */
 	__be32 nat_addr[4];	/* nat: source address toward the backend */
 	__be16 nat_port;	/* nat: source port toward the backend */
-	__u16 pad0;
+	__u8 fwd;		/* GW_FWD_* the flow started with (0: an entry
+				 * of an older datapath, or written by hand:
+				 * the service is looked up) */
+	__u8 pad0;
 	__u32 pad1;
 };
 

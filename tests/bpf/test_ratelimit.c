@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <netinet/in.h>
@@ -137,8 +138,28 @@ static void clear_map(int fd, size_t ksize)
 	assert_int_equal(map_entries(fd, ksize), 0);
 }
 
+/* Zeroes every CPU's entries of the per-CPU array fd: the lease slots and
+ * the seen-sources stamps (no test inherits another's). */
+static void clear_percpu(int fd)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info), i;
+	void *zero;
+
+	assert_true(ncpu > 0);
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &ilen), 0);
+	zero = calloc((size_t)ncpu, (info.value_size + 7) & ~7u);
+	assert_non_null(zero);
+	for (i = 0; i < info.max_entries; i++)
+		assert_int_equal(bpf_map_update_elem(fd, &i, zero, BPF_ANY), 0);
+	free(zero);
+}
+
 static int reset(void **state)
 {
+	clear_percpu(bpf_map__fd(skel->maps.gw_rl_lease));
+	clear_percpu(bpf_map__fd(skel->maps.gw_rl_seen_map));
 	clear_map(bpf_map__fd(skel->maps.gw_rl_v4), 4);
 	clear_map(bpf_map__fd(skel->maps.gw_rl_v6), 16);
 	set_limits(0, 0, 64);
@@ -394,6 +415,105 @@ static void test_exact_across_cpus(void **state)
 	assert_int_equal(gwt_reason_count(skel, GW_R_DROP_RATELIMIT), 2 * runs - burst);
 }
 
+/* Runs `runs` packets from src on `cpu` through gw_xdp (hook 0) or gw_tc
+ * in one test run; returns how many passed (every other one must have been
+ * dropped by the packet limit). */
+static __u64 run_on(int cpu, int hook, const char *src, int runs)
+{
+	uint8_t buf[PKT_MAX];
+	size_t len = tcp_frame(buf, src, TCP_ACK);
+	struct racer r = {
+		.prog_fd = bpf_program__fd(hook ? skel->progs.gw_tc : skel->progs.gw_xdp),
+		.cpu = cpu,
+		.runs = runs,
+		.buf = buf,
+		.len = len,
+	};
+	pthread_t th;
+	__u64 pass;
+
+	gwt_reset_counts(skel);
+	assert_int_equal(pthread_create(&th, NULL, race, &r), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(r.err, 0);
+	pass = gwt_reason_count(skel, GW_R_PASS_LOCAL);
+	assert_int_equal(pass + gwt_reason_count(skel, GW_R_DROP_RATELIMIT), runs);
+	return pass;
+}
+
+/* The lease slot (bpf/lib/maps.h: GW_RL_LEASE_BITS 12) of an IPv4 key. */
+static __u32 lease_slot_v4(__be32 a)
+{
+	__be32 k[4] = { a, 0, 0, 0 };
+
+	return gw_verdict_slot_of(k) >> (GW_VERDICT_SLOT_BITS - 12);
+}
+
+/* A burst of 6400 is leased in slices of 32 (ratelimit.h: burst / 64,
+ * at most 32): a CPU runs at most 31 packets ahead of the shared bucket,
+ * the total admitted stays exactly the burst, and a slice whose slot goes
+ * to another source gives its unused tokens back. */
+static void test_lease_bound(void **state)
+{
+	const __u64 burst = 6400, slice = 32;
+	int ncpu = libbpf_num_possible_cpus(), c1 = ncpu > 1 ? 1 : 0;
+	char other[32];
+	__be32 a, b;
+	int i;
+
+	set_limits(burst, 0, 64);
+	/* CPU 0: a new source's first packet leases nothing, its second a
+	 * slice: 2 admitted, 33 charged */
+	assert_int_equal(run_on(0, 0, "198.18.6.1", 2), 2);
+	/* the other CPU (or hook) gets exactly what is left in the bucket */
+	assert_int_equal(run_on(c1, 1, "198.18.6.1", (int)burst), burst - 1 - slice);
+	/* CPU 0 still has its 31: the total is exactly the burst */
+	assert_int_equal(run_on(0, 0, "198.18.6.1", 100), slice - 1);
+
+	/* a slice's unused tokens go back when another key takes its slot */
+	assert_int_equal(inet_pton(AF_INET, "198.18.7.1", &a), 1);
+	for (i = 2; i < 65536; i++) {
+		snprintf(other, sizeof(other), "198.19.%d.%d", i >> 8, i & 255);
+		assert_int_equal(inet_pton(AF_INET, other, &b), 1);
+		if (lease_slot_v4(b) == lease_slot_v4(a))
+			break;
+	}
+	assert_true(i < 65536);
+	assert_int_equal(run_on(0, 0, "198.18.7.1", 2), 2);	/* 33 charged */
+	assert_int_equal(run_on(0, 0, other, 2), 2);		/* takes the slot */
+	/* 31 came back: the burst less the 2 admitted */
+	assert_int_equal(run_on(c1, 1, "198.18.7.1", (int)burst), burst - 2);
+}
+
+/* A fast bucket (interval <= 1/64 of the 8.4 ms epoch): a source not in
+ * the table is inserted at its second packet on a CPU within an epoch; its
+ * first passes uncharged, without a table lookup. */
+static void test_first_packet_deferred(void **state)
+{
+	const __u64 iv = 100000;	/* 10 000/s */
+	int fd4 = bpf_map__fd(skel->maps.gw_rl_v4);
+	struct gw_rl_state st;
+	struct gw_config cfg;
+	int i, hook;
+
+	assert_int_equal(gwt_config_get(skel, &cfg), 0);
+	cfg.rl_pkt.interval_ns = iv;
+	cfg.rl_pkt.tolerance_ns = 9999 * iv;	/* burst 10 000 */
+	assert_int_equal(gwt_config_set(skel, &cfg), 0);
+	for (hook = 0; hook < 2; hook++) {
+		const char *src = hook ? "198.18.8.2" : "198.18.8.1";
+
+		expect_n(hook, src, TCP_ACK, 1, GW_R_PASS_LOCAL);
+		assert_int_equal(lookup_v4(src, &st), -ENOENT);
+		/* the next packet inserts it, unless an epoch ended in
+		 * between (then the one after) */
+		for (i = 0; i < 3 && lookup_v4(src, &st); i++)
+			expect_n(hook, src, TCP_ACK, 1, GW_R_PASS_LOCAL);
+		assert_int_equal(lookup_v4(src, &st), 0);
+	}
+	assert_int_equal(map_entries(fd4, 4), 2);
+}
+
 static int setup(void **state)
 {
 	skel = gwt_open();
@@ -416,6 +536,8 @@ int main(void)
 		cmocka_unit_test_setup(test_off_does_no_map_work, reset),
 		cmocka_unit_test_setup(test_lru_bounded, reset),
 		cmocka_unit_test_setup(test_exact_across_cpus, reset),
+		cmocka_unit_test_setup(test_lease_bound, reset),
+		cmocka_unit_test_setup(test_first_packet_deferred, reset),
 	};
 
 	return cmocka_run_group_tests_name("bpf_ratelimit", tests, setup, teardown);
