@@ -89,6 +89,7 @@ struct sess {
 	struct chan *chans;		/* bound channels */
 	unsigned int nstreams;
 	unsigned int connected : 1, ready : 1, dead : 1, running : 1, again : 1, settled : 1;
+	unsigned int kicked : 1;
 	unsigned int wr, rd;
 	const __u8 *pend;
 	size_t pend_len;
@@ -98,6 +99,7 @@ static __thread struct sess *sessions;
 static atomic_ulong n_sessions, n_alpn_fail, n_retried;
 
 static void sess_run(struct sess *x);
+static void sess_kick(struct sess *x);
 static int chan_take(struct chan *c);
 
 void gw_h2up_counts(unsigned long *sessions_, unsigned long *alpn_fail, unsigned long *retried)
@@ -610,7 +612,7 @@ static int chan_take(struct chan *c)
 		pr_debug("l7: h2 upstream: no session for a stream\n");
 		return -EIO;
 	}
-	sess_run(x);
+	sess_kick(x);
 	return 0;
 }
 
@@ -766,7 +768,7 @@ static void chan_close(struct chan *c)
 	if (gw_loop_defer(c->loop, chan_free, c))
 		chan_free(c);
 	if (x && !x->dead)
-		sess_run(x);
+		sess_kick(x);
 }
 
 /* Response bytes to the proxy; the windows reopen once they are out.
@@ -884,7 +886,7 @@ static void sp_cb(struct gw_io *io, __u32 ev)
 	}
 	x = c->sess;
 	if (x)
-		sess_run(x);
+		sess_kick(x);
 }
 
 /* What the callbacks marked on the channels of x; then a session without
@@ -914,6 +916,28 @@ static void kick_cb(struct gw_timer *t)
 
 	if (!x->dead)
 		sess_run(x);
+}
+
+static void flush_cb(void *arg)
+{
+	struct sess *x = arg;
+
+	x->kicked = 0;
+	if (!x->dead)
+		sess_run(x);
+}
+
+/* A run of x at the end of the loop's batch, so that the frames of the
+ * channels that became ready together go out in one write. */
+static void sess_kick(struct sess *x)
+{
+	if (x->kicked || x->dead)
+		return;
+	x->kicked = 1;
+	if (gw_loop_defer(x->loop, flush_cb, x)) {
+		x->kicked = 0;
+		sess_run(x);
+	}
 }
 
 /* Every step the socket allows, once at a time (a channel may ask for a
