@@ -509,7 +509,9 @@ opened:
 		return -ENOMEM;
 	}
 	uc->fd = fd;
-	if (c->ups->tls && c->ups->protocol == GW_UP_PROTO_HTTP1 && !(uc->ssl = gw_uptls_new_ssl(c->ups->tls, &s->addr, fd))) {
+	/* (an HTTP/2 upstream's TLS is the session's, h2up.c) */
+	if (c->ups->tls && c->ups->protocol == GW_UP_PROTO_HTTP1 &&
+	    !(uc->ssl = gw_uptls_new_ssl(c->ups->tls, &s->addr, fd))) {
 		close(fd);
 		free(uc);
 		return -ENOMEM;
