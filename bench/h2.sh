@@ -14,12 +14,13 @@
 #   h2c    the same over cleartext HTTP/2 with prior knowledge
 #   grpc   gRPC unary calls (POST /test.Svc/Echo, content-type
 #          application/grpc, a 5-byte message) over h2c from the client and
-#          h2c to a python3-grpcio server (tests/integ/grpc_peer.py); gwd
-#          with `protocol: h2c`, HAProxy with `proto h2` on both sides,
-#          nginx with grpc_pass
+#          h2c to bench/grpc_origin.c (libnghttp2, one thread, a fixed
+#          unary answer with grpc-status 0: fast enough not to set the
+#          pace; built here with cc); gwd with `protocol: h2c` (streams
+#          multiplexed, 100 per connection), HAProxy with `proto h2` on
+#          both sides, nginx with grpc_pass
 # h2load runs with -t2 -cN -mM for S seconds (-D; and under timeout(1));
-# the grpc case with --grpc-connections (default 8) instead of -cN: the
-# python origin serves a few thousand calls/s, more in flight only queue.
+# the grpc case with --grpc-connections (default 16) instead of -cN.
 # requests/s is h2load's "finished in ..., R req/s" (every request, so the
 # errors column must be 0 for it to count); p99 is the 99th percentile of
 # the per-request times h2load writes with --log-file (its third column:
@@ -42,7 +43,7 @@ BUILD=${BUILD:-build}
 GWD=$ROOT/$BUILD/bin/gwd
 DURATION=5
 CONNS=32
-GCONNS=8
+GCONNS=16
 STREAMS=10
 WORKERS=2
 ONLY="h2 h2c grpc"
@@ -73,7 +74,7 @@ done
 for c in $ONLY; do
 	case $c in h2|h2c|grpc) ;; *) echo "bench/h2: unknown case $c" >&2; exit 2 ;; esac
 done
-for t in h2load haproxy nginx openssl python3 curl timeout; do
+for t in h2load haproxy nginx openssl python3 curl timeout cc; do
 	command -v "$t" >/dev/null || { echo "bench/h2: $t missing (make bench-deps)" >&2; exit 1; }
 done
 PY=/usr/bin/python3	# Debian's, with python3-grpcio
@@ -109,7 +110,9 @@ GRPC=127.0.0.1:50051
 origin_conf "$DIR/origin.conf" "$DIR" "$ORIGIN"
 start origin nginx -c "$DIR/origin.conf" -g "daemon off;"
 wait_http "http://$ORIGIN/" || { echo "bench/h2: origin did not start" >&2; exit 1; }
-start grpc "$PY" "$ROOT/tests/integ/grpc_peer.py" server "${GRPC##*:}" 86400
+cc -O2 -o "$DIR/grpc_origin" bench/grpc_origin.c -lnghttp2 -lpthread ||
+	{ echo "bench/h2: cannot build bench/grpc_origin.c (libnghttp2-dev)" >&2; exit 1; }
+start grpc "$DIR/grpc_origin" "${GRPC##*:}" 1
 
 cat >"$DIR/haproxy.cfg" <<EOF
 global
@@ -275,7 +278,7 @@ run_case() {
 	case $c in
 	h2) say "case h2 (TLS, ALPN h2; HTTP/1.1 to the origin)" ;;
 	h2c) say "case h2c (prior knowledge; HTTP/1.1 to the origin)" ;;
-	grpc) say "case grpc (unary /test.Svc/Echo over h2c, h2c to python3-grpcio)" ;;
+	grpc) say "case grpc (unary /test.Svc/Echo over h2c, h2c to bench/grpc_origin.c)" ;;
 	esac
 	check "$c" "$base" || ok=0
 	check "$c" $((base + 1)) || ok=0

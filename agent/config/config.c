@@ -130,7 +130,8 @@ static const struct kw_enum schemes[] = {
 	{ "http", GW_SCHEME_HTTP }, { "https", GW_SCHEME_HTTPS }, { NULL, 0 },
 };
 static const struct kw_enum up_protocols[] = {
-	{ "http1", GW_UP_PROTO_HTTP1 }, { "h2c", GW_UP_PROTO_H2C }, { NULL, 0 },
+	{ "http1", GW_UP_PROTO_HTTP1 }, { "h2c", GW_UP_PROTO_H2C }, { "h2", GW_UP_PROTO_H2 },
+	{ NULL, 0 },
 };
 static const struct kw_enum rl_keys[] = {
 	{ "consumer", GW_RL_KEY_CONSUMER }, { "ip", GW_RL_KEY_IP }, { "route", GW_RL_KEY_ROUTE },
@@ -424,6 +425,7 @@ static void upstream_defaults(void *o)
 	u->balance = GW_BALANCE_ROUND_ROBIN;
 	health_defaults(&u->health);
 	timeouts_defaults(&u->timeouts);
+	http2_defaults(&u->http2);
 }
 
 static const struct kw upstream_kws[] = {
@@ -437,6 +439,7 @@ static const struct kw upstream_kws[] = {
 	TABLE(struct gw_cfg_upstream, tls, "tls", 0, &uptls_table),
 	TABLE(struct gw_cfg_upstream, limits, "limits", 0, &up_limits_table),
 	ENUM(struct gw_cfg_upstream, protocol, "protocol", 0, up_protocols),
+	TABLE(struct gw_cfg_upstream, http2, "http2", 0, &http2_table),
 	KW_END,
 };
 static const struct kw_table upstream_table = { "upstream", sizeof(struct gw_cfg_upstream),
@@ -1239,8 +1242,15 @@ static void check_upstreams(struct parse_ctx *c, const struct gw_cfg *cfg)
 				  "or neither", u->name ? u->name : "?");
 		if (u->tls.pos.line && u->protocol == GW_UP_PROTO_H2C)
 			pos_error(c, &u->tls.pos, "upstream '%s': tls with protocol h2c: h2c is "
-				  "HTTP/2 in the clear (HTTP/2 over TLS to upstreams is not built yet)",
+				  "HTTP/2 in the clear (protocol h2 is HTTP/2 over TLS)",
 				  u->name ? u->name : "?");
+		if (!u->tls.pos.line && u->protocol == GW_UP_PROTO_H2)
+			pos_error(c, &u->pos, "upstream '%s': protocol h2 is HTTP/2 over TLS: give "
+				  "it a tls section (tls: {} verifies against the system's CAs)",
+				  u->name ? u->name : "?");
+		if (u->http2.pos.line && u->protocol == GW_UP_PROTO_HTTP1)
+			pos_error(c, &u->http2.pos, "upstream '%s': http2 applies to protocol h2c "
+				  "or h2 only", u->name ? u->name : "?");
 		if (u->limits.retry_budget && !budget_ok(u->limits.retry_budget))
 			pos_error(c, &u->limits.pos, "limits: retry_budget '%s' is not a share "
 				  "from 0%% to 100%%", u->limits.retry_budget);

@@ -240,10 +240,12 @@ struct gw_cfg_upstream {
 	struct gw_cfg_uptls tls;
 	struct gw_cfg_up_limits limits;
 	int protocol;		/* GW_UP_PROTO_*: how gwd speaks to the servers */
+	struct gw_cfg_http2 http2;	/* protocol h2c, h2: per connection */
 };
 
 #define GW_UP_PROTO_HTTP1 0
-#define GW_UP_PROTO_H2C 1	/* HTTP/2 with prior knowledge, one stream per connection */
+#define GW_UP_PROTO_H2C 1	/* HTTP/2 with prior knowledge, streams multiplexed */
+#define GW_UP_PROTO_H2 2	/* HTTP/2 over TLS (ALPN h2), streams multiplexed */
 
 struct gw_cfg_jwt {
 	struct gw_cfg_pos pos;

@@ -119,6 +119,7 @@ int gw_upstream_build(struct gw_upstream *up, const struct gw_cfg_upstream *c,
 	up->idle_ns = c->timeouts.idle_ns ? c->timeouts.idle_ns : 60000000000ull;
 	up->retries = c->retries;
 	up->protocol = c->protocol;
+	up->h2 = c->http2;
 	up->eject_fails = c->health.unhealthy ? c->health.unhealthy : GW_UP_EJECT_FAILS;
 	/* config.c fills defaults for an absent `health`: only one written
 	 * in the file (it has a position) turns active checks on */

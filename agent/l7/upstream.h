@@ -78,6 +78,7 @@ struct gw_upstream {
 	__u64 connect_ns, response_ns, idle_ns;
 	__u32 retries;
 	int protocol;			/* GW_UP_PROTO_* */
+	struct gw_cfg_http2 h2;		/* protocol h2c, h2: upstreams[].http2 */
 	__u32 eject_fails;		/* consecutive failures that eject */
 	/* active checks (upstreams[].health; run by l7.c on gwd's loop) */
 	char *hc_path;			/* http GET path; NULL: tcp connect checks */

@@ -462,15 +462,33 @@ static void up_attach(struct gw_cli *c, struct gw_upconn *uc, int connecting)
 			 uc->st->pool[uc->worker].requests + 1, __ATOMIC_RELAXED);
 }
 
+/* A channel to server s of an HTTP/2 upstream (h2up.h). Returns its fd
+ * or -errno. */
+static int h2up_channel(struct gw_cli *c, const struct gw_up_server *s)
+{
+	const struct gw_upstream *u = c->ups;
+	struct gw_h2up_target t = {
+		.sa = (const struct sockaddr *)&s->sa, .salen = s->salen, .addr = &s->addr,
+		.tls = u->protocol == GW_UP_PROTO_H2 ? u->tls : NULL,
+		.max_streams = u->h2.max_concurrent_streams,
+		.window = (__u32)u->h2.initial_window_size,
+		.conn_window = (__u32)u->h2.connection_window_size,
+		.header_list = (__u32)u->h2.max_header_list_size,
+		.table = (__u32)u->h2.header_table_size, .idle_ns = u->idle_ns,
+	};
+
+	return gw_h2up_open(c->w->loop, &t);
+}
+
 /* Opens a connection to server s. Returns 0 or -errno. */
 static int up_connect(struct gw_cli *c, const struct gw_up_server *s)
 {
 	struct gw_upconn *uc;
 	int fd, one = 1, err;
 
-	if (c->ups->protocol == GW_UP_PROTO_H2C) {
-		/* HTTP/1.1 to a translator speaking h2c to the server (h2up.h) */
-		fd = gw_h2up_open(c->w->loop, (const struct sockaddr *)&s->sa, s->salen);
+	if (c->ups->protocol != GW_UP_PROTO_HTTP1) {
+		/* HTTP/1.1 to a channel onto a shared HTTP/2 session (h2up.h) */
+		fd = h2up_channel(c, s);
 		if (fd < 0)
 			return fd;
 		goto opened;
@@ -491,7 +509,9 @@ opened:
 		return -ENOMEM;
 	}
 	uc->fd = fd;
-	if (c->ups->tls && !(uc->ssl = gw_uptls_new_ssl(c->ups->tls, &s->addr, fd))) {
+	/* (an HTTP/2 upstream's TLS is the session's, h2up.c) */
+	if (c->ups->tls && c->ups->protocol == GW_UP_PROTO_HTTP1 &&
+	    !(uc->ssl = gw_uptls_new_ssl(c->ups->tls, &s->addr, fd))) {
 		close(fd);
 		free(uc);
 		return -ENOMEM;
@@ -2652,6 +2672,7 @@ void gw_proxy_close_all(struct gw_proxy_worker *w)
 	/* what is left is idle, pooled, maybe for servers no snapshot lists */
 	while (w->upconns)
 		upconn_close(w, w->upconns);
+	gw_h2up_close_all(w->loop);
 	gw_proxy_free_cache(w);
 }
 

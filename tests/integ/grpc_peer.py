@@ -4,8 +4,11 @@
 # A gRPC server and client (python3-grpcio, raw bytes, no generated code)
 # for test_l7_grpc.sh.
 #
-#   grpc_peer.py server PORT LIFE     serves test.Svc until LIFE seconds pass
-#   grpc_peer.py client ADDR          calls through ADDR, prints one line per check
+#   grpc_peer.py server PORT LIFE [CERT KEY]
+#                                     serves test.Svc until LIFE seconds pass
+#                                     (over TLS given CERT and KEY)
+#   grpc_peer.py client ADDR [AUTHORITY]
+#                                     calls through ADDR, prints one line per check
 #
 # test.Svc: Echo (unary: the request back), Count (server streaming: N
 # messages "0".."N-1" for a request "N"), Sum (client streaming: the total
@@ -22,7 +25,7 @@ def ident(b):
     return b
 
 
-def server(port, life):
+def server(port, life, tls):
     def echo(req, ctx):
         return req
 
@@ -54,14 +57,20 @@ def server(port, life):
     })
     s = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     s.add_generic_rpc_handlers((h,))
-    s.add_insecure_port(f"[::]:{port}")
+    if tls:
+        with open(tls[0], "rb") as c, open(tls[1], "rb") as k:
+            cred = grpc.ssl_server_credentials([(k.read(), c.read())])
+        s.add_secure_port(f"[::]:{port}", cred)
+    else:
+        s.add_insecure_port(f"[::]:{port}")
     s.start()
     time.sleep(life)
     s.stop(0)
 
 
-def client(addr):
-    ch = grpc.insecure_channel(addr)
+def client(addr, authority):
+    opts = [("grpc.default_authority", authority)] if authority else []
+    ch = grpc.insecure_channel(addr, options=opts)
     uu = ch.unary_unary("/test.Svc/Echo")
     print("echo", uu(b"hello", timeout=5).decode())
     print("count", ",".join(m.decode() for m in ch.unary_stream("/test.Svc/Count")(b"5", timeout=5)))
@@ -81,6 +90,6 @@ def client(addr):
 
 
 if sys.argv[1] == "server":
-    server(int(sys.argv[2]), float(sys.argv[3]))
+    server(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:6])
 else:
-    client(sys.argv[2])
+    client(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)

@@ -330,11 +330,33 @@ static void test_http2(void **state)
 			 0);
 	assert_int_equal(cfg.upstreams[0].protocol, GW_UP_PROTO_H2C);
 	assert_int_equal(cfg.upstreams[1].protocol, GW_UP_PROTO_HTTP1);
+	assert_int_equal(cfg.upstreams[0].http2.max_concurrent_streams, GW_CFG_H2_STREAMS_DEFAULT);
+	teardown(state);
+	/* h2: over TLS (a tls section needed); http2 limits per connection */
+	assert_int_equal(load("version: 1\n"
+			      "upstreams:\n"
+			      "  - { name: u, servers: [198.18.1.2:443], protocol: h2, tls: {},\n"
+			      "      http2: { max_concurrent_streams: 10, initial_window_size: 1m } }\n"),
+			 0);
+	assert_int_equal(cfg.upstreams[0].protocol, GW_UP_PROTO_H2);
+	assert_int_equal(cfg.upstreams[0].http2.max_concurrent_streams, 10);
+	assert_int_equal(cfg.upstreams[0].http2.initial_window_size, 1u << 20);
 	teardown(state);
 	assert_int_equal(load("version: 1\n"
 			      "upstreams: [ { name: u, servers: [198.18.1.2:80], protocol: h2 } ]\n"),
 			 -EINVAL);
-	assert_true(has_error("protocol: 'h2' is not one of: http1, h2c"));
+	assert_true(has_error("protocol h2 is HTTP/2 over TLS: give it a tls section"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams:\n"
+			      "  - { name: u, servers: [198.18.1.2:80], protocol: h3 }\n"
+			      "  - { name: v, servers: [198.18.1.2:80], http2: { max_concurrent_streams: 5 } }\n"
+			      "  - { name: w, servers: [198.18.1.2:80], protocol: h2c,\n"
+			      "      http2: { max_concurrent_streams: 1001 } }\n"),
+			 -EINVAL);
+	assert_true(has_error("protocol: 'h3' is not one of: http1, h2c, h2"));
+	assert_true(has_error("upstream 'v': http2 applies to protocol h2c or h2 only"));
+	assert_true(has_error("max_concurrent_streams: 1001 is out of range 1-1000"));
 	teardown(state);
 	assert_int_equal(load("version: 1\n"
 			      "upstreams: [ { name: u, servers: [198.18.1.2:443], protocol: h2c,"
