@@ -1397,6 +1397,8 @@ static int step_client_write(struct gw_cli *c)
 
 	if (c->z)
 		body = (__u32)gw_zstream_pending(c->z, &b);
+	if (c->z && !body && gw_zstream_held(c->z))
+		return 0;	/* the head goes with the held piece's chunk */
 
 	if (c->hdst == HDST_CLIENT && c->hoff < c->hlen) {
 		h = c->hbuf + c->hoff;
@@ -1784,10 +1786,19 @@ static int step_resp_body(struct gw_cli *c)
 static int step_compress(struct gw_cli *c)
 {
 	const char *p;
+	int how, tail;
 
-	if (!c->z || c->z_last || gw_zstream_pending(c->z, &p) || (!c->rs_ready && !c->rs_scanned))
+	if (!c->z || c->z_last || gw_zstream_pending(c->z, &p))
 		return 0;
-	if (gw_zstream_feed(c->z, c->out.data + c->out.start, c->rs_ready, c->rs_scanned)) {
+	/* a piece is held for the next one's chunk while more is readable
+	 * now, or while the rest of a fixed-length body fits one feed (it is
+	 * on its way); else what is held goes when this turn read nothing */
+	tail = c->rs_body == GW_BODY_LENGTH && c->rs_left <= GW_Z_IN;
+	if (!c->rs_ready && !c->rs_scanned && (!gw_zstream_held(c->z) || tail))
+		return 0;
+	how = c->rs_scanned ? GW_Z_LAST : c->rs_ready && (c->up_rd_ready || tail) ? GW_Z_HOLD :
+		GW_Z_FLUSH;
+	if (gw_zstream_feed(c->z, c->out.data + c->out.start, c->rs_ready, how)) {
 		cli_close(c);
 		return -1;
 	}
@@ -2664,6 +2675,7 @@ void gw_proxy_free_cache(struct gw_proxy_worker *w)
 		free(c);
 	}
 	w->n_free_conns = 0;
+	gw_zpool_clear(&w->zpool);
 }
 
 /* ---- HTTP/2 (h2.h) ----------------------------------------------------------------- */
