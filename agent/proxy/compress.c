@@ -23,6 +23,7 @@ struct gw_zstream {
 	size_t in, out;
 	int last, done;
 	size_t held;		/* input fed with GW_Z_HOLD, not flushed yet */
+	size_t kept;		/* what zlib made of it (the gzip header): no chunk yet */
 	int level, wbits;	/* gzip: what a pooled stream is reused for */
 	char *buf;
 	struct gw_zstream *next;	/* in a pool */
@@ -79,7 +80,7 @@ static struct gw_zstream *pool_take(struct gw_zpool *pool, int level, int wbits)
 		z->next = NULL;
 		z->start = z->end = z->in = z->out = 0;
 		z->last = z->done = 0;
-		z->held = 0;
+		z->held = z->kept = 0;
 		return z;
 	}
 	return NULL;
@@ -226,7 +227,8 @@ static void frame(struct gw_zstream *z, size_t made, int last)
 
 int gw_zstream_feed(struct gw_zstream *z, const char *in, size_t len, int how)
 {
-	size_t made = z->cap - HEAD_ROOM - TAIL_ROOM;
+	size_t made = z->cap - HEAD_ROOM - TAIL_ROOM - z->kept;
+	char *to = z->buf + HEAD_ROOM + z->kept;
 	int last = how == GW_Z_LAST;
 
 	if (z->start < z->end)
@@ -236,13 +238,19 @@ int gw_zstream_feed(struct gw_zstream *z, const char *in, size_t len, int how)
 	/* the buffer's bound: what is held and one more feed */
 	if (how == GW_Z_HOLD && (z->br || !len || z->held + len > GW_Z_IN))
 		how = GW_Z_FLUSH;
-	if (z->br ? br_feed(z, in, len, last, z->buf + HEAD_ROOM, &made) :
-		    gz_feed(z, in, len, how, z->buf + HEAD_ROOM, &made))
+	if (z->br ? br_feed(z, in, len, last, to, &made) : gz_feed(z, in, len, how, to, &made))
 		return -EIO;
-	z->held = how == GW_Z_HOLD ? z->held + len : 0;
 	z->in += len;
 	z->out += made;
-	frame(z, made, last);
+	if (how == GW_Z_HOLD) {
+		/* kept for the chunk of the feed that flushes */
+		z->held += len;
+		z->kept += made;
+		z->start = z->end = 0;
+		return 0;
+	}
+	frame(z, z->kept + made, last);
+	z->held = z->kept = 0;
 	return 0;
 }
 

@@ -51,9 +51,9 @@ void gw_zpool_clear(struct gw_zpool *pool);
  * Compresses in[len] (len <= GW_Z_IN) into the stream's buffer as one
  * chunk (how: GW_Z_FLUSH, GW_Z_LAST: the gzip trailer and the last chunk
  * follow, or GW_Z_HOLD: a gzip stream holding at most GW_Z_IN with this
- * input may keep it, making no chunk or a smaller one, until a later
- * feed flushes; else it flushes); len 0 with GW_Z_FLUSH flushes what is
- * held. Only when nothing is pending
+ * input may keep it, making no chunk, until a later feed flushes it in
+ * that feed's chunk; else it flushes); len 0 with GW_Z_FLUSH flushes what
+ * is held. Only when nothing is pending
  * (gw_zstream_pending() 0). Returns 0, -EBUSY (output pending), -EINVAL
  * (len too big, or after the last) or -EIO (zlib).
  */

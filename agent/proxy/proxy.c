@@ -1385,6 +1385,17 @@ static int step_client_read(struct gw_cli *c)
 	return -1;
 }
 
+/* Whether a compressed answer's head waits to go with the first chunk: while
+ * a piece is held, or before the first piece of a Content-Length body (it
+ * is on its way; a stream's head goes at once). Returns 1 or 0. */
+static int z_head_waits(const struct gw_cli *c)
+{
+	size_t in, out;
+
+	gw_zstream_counts(c->z, &in, &out);
+	return gw_zstream_held(c->z) || (!in && !c->z_last && c->rs_body == GW_BODY_LENGTH);
+}
+
 /* The head buffer and the ready response bytes to the client. Returns 1 on
  * progress, 0 without, -1 when closed. */
 static int step_client_write(struct gw_cli *c)
@@ -1397,8 +1408,8 @@ static int step_client_write(struct gw_cli *c)
 
 	if (c->z)
 		body = (__u32)gw_zstream_pending(c->z, &b);
-	if (c->z && !body && gw_zstream_held(c->z))
-		return 0;	/* the head goes with the held piece's chunk */
+	if (c->z && !body && z_head_waits(c))
+		return 0;
 
 	if (c->hdst == HDST_CLIENT && c->hoff < c->hlen) {
 		h = c->hbuf + c->hoff;
