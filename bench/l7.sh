@@ -7,8 +7,8 @@
 #   bench/l7.sh [--duration S] [--connections N] [--only CASES] [--runs N]
 #               [--keys 'ec rsa'] [--perf] [--ab GWD_B]
 #
-# Cases (each prints requests/s and p99 for every proxy and gw's ratios to
-# HAProxy and nginx):
+# Cases (each prints requests/s, p99 and CPU time per request for every
+# proxy and gw's ratios to HAProxy and nginx):
 #   plain      keep-alive HTTP/1.1
 #   tls        keep-alive over TLS 1.3
 #   tls-new    a new TLS connection per request (Connection: close); wrk
