@@ -7,8 +7,8 @@
 #   bench/l7.sh [--duration S] [--connections N] [--only CASES] [--runs N]
 #               [--keys 'ec rsa'] [--perf] [--ab GWD_B]
 #
-# Cases (each prints requests/s and p99 for every proxy and gw's ratios to
-# HAProxy and nginx):
+# Cases (each prints requests/s, p99 and CPU time per request for every
+# proxy and gw's ratios to HAProxy and nginx):
 #   plain      keep-alive HTTP/1.1
 #   tls        keep-alive over TLS 1.3
 #   tls-new    a new TLS connection per request (Connection: close); wrk
@@ -36,7 +36,8 @@
 # TLS cases run once per server key type in --keys (ec: P-256, rsa: 2048
 # bits; default ec) and print what wrk negotiated with each server
 # (connections, resumed, session tickets, protocol, cipher). --perf also
-# records gwd and HAProxy under tls-full with perf (build/bench/perf-*.txt).
+# records gwd and HAProxy under tls-full and comp-uptls with perf
+# (build/bench/perf-*.txt).
 # Each run's ratios also go to build/bench/l7.tsv (case, key, run,
 # gwd/haproxy req/s, gwd/nginx req/s, gwd/haproxy p99, gwd/nginx p99),
 # which bench/plot.sh draws.
@@ -298,17 +299,30 @@ gw_start() {
 	return 1
 }
 
+# cpu_ticks PID: the CPU time (user + system, in clock ticks) PID and
+# its descendants have used so far (a process's stat sums its threads).
+cpu_ticks() {
+	local p t
+	t=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0)
+	for p in $(pgrep -P "$1" || true); do t=$((t + $(cpu_ticks "$p"))); done
+	echo "$t"
+}
+
 # bench URL [WRK_ARGS...]: one wrk run (under the TLS shim when SHIM is
-# 0 or 1: its GW_SHIM_FULL); prints "REQS P99_MS ERRORS" and leaves the
-# shim's summary in $DIR/tls.txt.
+# 0 or 1: its GW_SHIM_FULL); prints "REQS P99_MS ERRORS CPU_US" (CPU_US:
+# the CPU time per request of the server CPU_PID names, when set, else
+# nan) and leaves the shim's summary in $DIR/tls.txt.
 SHIM=
+CPU_PID=
 bench() {
-	local url=$1 out pre=()
+	local url=$1 out pre=() t0=0 t1=0
 	shift
 	[ -z "$SHIM" ] || pre=(env "LD_PRELOAD=$DIR/wrk_tls_shim.so" "GW_SHIM_FULL=$SHIM")
+	[ -z "$CPU_PID" ] || t0=$(cpu_ticks "$CPU_PID")
 	out=$(inns "${pre[@]}" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" \
 		"$url" 2>&1) || true
-	python3 - "$out" "$DIR/tls.txt" <<'EOF'
+	[ -z "$CPU_PID" ] || t1=$(cpu_ticks "$CPU_PID")
+	python3 - "$out" "$DIR/tls.txt" "${CPU_PID:+$((t1 - t0))}" "$(getconf CLK_TCK)" <<'EOF'
 import re, sys
 t = sys.argv[1]
 r = re.search(r"Requests/sec:\s+([\d.]+)", t)
@@ -317,8 +331,12 @@ errs = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", t
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 errs += int(non2xx.group(1)) if non2xx else 0
 scale = {"us": 0.001, "ms": 1, "s": 1000}
+n = re.search(r"(\d+) requests in", t)
+cpu = "nan"
+if sys.argv[3] and n and int(n.group(1)):
+    cpu = "%.1f" % (int(sys.argv[3]) * 1e6 / int(sys.argv[4]) / int(n.group(1)))
 print(r.group(1) if r else "0",
-      "%.2f" % (float(p.group(1)) * scale[p.group(2)]) if p else "nan", errs)
+      "%.2f" % (float(p.group(1)) * scale[p.group(2)]) if p else "nan", errs, cpu)
 m = re.search(r"wrk-tls: conns (\d+) resumed (\d+) tickets (\d+) proto (\S+) cipher (\S+) "
               r"other (\d+)", t)
 with open(sys.argv[2], "w") as f:
@@ -330,10 +348,11 @@ with open(sys.argv[2], "w") as f:
 EOF
 }
 
-row() {	# label, "REQS P99 ERR"
-	local reqs p99 errs
-	read -r reqs p99 errs <<<"$2"
-	say "$(printf '  %-26s %10.0f req/s   p99 %7s ms   errors %s' "$1" "$reqs" "$p99" "$errs")"
+row() {	# label, "REQS P99 ERR CPU"
+	local reqs p99 errs cpu
+	read -r reqs p99 errs cpu <<<"$2"
+	say "$(printf '  %-26s %10.0f req/s   p99 %7s ms   errors %s%s' "$1" "$reqs" "$p99" \
+		"$errs" "${cpu:+   cpu $cpu us/req}")"
 }
 
 # tids_of PID: the thread ids of PID and its descendants (nsenter may
@@ -348,9 +367,9 @@ tids_of() {
 # one wrk run, reported for the threads of PID and its children only (perf
 # -p recorded no samples of these processes here); the flat profile (by
 # library and symbol, shares of that server's samples) goes to
-# build/bench/perf-NAME-KEY.txt, a summary by library to the output.
+# build/bench/perf-CASE-NAME-KEY.txt, a summary by library to the output.
 profile() {
-	local name=$1 pid=$2 f=$ROOT/$BUILD/bench/perf-$1-$KEY rec tids
+	local name=$1 pid=$2 f=$ROOT/$BUILD/bench/perf-$c-$1-$KEY rec tids
 	shift 2
 	tids=$(tids_of "$pid" | paste -sd,)
 	perf record -q -a -e cpu-clock -F 999 -g -o "$f.data" -- sleep "$DURATION" \
@@ -389,7 +408,7 @@ comp_check() {
 
 # tls_case CASE: one TLS case, RUNS times, on the current key's servers.
 tls_case() {
-	local c=$1 r h n g b rs=() ps=() bs=() args=() ph pn pg pb tsv
+	local c=$1 r h n g b rs=() ps=() bs=() cs=() bc=() args=() ph pn pg pb tsv
 	if [ "$c" = plain ] || [ "$c" = up-tls ] || [ "$c" = comp-uptls ]; then
 		ph=http://127.0.0.1:8081/ pn=http://127.0.0.1:8082/ pg=http://127.0.0.1:8083/
 		pb=http://127.0.0.1:8085/
@@ -416,12 +435,15 @@ tls_case() {
 	fi
 	for r in $(seq "$RUNS"); do
 		[ "$RUNS" = 1 ] || say " run $r"
+		CPU_PID=${PID_OF[haproxy]}
 		h=$(bench "$ph" "${args[@]}")
 		[ -z "$SHIM" ] || [ "$r" != 1 ] || say "  haproxy handshakes: $(cat "$DIR/tls.txt")"
+		CPU_PID=${PID_OF[nginx]}
 		n=$(bench "$pn" "${args[@]}")
 		row haproxy "$h"
 		row nginx "$n"
 		[ "$GW_OK" = 1 ] || continue
+		CPU_PID=${PID_OF[gwd]}
 		g=$(bench "$pg" "${args[@]}")
 		[ -z "$SHIM" ] || [ "$r" != 1 ] || say "  gwd handshakes:     $(cat "$DIR/tls.txt")"
 		row gwd "$g"
@@ -435,19 +457,27 @@ tls_case() {
 		tsv+="\t$RATIO"
 		ratio "gwd / nginx p99" "$(cut -d' ' -f2 <<<"$g")" "$(cut -d' ' -f2 <<<"$n")"
 		printf '%b\t%s\n' "$tsv" "$RATIO" >>"$TSV"
+		ratio "gwd / haproxy cpu/req" "$(cut -d' ' -f4 <<<"$g")" "$(cut -d' ' -f4 <<<"$h")"
+		cs+=("$RATIO")
 		[ "$GWB_OK" = 1 ] || continue
+		CPU_PID=${PID_OF[gwd-b]}
 		b=$(bench "$pb" "${args[@]}")
 		[ -z "$SHIM" ] || [ "$r" != 1 ] || say "  gwd-b handshakes:   $(cat "$DIR/tls.txt")"
 		row gwd-b "$b"
 		ratio "gwd / gwd-b req/s" "${g%% *}" "${b%% *}"
 		bs+=("$RATIO")
+		ratio "gwd / gwd-b cpu/req" "$(cut -d' ' -f4 <<<"$g")" "$(cut -d' ' -f4 <<<"$b")"
+		bc+=("$RATIO")
 	done
+	CPU_PID=
 	if [ "$RUNS" -gt 1 ] && [ "$GW_OK" = 1 ]; then
 		spread "gwd / haproxy req/s" "${rs[@]}"
 		spread "gwd / haproxy p99" "${ps[@]}"
+		spread "gwd / haproxy cpu/req" "${cs[@]}"
 		[ "$GWB_OK" = 0 ] || spread "gwd / gwd-b req/s" "${bs[@]}"
+		[ "$GWB_OK" = 0 ] || spread "gwd / gwd-b cpu/req" "${bc[@]}"
 	fi
-	if [ "$PERF" = 1 ] && [ "$c" = tls-full ] && [ "$GW_OK" = 1 ]; then
+	if [ "$PERF" = 1 ] && [[ $c = tls-full || $c = comp-uptls ]] && [ "$GW_OK" = 1 ]; then
 		say " perf (cpu-clock, by library)"
 		profile haproxy "${PID_OF[haproxy]}" "$ph" "${args[@]}"
 		profile gwd "${PID_OF[gwd]}" "$pg" "${args[@]}"

@@ -547,7 +547,7 @@ static void compress_defaults(void *o)
 	struct gw_cfg_compress *z = o;
 
 	z->min_size = GW_CFG_COMPRESS_MIN_SIZE;
-	z->level = 5;
+	z->level = GW_CFG_COMPRESS_LEVEL;
 	z->brotli = 1;
 }
 

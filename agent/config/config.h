@@ -363,6 +363,7 @@ struct gw_cfg_cors {
 #define GW_CFG_COMPRESS_TYPES_MAX 32
 #define GW_CFG_COMPRESS_TYPE_LEN 128
 #define GW_CFG_COMPRESS_MIN_SIZE 256	/* the default min_size */
+#define GW_CFG_COMPRESS_LEVEL 1		/* the default level (as nginx's and HAProxy's) */
 struct gw_cfg_compress {
 	struct gw_cfg_pos pos;
 	char **types;		/* media types; "text/" and a star for a whole type */

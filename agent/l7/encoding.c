@@ -40,7 +40,7 @@ int gw_zrule_new(const struct gw_cfg_compress *cfg, struct gw_zrule **out)
 		return -ENOMEM;
 	}
 	z->min_size = cfg->min_size;
-	z->level = cfg->level ? (int)cfg->level : 5;
+	z->level = cfg->level ? (int)cfg->level : GW_CFG_COMPRESS_LEVEL;
 	z->brotli = cfg->brotli;
 	for (i = 0; i < cfg->n_types; i++) {
 		z->types[i] = strdup(cfg->types[i]);

@@ -1405,6 +1405,17 @@ static int step_client_read(struct gw_cli *c)
 	return -1;
 }
 
+/* Whether a compressed answer's head waits to go with the first chunk: while
+ * a piece is held, or before the first piece of a Content-Length body (it
+ * is on its way; a stream's head goes at once). Returns 1 or 0. */
+static int z_head_waits(const struct gw_cli *c)
+{
+	size_t in, out;
+
+	gw_zstream_counts(c->z, &in, &out);
+	return gw_zstream_held(c->z) || (!in && !c->z_last && c->rs_body == GW_BODY_LENGTH);
+}
+
 /* The head buffer and the ready response bytes to the client. Returns 1 on
  * progress, 0 without, -1 when closed. */
 static int step_client_write(struct gw_cli *c)
@@ -1417,6 +1428,8 @@ static int step_client_write(struct gw_cli *c)
 
 	if (c->z)
 		body = (__u32)gw_zstream_pending(c->z, &b);
+	if (c->z && !body && z_head_waits(c))
+		return 0;
 
 	if (c->hdst == HDST_CLIENT && c->hoff < c->hlen) {
 		h = c->hbuf + c->hoff;
@@ -1804,10 +1817,19 @@ static int step_resp_body(struct gw_cli *c)
 static int step_compress(struct gw_cli *c)
 {
 	const char *p;
+	int how, tail;
 
-	if (!c->z || c->z_last || gw_zstream_pending(c->z, &p) || (!c->rs_ready && !c->rs_scanned))
+	if (!c->z || c->z_last || gw_zstream_pending(c->z, &p))
 		return 0;
-	if (gw_zstream_feed(c->z, c->out.data + c->out.start, c->rs_ready, c->rs_scanned)) {
+	/* a piece is held for the next one's chunk while more is readable
+	 * now, or while the rest of a fixed-length body fits one feed (it is
+	 * on its way); else what is held goes when this turn read nothing */
+	tail = c->rs_body == GW_BODY_LENGTH && c->rs_left <= GW_Z_IN;
+	if (!c->rs_ready && !c->rs_scanned && (!gw_zstream_held(c->z) || tail))
+		return 0;
+	how = c->rs_scanned ? GW_Z_LAST : c->rs_ready && (c->up_rd_ready || tail) ? GW_Z_HOLD :
+		GW_Z_FLUSH;
+	if (gw_zstream_feed(c->z, c->out.data + c->out.start, c->rs_ready, how)) {
 		cli_close(c);
 		return -1;
 	}
@@ -2685,6 +2707,7 @@ void gw_proxy_free_cache(struct gw_proxy_worker *w)
 		free(c);
 	}
 	w->n_free_conns = 0;
+	gw_zpool_clear(&w->zpool);
 }
 
 /* ---- HTTP/2 (h2.h) ----------------------------------------------------------------- */

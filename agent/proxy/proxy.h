@@ -23,6 +23,7 @@
 #include "http/pathnorm.h"
 #include "l7/accesslog.h"
 #include "l7/snap.h"
+#include "proxy/compress.h"
 
 #define GW_L7_BUF 16384			/* bytes per direction per connection */
 #define GW_L7_HEAD_BUF 16384		/* a rewritten head */
@@ -102,6 +103,7 @@ struct gw_proxy_worker {
 	char tls_scratch[GW_L7_HEAD_BUF + GW_L7_BUF];	/* head + body as one record */
 	struct gw_proxy_scratch scratch;	/* a request's start */
 	unsigned int zstreams;		/* answers being compressed (proxy/compress.h) */
+	struct gw_zpool zpool;		/* finished gzip streams for the next answers */
 };
 
 /* Called first on the worker's thread. */

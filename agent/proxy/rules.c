@@ -212,7 +212,8 @@ int gw_proxy_compress(const struct gw_route *r, const struct gw_http_resp *resp,
 	if (!r->zrule || !accept || head || minor < 1 || w->zstreams >= GW_Z_STREAMS_MAX ||
 	    !compressible(r->zrule, resp, buf))
 		return 0;
-	*z = gw_zstream_new(br, r->zrule->level);
+	*z = gw_zstream_new(&w->zpool, br, r->zrule->level,
+			    resp->h.body == GW_BODY_LENGTH ? (size_t)resp->h.content_length : 0);
 	if (!*z)
 		return 0;
 	w->zstreams++;
@@ -230,7 +231,7 @@ void gw_proxy_compress_end(struct gw_proxy_worker *w, struct gw_zstream **z)
 {
 	if (!*z)
 		return;
-	gw_zstream_free(*z);
+	gw_zstream_free(&w->zpool, *z);
 	*z = NULL;
 	w->zstreams--;
 }

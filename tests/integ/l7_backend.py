@@ -22,7 +22,8 @@
 #   /trailers        "hello" chunked, then the trailers X-Trailer: t1, Grpc-Status: 0
 #   /ws              Upgrade: websocket -> 101, then echoes raw bytes
 #   /resp?h=N:V&n=B  answer with field "N: V" (h repeats) and B bytes of body
-#                    (numbered lines); &chunked=1: chunked, 5000 bytes a chunk
+#                    (numbered lines); &chunked=1: chunked, 5000 bytes a chunk;
+#                    &gap=MS: MS milliseconds before each chunk but the first
 #   /garbage         a line that is no HTTP, then close
 #   /short           Content-Length: 100 with 10 bytes, then close
 #   anything else    "NAME METHOD PATH" and the request headers, one a line
@@ -194,7 +195,10 @@ def serve(s):
                 data = (b"%08d abcdefghijklmnopqrstuvwxyz\n" * (n // 36 + 1)) % tuple(range(n // 36 + 1))
                 if q.get("chunked"):
                     c.s.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + extra.encode() + b"\r\n")
+                    gap = int(q.get("gap", ["0"])[0])
                     for i in range(0, n, 5000):
+                        if gap and i:
+                            time.sleep(gap / 1000)
                         piece = data[i:min(i + 5000, n)]
                         c.s.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
                     c.s.sendall(b"0\r\n\r\n")

@@ -18,7 +18,8 @@
 #     ip_denied, never forwarded;
 #   - compression: gzip or br on Accept-Encoding for the configured types, above
 #     min_size, from Content-Length and chunked origins (the body decodes
-#     to the origin's bytes, over plain and TLS); never for a client that
+#     to the origin's bytes, over plain and TLS; a chunk sent before a
+#     pause arrives before it ends); never for a client that
 #     refuses it (q=0), HTTP/1.0, HEAD, other types, small, already
 #     encoded, ranged or no-transform answers;
 #   - circuit breaking: max_connections (2 slow requests hold both, 2 more
@@ -283,6 +284,22 @@ out=$(cl curl -sS -m 20 --compressed -o /dev/null -o /dev/null -o /dev/null \
 	"$U/z/resp?n=100000&chunked=1&h=Content-Type:text/plain")
 [ "$(awk '{ print $1 }' <<<"$out" | tr '\n' ' ')" = "200 200 200 " ] || it_fail "keep-alive after a compressed answer: $out"
 [ "$(awk '{ s += $2 } END { print s }' <<<"$out")" = 1 ] || it_fail "keep-alive: more than one connection: $out"
+# streaming: a chunk the origin sends before a pause reaches the client,
+# decodable, before the pause ends (the stream is flushed when nothing more
+# is there to read)
+for enc in gzip br; do
+	# (python starts curl: its clock runs before the first byte can come)
+	cl python3 -c 'import subprocess, sys, time
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE)
+p.stdout.readline(); t1 = time.monotonic()
+rest = p.stdout.read()
+print("%.2f %d" % (time.monotonic() - t1, len(rest)))' curl -sS -m 20 -N --compressed \
+		-H "Accept-Encoding: $enc" "$U/z/resp?n=10000&chunked=1&gap=1500&h=Content-Type:text/plain" \
+		>"$IT_TMP/z.stream"
+	read -r after rest <"$IT_TMP/z.stream"
+	python3 -c "import sys; sys.exit(not ($after >= 1.0 and $rest == 10000 - 36))" ||
+		it_fail "$enc stream: the rest ($rest bytes) ${after}s after the first line"
+done
 got=$(cl curl -sS -m 20 --compressed -k --resolve "api.test:443:$GW" \
 	"https://api.test/z/resp?n=300000&h=Content-Type:text/plain" | sha256sum)
 [ "$got" = "$want" ] || it_fail "compressed over TLS: the body differs"

@@ -352,61 +352,103 @@ static size_t dechunk(const char *chunked, size_t cl, char *out)
 	}
 }
 
-/* The chunks of a stream (gzip, then br), dechunked, decode to what was
- * fed. */
+/* Feeds in (3 * GW_Z_IN bytes) to z in three pieces, the last with
+ * GW_Z_LAST, the others as how says; checks that the chunks, dechunked,
+ * decode (br or gzip) to in. */
+static void zstream_round(struct gw_zstream *z, int br, const char *in, int how)
+{
+	static char gz[4 * GW_Z_IN], back[3 * GW_Z_IN + 16], chunked[8 * GW_Z_IN];
+	size_t gl, i, n, zin, zout, cl = 0, bl;
+	const char *p;
+
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(gw_zstream_feed(z, in + i * GW_Z_IN, GW_Z_IN,
+						 i == 2 ? GW_Z_LAST : how), 0);
+		n = gw_zstream_pending(z, &p);
+		/* a held piece makes no chunk */
+		assert_true(!n == (how == GW_Z_HOLD && !br && i == 0));
+		assert_int_equal(gw_zstream_held(z), how == GW_Z_HOLD && !br && i == 0);
+		if (n)
+			assert_int_equal(gw_zstream_feed(z, in, 1, GW_Z_FLUSH), -EBUSY);
+		assert_true(cl + n <= sizeof(chunked));
+		memcpy(chunked + cl, p, n);
+		cl += n;
+		gw_zstream_sent(z, n);
+	}
+	assert_true(gw_zstream_done(z));
+	assert_int_equal(gw_zstream_feed(z, in, 1, GW_Z_FLUSH), -EINVAL);
+	gw_zstream_counts(z, &zin, &zout);
+	assert_int_equal(zin, 3 * GW_Z_IN);
+	assert_true(zout < 3 * GW_Z_IN / 4);
+	gl = dechunk(chunked, cl, gz);
+	assert_int_equal(gl, zout);
+	if (br) {
+		bl = sizeof(back);
+		assert_int_equal(BrotliDecoderDecompress(gl, (const uint8_t *)gz, &bl,
+							 (uint8_t *)back),
+				 BROTLI_DECODER_RESULT_SUCCESS);
+	} else {
+		z_stream d = { 0 };
+
+		assert_int_equal(inflateInit2(&d, 15 + 16), Z_OK);
+		d.next_in = (Bytef *)gz;
+		d.avail_in = (uInt)gl;
+		d.next_out = (Bytef *)back;
+		d.avail_out = sizeof(back);
+		assert_int_equal(inflate(&d, Z_FINISH), Z_STREAM_END);
+		bl = d.total_out;
+		inflateEnd(&d);
+	}
+	assert_int_equal(bl, 3 * GW_Z_IN);
+	assert_memory_equal(back, in, 3 * GW_Z_IN);
+}
+
+/* The chunks of a stream (gzip, then br), flushed or held, dechunked,
+ * decode to what was fed; a finished gzip stream goes back to the pool
+ * and comes out again, reset, for the same level and window. */
 static void test_zstream(void **state)
 {
-	static char in[3 * GW_Z_IN], gz[4 * GW_Z_IN], back[3 * GW_Z_IN + 16];
-	static char chunked[8 * GW_Z_IN];
-	size_t gl, i, n, zin, zout, cl, bl;
-	struct gw_zstream *z;
-	const char *p;
-	int br;
+	static char in[3 * GW_Z_IN];
+	struct gw_zpool pool = { 0 };
+	struct gw_zstream *z, *z2;
+	size_t i;
+	int br, how;
 
 	(void)state;
 	for (i = 0; i < sizeof(in); i++)
 		in[i] = (char)("abcdefgh"[i % 8] + (i / 4096) % 3);
-	for (br = 0; br <= 1; br++) {
-		z = gw_zstream_new(br, 6);
-		assert_non_null(z);
-		cl = 0;
-		for (i = 0; i < 3; i++) {
-			assert_int_equal(gw_zstream_feed(z, in + i * GW_Z_IN, GW_Z_IN, i == 2), 0);
-			assert_int_equal(gw_zstream_feed(z, in, 1, 0), -EBUSY);
-			n = gw_zstream_pending(z, &p);
-			assert_true(n > 0 && cl + n <= sizeof(chunked));
-			memcpy(chunked + cl, p, n);
-			cl += n;
-			gw_zstream_sent(z, n);
+	for (br = 0; br <= 1; br++)
+		for (how = GW_Z_FLUSH; how <= GW_Z_HOLD; how += GW_Z_HOLD) {
+			z = gw_zstream_new(NULL, br, 6, 0);
+			assert_non_null(z);
+			zstream_round(z, br, in, how);
+			gw_zstream_free(NULL, z);
 		}
-		assert_true(gw_zstream_done(z));
-		assert_int_equal(gw_zstream_feed(z, in, 1, 0), -EINVAL);
-		gw_zstream_counts(z, &zin, &zout);
-		assert_int_equal(zin, sizeof(in));
-		assert_true(zout < sizeof(in) / 4);
-		gw_zstream_free(z);
-		gl = dechunk(chunked, cl, gz);
-		assert_int_equal(gl, zout);
-		if (br) {
-			bl = sizeof(back);
-			assert_int_equal(BrotliDecoderDecompress(gl, (const uint8_t *)gz, &bl,
-								 (uint8_t *)back),
-					 BROTLI_DECODER_RESULT_SUCCESS);
-		} else {
-			z_stream d = { 0 };
-
-			assert_int_equal(inflateInit2(&d, 15 + 16), Z_OK);
-			d.next_in = (Bytef *)gz;
-			d.avail_in = (uInt)gl;
-			d.next_out = (Bytef *)back;
-			d.avail_out = sizeof(back);
-			assert_int_equal(inflate(&d, Z_FINISH), Z_STREAM_END);
-			bl = d.total_out;
-			inflateEnd(&d);
-		}
-		assert_int_equal(bl, sizeof(in));
-		assert_memory_equal(back, in, sizeof(in));
-	}
+	z = gw_zstream_new(&pool, 0, 1, sizeof(in));
+	assert_non_null(z);
+	zstream_round(z, 0, in, GW_Z_HOLD);
+	gw_zstream_free(&pool, z);
+	assert_int_equal(pool.n, 1);
+	z2 = gw_zstream_new(&pool, 0, 1, sizeof(in));
+	assert_ptr_equal(z2, z);
+	assert_int_equal(pool.n, 0);
+	zstream_round(z2, 0, in, GW_Z_FLUSH);
+	gw_zstream_free(&pool, z2);
+	/* another level, or a small body's window: a new stream */
+	z = gw_zstream_new(&pool, 0, 2, sizeof(in));
+	z2 = gw_zstream_new(&pool, 0, 1, 1000);
+	assert_true(z && z2 && z != z2 && pool.n == 1);
+	gw_zstream_free(&pool, z);
+	gw_zstream_free(&pool, z2);
+	assert_int_equal(pool.n, 3);
+	for (i = 0; i < GW_ZPOOL_MAX + 2; i++)
+		gw_zstream_free(&pool, gw_zstream_new(NULL, 0, 1, 0));
+	assert_int_equal(pool.n, GW_ZPOOL_MAX);
+	/* brotli streams are not kept */
+	gw_zstream_free(&pool, gw_zstream_new(&pool, 1, 1, 1000));
+	assert_int_equal(pool.n, GW_ZPOOL_MAX);
+	gw_zpool_clear(&pool);
+	assert_true(!pool.n && !pool.head);
 }
 
 /* ---- circuit breaking ------------------------------------------------------ */
