@@ -318,6 +318,16 @@ void gw_watched_cancel(struct gw_watched *w)
 	pthread_mutex_unlock(&rr_lock);
 }
 
+bool gw_watched_running(struct gw_watched *w)
+{
+	bool running;
+
+	pthread_mutex_lock(&rr_lock);
+	running = w->job.state == RR_RUNNING;
+	pthread_mutex_unlock(&rr_lock);
+	return running;
+}
+
 void gw_watched_settle(struct gw_watched *w)
 {
 	pthread_mutex_lock(&rr_lock);

@@ -110,6 +110,10 @@ int gw_watched_schedule(struct gw_watched *w, bool force);
  * the auth-reread thread; it waits for at most one reread). Idempotent. */
 void gw_watched_cancel(struct gw_watched *w);
 
+/* Returns true while w's reread runs on the auth-reread thread (tests use
+ * it to know a run has started). */
+bool gw_watched_running(struct gw_watched *w);
+
 /* Waits until w has no run queued or running (tests, tools). */
 void gw_watched_settle(struct gw_watched *w);
 

@@ -584,7 +584,10 @@ static void test_coalesce(void **state)
 	rb = runs(b);
 	pthread_mutex_lock(&a->file.lock);
 	assert_int_equal(gw_watched_schedule(&a->file, true), 1);
-	usleep(100000); /* the thread takes a's run and waits for the lock */
+	/* the thread takes the run and waits for the lock (up to 10 s) */
+	for (i = 0; i < 1000 && !gw_watched_running(&a->file); i++)
+		usleep(10000);
+	assert_true(i < 1000);
 	for (i = 0; i < 5; i++) {
 		write_many("ca.txt", 10 + i, 0);
 		write_many("cb.txt", 10 + i, 1);

@@ -1298,7 +1298,10 @@ static void test_jwks_background(void **state)
 	 * and five more changes meanwhile make one more read */
 	pthread_mutex_lock(&jwks->file.lock);
 	assert_int_equal(gw_watched_schedule(&jwks->file, true), 1);
-	usleep(100000);
+	/* the thread takes the run and waits for the lock (up to 10 s) */
+	for (i = 0; i < 1000 && !gw_watched_running(&jwks->file); i++)
+		usleep(10000);
+	assert_true(i < 1000);
 	for (i = 0; i < 5; i++)
 		assert_int_equal(gw_watched_schedule(&jwks->file, true), 1);
 	pthread_mutex_unlock(&jwks->file.lock);
