@@ -2,6 +2,8 @@
 /*
  * Kernel TLS on the listeners (ktls.h).
  */
+#include <errno.h>
+#include <sys/socket.h>
 #include <openssl/bio.h>
 #include <openssl/obj_mac.h>
 
@@ -85,6 +87,17 @@ int gw_ktls_established(SSL *ssl, int plan)
 	if (state)
 		__atomic_fetch_add(&live, 1, __ATOMIC_RELAXED);
 	return state;
+}
+
+int gw_ktls_rx_kick(SSL *ssl, int fd)
+{
+	int one = 1;
+
+	if (!BIO_get_ktls_recv(SSL_get_rbio(ssl)))
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one)))
+		return -errno;
+	return 1;
 }
 
 int gw_ktls_closed(int state)

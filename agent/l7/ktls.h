@@ -50,6 +50,18 @@ int gw_ktls_prepare(SSL *ssl, int mode);
  */
 int gw_ktls_established(SSL *ssl, int plan);
 
+/*
+ * Call when SSL_read() of a connection whose plan is GW_KTLS_PLAN_TRY says
+ * WANT_READ during its handshake. On Debian's 6.1 a record that reached
+ * the socket before OpenSSL set TLS_RX (a TLS 1.2 client's Finished, sent
+ * with its ChangeCipherSpec) can stay in the TCP queue with no wakeup:
+ * the tls strparser runs on new data only, so gwd would wait for the
+ * handshake timeout. SO_RCVLOWAT (tcp_set_rcvlowat()) runs the socket's
+ * data_ready, which parses what is queued and wakes epoll. Returns 1 when
+ * it kicked, 0 when the receive side is not in the kernel, or -errno.
+ */
+int gw_ktls_rx_kick(SSL *ssl, int fd);
+
 /* A connection whose gw_ktls_established() gave state closes. Returns 0. */
 int gw_ktls_closed(int state);
 

@@ -1293,6 +1293,8 @@ static ssize_t tls_read(struct gw_cli *c, struct pbuf *b)
 	switch (SSL_get_error(c->ssl, n)) {
 	case SSL_ERROR_WANT_READ:
 		c->rd_ready = 0;
+		if (!c->hs_done && c->ktls == GW_KTLS_PLAN_TRY)
+			gw_ktls_rx_kick(c->ssl, c->fd);
 		return -EAGAIN;
 	case SSL_ERROR_WANT_WRITE:
 		c->rd_ready = 0;
