@@ -320,7 +320,10 @@ static void print_status(json_t *d)
 	printf("features  ");
 	json_array_foreach(feat, i, f)
 		printf(" %s%s", json_string_value(f), i + 1 < json_array_size(feat) ? "," : "");
-	printf("\n\n%-16s %-8s %-12s %-10s %-16s %s\n", "INTERFACE", "IFINDEX", "HOOK", "LIBXDP",
+	printf("\n");
+	if (json_is_string(json_object_get(d, "ktls")))
+		printf("ktls: %s\n", S(d, "ktls"));
+	printf("\n%-16s %-8s %-12s %-10s %-16s %s\n", "INTERFACE", "IFINDEX", "HOOK", "LIBXDP",
 	       "IPV4", "IPV6");
 	json_array_foreach(ifs, i, f) {
 		json_t *disp = json_object_get(f, "xdp_dispatcher");

@@ -90,6 +90,9 @@ PYEOF
 		"$([ "$tcx" = no ] && echo ' (tc attaches through clsact)')" "$ktls" \
 		"$(nproc)" "$(($(awk '/MemTotal/ { print $2 }' /proc/meminfo) / 1024))"
 }
+# kTLS (test_l7_ktls.sh): the tls module where the kernel has one; gwd
+# would load it on first use too, but the features line shows it loaded.
+modprobe tls 2>/dev/null || echo "guest: no tls module: the kTLS tests skip"
 features | tee "$results/features"
 echo "guest: set up at $(cut -d' ' -f1 /proc/uptime) s of uptime"
 

@@ -122,6 +122,9 @@ static const struct kw_enum client_cert_modes[] = {
 	{ "required", GW_CLIENT_CERT_REQUIRED }, { "optional", GW_CLIENT_CERT_OPTIONAL },
 	{ NULL, 0 },
 };
+static const struct kw_enum ktls_modes[] = {
+	{ "auto", GW_KTLS_AUTO }, { "off", GW_KTLS_OFF }, { NULL, 0 },
+};
 static const struct kw_enum balances[] = {
 	{ "round_robin", GW_BALANCE_ROUND_ROBIN }, { "least_conn", GW_BALANCE_LEAST_CONN },
 	{ "maglev", GW_BALANCE_MAGLEV }, { NULL, 0 },
@@ -364,6 +367,7 @@ static const struct kw listener_kws[] = {
 	TABLE(struct gw_cfg_listener, timeouts, "timeouts", 0, &client_timeouts_table),
 	SIZE(struct gw_cfg_listener, max_body, "max_body", 0, 1, GW_CFG_MAX_BODY_MAX),
 	BOOL(struct gw_cfg_listener, h2c, "h2c"),
+	ENUM(struct gw_cfg_listener, ktls, "ktls", 0, ktls_modes),
 	TABLE(struct gw_cfg_listener, http2, "http2", 0, &http2_table),
 	KW_END,
 };

@@ -159,6 +159,9 @@ struct gw_cfg_client_timeouts {
 
 #define GW_CLIENT_CERT_REQUIRED 0
 #define GW_CLIENT_CERT_OPTIONAL 1
+
+#define GW_KTLS_AUTO 0		/* where the kernel and the cipher allow */
+#define GW_KTLS_OFF 1
 /* HTTP/2 limits of a listener (listeners[].http2; docs/http2.md). */
 #define GW_CFG_H2_STREAMS_DEFAULT 100		/* SETTINGS_MAX_CONCURRENT_STREAMS */
 #define GW_CFG_H2_STREAMS_MAX 1000
@@ -194,6 +197,7 @@ struct gw_cfg_listener {
 	__u64 max_body;		/* request body bytes; 0: GW_CFG_MAX_BODY_DEFAULT */
 	int h2c;		/* HTTP/2 with prior knowledge on a plain listener */
 	struct gw_cfg_http2 http2;
+	int ktls;		/* GW_KTLS_*: kernel TLS after the handshake (docs/tls.md) */
 };
 
 #define GW_BALANCE_ROUND_ROBIN 0

@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 
 #include "gw/names.h"
+#include "core/ktlsprobe.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
 #include "core/units.h"
@@ -156,49 +157,19 @@ static json_t *rows_take(struct rows *r)
 /* ---- status --------------------------------------------------------------- */
 
 
-/* 1 when the running kernel's module tree has net/tls/tls.ko (any
- * compression). */
-static int tls_module_file(void)
+/* The sockmap splice (its pinned sockhash) and kernel TLS (core/ktlsprobe.h:
+ * in gwd what its probe found, in gwctl what the kernel lists now). */
+static void splice_features(json_t *d, json_t *feat, const char *pin_root)
 {
-	static const char *const ext[] = { "", ".xz", ".zst", ".gz" };
 	char path[512];
-	struct utsname u;
-	size_t i;
-
-	if (uname(&u))
-		return 0;
-	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
-		snprintf(path, sizeof(path), "/lib/modules/%s/kernel/net/tls/tls.ko%s", u.release,
-			 ext[i]);
-		if (!access(path, F_OK))
-			return 1;
-	}
-	return 0;
-}
-
-/* The sockmap splice (its pinned sockhash) and kernel TLS: the tls ULP
- * is listed once the module is loaded; a kernel that has it as a module
- * loads it on first use. */
-static void splice_features(json_t *feat, const char *pin_root)
-{
-	char path[512], ulp[256] = "";
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/gw_sk_hash", pin_root);
 	if (!access(path, F_OK))
 		json_array_append_new(feat, json_string("sockmap splice"));
-	f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r");
-	if (f) {
-		if (!fgets(ulp, sizeof(ulp), f))
-			ulp[0] = '\0';
-		fclose(f);
-	}
-	if (strstr(ulp, "tls"))
-		json_array_append_new(feat, json_string("ktls"));
-	else if (!access("/sys/module/tls", F_OK) || tls_module_file())
-		json_array_append_new(feat, json_string("ktls (module not loaded)"));
-	else
-		json_array_append_new(feat, json_string("no ktls (the kernel has no tls module)"));
+	gw_ktls_probe_line(path, sizeof(path));
+	json_array_append_new(feat, json_string(strncmp(path, "available", 9) ? "no ktls" :
+						"ktls"));
+	gw_cmd_json_add(d, "ktls", json_string(path));
 }
 
 /* The pinned programs, as {name, id, tag, pin, jited, btf}. */
@@ -317,7 +288,7 @@ static int cmd_status(struct gw_cmd_call *c, json_t **out)
 	json_array_append_new(feat, json_string("lru_hash"));
 	json_array_append_new(feat, json_string("array_of_maps"));
 	json_array_append_new(feat, json_string("percpu_array"));
-	splice_features(feat, a->pin_root);
+	splice_features(d, feat, a->pin_root);
 	gw_cmd_json_add(d, "features", feat);
 	*out = d;
 	return 0;

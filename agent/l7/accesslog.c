@@ -174,6 +174,10 @@ int gw_accesslog_format(const struct gw_access_rec *r, char *buf, size_t len)
 	put_cstr(&w, r->reason);
 	if (r->spliced)
 		puts_(&w, ",\"spliced\":true");
+	if (r->ktls) {
+		puts_(&w, ",\"ktls\":");
+		put_cstr(&w, r->ktls);
+	}
 	puts_(&w, "}\n");
 	return w.pos <= len ? (int)w.pos : -ENOSPC;
 }

@@ -41,6 +41,7 @@ struct gw_access_rec {
 	const char *request_id;
 	const char *reason;		/* why gwd answered itself, or NULL */
 	int spliced;			/* the kernel moved the connection's bytes */
+	const char *ktls;		/* "tx+rx", "tx", "rx": kTLS directions; NULL: none */
 };
 
 /* A worker's buffer. */

@@ -94,6 +94,7 @@ struct gw_l7_cto {
 	__u64 max_body;			/* request body bytes (listeners[].max_body):
 					 * 413 beyond, unless the route sets its own */
 	int h2c;			/* HTTP/2 with prior knowledge (listeners[].h2c) */
+	int ktls;			/* listeners[].ktls (GW_KTLS_*, l7/ktls.h) */
 	__u32 h2_streams;		/* listeners[].http2: SETTINGS of the connection */
 	__u32 h2_header_list;
 	__u32 h2_table;

@@ -32,6 +32,7 @@
 #include "proxy/h2.h"
 #include "proxy/h2up.h"
 #include "proxy/proxy.h"
+#include "l7/ktls.h"
 #include "l7/upstream_tls.h"
 #include "proxy/rules.h"
 #include "proxy/splice.h"
@@ -58,6 +59,7 @@ struct gw_cli {
 	struct gw_cli *next, **pprev;
 	int tls;
 	SSL *ssl;			/* TLS listeners: the client side's session */
+	int ktls;			/* its plan, then GW_KTLS_TX|RX once hs_done (l7/ktls.h) */
 	unsigned int ssl_rd_wants_wr : 1, ssl_wr_wants_rd : 1;
 	char peer[INET6_ADDRSTRLEN];
 	struct gw_ip peer_ip;
@@ -752,6 +754,7 @@ static void log_request(struct gw_cli *c, struct gw_accesslog *log)
 	r.bytes_in = c->bytes_in;
 	r.bytes_out = c->bytes_out;
 	r.tls = c->ssl ? SSL_get_version(c->ssl) : NULL;
+	r.ktls = c->ssl && c->hs_done ? gw_ktls_name(c->ktls) : NULL;
 	r.protocol = c->h2st ? "HTTP/2" : !c->a_method_len ? NULL :
 		     c->req.h.minor ? "HTTP/1.1" : "HTTP/1.0";
 	r.consumer = c->a_time && c->a_consumer[0] ? c->a_consumer : NULL;
@@ -1310,6 +1313,8 @@ static ssize_t tls_read(struct gw_cli *c, struct pbuf *b)
 	switch (SSL_get_error(c->ssl, n)) {
 	case SSL_ERROR_WANT_READ:
 		c->rd_ready = 0;
+		if (!c->hs_done && c->ktls == GW_KTLS_PLAN_TRY)
+			gw_ktls_rx_kick(c->ssl, c->fd);
 		return -EAGAIN;
 	case SSL_ERROR_WANT_WRITE:
 		c->rd_ready = 0;
@@ -1992,6 +1997,7 @@ static void cli_arm_timer(struct gw_cli *c)
 
 	if (c->ssl && !c->hs_done && SSL_is_init_finished(c->ssl)) {
 		c->hs_done = 1;
+		c->ktls = gw_ktls_established(c->ssl, c->ktls);
 		if (!c->head_since)
 			c->wait_since = now;	/* the first request's wait starts */
 	}
@@ -2487,6 +2493,8 @@ static void cli_close(struct gw_cli *c)
 	gw_io_stop(w->loop, &c->io);
 	gw_timer_stop(w->loop, &c->timer);
 	if (c->ssl) {
+		if (c->hs_done)
+			gw_ktls_closed(c->ktls);
 		if (!c->wr_shut && SSL_is_init_finished(c->ssl))
 			SSL_shutdown(c->ssl);	/* close_notify, best effort */
 		SSL_free(c->ssl);
@@ -2530,6 +2538,7 @@ static int tls_start(struct gw_proxy_worker *w, const struct gw_proxy_listen *l,
 		return err;
 	SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_set_read_ahead(c->ssl, 1);
+	c->ktls = gw_ktls_prepare(c->ssl, l->to.ktls);
 	if (!SSL_set_fd(c->ssl, c->fd)) {
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -2869,6 +2878,7 @@ struct gw_cli *gw_cli_stream_new(struct gw_cli *p, struct gw_h2_stream *st)
 	c->w = p->w;
 	c->tls = p->tls;
 	c->ssl = p->ssl;	/* for the access log's tls field only */
+	c->ktls = p->ktls;
 	c->h2st = st;
 	c->rd_ready = 1;
 	c->wr_ready = 1;

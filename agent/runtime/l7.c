@@ -27,6 +27,7 @@
 #include "l7/upstream_tls.h"
 #include "core/log.h"
 #include "core/prom.h"
+#include "l7/ktls.h"
 #include "l7/l7limit.h"
 #include "proxy/proxy.h"
 #include "proxy/splice.h"
@@ -168,6 +169,9 @@ static void cto_of(const struct gw_cfg_listener *cl, struct gw_l7_cto *to)
 	to->tls_ns = or_default(t->tls_handshake_ns, GW_CFG_CLIENT_TLS_NS);
 	to->max_body = or_default(cl->max_body, GW_CFG_MAX_BODY_DEFAULT);
 	to->h2c = cl->h2c;
+	to->ktls = cl->ktls;
+	if (cl->tls && cl->ktls == GW_KTLS_AUTO)
+		gw_ktls_available();	/* probe (and load) before the first handshake */
 	to->h2_streams = (__u32)or_default(cl->http2.max_concurrent_streams,
 					   GW_CFG_H2_STREAMS_DEFAULT);
 	to->h2_header_list = (__u32)or_default(cl->http2.max_header_list_size,
@@ -1438,6 +1442,7 @@ int gw_l7_metrics(struct gw_l7 *l7, FILE *f)
 	}
 	answers_render(l7, f);
 	splice_render(l7, f);
+	gw_ktls_metrics(f);
 	fputs("# HELP gw_http_request_duration_seconds Time from request head to the last "
 	      "response byte, by route.\n"
 	      "# TYPE gw_http_request_duration_seconds histogram\n", f);

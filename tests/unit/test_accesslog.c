@@ -80,7 +80,16 @@ static void test_fields(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "protocol")), "HTTP/2");
 	assert_string_equal(json_string_value(json_object_get(j, "request_id")), "abc-123");
 	assert_true(json_is_null(json_object_get(j, "reason")));	/* the upstream's answer */
+	assert_null(json_object_get(j, "ktls"));	/* only on a kTLS connection */
 	json_decref(j);
+
+	/* kTLS: the directions the kernel took */
+	r.ktls = "tx+rx";
+	n = gw_accesslog_format(&r, buf, sizeof(buf));
+	j = parse_line(buf, (size_t)n);
+	assert_string_equal(json_string_value(json_object_get(j, "ktls")), "tx+rx");
+	json_decref(j);
+	r.ktls = NULL;
 
 	/* an answer of gwd's own says why */
 	r.status = 504;

@@ -365,6 +365,30 @@ static void test_http2(void **state)
 	assert_true(has_error("tls with protocol h2c"));
 }
 
+/* listeners[].ktls: auto (the default) or off, nothing else. */
+static void test_ktls(void **state)
+{
+	assert_int_equal(load("version: 1\n"
+			      "listeners:\n"
+			      "  - { name: a, address: '198.18.1.1:80' }\n"
+			      "  - { name: b, address: '198.18.1.1:81', ktls: off }\n"
+			      "  - { name: c, address: '198.18.1.1:82', ktls: auto }\n"),
+			 0);
+	assert_int_equal(cfg.listeners[0].ktls, GW_KTLS_AUTO);
+	assert_int_equal(cfg.listeners[1].ktls, GW_KTLS_OFF);
+	assert_int_equal(cfg.listeners[2].ktls, GW_KTLS_AUTO);
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:80', ktls: on } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("ktls: 'on' is not one of: auto, off"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "listeners: [ { name: a, address: '198.18.1.1:80', ktls: true } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("ktls: 'true' is not one of: auto, off"));
+}
+
 /* upgrade: names only, and never h2c. */
 static void test_route_upgrade(void **state)
 {
@@ -749,6 +773,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_tls_keys, teardown),
 		cmocka_unit_test_teardown(test_max_body, teardown),
 		cmocka_unit_test_teardown(test_http2, teardown),
+		cmocka_unit_test_teardown(test_ktls, teardown),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
