@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <openssl/bio.h>
 #include <openssl/obj_mac.h>
+#include <openssl/ssl.h>
+#include <openssl/tls1.h>
 
 #include "config/config.h"
 #include "core/ktlsprobe.h"
@@ -13,10 +15,12 @@
 #include "l7/ktls.h"
 
 /* gw_ktls_handshakes_total{result} */
-enum ktls_result { KR_BOTH, KR_TX, KR_RX, KR_CIPHER, KR_REFUSED, KR_NONE, KR_OFF, KR_MAX };
+enum ktls_result {
+	KR_BOTH, KR_TX, KR_RX, KR_TLS13, KR_CIPHER, KR_REFUSED, KR_NONE, KR_OFF, KR_MAX
+};
 
 static const char *const result_names[KR_MAX] = {
-	[KR_BOTH] = "ktls", [KR_TX] = "tx_only", [KR_RX] = "rx_only", [KR_CIPHER] = "cipher",
+	[KR_BOTH] = "ktls", [KR_TX] = "tx_only", [KR_RX] = "rx_only", [KR_TLS13] = "tls13", [KR_CIPHER] = "cipher",
 	[KR_REFUSED] = "refused", [KR_NONE] = "unavailable", [KR_OFF] = "off",
 };
 
@@ -50,6 +54,38 @@ int gw_ktls_prepare(SSL *ssl, int mode)
 	return GW_KTLS_PLAN_TRY;
 }
 
+/* 1 when the client offers TLS 1.3 in its supported_versions (RFC 8446
+ * 4.2.1: a length byte, then 2-byte versions). */
+static int offers_tls13(SSL *ssl)
+{
+	const unsigned char *p;
+	size_t len, i;
+
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &p, &len) || !len)
+		return 0;
+	if (p[0] + 1u > len)
+		return 0;
+	for (i = 1; i + 1 < (size_t)p[0] + 1; i += 2)
+		if (p[i] == 0x03 && p[i + 1] == 0x04)
+			return 1;
+	return 0;
+}
+
+int gw_ktls_on_hello(SSL *ssl)
+{
+	long max = SSL_get_max_proto_version(ssl);
+
+	if (!(SSL_get_options(ssl) & SSL_OP_ENABLE_KTLS))
+		return 0;
+	if ((max && max < TLS1_3_VERSION) || !offers_tls13(ssl))
+		return 0;
+	/* TLS 1.3 will be chosen: OpenSSL 3.0 would hand the kernel only the
+	 * send keys and could not rekey them on a KeyUpdate (docs/tls.md) */
+	SSL_clear_options(ssl, SSL_OP_ENABLE_KTLS);
+	SSL_set_read_ahead(ssl, 1);
+	return 1;
+}
+
 /* 1 when the connection's cipher is one the kernel's tls module knows. */
 static int kernel_cipher(SSL *ssl)
 {
@@ -66,6 +102,8 @@ static enum ktls_result tried_result(SSL *ssl, int state)
 		return KR_BOTH;
 	if (state)
 		return state == GW_KTLS_TX ? KR_TX : KR_RX;
+	if (SSL_version(ssl) == TLS1_3_VERSION && !(SSL_get_options(ssl) & SSL_OP_ENABLE_KTLS))
+		return KR_TLS13;
 	return kernel_cipher(ssl) ? KR_REFUSED : KR_CIPHER;
 }
 

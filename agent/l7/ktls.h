@@ -43,6 +43,16 @@ int gw_ktls_available(void);
 int gw_ktls_prepare(SSL *ssl, int mode);
 
 /*
+ * From the ClientHello callback: when TLS 1.3 will be chosen (the client
+ * offers it and the listener allows it), the connection's record crypto
+ * stays in OpenSSL. Debian 12's libssl 3.0 hands the kernel only the send
+ * keys of TLS 1.3 and cannot change them on a KeyUpdate the client asks
+ * for, after which the client could read nothing. Returns 1 when kTLS was
+ * turned off for this connection, else 0.
+ */
+int gw_ktls_on_hello(SSL *ssl);
+
+/*
  * After the handshake of an SSL set up with plan: which directions the
  * kernel took (GW_KTLS_TX | GW_KTLS_RX, 0: all in OpenSSL). Counts the
  * connection (gw_ktls_connections, gw_ktls_handshakes_total{result}).

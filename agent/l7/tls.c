@@ -26,6 +26,7 @@
 
 #include "core/log.h"
 #include "l7/clientcert.h"
+#include "l7/ktls.h"
 #include "l7/tls.h"
 
 /* TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites are all such). */
@@ -372,6 +373,8 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
 		*al = SSL_AD_INTERNAL_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
+	if (r == SSL_CLIENT_HELLO_SUCCESS)
+		gw_ktls_on_hello(ssl);
 	return r;
 }
 

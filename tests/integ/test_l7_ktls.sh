@@ -140,46 +140,47 @@ it_log "s_client: TLS 1.2 and 1.3 with AES-128-GCM, AES-256-GCM and CHACHA20-POL
 
 # --- the kernel did the crypto; gwd counted and logged it ----------------------------------
 # 6 connections of each version (3 curl, 3 s_client). TLS 1.2: both
-# directions in the kernel. TLS 1.3: OpenSSL 3.0 hands the kernel the send
-# direction only (its TLS 1.3 key change configures kTLS for writing), so
-# those count tx_only (a newer libssl may give both).
+# directions in the kernel. TLS 1.3 stays in OpenSSL (counted tls13):
+# Debian 12's libssl 3.0 would hand the kernel the send keys only and could
+# not change them on a KeyUpdate the client asks for (docs/tls.md).
 tx1=$(tls_stat TlsTxSw) rx1=$(tls_stat TlsRxSw)
-[ $((tx1 - tx0)) -ge 12 ] || it_fail "kernel TX contexts: $tx0 -> $tx1"
+[ $((tx1 - tx0)) -ge 6 ] || it_fail "kernel TX contexts: $tx0 -> $tx1"
 [ $((rx1 - rx0)) -ge 6 ] || it_fail "kernel RX contexts: $rx0 -> $rx1"
 [ "$(tls_stat TlsDecryptError)" = 0 ] || it_fail "kernel decrypt errors: $(tls_stat TlsDecryptError)"
-n=$(handshakes ktls) t=$(handshakes tx_only)
+n=$(handshakes ktls) t=$(handshakes tls13)
 [ "${n:-0}" -ge 6 ] || it_fail "gw_ktls_handshakes_total{result=\"ktls\"}: '$n'"
-[ $((n + t)) -ge 12 ] || it_fail "kTLS handshakes: ktls $n + tx_only $t, want 12"
-for r in rx_only cipher refused unavailable; do
+[ "${t:-0}" -ge 6 ] || it_fail "gw_ktls_handshakes_total{result=\"tls13\"}: '$t'"
+for r in tx_only rx_only cipher refused unavailable; do
 	[ "$(handshakes $r)" = 0 ] || it_fail "handshakes $r: $(handshakes $r)"
 done
 grep '"tls":"TLSv1.2"' "$D/access.log" | grep -vq '"ktls":"tx+rx"' &&
 	it_fail "a TLS 1.2 line without ktls tx+rx: $(grep TLSv1.2 "$D/access.log" | head -3)"
-grep '"tls":"TLSv1.3"' "$D/access.log" | grep -vq '"ktls":"tx' &&
-	it_fail "a TLS 1.3 line without ktls tx: $(grep TLSv1.3 "$D/access.log" | head -3)"
+grep '"tls":"TLSv1.3"' "$D/access.log" | grep -q '"ktls"' &&
+	it_fail "a TLS 1.3 line marked ktls: $(grep TLSv1.3 "$D/access.log" | head -3)"
 for ((i = 0; i < 50; i++)); do [ "$(metric gw_ktls_connections)" = 0 ] && break; sleep 0.1; done
 [ "$(metric gw_ktls_connections)" = 0 ] || it_fail "gw_ktls_connections: $(metric gw_ktls_connections)"
 sleep 0.3
 m=$(grep -c '"ktls":"tx' "$D/access.log")
-[ "$m" -ge 12 ] || it_fail "access log ktls marks: $m of $(wc -l <"$D/access.log")"
+[ "$m" -ge 6 ] || it_fail "access log ktls marks: $m of $(wc -l <"$D/access.log")"
 it_log "kernel: TlsTxSw +$((tx1 - tx0)), TlsRxSw +$((rx1 - rx0)), no decrypt error;" \
-	"handshakes ktls=$n tx_only=$t; access log marks $m"
+	"handshakes ktls=$n tls13=$t; access log marks $m"
 
 # --- TLS 1.3 KeyUpdate from the client: k (no update asked of gwd), K (asked) --------------
 for port in 443 8443; do
 for cmd in k K; do
 	out=$( (printf 'GET /a HTTP/1.1\r\nHost: api.test\r\n\r\n'; sleep 2; printf '%s\n' "$cmd"
 		sleep 2; printf 'GET /b HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n'
-		sleep 3) | cl timeout 20 openssl s_client -connect "$GW:$port" -servername api.test \
+		sleep 6) | cl timeout 20 openssl s_client -connect "$GW:$port" -servername api.test \
 		-CAfile "$D/ca.crt" -tls1_3 2>&1)
 	ku="$cmd: /a $(grep -c '^be1 GET /a$' <<<"$out"), /b $(grep -c '^be1 GET /b$' <<<"$out")"
 	it_log "KeyUpdate on :$port $ku; decrypt errors $(tls_stat TlsDecryptError)"
+	[ "$ku" = "$cmd: /a 1, /b 1" ] || it_fail "TLS 1.3 KeyUpdate $cmd on :$port: $ku"
 done
 done
 
 # --- a connection that stays open: the gauge counts it ---------------------------------------
 sleep 40 | cl timeout 40 openssl s_client -connect "$GW:443" -servername api.test \
-	-CAfile "$D/ca.crt" -quiet >"$D/open.out" 2>&1 &
+	-CAfile "$D/ca.crt" -tls1_2 -quiet >"$D/open.out" 2>&1 &
 sc_pid=$!
 IT_PIDS+=("$sc_pid")
 for ((i = 0; i < 100; i++)); do [ "$(metric gw_ktls_connections)" = 1 ] && break; sleep 0.2; done
