@@ -9,6 +9,8 @@
 #          of each fuzz target's corpus (tests/fuzz, built by `make fuzz-build`)
 #   bpf    BPF programs through bpf_prog_test_run_opts (cmocka)
 #   integ  real traffic between network namespaces (tests/integ/test_*.sh)
+# Each test's log goes to a directory $TMPDIR/gw-test-logs.*, removed when
+# nothing failed unless GW_KEEP_LOGS=1.
 # Exit status: 0 when nothing failed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -17,7 +19,7 @@ suite=${1:-all}
 filter=${2:-}
 passed=0 failed=0 skipped=0
 failures=()
-logdir=$(mktemp -d /tmp/gw-test-logs.XXXXXX)
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/gw-test-logs.XXXXXX")
 
 if [ "$(id -u)" != 0 ]; then
 	echo "tests/run.sh: the BPF and netns suites need root" >&2
@@ -160,6 +162,6 @@ rmdir /sys/fs/bpf/xdp 2>/dev/null || true
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"
 fi
-[ "$failed" = 0 ] && rm -rf "$logdir"
+[ "$failed" = 0 ] && [ "${GW_KEEP_LOGS:-0}" != 1 ] && rm -rf "$logdir"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
