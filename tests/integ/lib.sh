@@ -11,6 +11,7 @@
 #   it_gwd_setup N [TOOL...]  gwd/gwctl and TOOLs present, it_topology N, CFG/LOG/SOCK/GW
 #   it_l7_backends LIFE   tests/integ/l7_backend.py on each backend (HTTP on 8080)
 #   it_gwd_start CFG LOG [SOCK]  gwd in the gateway netns, waited for
+#   it_host_part WHAT     false in the VM's kernel-only run: WHAT (user space) is the host's
 #
 # Topology (every name carries the run's suffix, so runs never collide):
 #
@@ -352,6 +353,18 @@ it_need_tools() {
 	for t in "$@"; do
 		command -v "$t" >/dev/null || it_skip "missing $t"
 	done
+}
+
+# it_host_part WHAT: returns 0 when the checks of user space only that
+# follow (WHAT: gwctl's usage errors, its completions, ...) run here; in the
+# VM's kernel-only run (GW_KERNEL_ONLY=1, as for the "# vm: skip" header)
+# it logs that WHAT is left to the host run and returns 1. For tests that
+# the VM runs for their kernel-dependent checks, around the parts that
+# depend on user space alone.
+it_host_part() {
+	[ "${GW_KERNEL_ONLY:-0}" = 1 ] || return 0
+	it_log "vm: not here (user space only, run on the host): $1"
+	return 1
 }
 
 # it_gwd_setup NBACKENDS [TOOL...]: the start of a gwd test after it_init:
