@@ -418,6 +418,31 @@ it_l7_backends() {
 	done
 }
 
+# it_l7_scale NS URL: how much slower than a quiet host this machine serves
+# the L7 load tests: wrk -t2 -c32 -d2s from netns NS straight to URL (a
+# python origin, no gwd); prints the factor (an integer, 1 or more) by which
+# a load test stretches its timeouts and stalls: wrk's longest latency over
+# 250 ms, rounded up. A host gets 1 (its origin answers 32 connections
+# within tens of ms). In a starved emulated guest the origin alone took over
+# 1 s (issue 17: 504 upstream_timeout outside the test's stall, in the
+# loaded 6.1 VM); stretched, a timeout fires on the test's stall only.
+# Logs the figures on stderr.
+it_l7_scale() {
+	local out max_ms scale i
+	for ((i = 0; i < 100; i++)); do	# the origin up (python starts late in a slow guest)
+		nsx "$1" curl -s -o /dev/null -m 2 "$2" && break
+		sleep 0.1
+	done
+	out=$(nsx "$1" timeout 30 wrk -t2 -c32 -d2s --timeout 20s "$2" 2>&1)
+	max_ms=$(awk '$1 == "Latency" { v = $4; u = v; sub(/^[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+		print int(v * (u == "us" ? 0.001 : u == "s" ? 1000 : u == "m" ? 60000 : 1)) }' <<<"$out")
+	[ -n "$max_ms" ] || { echo "it_l7_scale: wrk gave no latency: $out" >&2; max_ms=0; }
+	scale=$(((max_ms + 249) / 250))
+	[ "$scale" -ge 1 ] || scale=1
+	it_log "the origin alone under wrk -c32: max latency $max_ms ms: time scale $scale" >&2
+	echo "$scale"
+}
+
 # it_yaml_service NAME VIP BACKENDS: a services[] entry of gateway.yaml, a
 # nat TCP service on VIP:80 with BACKENDS (a YAML list). The caller may
 # append more keys of the entry.
