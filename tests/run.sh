@@ -10,7 +10,8 @@
 #   bpf    BPF programs through bpf_prog_test_run_opts (cmocka)
 #   integ  real traffic between network namespaces (tests/integ/test_*.sh)
 # Each test's log goes to a directory $TMPDIR/gw-test-logs.*, removed when
-# nothing failed unless GW_KEEP_LOGS=1.
+# nothing failed unless GW_KEEP_LOGS=1. An integration test is stopped after
+# GW_TEST_TIMEOUT seconds (300).
 # Exit status: 0 when nothing failed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -81,7 +82,7 @@ run_script() {
 	fi
 	log="$logdir/${name//\//_}.log"
 	t0=$SECONDS
-	timeout 300 bash "$script" >"$log" 2>&1
+	timeout "${GW_TEST_TIMEOUT:-300}" bash "$script" >"$log" 2>&1
 	rc=$?
 	took="$((SECONDS - t0)) s"
 	case $rc in
