@@ -320,6 +320,55 @@ except OSError:
 EOF
 }
 
+# it_requests NS tcp|udp HOST PORT MSG N [TIMEOUT]: N requests as
+# it_request makes them, from one python process: request i sends "MSG-i"
+# on a new socket (a new flow) and waits up to TIMEOUT (2) s; prints each
+# answer ("beK MSG-i") or an empty line, in order. One process, not N: a
+# python start costs a loaded emulated guest about a second.
+it_requests() {
+	local ns=$1 proto=$2 host=$3 port=$4 msg=$5 n=$6 to=${7:-2}
+	nsx "$ns" timeout $((n * (to + 1) + 5)) "$PY" - "$proto" "$host" "$port" "$msg" "$n" \
+		"$to" <<'EOF' 2>/dev/null
+import socket, sys
+proto, host, port, msg = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+n, to = int(sys.argv[5]), float(sys.argv[6])
+fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+for i in range(1, n + 1):
+    m, a, s = "%s-%d" % (msg, i), "", None
+    try:
+        if proto == "tcp":
+            s = socket.create_connection((host, port), timeout=to)
+            s.sendall(m.encode() + b"\n")
+            a = s.makefile("rb").readline().decode().strip()
+        else:
+            s = socket.socket(fam, socket.SOCK_DGRAM)
+            s.settimeout(to)
+            s.sendto(m.encode(), (host, port))
+            a = s.recvfrom(2048)[0].decode().strip()
+    except OSError:
+        pass
+    finally:
+        if s:
+            s.close()
+    print(a, flush=True)
+EOF
+}
+
+# it_check_requests LABEL NS tcp|udp HOST PORT MSG N BACKENDS: it_requests,
+# and each answer checked by it_check_answer LABEL (from a backend matching
+# the glob BACKENDS, echoing MSG-i); a missing one counts in IT_BAD too.
+it_check_requests() {
+	local label=$1 backends=$8 n=$7 i=0 a
+	while IFS= read -r a; do
+		i=$((i + 1))
+		it_check_answer "$label" "$a" "$6-$i" "$backends"
+	done <<<"$(it_requests "$2" "$3" "$4" "$5" "$6" "$n")"
+	if [ "$i" -lt "$n" ]; then
+		echo "  $label: $((n - i)) of $n answers missing"
+		IT_BAD=$((IT_BAD + n - i))
+	fi
+}
+
 # it_flood NS HOST PORT COUNT SECONDS: sends up to COUNT UDP datagrams as
 # fast as it can, for at most SECONDS; prints how many it sent.
 it_flood() {
