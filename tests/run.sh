@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# Runs gw's test suites and prints one closing line "N passed, N failed,
+# Runs gw's test suites, prints one line per test with its duration
+# ("ok   integ/test_x (12 s)") and a closing line "N passed, N failed,
 # N skipped". Usage: tests/run.sh [unit|bpf|integ|all] [NAME-REGEX]
 #   unit   C unit tests (cmocka), plain and under ASan+UBSan, the
 #          include layering check (tests/check_layers.sh) and one replay
 #          of each fuzz target's corpus (tests/fuzz, built by `make fuzz-build`)
 #   bpf    BPF programs through bpf_prog_test_run_opts (cmocka)
 #   integ  real traffic between network namespaces (tests/integ/test_*.sh)
+# Each test's log goes to a directory $TMPDIR/gw-test-logs.*, removed when
+# nothing failed unless GW_KEEP_LOGS=1. An integration test is stopped after
+# GW_TEST_TIMEOUT seconds (300).
 # Exit status: 0 when nothing failed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -16,7 +20,7 @@ suite=${1:-all}
 filter=${2:-}
 passed=0 failed=0 skipped=0
 failures=()
-logdir=$(mktemp -d /tmp/gw-test-logs.XXXXXX)
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/gw-test-logs.XXXXXX")
 
 if [ "$(id -u)" != 0 ]; then
 	echo "tests/run.sh: the BPF and netns suites need root" >&2
@@ -31,11 +35,13 @@ fi
 
 # Runs one cmocka binary with TAP output and counts its cases.
 run_cmocka() {
-	local bin=$1 name log out rc
+	local bin=$1 name log out rc t0 took
 	name=${bin#"$BUILD"/tests/}
 	log="$logdir/${name//\//_}.log"
+	t0=$SECONDS
 	CMOCKA_MESSAGE_OUTPUT=TAP timeout 600 "$bin" >"$log" 2>&1
 	rc=$?
+	took="$((SECONDS - t0)) s"
 	local ok nok skip
 	ok=$(grep -cE '^ok [0-9]+ - ' "$log")
 	skip=$(grep -cE '^ok [0-9]+ # SKIP' "$log")
@@ -50,13 +56,13 @@ run_cmocka() {
 	fi
 	if [ "$nok" != 0 ]; then
 		failures+=("$name")
-		echo "FAIL $name (log: $log)"
+		echo "FAIL $name ($took, log: $log)"
 		sed 's/^/    /' "$log" | tail -40
 	else
 		if [ "$skip" != 0 ]; then
-			echo "ok   $name ($ok passed, $skip skipped)"
+			echo "ok   $name ($ok passed, $skip skipped, $took)"
 		else
-			echo "ok   $name ($ok passed)"
+			echo "ok   $name ($ok passed, $took)"
 		fi
 	fi
 }
@@ -66,7 +72,7 @@ run_cmocka() {
 # "# vm: skip (WHY)" is skipped: it tests user space only, which the host
 # run covers; the VM's time goes to what depends on the kernel.
 run_script() {
-	local script=$1 name log rc why
+	local script=$1 name log rc why t0 took
 	name=integ/$(basename "$script" .sh)
 	if [ "${GW_KERNEL_ONLY:-0}" = 1 ] &&
 		why=$(sed -n 's/^# vm: skip (\(.*\))$/\1/p' "$script" | head -1) && [ -n "$why" ]; then
@@ -75,13 +81,15 @@ run_script() {
 		return
 	fi
 	log="$logdir/${name//\//_}.log"
-	timeout 300 bash "$script" >"$log" 2>&1
+	t0=$SECONDS
+	timeout "${GW_TEST_TIMEOUT:-300}" bash "$script" >"$log" 2>&1
 	rc=$?
+	took="$((SECONDS - t0)) s"
 	case $rc in
-	0) passed=$((passed + 1)); echo "ok   $name" ;;
-	77) skipped=$((skipped + 1)); echo "skip $name: $(tail -1 "$log")" ;;
+	0) passed=$((passed + 1)); echo "ok   $name ($took)" ;;
+	77) skipped=$((skipped + 1)); echo "skip $name: $(tail -1 "$log") ($took)" ;;
 	*) failed=$((failed + 1)); failures+=("$name")
-	   echo "FAIL $name (exit $rc, log: $log)"; sed 's/^/    /' "$log" | tail -60 ;;
+	   echo "FAIL $name (exit $rc, $took, log: $log)"; sed 's/^/    /' "$log" | tail -60 ;;
 	esac
 }
 
@@ -155,6 +163,6 @@ rmdir /sys/fs/bpf/xdp 2>/dev/null || true
 if [ ${#failures[@]} -gt 0 ]; then
 	echo "failed: ${failures[*]}"
 fi
-[ "$failed" = 0 ] && rm -rf "$logdir"
+[ "$failed" = 0 ] && [ "${GW_KEEP_LOGS:-0}" != 1 ] && rm -rf "$logdir"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

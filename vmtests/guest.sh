@@ -97,6 +97,9 @@ features | tee "$results/features"
 echo "guest: set up at $(cut -d' ' -f1 /proc/uptime) s of uptime"
 
 cd "$GW_REPO" || exit 2
+# Each test's log is kept (in RESULTS/logs) after a pass too: its stamped
+# lines show where the guest's time goes.
+export GW_KEEP_LOGS=1
 # One tests/run.sh per suite; the closing line adds them up.
 start=$(date +%s)
 rc=0 passed=0 failed=0 skipped=0

@@ -26,6 +26,9 @@
 #                     too (user space only: the L7 suites, docs, install);
 #                     by default the guest spends its time on what depends
 #                     on the kernel
+# GW_TEST_TIMEOUT=SECS in the environment: tests/run.sh's limit per
+# integration test in the guest (300 s; the L7 suites of --all-tests can
+# need more in a guest on a loaded host).
 # Closing line: "vm: N passed, N failed, N skipped (kernel VERSION, ...)".
 # Logs stay in build/vm/run-VERSION-TIME/. Exit status: the guest's tests/run.sh
 # status; 1 when the VM hung, panicked or died before reporting; 2 on bad use.
@@ -112,6 +115,7 @@ stream=$outdir/output.log
 	printf 'GW_SUITES=(%s)\n' "$(printf '%q ' ${suites//,/ })"
 	printf 'GW_FILTER=%q\n' "$filter"
 	printf 'GW_KERNEL_ONLY=%q\n' "$kernel_only"
+	[ -z "${GW_TEST_TIMEOUT:-}" ] || printf 'export GW_TEST_TIMEOUT=%q\n' "$GW_TEST_TIMEOUT"
 	printf 'BUILD=%q\n' "$BUILD"
 	printf 'export BUILD\n'
 } >"$outdir/share/job"

@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -1054,6 +1055,55 @@ static void send_mac(int fam, int hook, const char *vip, __u16 cport, uint8_t *m
 	memcpy(mac, v.mac_dst, 6);
 }
 
+/* Returns CLOCK_MONOTONIC (the clock of bpf_ktime_get_ns) in ns. */
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+/* Sets BE2's neighbour entry to the MAC 02:00:00:00:0b:LAST. Returns 0. */
+static int be2_lladdr(int fam, int last)
+{
+	assert_int_equal(gwt_sh("ip %s neigh replace %s lladdr 02:00:00:00:0b:%02x nud permanent "
+				"dev gwtb0", fam == 4 ? "-4" : "-6", BE2(fam), last), 0);
+	return 0;
+}
+
+/* The flow cport -> vip:80 on hook is looked up and cached, BE2's MAC
+ * changes, and the next packet must leave with the cached (old) MAC. The
+ * check means something only when both packets fall within the cache's
+ * life (GW_FIB_CACHE_NS, 1 s): on a machine so slow that `ip neigh` took
+ * longer (a loaded emulated guest), the MAC is put back and the step tried
+ * again, five times at most; each try starts with a fib_gen bump, so that
+ * its first packet is looked up afresh. Returns 0. */
+static int fib_cache_stands(int fam, int hook, const char *vip, __u16 cport)
+{
+	int fd_cfg = bpf_map__fd(skel->maps.gw_config);
+	uint8_t mac[6];
+	__u64 t0;
+	int tries;
+
+	for (tries = 0; tries < 5; tries++) {
+		assert_int_equal(gw_fib_gen_bump(fd_cfg), 0);	/* looked up afresh below */
+		t0 = mono_ns();
+		send_mac(fam, hook, vip, cport, mac);		/* looked up, cached */
+		assert_memory_equal(mac, GWT_MAC_BE2, 6);
+		be2_lladdr(fam, 0x42);
+		send_mac(fam, hook, vip, cport, mac);		/* the cached answer */
+		if (mono_ns() - t0 < 800000000ull) {
+			assert_memory_equal(mac, GWT_MAC_BE2, 6);
+			return 0;
+		}
+		print_message("fib cache: ip neigh took over 0.8 s: step tried again\n");
+		be2_lladdr(fam, 0x02);
+	}
+	fail_msg("fib cache: five tries took over 0.8 s each");
+	return 0;
+}
+
 /* The per-CPU FIB cache toward a backend (bpf/lib/fwd.h): a neighbour's
  * new MAC is used after gwd bumps fib_gen, and after GW_FIB_CACHE_NS
  * (1 s) without a bump; before, the cached answer stands. Pinned to one
@@ -1077,19 +1127,13 @@ static void fib_cache(int fam)
 	for (hook = 0; hook < 2; hook++) {
 		__u16 cport = (__u16)(41100 + hook);
 
-		send_mac(fam, hook, vip, cport, mac);		/* looked up, cached */
-		assert_memory_equal(mac, GWT_MAC_BE2, 6);
-		assert_int_equal(gwt_sh("ip %s neigh replace %s lladdr 02:00:00:00:0b:42 nud "
-					"permanent dev gwtb0", fam == 4 ? "-4" : "-6", BE2(fam)), 0);
-		send_mac(fam, hook, vip, cport, mac);		/* the cached answer */
-		assert_memory_equal(mac, GWT_MAC_BE2, 6);
+		fib_cache_stands(fam, hook, vip, cport);
 		assert_int_equal(gw_fib_gen_bump(fd_cfg), 0);	/* what gwd does */
 		send_mac(fam, hook, vip, cport, mac);
 		assert_memory_equal(mac, mac_new, 6);
 
 		/* back, without a bump: the cache lives at most a second */
-		assert_int_equal(gwt_sh("ip %s neigh replace %s lladdr 02:00:00:00:0b:02 nud "
-					"permanent dev gwtb0", fam == 4 ? "-4" : "-6", BE2(fam)), 0);
+		be2_lladdr(fam, 0x02);
 		usleep(1100 * 1000);
 		send_mac(fam, hook, vip, cport, mac);
 		/* the program's clock may trail a loaded (emulated) guest's

@@ -47,10 +47,7 @@ dpctl backend add "$VIP4:80" tcp 198.18.12.2:8080 || it_fail "backend add"
 dpctl conntrack list
 touch "$IT_TMP/go"
 # New connections now spread over both backends.
-new=""
-for i in $(seq 1 12); do
-	new="$new $(it_backend_of "$(it_request "$IT_CL2" tcp "$VIP4" 80 "new-$i")")"
-done
+new=" $(it_requests "$IT_CL2" tcp "$VIP4" 80 new 12 | awk '{ print $1 }' | xargs)"
 echo "new connections after the add:$new"
 [[ $new == *be2* ]] || it_fail "no new connection reached the added backend be2"
 
@@ -63,10 +60,7 @@ grep -q '^second be1 be1 be1 be1 be1 be1 be1 be1$' "$IT_TMP/long.out" ||
 	it_fail "established connections changed backend when one was added"
 grep -q '^third be1 be1 be1 be1 be1 be1 be1 be1$' "$IT_TMP/long.out" ||
 	it_fail "established connections changed backend when theirs was drained"
-drained=""
-for i in $(seq 1 8); do
-	drained="$drained $(it_backend_of "$(it_request "$IT_CL2" tcp "$VIP4" 80 "drained-$i")")"
-done
+drained=" $(it_requests "$IT_CL2" tcp "$VIP4" 80 drained 8 | awk '{ print $1 }' | xargs)"
 echo "new connections after the drain:$drained"
 [[ $drained != *be1* ]] || it_fail "a new connection went to the drained backend"
 [[ $drained == *be2* ]] || it_fail "new connections got no answer after the drain"

@@ -18,12 +18,10 @@ dpctl service set "$VIP4:8080" udp ipip 198.18.11.2 198.18.12.2 || it_fail "serv
 dpctl service set "[$VIP6]:8080" tcp ipip fd00:11::2 fd00:12::2 || it_fail "service set v6"
 dpctl service list
 
-check() { it_check_answer "$1" "$2" "$3" 'be[12]'; }
-for i in $(seq 1 10); do
-	check tcp4 "$(it_request "$IT_CL1" tcp "$VIP4" 8080 "dsr-$i")" "dsr-$i"
-	check udp4 "$(it_request "$IT_CL2" udp "$VIP4" 8080 "dsru-$i")" "dsru-$i"
-	check tcp6 "$(it_request "$IT_CL2" tcp "$VIP6" 8080 "dsr6-$i")" "dsr6-$i"
-done
+# 10 flows of each kind, each kind's from one client process
+it_check_requests tcp4 "$IT_CL1" tcp "$VIP4" 8080 dsr 10 'be[12]'
+it_check_requests udp4 "$IT_CL2" udp "$VIP4" 8080 dsru 10 'be[12]'
+it_check_requests tcp6 "$IT_CL2" tcp "$VIP6" 8080 dsr6 10 'be[12]'
 echo "backends seen: ${!IT_SEEN[*]}"
 dpctl stats
 for k in 1 2; do

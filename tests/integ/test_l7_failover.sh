@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# An upstream server killed and restored under wrk load (-t2 -c16 -d6s):
+# An upstream server killed and restored under wrk load (-t2 -c16 -d6s;
+# the run and the timeouts stretched on a machine it_l7_scale finds slow):
 # while it is down the other servers take the traffic, only requests in
 # flight on the killed server may fail and they get 502 (never a hang:
 # wrk's timeouts stay 0), the server rejoins after its health checks, and
@@ -11,6 +12,9 @@
 it_init l7fo
 it_gwd_setup 3 wrk
 it_l7_backends 600
+# S: the timeouts and the run stretch by it on a slow machine (it_l7_scale;
+# in a starved emulated guest the origins alone took over 2 s: 504s).
+S=$(it_l7_scale "$IT_GW" "http://198.18.11.2:8080/w")
 
 { it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   access_log: $IT_TMP/access.log
@@ -20,8 +24,8 @@ listeners:
 upstreams:
   - name: web
     servers: [198.18.11.2:8080, 198.18.12.2:8080, 198.18.13.2:8080]
-    health: { path: /hc, interval: 200ms, timeout: 200ms, healthy: 2, unhealthy: 1 }
-    timeouts: { connect: 500ms, response: 2s, idle: 30s }
+    health: { path: /hc, interval: $((200 * S))ms, timeout: $((200 * S))ms, healthy: 2, unhealthy: 1 }
+    timeouts: { connect: 500ms, response: $((2 * S))s, idle: 30s }
     retries: 1
 routes:
   - match: { path_prefix: / }
@@ -33,8 +37,8 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 
-nsx "$IT_CL1" timeout 20 wrk -t2 -c16 -d6s --timeout 3s -s "$IT_ROOT/tests/integ/wrk_status.lua" \
-	"http://$GW/w" >"$IT_TMP/wrk.out" 2>&1 &
+nsx "$IT_CL1" timeout $((24 + 2 * S)) wrk -t2 -c16 -d$((4 + 2 * S))s --timeout $((3 * S))s \
+	-s "$IT_ROOT/tests/integ/wrk_status.lua" "http://$GW/w" >"$IT_TMP/wrk.out" 2>&1 &
 wpid=$!
 sleep 1.5
 kill -KILL "${IT_L7_PID[1]}"
@@ -64,7 +68,7 @@ n2=$(grep -c 'GET /w' "$IT_TMP/be2.log")
 n3=$(grep -c 'GET /w' "$IT_TMP/be3.log")
 [ "$n2" -gt 0 ] && [ "$n3" -gt 0 ] || it_fail "be2/be3 took no traffic ($n2, $n3)"
 grep -q 'server 198.18.11.2:8080 is down' "$LOG" || it_fail "be1 not marked down"
-for ((i = 0; i < 30; i++)); do
+for ((i = 0; i < 30 * S; i++)); do
 	grep -q 'server 198.18.11.2:8080 is up' "$LOG" && break
 	sleep 0.1
 done

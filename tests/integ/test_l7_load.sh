@@ -5,7 +5,8 @@
 # the way a loaded machine's do (issue 17):
 #   - a stalled origin: the only server of an upstream with a 1 s response
 #     timeout stops for 1.5 s (SIGSTOP, as a CPU-starved origin in a slow
-#     guest). The requests it holds get 504 (reason upstream_timeout), but
+#     guest; both times S-fold on a machine it_l7_scale finds S times
+#     slow). The requests it holds get 504 (reason upstream_timeout), but
 #     the server is not ejected: it is the last one in rotation, so no
 #     request gets a 503 and traffic goes on when it resumes;
 #   - a flaky origin: it closes keep-alive connections at random after an
@@ -25,6 +26,10 @@ BE2=198.18.12.2
 
 it_l7_backend 1 600
 it_l7_backend 2 600 8080 0.3
+# S: the timeouts, the stall and the runs stretch by it on a slow machine
+# (1 on a host; in a starved emulated guest the origin alone answered 32
+# connections in over 1 s).
+S=$(it_l7_scale "$IT_GW" "http://$BE1:8080/w")
 
 { it_gw_head "$SOCK"; cat <<YAML; } >"$CFG"
   metrics: $GW:9100
@@ -35,10 +40,10 @@ listeners:
 upstreams:
   - name: one
     servers: [$BE1:8080]
-    timeouts: { connect: 1s, response: 1s, idle: 30s }
+    timeouts: { connect: 1s, response: ${S}s, idle: 30s }
   - name: flaky
     servers: [$BE2:8080]
-    timeouts: { connect: 1s, response: 5s, idle: 30s }
+    timeouts: { connect: 1s, response: $((5 * S))s, idle: 30s }
     retries: 0
 routes:
   - match: { path_prefix: /one/ }
@@ -58,8 +63,8 @@ gwctl() { "$GWCTL" -s "$SOCK" "$@"; }
 # wrk_run PATH SECONDS: wrk -t2 -c32 on PATH from cl1 into $IT_TMP/wrk.out,
 # its summary and status histogram printed.
 wrk_run() {
-	cl timeout 30 wrk -t2 -c32 -d"$2"s --timeout 5s -s "$IT_ROOT/tests/integ/wrk_status.lua" \
-		"http://$GW$1" >"$IT_TMP/wrk.out" 2>&1
+	cl timeout $(($2 + 30)) wrk -t2 -c32 -d"$2"s --timeout $((5 * S))s \
+		-s "$IT_ROOT/tests/integ/wrk_status.lua" "http://$GW$1" >"$IT_TMP/wrk.out" 2>&1
 	grep -E 'Requests/sec|Latency|Socket errors|Non-2xx|^status ' "$IT_TMP/wrk.out"
 	grep -q 'Requests/sec' "$IT_TMP/wrk.out" || it_fail "wrk did not run: $(cat "$IT_TMP/wrk.out")"
 }
@@ -93,11 +98,11 @@ metric() {
 }
 
 # --- a stalled origin, the only server of its upstream --------------------------------
-wrk_run /one/w 5 &
+wrk_run /one/w $((5 + 3 * (S - 1))) &
 wpid=$!
 sleep 1
 kill -STOP "${IT_L7_PID[1]}"
-sleep 1.5
+sleep "$((15 * S / 10)).$((15 * S % 10))"
 kill -CONT "${IT_L7_PID[1]}"
 wait "$wpid"
 sleep 0.3

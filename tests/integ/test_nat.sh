@@ -20,13 +20,10 @@ dpctl service set "[$VIP6]:80" tcp nat "[fd00:11::2]:8080" "[fd00:12::2]:8080" \
 	"[fd00:13::2]:8080" || it_fail "service set (v6 tcp)"
 dpctl service list
 
-check() { it_check_answer "$1" "$2" "$3" 'be[1-3]'; }
-
-for i in $(seq 1 12); do
-	check tcp4 "$(it_request "$IT_CL1" tcp "$VIP4" 80 "hello-$i")" "hello-$i"
-	check udp4 "$(it_request "$IT_CL2" udp "$VIP4" 53 "query-$i")" "query-$i"
-	check tcp6 "$(it_request "$IT_CL1" tcp "$VIP6" 80 "hello6-$i")" "hello6-$i"
-done
+# 12 flows of each kind, each kind's from one client process
+it_check_requests tcp4 "$IT_CL1" tcp "$VIP4" 80 hello 12 'be[1-3]'
+it_check_requests udp4 "$IT_CL2" udp "$VIP4" 53 query 12 'be[1-3]'
+it_check_requests tcp6 "$IT_CL1" tcp "$VIP6" 80 hello6 12 'be[1-3]'
 echo "backends seen: ${!IT_SEEN[*]}"
 dpctl stats
 dpctl conntrack list --limit 10

@@ -24,15 +24,10 @@ dpctl service set "$VIP4:$PORT" udp nat 198.18.11.2:$PORT 198.18.12.2:$PORT ||
 # it_request's timeout (2 s) leaves room for one TCP SYN retransmit (1 s):
 # a first packet that waited for resolution passes, one that was lost
 # would too, so the count of no_neigh and no_tc_helper below tells.
-requests() {
-	local what=$1 n=$2 i
-	for i in $(seq 1 "$n"); do
-		it_check_answer "tcp4" "$(it_request "$IT_CL1" tcp "$VIP4" 80 "$what-$i")" "$what-$i" \
-			'be[1-3]'
-		it_check_answer "tcp6" "$(it_request "$IT_CL2" tcp "$VIP6" 80 "$what-6-$i")" \
-			"$what-6-$i" 'be[1-3]'
-	done
-	[ "$IT_BAD" = 0 ] || it_fail "$what: $IT_BAD request(s) went unanswered"
+requests() {	# requests WHAT N: N new flows over v4 (cl1), then N over v6 (cl2)
+	it_check_requests tcp4 "$IT_CL1" tcp "$VIP4" 80 "$1" "$2" 'be[1-3]'
+	it_check_requests tcp6 "$IT_CL2" tcp "$VIP6" 80 "$1-6" "$2" 'be[1-3]'
+	[ "$IT_BAD" = 0 ] || it_fail "$1: $IT_BAD request(s) went unanswered"
 }
 
 requests cold 8

@@ -44,11 +44,8 @@ wait_log() {
 
 # requests LABEL: N connections to the service, every one answered.
 requests() {
-	local i
 	IT_BAD=0
-	for i in $(seq 1 "$N"); do
-		it_check_answer tcp "$(it_request "$IT_CL1" tcp "$VIP4" 80 "$1-$i")" "$1-$i" 'be[12]'
-	done
+	it_check_requests tcp "$IT_CL1" tcp "$VIP4" 80 "$1" "$N" 'be[12]'
 	[ "$IT_BAD" = 0 ] || it_fail "$1: $IT_BAD of $N connections failed"
 }
 
