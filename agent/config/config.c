@@ -1252,6 +1252,10 @@ static void check_upstreams(struct parse_ctx *c, const struct gw_cfg *cfg)
 			pos_error(c, &u->pos, "upstream '%s': protocol h2 is HTTP/2 over TLS: give "
 				  "it a tls section (tls: {} verifies against the system's CAs)",
 				  u->name ? u->name : "?");
+		if (u->health.path && u->protocol != GW_UP_PROTO_HTTP1)
+			pos_error(c, &u->health.pos, "upstream '%s': health.path: HTTP checks speak "
+				  "HTTP/1.1, which an HTTP/2 (h2c or h2) server may refuse; leave "
+				  "path out for a TCP connect check", u->name ? u->name : "?");
 		if (u->http2.pos.line && u->protocol == GW_UP_PROTO_HTTP1)
 			pos_error(c, &u->http2.pos, "upstream '%s': http2 applies to protocol h2c "
 				  "or h2 only", u->name ? u->name : "?");

@@ -363,6 +363,12 @@ static void test_http2(void **state)
 			      " tls: { sni: u.test } } ]\n"),
 			 -EINVAL);
 	assert_true(has_error("tls with protocol h2c"));
+	teardown(state);
+	assert_int_equal(load("version: 1\n"
+			      "upstreams: [ { name: u, servers: [198.18.1.2:80], protocol: h2c,"
+			      " health: { path: /healthz } } ]\n"),
+			 -EINVAL);
+	assert_true(has_error("upstream 'u': health.path: HTTP checks speak HTTP/1.1"));
 }
 
 /* listeners[].ktls: auto (the default) or off, nothing else. */
