@@ -149,6 +149,7 @@ static void cli_drive(struct gw_cli *c);
 static void cli_close(struct gw_cli *c);
 static void up_begin(struct gw_cli *c);
 static void req_end(struct gw_cli *c);
+static void req_abort(struct gw_cli *c, int status);
 static void new_request_id(struct gw_cli *c, char *id);
 static ssize_t h2_stream_read(struct gw_cli *c);
 static ssize_t h2_stream_write(struct gw_cli *c, const char *a, size_t alen, const char *b,
@@ -1939,6 +1940,16 @@ static int waits_for_body(const struct gw_cli *c)
 		 !pbuf_len(&c->in));
 }
 
+/* 1 when the client sent its end (FIN) before the whole request body, all
+ * it sent went up and no answer has started: the request can never be
+ * whole, so waiting for the body (timeout) would only hold the upstream
+ * connection. */
+static int body_cut(const struct gw_cli *c)
+{
+	return c->state == CS_PROXY && c->rd_eof && !c->rq_scanned && !c->rq_ready &&
+	       !pbuf_len(&c->in) && !c->rs_started && !c->h2st;
+}
+
 /* 1 when bytes for the client wait for it to read (cli_drive() sends all
  * that the socket takes, so what is left waits on the client). */
 static int waits_to_send(const struct gw_cli *c)
@@ -2211,6 +2222,11 @@ static void cli_drive(struct gw_cli *c)
 			if (c->closed)
 				return;
 			p = 1;
+		} else if (body_cut(c)) {
+			pr_debug("l7: client %s ended its side in the middle of its request body\n",
+				 c->peer);
+			req_abort(c, 499);
+			return;
 		}
 		if (!p)
 			break;
@@ -2696,7 +2712,14 @@ void gw_proxy_drain(struct gw_proxy_worker *w)
 
 void gw_proxy_close_all(struct gw_proxy_worker *w)
 {
+	static const char *const names[] = { "head", "proxy", "reply", "tunnel", "h2", "spliced" };
+	struct gw_cli *c;
+
 	tls_worker = w;
+	for (c = w->conns; c && w->draining; c = c->next)
+		pr_info("l7: worker %u: closing %s's connection: %s%s, %llu s idle\n", w->id,
+			c->peer, names[c->state], c->rd_eof ? " (client sent its end)" : "",
+			(unsigned long long)((gw_loop_now(w->loop) - c->wait_since) / 1000000000ull));
 	while (w->conns)
 		cli_close(w->conns);
 	log_flush(w);

@@ -736,6 +736,7 @@ s = re.sub(r"^listeners:\n(  - .*\n)+", "", s, flags=re.M)
 open(p, "w").write(s)
 EOF2
 grep -q '^listeners:' "$CFG" && it_fail "the test could not remove the listeners"
+dt0=$(grep -c 'drain timeout, closing' "$LOG")
 t0=$(date +%s%N)
 gwctl reload >/dev/null || it_fail "gwctl reload without listeners failed"
 rt_ms=$((($(date +%s%N) - t0) / 1000000))
@@ -744,11 +745,16 @@ gwctl status >/dev/null || it_fail "the admin socket does not answer during the 
 wait "$cpid"
 [ "$(cat "$IT_TMP/bgdrain.code")" = 200 ] ||
 	it_fail "the in-flight request was not drained: $(cat "$IT_TMP/bgdrain.code")"
-for ((i = 0; i < 30; i++)); do
+# the drain ends when the last connection closes (polled every 50 ms), at
+# the latest at drain_timeout (5 s): wait past that, then say which it was
+for ((i = 0; i < 80; i++)); do
 	grep -q 'the stopped runtime has drained' "$LOG" && break
 	sleep 0.1
 done
-grep -q 'the stopped runtime has drained' "$LOG" || it_fail "the background drain did not finish"
+grep -q 'the stopped runtime has drained' "$LOG" ||
+	it_fail "the background drain did not finish: $(grep 'l7:' "$LOG" | tail -5)"
+[ "$(grep -c 'drain timeout, closing' "$LOG")" = "$dt0" ] ||
+	it_fail "the drain waited for a connection other than the in-flight one: $(grep 'l7:' "$LOG" | tail -5)"
 cp "$IT_TMP/with-listeners.yaml" "$CFG"
 gwctl reload >/dev/null || it_fail "reload with the listeners back failed"
 [ "$(code /healthz)" = 200 ] || it_fail "the listeners did not come back"
