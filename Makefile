@@ -32,7 +32,7 @@ DEB_PACKAGES := build-essential clang llvm libbpf-dev libxdp-dev xdp-tools bpfto
 	libsystemd-dev libcap-ng-dev curl openssl wrk python3-websockets python3-cryptography \
 	groff-base man-db systemd debhelper lintian zsh fish prometheus gnuplot-nox \
 	libnghttp2-dev nghttp2-client python3-h2 python3-grpcio libhiredis-dev redis-server \
-	libpcre2-dev libbrotli-dev chromium w3m
+	libpcre2-dev libbrotli-dev chromium w3m jq
 # The peers `make bench` measures gw against (their services stay stopped).
 BENCH_PACKAGES := haproxy nginx
 

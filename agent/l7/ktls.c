@@ -54,21 +54,30 @@ int gw_ktls_prepare(SSL *ssl, int mode)
 	return GW_KTLS_PLAN_TRY;
 }
 
-/* 1 when the client offers TLS 1.3 in its supported_versions (RFC 8446
- * 4.2.1: a length byte, then 2-byte versions). */
-static int offers_tls13(SSL *ssl)
+int gw_ktls_lists_tls13(const unsigned char *p, size_t len)
 {
-	const unsigned char *p;
-	size_t len, i;
+	size_t i, n;
 
-	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &p, &len) || !len)
+	if (!len)
 		return 0;
-	if (p[0] + 1u > len)
+	n = p[0];
+	if (n + 1 > len)
 		return 0;
-	for (i = 1; i + 1 < (size_t)p[0] + 1; i += 2)
+	for (i = 1; i + 1 <= n; i += 2)
 		if (p[i] == 0x03 && p[i + 1] == 0x04)
 			return 1;
 	return 0;
+}
+
+/* 1 when the client's ClientHello offers TLS 1.3. */
+static int offers_tls13(SSL *ssl)
+{
+	const unsigned char *p;
+	size_t len;
+
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_supported_versions, &p, &len))
+		return 0;
+	return gw_ktls_lists_tls13(p, len);
 }
 
 int gw_ktls_on_hello(SSL *ssl)

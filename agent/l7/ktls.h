@@ -20,6 +20,7 @@
 #define GW_KTLS_H
 
 #include <stdio.h>
+#include <stddef.h>
 #include <openssl/ssl.h>
 
 /* what the kernel does for a connection after its handshake (bits) */
@@ -41,6 +42,14 @@ int gw_ktls_available(void);
  * to give gw_ktls_established() once the handshake is done.
  */
 int gw_ktls_prepare(SSL *ssl, int mode);
+
+/*
+ * A ClientHello's supported_versions extension body p[len] (RFC 8446
+ * 4.2.1: a length byte, then 2-byte versions; bytes past that length are
+ * ignored). Returns 1 when it lists TLS 1.3 (0x0304), else 0 (also when
+ * malformed).
+ */
+int gw_ktls_lists_tls13(const unsigned char *p, size_t len);
 
 /*
  * From the ClientHello callback: when TLS 1.3 will be chosen (the client
