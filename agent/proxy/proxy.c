@@ -2714,9 +2714,11 @@ void gw_proxy_close_all(struct gw_proxy_worker *w)
 {
 	static const char *const names[] = { "head", "proxy", "reply", "tunnel", "h2", "spliced" };
 	struct gw_cli *c;
+	int shown = 0;
 
 	tls_worker = w;
-	for (c = w->conns; c && w->draining; c = c->next)
+	/* what a drain's timeout cuts, the first 8: why it waited */
+	for (c = w->conns; c && w->draining && shown++ < 8; c = c->next)
 		pr_info("l7: worker %u: closing %s's connection: %s%s, %llu s idle\n", w->id,
 			c->peer, names[c->state], c->rd_eof ? " (client sent its end)" : "",
 			(unsigned long long)((gw_loop_now(w->loop) - c->wait_since) / 1000000000ull));
